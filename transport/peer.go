@@ -1,0 +1,34 @@
+package transport
+
+import (
+	"context"
+	"errors"
+
+	"github.com/izaber/wamp/protocol"
+)
+
+// Peer is one end of a WAMP connection.
+//
+// Send is safe for concurrent use; Recv must be called from one goroutine at
+// a time (the connection's reader). Close may be called at any time, any
+// number of times; it unblocks pending Send and Recv calls.
+//
+// A context passed to Send or Recv bounds that one operation. A context that
+// ends while bytes are half written or half read closes the connection,
+// because the stream cannot be resynchronised; pass a long-lived context to
+// the read loop and a per-message one only where that is acceptable.
+type Peer interface {
+	// Send serializes and writes one message.
+	Send(ctx context.Context, m protocol.Message) error
+	// Recv reads and decodes the next message.
+	Recv(ctx context.Context) (protocol.Message, error)
+	// Close closes the connection.
+	Close() error
+	// Serializer is the serializer negotiated for this connection (nil for
+	// an in-memory pipe that passes messages by reference).
+	Serializer() protocol.Serializer
+}
+
+// ErrClosed is returned by Send and Recv after the connection was closed by
+// either side.
+var ErrClosed = errors.New("transport: connection closed")
