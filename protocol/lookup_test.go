@@ -1,0 +1,56 @@
+package protocol
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestSerializerLookup(t *testing.T) {
+	tests := []struct {
+		s        Serializer
+		name, sp string
+		id       byte
+		text     bool
+	}{
+		{JSON, "json", "wamp.2.json", 1, true},
+		{MsgPack, "msgpack", "wamp.2.msgpack", 2, false},
+		{CBOR, "cbor", "wamp.2.cbor", 3, false},
+	}
+	for _, tt := range tests {
+		if tt.s.Name() != tt.name || tt.s.Subprotocol() != tt.sp || tt.s.RawSocketID() != tt.id || tt.s.TextFrames() != tt.text {
+			t.Errorf("%s: got name %q sp %q id %d text %v", tt.name, tt.s.Name(), tt.s.Subprotocol(), tt.s.RawSocketID(), tt.s.TextFrames())
+		}
+		if s, err := SerializerByName(tt.name); err != nil || s != tt.s {
+			t.Errorf("SerializerByName(%q) = %v, %v", tt.name, s, err)
+		}
+		if s, err := SerializerBySubprotocol(tt.sp); err != nil || s != tt.s {
+			t.Errorf("SerializerBySubprotocol(%q) = %v, %v", tt.sp, s, err)
+		}
+		if s, err := SerializerByRawSocketID(tt.id); err != nil || s != tt.s {
+			t.Errorf("SerializerByRawSocketID(%d) = %v, %v", tt.id, s, err)
+		}
+	}
+	if _, err := SerializerByName("ubjson"); err == nil {
+		t.Error("SerializerByName(ubjson): no error")
+	}
+	if _, err := SerializerBySubprotocol("wamp.2.json.batched"); err == nil {
+		t.Error("SerializerBySubprotocol(batched): no error")
+	}
+	if _, err := SerializerByRawSocketID(4); err == nil {
+		t.Error("SerializerByRawSocketID(4): no error")
+	}
+}
+
+func TestValidationErrorText(t *testing.T) {
+	_, err := FromList(List{int64(48), int64(1), Dict{}, "a..b"})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || !errors.Is(err, ErrInvalidMessage) {
+		t.Fatalf("err = %v, want *ValidationError matching ErrInvalidMessage", err)
+	}
+	if want := `protocol: CALL.Procedure: invalid URI "a..b"`; err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
+	if ve.Message != CodeCall || ve.Field != "Procedure" {
+		t.Errorf("got Message %v Field %q", ve.Message, ve.Field)
+	}
+}
