@@ -57,11 +57,21 @@ type Authenticator interface {
 
 // Denied is the error an Authenticator returns to refuse a client; the
 // router turns it into ABORT with Reason and Details.message = Message.
+//
+// Message is sent to the client, so it must hold no secret. The
+// authenticators of this package turn a failing lookup function into a Denied
+// whose cause (the lookup's error) is kept for errors.Is/As and logs but is
+// never part of Error() or the ABORT.
 type Denied struct {
 	Reason  string
 	Message string
+
+	cause error
 }
 
 func (d *Denied) Error() string {
 	return fmt.Sprintf("auth: denied: %s: %s", d.Reason, d.Message)
 }
+
+// Unwrap returns the internal error that caused the denial, if any.
+func (d *Denied) Unwrap() error { return d.cause }
