@@ -1,0 +1,200 @@
+package izaber
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Defaults of the wamp.connection settings; the same values as Python's
+// izaber-wamp where Python has one.
+const (
+	DefaultURL              = "wss://nexus.izaber.com/ws"
+	DefaultUsername         = "anonymous"
+	DefaultPassword         = "changeme"
+	DefaultRealm            = "izaber"
+	DefaultURIBase          = "com.izaber.wamp"
+	DefaultTimeout          = 300 * time.Second
+	DefaultPingInterval     = 3 * time.Second
+	DefaultHeartbeatTimeout = 10 * time.Second
+	DefaultMaxPayloadSize   = 50_000_000
+	DefaultBackoffInitial   = 1 * time.Second
+	DefaultBackoffMax       = 60 * time.Second
+	DefaultConnectTimeout   = 30 * time.Second
+)
+
+// Config is the connection configuration of one Client: the
+// wamp.connection section of izaber.yaml, or the same thing built in code.
+//
+// The zero value of every field means the documented default, so
+// izaber.New(izaber.Config{Username: "u", Password: "p"}) connects to the
+// production Nexus. New copies the Config; later changes to it have no
+// effect.
+type Config struct {
+	// URL of the router: ws://, wss://, tcp://, tcps://, tcpip://,
+	// tcpips:// or unix://. Default DefaultURL (wamp.connection.url).
+	URL string
+	// Username is the authid for ticket authentication. Default
+	// "anonymous" (wamp.connection.username).
+	Username string
+	// Password is the ticket (password, API key or OTP). Default
+	// "changeme" (wamp.connection.password). It never appears in logs,
+	// errors or String output.
+	Password string
+	// AuthID overrides the authid sent in HELLO (default: Username).
+	AuthID string
+	// AuthMethods are offered in HELLO in this order. Default ["ticket"].
+	// Supported here: "ticket" and "anonymous".
+	AuthMethods []string
+	// Realm to join. Default "izaber".
+	Realm string
+	// URIBase is the prefix for Call, Register, Subscribe and Publish URIs
+	// (see Client). Default "com.izaber.wamp"; set NoURIBase to send every
+	// URI unchanged (uri_base: '' in izaber.yaml).
+	URIBase   string
+	NoURIBase bool
+	// Serializers offered to the router, in order: "cbor", "msgpack",
+	// "json". Default ["cbor"] (wamp.connection.serializer(s)).
+	Serializers []string
+	// Agent is HELLO.Details.agent (default: the session package's).
+	Agent string
+
+	// Timeout bounds each request (call, register, subscribe, acknowledged
+	// publish, ...) that has no deadline of its own. Default 300s; negative
+	// means no limit (wamp.connection.timeout: 0).
+	Timeout time.Duration
+	// ConnectTimeout bounds the first connection (dial, join and restore);
+	// an unreachable router is an error after it. Default 30s.
+	ConnectTimeout time.Duration
+
+	// DisableReconnect turns automatic reconnection off
+	// (wamp.connection.auto_reconnect: false or 0).
+	DisableReconnect bool
+	// BackoffInitial is the first delay before reconnecting (default 1s, or
+	// the number of seconds in auto_reconnect); it doubles, with jitter, up
+	// to BackoffMax (default 60s). MaxRetries limits consecutive failed
+	// attempts (0 = retry forever).
+	BackoffInitial time.Duration
+	BackoffMax     time.Duration
+	MaxRetries     int
+
+	// PingInterval is the keep-alive ping interval (default 3s, negative
+	// disables); HeartbeatTimeout is how long a pong may take before the
+	// connection is declared dead (default 10s).
+	PingInterval     time.Duration
+	HeartbeatTimeout time.Duration
+	// MaxPayloadSize is the largest message sent or received, in bytes
+	// (default 50,000,000).
+	MaxPayloadSize int
+
+	// ConcurrencyMax is how many invocation handlers may run at once
+	// (default: the session package's, 64). ConcurrencyQueueMax is the
+	// bounded queue of events per subscription (default: the session
+	// package's).
+	ConcurrencyMax      int
+	ConcurrencyQueueMax int
+
+	// TLS settings for wss://, tcps:// and tcpips://. Verification is on
+	// unless TLSInsecure is set.
+	TLSCAFile     string
+	TLSCertFile   string
+	TLSKeyFile    string
+	TLSServerName string
+	TLSInsecure   bool
+
+	// Logger receives the client's diagnostics (nil = discard).
+	Logger *slog.Logger
+}
+
+// uriBase returns the effective prefix ("" when prefixing is off).
+func (c *Config) uriBase() string {
+	if c.NoURIBase {
+		return ""
+	}
+	if c.URIBase == "" {
+		return DefaultURIBase
+	}
+	return c.URIBase
+}
+
+// withDefaults returns a copy of c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.URL == "" {
+		c.URL = DefaultURL
+	}
+	if c.Username == "" {
+		c.Username = DefaultUsername
+	}
+	if c.Password == "" {
+		c.Password = DefaultPassword
+	}
+	if c.AuthID == "" {
+		c.AuthID = c.Username
+	}
+	if len(c.AuthMethods) == 0 {
+		c.AuthMethods = []string{"ticket"}
+	} else {
+		c.AuthMethods = append([]string(nil), c.AuthMethods...)
+	}
+	if c.Realm == "" {
+		c.Realm = DefaultRealm
+	}
+	if !c.NoURIBase && c.URIBase == "" {
+		c.URIBase = DefaultURIBase
+	}
+	if len(c.Serializers) == 0 {
+		c.Serializers = []string{"cbor"}
+	} else {
+		c.Serializers = append([]string(nil), c.Serializers...)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.BackoffInitial <= 0 {
+		c.BackoffInitial = DefaultBackoffInitial
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = DefaultBackoffMax
+	}
+	if c.BackoffMax < c.BackoffInitial {
+		c.BackoffMax = c.BackoffInitial
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
+	if c.MaxPayloadSize <= 0 {
+		c.MaxPayloadSize = DefaultMaxPayloadSize
+	}
+	return c
+}
+
+// String describes the configuration without the password.
+func (c Config) String() string {
+	d := c.withDefaults()
+	var b strings.Builder
+	fmt.Fprintf(&b, "url=%s realm=%s username=%s password=%s uri_base=%q serializers=%v authmethods=%v timeout=%s",
+		d.URL, d.Realm, d.Username, redacted(c.Password), d.uriBase(), d.Serializers, d.AuthMethods, d.Timeout)
+	if d.DisableReconnect {
+		b.WriteString(" auto_reconnect=false")
+	} else {
+		fmt.Fprintf(&b, " backoff=%s..%s", d.BackoffInitial, d.BackoffMax)
+	}
+	return b.String()
+}
+
+// GoString is like String, so that %#v does not print the password either.
+func (c Config) GoString() string { return "izaber.Config{" + c.String() + "}" }
+
+func redacted(secret string) string {
+	if secret == "" {
+		return "(default)"
+	}
+	return "[redacted]"
+}

@@ -1,0 +1,29 @@
+// Package izaber is the Zaber facade of izaber-wamp, the Go counterpart of
+// Python's izaber-wamp: it reads izaber.yaml, connects to Nexus with ticket
+// authentication, prefixes URIs with uri_base, reconnects and restores
+// registrations, subscriptions and roster entries, runs join/leave/
+// disconnect hooks, and wraps the Nexus services (whoami, rosters,
+// metadata, API keys, OTPs).
+//
+// It sits at the top of the stack: protocol, transport, auth and session
+// carry the WAMP messages; package client supervises one session at a time
+// and replays the desired state after a reconnect; izaber adds only the
+// Zaber conventions.
+//
+// Where it deliberately differs from Python:
+//
+//   - An absolute URI (one that already starts with uri_base+"." or with
+//     "wamp.") is not prefixed again, and Absolute() sends a URI as is.
+//   - Errors keep the ERROR's URI, args, kwargs and details (*session.Error).
+//   - The first connection is bounded by ConnectTimeout; an unreachable
+//     router is an error, never a hang.
+//   - ChangeUser opens the new session before closing the old one, moves the
+//     registrations and subscriptions, and leaves everything as it was when
+//     the switch fails.
+//   - Reconnection backs off exponentially with jitter, reports every
+//     registration it cannot restore, and surfaces revocation by another
+//     session's force_reregister instead of fighting it.
+//   - Events on one subscription are delivered in order.
+//   - Unknown wamp.connection keys are reported as warnings, and a numeric
+//     password is accepted as text.
+package izaber
