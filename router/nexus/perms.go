@@ -1,0 +1,232 @@
+package nexus
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// perms is a set of Nexus permission letters.
+type perms uint8
+
+const (
+	permCall        perms = 1 << iota // c
+	permRegister                      // r
+	permSubscribe                     // s
+	permPublish                       // p
+	permRosterOps                     // o
+	permRosterQuery                   // q
+)
+
+const permLetters = "crspoq"
+
+// parsePerms reads a Nexus permission string such as "crsp", "c-s-" or "".
+// '-' is a spacer. The '+' (elevated) and '!' (documentation required)
+// modifiers are refused: this router implements neither.
+func parsePerms(s string) (perms, error) {
+	var p perms
+	for _, r := range s {
+		switch r {
+		case '-', ' ':
+			continue
+		case '+', '!':
+			return 0, fmt.Errorf("permission modifier %q is not supported (elevated and documentation-required permissions are not implemented)", r)
+		}
+		i := strings.IndexRune(permLetters, r)
+		if i < 0 {
+			return 0, fmt.Errorf("unknown permission letter %q (want some of %q)", r, permLetters)
+		}
+		p |= 1 << i
+	}
+	return p, nil
+}
+
+// String returns the letters of p in the order crspoq.
+func (p perms) String() string {
+	var b strings.Builder
+	for i := range len(permLetters) {
+		if p&(1<<i) != 0 {
+			b.WriteByte(permLetters[i])
+		}
+	}
+	return b.String()
+}
+
+// segment is one element of a URI pattern: a literal or a regex.
+type segment struct {
+	lit string
+	re  *regexp.Regexp // nil for a literal
+}
+
+// pattern is a parsed Nexus URI pattern.
+type pattern struct {
+	raw    string
+	segs   []segment
+	prefix bool // trailing "*": one or more further segments
+	exact  int  // number of literal segments
+}
+
+var errEmptyPattern = errors.New("empty URI pattern")
+
+// parsePattern parses a Nexus URI pattern: segments separated by '.', each a
+// literal or a /regex/ (matching one segment, case-insensitively, anchored at
+// the start as Python's re.match), with an optional final "*" that matches
+// any number (at least one) of further segments.
+func parsePattern(s string) (*pattern, error) {
+	if s == "" {
+		return nil, errEmptyPattern
+	}
+	p := &pattern{raw: s}
+	rest := s
+	for rest != "" {
+		switch {
+		case rest == "*":
+			p.prefix = true
+			rest = ""
+			continue
+		case rest[0] == '/':
+			end := -1
+			for i := 1; i < len(rest); i++ {
+				if rest[i] == '\\' && i+1 < len(rest) {
+					i++
+					continue
+				}
+				if rest[i] == '/' {
+					end = i
+					break
+				}
+			}
+			if end < 0 {
+				return nil, fmt.Errorf("pattern %q: unterminated /regex/", s)
+			}
+			expr := strings.ReplaceAll(rest[1:end], `\/`, `/`)
+			re, err := regexp.Compile(`(?i)^(?:` + expr + `)`)
+			if err != nil {
+				return nil, fmt.Errorf("pattern %q: bad regex %q: %w", s, expr, err)
+			}
+			p.segs = append(p.segs, segment{lit: expr, re: re})
+			rest = rest[end+1:]
+			if rest != "" {
+				if rest[0] != '.' {
+					return nil, fmt.Errorf("pattern %q: a /regex/ must be a whole segment", s)
+				}
+				rest = rest[1:]
+				if rest == "" {
+					return nil, fmt.Errorf("pattern %q: empty segment", s)
+				}
+			}
+		default:
+			seg, after, more := strings.Cut(rest, ".")
+			if seg == "" {
+				return nil, fmt.Errorf("pattern %q: empty segment", s)
+			}
+			if strings.Contains(seg, "*") {
+				return nil, fmt.Errorf("pattern %q: '*' must be the whole last segment", s)
+			}
+			if more && after == "" {
+				return nil, fmt.Errorf("pattern %q: empty segment", s)
+			}
+			p.segs = append(p.segs, segment{lit: seg})
+			p.exact++
+			rest = after
+		}
+	}
+	return p, nil
+}
+
+// match reports whether the split URI matches p.
+func (p *pattern) match(uri []string) bool {
+	if p.prefix {
+		if len(uri) <= len(p.segs) {
+			return false
+		}
+	} else if len(uri) != len(p.segs) {
+		return false
+	}
+	for i, sg := range p.segs {
+		if sg.re != nil {
+			if !sg.re.MatchString(uri[i]) {
+				return false
+			}
+		} else if sg.lit != uri[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// rule grants perms on the URIs that match a pattern.
+type rule struct {
+	pat   *pattern
+	perms perms
+}
+
+// ruleSet is an ordered list of rules resolved like Nexus's URI trie: of all
+// the rules matching a URI, the one with the most segments wins (so a full
+// match beats any prefix, and a longer prefix a shorter one), then the one
+// with the most literal segments. Two best rules that tie are a conflict,
+// which denies.
+type ruleSet struct {
+	rules []rule
+}
+
+// newRuleSet parses (pattern, perms) pairs; a pattern given twice is an error.
+func newRuleSet(pairs [][2]string) (*ruleSet, error) {
+	rs := &ruleSet{}
+	seen := map[string]bool{}
+	for _, pr := range pairs {
+		if seen[pr[0]] {
+			return nil, fmt.Errorf("pattern %q given more than once", pr[0])
+		}
+		seen[pr[0]] = true
+		pat, err := parsePattern(pr[0])
+		if err != nil {
+			return nil, err
+		}
+		pm, err := parsePerms(pr[1])
+		if err != nil {
+			return nil, fmt.Errorf("pattern %q: %w", pr[0], err)
+		}
+		rs.rules = append(rs.rules, rule{pat: pat, perms: pm})
+	}
+	return rs, nil
+}
+
+// lookup returns the rule that governs uri, or nil if none matches or the
+// best matches conflict.
+func (rs *ruleSet) lookup(uri string) *rule {
+	if rs == nil {
+		return nil
+	}
+	parts := strings.Split(uri, ".")
+	var best *rule
+	tie := false
+	for i := range rs.rules {
+		r := &rs.rules[i]
+		if !r.pat.match(parts) {
+			continue
+		}
+		if best == nil {
+			best = r
+			continue
+		}
+		a, b := len(r.pat.segs), len(best.pat.segs)
+		switch {
+		case a > b || (a == b && r.pat.exact > best.pat.exact):
+			best, tie = r, false
+		case a == b && r.pat.exact == best.pat.exact:
+			tie = true
+		}
+	}
+	if tie {
+		return nil
+	}
+	return best
+}
+
+// allows reports whether the rule set grants want on uri.
+func (rs *ruleSet) allows(uri string, want perms) bool {
+	r := rs.lookup(uri)
+	return r != nil && r.perms&want == want
+}

@@ -1,0 +1,174 @@
+package nexus
+
+import (
+	"errors"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/izaber/wamp/protocol"
+)
+
+// maxRosterPerSession bounds the roster entries one session can hold.
+const maxRosterPerSession = 1000
+
+type rosterEntry struct {
+	name       string
+	session    protocol.ID
+	created    float64 // Unix seconds
+	seq        uint64  // creation order, for a stable query order
+	visibility any     // "*", a role, or a list of them
+	data       any
+	uuid       string
+	owner      string
+}
+
+func (e *rosterEntry) key() string {
+	return strconv.FormatUint(e.session, 10) + "_" + e.name
+}
+
+// dict is the record returned by system.roster.register.
+func (e *rosterEntry) dict() protocol.Dict {
+	return protocol.Dict{
+		"key":        e.key(),
+		"name":       e.name,
+		"session_id": int64(e.session),
+		"created":    e.created,
+		"visibility": e.visibility,
+		"data":       e.data,
+		"uuid":       e.uuid,
+		"owner":      e.owner,
+	}
+}
+
+// visibleTo reports whether a session of role may see e.
+func (e *rosterEntry) visibleTo(role string) bool {
+	if bypassRole(role) {
+		return true
+	}
+	switch v := e.visibility.(type) {
+	case string:
+		return v == "*" || v == role
+	case protocol.List:
+		for _, x := range v {
+			if s, ok := x.(string); ok && (s == "*" || s == role) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var errVisibility = errors.New("visibility must be a format like `['*']`")
+
+// normVisibility applies Nexus's rule: nil becomes "*", any other falsy
+// value is an error. Only strings and lists are meaningful.
+func normVisibility(v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return "*", nil
+	case string:
+		if x == "" {
+			return nil, errVisibility
+		}
+		return x, nil
+	case protocol.List:
+		if len(x) == 0 {
+			return nil, errVisibility
+		}
+		return x, nil
+	}
+	return nil, errVisibility
+}
+
+// roster holds the roster entries of live sessions, one per (session, name).
+//
+// Ownership: mu guards entries and seq.
+type roster struct {
+	mu      sync.Mutex
+	seq     uint64
+	entries map[protocol.ID]map[string]*rosterEntry // by session, then name
+}
+
+func newRoster() *roster {
+	return &roster{entries: map[protocol.ID]map[string]*rosterEntry{}}
+}
+
+var errRosterFull = errors.New("too many roster entries for this session")
+
+// register adds or replaces the entry of (session, name).
+func (r *roster) register(session protocol.ID, owner, name string, data, visibility any, now time.Time) (protocol.Dict, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.entries[session]
+	if m == nil {
+		m = map[string]*rosterEntry{}
+		r.entries[session] = m
+	}
+	e := m[name]
+	if e == nil {
+		if len(m) >= maxRosterPerSession {
+			return nil, errRosterFull
+		}
+		r.seq++
+		e = &rosterEntry{name: name, session: session, seq: r.seq, uuid: newUUID(), owner: owner,
+			created: float64(now.UnixNano()) / 1e9}
+		m[name] = e
+	}
+	e.data = data
+	e.visibility = visibility
+	return e.dict(), nil
+}
+
+func (r *roster) unregister(session protocol.ID, name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m := r.entries[session]; m != nil {
+		delete(m, name)
+		if len(m) == 0 {
+			delete(r.entries, session)
+		}
+	}
+}
+
+// dropSession removes every entry of session.
+func (r *roster) dropSession(session protocol.ID) {
+	r.mu.Lock()
+	delete(r.entries, session)
+	r.mu.Unlock()
+}
+
+// query returns the data of the entries named name that role may see, in
+// registration order.
+func (r *roster) query(name, role string) protocol.List {
+	type hit struct {
+		seq  uint64
+		data any
+	}
+	r.mu.Lock()
+	var hits []hit
+	for _, m := range r.entries {
+		if e := m[name]; e != nil && e.visibleTo(role) {
+			hits = append(hits, hit{e.seq, e.data})
+		}
+	}
+	r.mu.Unlock()
+	sort.Slice(hits, func(i, j int) bool { return hits[i].seq < hits[j].seq })
+	out := make(protocol.List, 0, len(hits))
+	for _, h := range hits {
+		out = append(out, h.data)
+	}
+	return out
+}
+
+// size returns the number of entries (for tests).
+func (r *roster) size() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, m := range r.entries {
+		n += len(m)
+	}
+	return n
+}

@@ -1,0 +1,685 @@
+package nexus
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/izaber/wamp/protocol"
+)
+
+// Error URIs of Nexus services.
+const (
+	ErrPermissionDenied = "com.izaber.wamp.error.permissiondenied"
+	ErrGeneric          = "com.izaber.wamp.error"
+)
+
+// svcError is an error a service returns with its own URI.
+type svcError struct {
+	uri  string
+	args protocol.List
+}
+
+func (e *svcError) Error() string {
+	if len(e.args) > 0 {
+		return fmt.Sprintf("%s: %v", e.uri, e.args[0])
+	}
+	return e.uri
+}
+
+func permissionDenied() error {
+	return &svcError{uri: ErrPermissionDenied, args: protocol.List{"Permission Denied"}}
+}
+
+// errorURI returns the Nexus URI and arguments an error from a service
+// reaches the client with: its own for a svcError, otherwise
+// com.izaber.wamp.error with the message, like Nexus's str(ex).
+func errorURI(err error) (string, protocol.List) {
+	var se *svcError
+	if errors.As(err, &se) {
+		return se.uri, se.args
+	}
+	return ErrGeneric, protocol.List{err.Error()}
+}
+
+// call is one invocation of a service.
+type call struct {
+	name    string
+	session protocol.ID
+	authid  string
+	role    string
+	args    protocol.List
+	kwargs  protocol.Dict
+}
+
+// params checks the argument count like a Python signature and returns the
+// positional or keyword value of each named parameter (nil when absent).
+func (c *call) params(required int, names ...string) ([]any, error) {
+	if len(c.args) > len(names) {
+		return nil, fmt.Errorf("%s takes at most %d arguments (%d given)", c.name, len(names), len(c.args))
+	}
+	out := make([]any, len(names))
+	known := map[string]bool{}
+	for i, n := range names {
+		known[n] = true
+		if i < len(c.args) {
+			if _, dup := c.kwargs[n]; dup {
+				return nil, fmt.Errorf("%s got multiple values for argument '%s'", c.name, n)
+			}
+			out[i] = c.args[i]
+			continue
+		}
+		v, ok := c.kwargs[n]
+		if !ok && i < required {
+			return nil, fmt.Errorf("%s missing required argument '%s'", c.name, n)
+		}
+		out[i] = v
+	}
+	for k := range c.kwargs {
+		if !known[k] {
+			return nil, fmt.Errorf("%s got an unexpected keyword argument '%s'", c.name, k)
+		}
+	}
+	return out, nil
+}
+
+func asString(c *call, v any, name string) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s: %s must be a string", c.name, name)
+	}
+	return s, nil
+}
+
+func asBool(c *call, v any, name string) (bool, error) {
+	switch x := v.(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return x, nil
+	}
+	return false, fmt.Errorf("%s: %s must be a boolean", c.name, name)
+}
+
+type handlerFunc func(s *Service, c *call) (any, error)
+
+// serviceNames lists every service; each is registered bare and prefixed.
+var serviceNames = []string{
+	"auth.whoami",
+	"system.roster.register", "system.roster.unregister", "system.roster.query",
+	"my.metadata.set", "my.metadata.get", "my.metadata.list", "my.metadata.delete",
+	"my.apikeys.create", "my.apikeys.list", "my.apikeys.delete",
+	"my.otp.create", "my.otp.list", "my.otp.delete",
+	"my.otps.create", "my.otps.list", "my.otps.delete",
+}
+
+func handlerFor(name string) handlerFunc {
+	switch name {
+	case "auth.whoami":
+		return (*Service).whoami
+	case "system.roster.register":
+		return (*Service).rosterRegister
+	case "system.roster.unregister":
+		return (*Service).rosterUnregister
+	case "system.roster.query":
+		return (*Service).rosterQuery
+	case "my.metadata.set":
+		return (*Service).metadataSet
+	case "my.metadata.get":
+		return (*Service).metadataGet
+	case "my.metadata.list":
+		return (*Service).metadataList
+	case "my.metadata.delete":
+		return (*Service).metadataDelete
+	case "my.apikeys.create":
+		return (*Service).apikeysCreate
+	case "my.apikeys.list":
+		return (*Service).apikeysList
+	case "my.apikeys.delete":
+		return (*Service).apikeysDelete
+	case "my.otp.create", "my.otps.create":
+		return (*Service).otpCreate
+	case "my.otp.list", "my.otps.list":
+		return (*Service).otpList
+	case "my.otp.delete", "my.otps.delete":
+		return (*Service).otpDelete
+	}
+	return nil
+}
+
+// invoke runs a service by name (bare or prefixed).
+func (s *Service) invoke(c *call) (any, error) {
+	h := handlerFor(strings.TrimPrefix(c.name, prefix))
+	if h == nil {
+		return nil, fmt.Errorf("unknown service %q", c.name)
+	}
+	return h(s, c)
+}
+
+func (s *Service) whoami(c *call) (any, error) {
+	if _, err := c.params(0); err != nil {
+		return nil, err
+	}
+	return protocol.Dict{"authid": c.authid, "role": c.role}, nil
+}
+
+// rosterAllowed reports whether c's role grants want on the roster name.
+func (s *Service) rosterAllowed(c *call, name string, want perms) bool {
+	return bypassRole(c.role) || s.db.roles[c.role].allows(name, want)
+}
+
+func (s *Service) rosterRegister(c *call) (any, error) {
+	p, err := c.params(2, "roster_name", "data", "visibility")
+	if err != nil {
+		return nil, err
+	}
+	name, err := asString(c, p[0], "roster_name")
+	if err != nil {
+		return nil, err
+	}
+	vis, err := normVisibility(p[2])
+	if err != nil {
+		return nil, err
+	}
+	if !s.rosterAllowed(c, name, permRosterOps) {
+		return nil, permissionDenied()
+	}
+	owner := c.authid
+	if u := s.lookupUser(c.authid); u != nil {
+		owner = u.uuid
+	}
+	return s.roster.register(c.session, owner, name, p[1], vis, s.now())
+}
+
+func (s *Service) rosterUnregister(c *call) (any, error) {
+	p, err := c.params(1, "roster_name")
+	if err != nil {
+		return nil, err
+	}
+	name, err := asString(c, p[0], "roster_name")
+	if err != nil {
+		return nil, err
+	}
+	if !s.rosterAllowed(c, name, permRosterOps) {
+		return nil, permissionDenied()
+	}
+	s.roster.unregister(c.session, name)
+	return true, nil
+}
+
+func (s *Service) rosterQuery(c *call) (any, error) {
+	p, err := c.params(1, "roster_name")
+	if err != nil {
+		return nil, err
+	}
+	name, err := asString(c, p[0], "roster_name")
+	if err != nil {
+		return nil, err
+	}
+	if !s.rosterAllowed(c, name, permRosterQuery) {
+		return nil, permissionDenied()
+	}
+	return s.roster.query(name, c.role), nil
+}
+
+// withUser runs f on the caller's stored data under the store lock and
+// saves it when f reports a change.
+func (s *Service) withUser(c *call, f func(u *user, d *userData) (result any, changed bool, err error)) (any, error) {
+	u := s.lookupUser(c.authid)
+	if u == nil {
+		return nil, errors.New("Unknown user")
+	}
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	d, err := s.store.get(u.login)
+	if err != nil {
+		s.log.Error("user data unreadable", "authid", u.login, "error", err)
+		return nil, errStoredData
+	}
+	res, changed, err := f(u, d)
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		if err := s.store.save(u.login); err != nil {
+			s.log.Error("cannot save user data", "authid", u.login, "error", err)
+			return nil, errors.New("cannot save user data")
+		}
+	}
+	return res, nil
+}
+
+func (s *Service) metadataSet(c *call) (any, error) {
+	p, err := c.params(2, "key", "value", "yaml")
+	if err != nil {
+		return nil, err
+	}
+	key, err := asString(c, p[0], "key")
+	if err != nil {
+		return nil, err
+	}
+	asYAML, err := asBool(c, p[2], "yaml")
+	if err != nil {
+		return nil, err
+	}
+	value := p[1]
+	if asYAML {
+		src, err := asString(c, value, "value")
+		if err != nil {
+			return nil, err
+		}
+		if value, err = yamlLoad(src); err != nil {
+			return nil, err
+		}
+	}
+	return s.withUser(c, func(u *user, d *userData) (any, bool, error) {
+		now := isoTime(s.now())
+		m := d.Metadata[key]
+		if m == nil {
+			if len(d.Metadata) >= maxMetadata {
+				return nil, false, fmt.Errorf("too many metadata keys (limit %d)", maxMetadata)
+			}
+			m = &metaRecord{Key: key, UUID: newUUID(), Owner: u.uuid, Created: now}
+			d.Metadata[key] = m
+		}
+		m.Value, m.Modified = value, now
+		if asYAML {
+			out, err := yamlDump(value)
+			return out, true, err
+		}
+		return value, true, nil
+	})
+}
+
+func (s *Service) metadataGet(c *call) (any, error) {
+	p, err := c.params(1, "key", "yaml")
+	if err != nil {
+		return nil, err
+	}
+	key, err := asString(c, p[0], "key")
+	if err != nil {
+		return nil, err
+	}
+	asYAML, err := asBool(c, p[1], "yaml")
+	if err != nil {
+		return nil, err
+	}
+	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
+		m := d.Metadata[key]
+		if m == nil {
+			return nil, false, nil
+		}
+		if asYAML {
+			out, err := yamlDump(m.Value)
+			return out, false, err
+		}
+		return m.Value, false, nil
+	})
+}
+
+func (s *Service) metadataList(c *call) (any, error) {
+	p, err := c.params(0, "yaml")
+	if err != nil {
+		return nil, err
+	}
+	asYAML, err := asBool(c, p[0], "yaml")
+	if err != nil {
+		return nil, err
+	}
+	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
+		out := protocol.Dict{}
+		for k, m := range d.Metadata {
+			var v any = m.Value
+			if asYAML {
+				y, err := yamlDump(m.Value)
+				if err != nil {
+					return nil, false, err
+				}
+				v = y
+			}
+			out[k] = protocol.Dict{"value": v, "uuid": m.UUID, "owner": m.Owner, "created": m.Created, "modified": m.Modified}
+		}
+		return out, false, nil
+	})
+}
+
+func (s *Service) metadataDelete(c *call) (any, error) {
+	p, err := c.params(1, "key")
+	if err != nil {
+		return nil, err
+	}
+	key, err := asString(c, p[0], "key")
+	if err != nil {
+		return nil, err
+	}
+	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
+		if _, ok := d.Metadata[key]; !ok {
+			return nil, false, nil
+		}
+		delete(d.Metadata, key)
+		return nil, true, nil
+	})
+}
+
+// parseKeyPerms reads the permissions list of an API key or OTP request.
+func parseKeyPerms(v any) ([]keyPerm, error) {
+	if v == nil {
+		return nil, nil
+	}
+	l, ok := v.(protocol.List)
+	if !ok {
+		return nil, errors.New("permissions must be a list of {uri, perms}")
+	}
+	out := make([]keyPerm, 0, len(l))
+	pairs := make([][2]string, 0, len(l))
+	for i, x := range l {
+		d, ok := x.(protocol.Dict)
+		if !ok {
+			return nil, fmt.Errorf("permissions[%d] must be a dict with uri and perms", i)
+		}
+		uri, ok1 := d["uri"].(string)
+		ps, ok2 := d["perms"].(string)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("permissions[%d] needs string uri and perms", i)
+		}
+		for k := range d {
+			if k != "uri" && k != "perms" && k != "uuid" {
+				return nil, fmt.Errorf("permissions[%d]: unknown field %q", i, k)
+			}
+		}
+		out = append(out, keyPerm{URI: uri, Perms: ps, UUID: newUUID()})
+		pairs = append(pairs, [2]string{uri, ps})
+	}
+	if _, err := newRuleSet(pairs); err != nil {
+		return nil, fmt.Errorf("permissions: %w", err)
+	}
+	return out, nil
+}
+
+func permsList(ps []keyPerm) protocol.List {
+	out := make(protocol.List, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, protocol.Dict{"uri": p.URI, "perms": p.Perms, "uuid": p.UUID})
+	}
+	return out
+}
+
+func (k *apiKeyRecord) dict() protocol.Dict {
+	var exp any
+	if k.Expires != nil {
+		exp = *k.Expires
+	}
+	return protocol.Dict{
+		"uuid": k.UUID, "owner": k.Owner, "key": k.Key, "plaintext_key": k.PlaintextKey,
+		"description": k.Description, "expires": exp, "permissions": permsList(k.Permissions),
+	}
+}
+
+func (s *Service) apikeysCreate(c *call) (any, error) {
+	p, err := c.params(0, "data_rec")
+	if err != nil {
+		return nil, err
+	}
+	rec := &apiKeyRecord{Permissions: []keyPerm{}}
+	if p[0] != nil {
+		d, ok := p[0].(protocol.Dict)
+		if !ok {
+			return nil, errors.New("data_rec must be a dict")
+		}
+		for k, v := range d {
+			switch k {
+			case "description":
+				if v == nil {
+					continue
+				}
+				if rec.Description, ok = v.(string); !ok {
+					return nil, errors.New("description must be a string")
+				}
+			case "expires":
+				if v == nil {
+					continue
+				}
+				str, ok := v.(string)
+				if !ok {
+					return nil, errors.New("expires must be an ISO 8601 string or None")
+				}
+				if _, err := parseISOTime(str); err != nil {
+					return nil, err
+				}
+				rec.Expires = &str
+			case "permissions":
+				ps, err := parseKeyPerms(v)
+				if err != nil {
+					return nil, err
+				}
+				if ps != nil {
+					rec.Permissions = ps
+				}
+			default:
+				return nil, fmt.Errorf("unknown API key field %q", k)
+			}
+		}
+	}
+	return s.withUser(c, func(u *user, d *userData) (any, bool, error) {
+		if len(d.APIKeys) >= maxAPIKeys {
+			return nil, false, fmt.Errorf("too many API keys (limit %d)", maxAPIKeys)
+		}
+		rec.UUID, rec.Owner = newUUID(), u.uuid
+		rec.PlaintextKey = newToken(24)
+		rec.Key = keyDigest(u.login, rec.PlaintextKey)
+		d.APIKeys = append(d.APIKeys, rec)
+		return rec.dict(), true, nil
+	})
+}
+
+func (s *Service) apikeysList(c *call) (any, error) {
+	if _, err := c.params(0); err != nil {
+		return nil, err
+	}
+	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
+		out := make(protocol.List, 0, len(d.APIKeys))
+		for _, k := range d.APIKeys {
+			out = append(out, k.dict())
+		}
+		return out, false, nil
+	})
+}
+
+func (s *Service) apikeysDelete(c *call) (any, error) {
+	p, err := c.params(1, "uuid_b64")
+	if err != nil {
+		return nil, err
+	}
+	id, err := asString(c, p[0], "uuid_b64")
+	if err != nil {
+		return nil, err
+	}
+	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
+		for i, k := range d.APIKeys {
+			if k.UUID == id {
+				d.APIKeys = append(d.APIKeys[:i:i], d.APIKeys[i+1:]...)
+				return true, true, nil
+			}
+		}
+		return true, false, nil
+	})
+}
+
+func (o *otpRecord) dict(plaintext any) protocol.Dict {
+	return protocol.Dict{
+		"uuid": o.UUID, "origin": o.Origin, "expires": o.Expires, "permissions": permsList(o.Permissions),
+		"key": o.Key, "owner": o.Owner, "login": o.Login, "plaintext_key": plaintext,
+	}
+}
+
+// pruneOTPs drops expired OTPs; it reports whether any went.
+func (s *Service) pruneOTPs(d *userData) bool {
+	now := s.now()
+	kept := d.OTPs[:0]
+	for _, o := range d.OTPs {
+		if !otpExpired(o, now) {
+			kept = append(kept, o)
+		}
+	}
+	changed := len(kept) != len(d.OTPs)
+	clear(d.OTPs[len(kept):])
+	d.OTPs = kept
+	return changed
+}
+
+func (s *Service) otpCreate(c *call) (any, error) {
+	p, err := c.params(0, "data_rec")
+	if err != nil {
+		return nil, err
+	}
+	var ps []keyPerm
+	if p[0] != nil {
+		d, ok := p[0].(protocol.Dict)
+		if !ok {
+			return nil, errors.New("data_rec must be a dict")
+		}
+		for k, v := range d {
+			if k != "permissions" {
+				return nil, fmt.Errorf("unknown OTP field %q", k)
+			}
+			if ps, err = parseKeyPerms(v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if ps == nil {
+		ps = []keyPerm{}
+	}
+	return s.withUser(c, func(u *user, d *userData) (any, bool, error) {
+		s.pruneOTPs(d)
+		if len(d.OTPs) >= maxOTPs {
+			return nil, true, fmt.Errorf("too many OTPs (limit %d)", maxOTPs)
+		}
+		plain := newToken(24)
+		o := &otpRecord{
+			UUID: newUUID(), Origin: u.login + "@unknown", Expires: isoTime(s.now().Add(otpLifetime)),
+			Permissions: ps, Key: keyDigest(u.login, plain), Owner: u.uuid, Login: u.login,
+		}
+		d.OTPs = append(d.OTPs, o)
+		return o.dict(plain), true, nil
+	})
+}
+
+func (s *Service) otpList(c *call) (any, error) {
+	if _, err := c.params(0); err != nil {
+		return nil, err
+	}
+	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
+		changed := s.pruneOTPs(d)
+		out := make(protocol.List, 0, len(d.OTPs))
+		for _, o := range d.OTPs {
+			out = append(out, o.dict(nil))
+		}
+		return out, changed, nil
+	})
+}
+
+func (s *Service) otpDelete(c *call) (any, error) {
+	p, err := c.params(1, "uuid_b64")
+	if err != nil {
+		return nil, err
+	}
+	id, err := asString(c, p[0], "uuid_b64")
+	if err != nil {
+		return nil, err
+	}
+	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
+		for i, o := range d.OTPs {
+			if o.UUID == id {
+				d.OTPs = append(d.OTPs[:i:i], d.OTPs[i+1:]...)
+				return true, true, nil
+			}
+		}
+		return true, false, nil
+	})
+}
+
+// yamlLoad parses a YAML document into payload types.
+func yamlLoad(src string) (any, error) {
+	var v any
+	if err := yaml.Unmarshal([]byte(src), &v); err != nil {
+		var ye yaml.Error
+		if errors.As(err, &ye) {
+			return nil, fmt.Errorf("value is not valid YAML: %s", ye.FormatError(false, false))
+		}
+		return nil, errors.New("value is not valid YAML")
+	}
+	return normalize(v), nil
+}
+
+// yamlDump renders a value as a YAML document.
+func yamlDump(v any) (string, error) {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("value cannot be written as YAML: %w", err)
+	}
+	return string(b), nil
+}
+
+// normalize converts decoded YAML values to the payload types of package
+// protocol (nil, bool, int64, uint64, float64, string, []byte, List, Dict).
+func normalize(v any) any {
+	switch x := v.(type) {
+	case nil, bool, string, int64, float64, []byte:
+		return x
+	case int:
+		return int64(x)
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case uint:
+		return normUint(uint64(x))
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case uint64:
+		return normUint(x)
+	case float32:
+		return float64(x)
+	case []any:
+		out := make(protocol.List, len(x))
+		for i := range x {
+			out[i] = normalize(x[i])
+		}
+		return out
+	case map[string]any:
+		out := make(protocol.Dict, len(x))
+		for k, e := range x {
+			out[k] = normalize(e)
+		}
+		return out
+	case map[any]any:
+		out := make(protocol.Dict, len(x))
+		keys := make([]string, 0, len(x))
+		for k, e := range x {
+			ks := fmt.Sprint(k)
+			keys = append(keys, ks)
+			out[ks] = normalize(e)
+		}
+		sort.Strings(keys)
+		return out
+	}
+	return fmt.Sprint(v)
+}
+
+func normUint(u uint64) any {
+	if u <= math.MaxInt64 {
+		return int64(u)
+	}
+	return u
+}
