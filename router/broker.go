@@ -1,0 +1,305 @@
+package router
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/izaber/wamp/protocol"
+)
+
+// subscription is one (topic, match) pair with its subscribers. All
+// sessions subscribing to the same topic with the same match policy share
+// it and its id. Guarded by Realm.mu.
+type subscription struct {
+	id          protocol.ID
+	topic       string
+	match       string
+	wild        *wildcardPattern
+	subscribers map[*sess]struct{}
+}
+
+// broker holds a realm's subscriptions. Guarded by Realm.mu.
+type broker struct {
+	exact    map[string]*subscription
+	prefix   map[string]*subscription
+	wildcard map[string]*subscription
+	byID     map[protocol.ID]*subscription
+}
+
+func newBroker() broker {
+	return broker{
+		exact:    make(map[string]*subscription),
+		prefix:   make(map[string]*subscription),
+		wildcard: make(map[string]*subscription),
+		byID:     make(map[protocol.ID]*subscription),
+	}
+}
+
+func (b *broker) table(match string) map[string]*subscription {
+	switch match {
+	case matchPrefix:
+		return b.prefix
+	case matchWildcard:
+		return b.wildcard
+	}
+	return b.exact
+}
+
+func (b *broker) removeSubscriber(sub *subscription, s *sess) {
+	delete(sub.subscribers, s)
+	delete(s.subs, sub.id)
+	if len(sub.subscribers) == 0 {
+		delete(b.table(sub.match), sub.topic)
+		delete(b.byID, sub.id)
+	}
+}
+
+// removeSession drops every subscription of s. Realm.mu must be held.
+func (b *broker) removeSession(s *sess) {
+	for _, sub := range s.subs {
+		b.removeSubscriber(sub, s)
+	}
+}
+
+func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
+	match, ok := optString(m.Options, "match", matchExact)
+	if !ok || (match != matchExact && match != matchPrefix && match != matchWildcard) {
+		s.send(errorMsg(protocol.CodeSubscribe, m.Request, "wamp.error.invalid_argument",
+			fmt.Sprintf("invalid match policy %v", m.Options["match"])))
+		return nil
+	}
+	if !validURI(m.Topic, match) {
+		s.send(errorMsg(protocol.CodeSubscribe, m.Request, "wamp.error.invalid_uri",
+			fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, match)))
+		return nil
+	}
+	if e := rl.authorize(s, ActionSubscribe, m.Topic); e != nil {
+		s.send(e.message(protocol.CodeSubscribe, m.Request))
+		return nil
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if s.left {
+		return nil
+	}
+	b := &rl.broker
+	sub := b.table(match)[m.Topic]
+	if sub == nil {
+		sub = &subscription{topic: m.Topic, match: match, subscribers: make(map[*sess]struct{})}
+		if match == matchWildcard {
+			sub.wild = newWildcardPattern(m.Topic)
+		}
+		sub.id = newID()
+		for b.byID[sub.id] != nil {
+			sub.id = newID()
+		}
+		b.table(match)[m.Topic] = sub
+		b.byID[sub.id] = sub
+	}
+	sub.subscribers[s] = struct{}{}
+	if s.subs == nil {
+		s.subs = make(map[protocol.ID]*subscription)
+	}
+	s.subs[sub.id] = sub
+	s.send(&protocol.Subscribed{Request: m.Request, Subscription: sub.id})
+	return nil
+}
+
+func (rl *Realm) handleUnsubscribe(s *sess, m *protocol.Unsubscribe) error {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	sub := s.subs[m.Subscription]
+	if sub == nil {
+		s.send(errorMsg(protocol.CodeUnsubscribe, m.Request, "wamp.error.no_such_subscription",
+			fmt.Sprintf("no subscription %d for this session", m.Subscription)))
+		return nil
+	}
+	rl.broker.removeSubscriber(sub, s)
+	s.send(&protocol.Unsubscribed{Request: m.Request})
+	return nil
+}
+
+// pubFilter is the parsed black/white lists and exclusion of a PUBLISH.
+type pubFilter struct {
+	excludeMe                         bool
+	disclose                          bool
+	eligible, exclude                 map[protocol.ID]bool
+	eligibleAuthID, excludeAuthID     map[string]bool
+	eligibleAuthRole, excludeAuthRole map[string]bool
+}
+
+func idSet(opts protocol.Dict, key string) (map[protocol.ID]bool, error) {
+	v, ok := opts[key]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	l, ok := v.(protocol.List)
+	if !ok {
+		return nil, fmt.Errorf("PUBLISH.Options.%s must be a list of session ids", key)
+	}
+	set := make(map[protocol.ID]bool, len(l))
+	for _, e := range l {
+		switch id := e.(type) {
+		case int64:
+			set[protocol.ID(id)] = true
+		case uint64:
+			set[id] = true
+		case int:
+			set[protocol.ID(id)] = true
+		case float64:
+			set[protocol.ID(id)] = true
+		default:
+			return nil, fmt.Errorf("PUBLISH.Options.%s must be a list of session ids", key)
+		}
+	}
+	return set, nil
+}
+
+func stringSet(opts protocol.Dict, key string) (map[string]bool, error) {
+	v, ok := opts[key]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	var set map[string]bool
+	switch l := v.(type) {
+	case protocol.List:
+		set = make(map[string]bool, len(l))
+		for _, e := range l {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("PUBLISH.Options.%s must be a list of strings", key)
+			}
+			set[s] = true
+		}
+	case []string:
+		set = make(map[string]bool, len(l))
+		for _, s := range l {
+			set[s] = true
+		}
+	default:
+		return nil, fmt.Errorf("PUBLISH.Options.%s must be a list of strings", key)
+	}
+	return set, nil
+}
+
+func parsePubFilter(opts protocol.Dict) (*pubFilter, error) {
+	f := &pubFilter{excludeMe: true, disclose: optBool(opts, "disclose_me")}
+	if v, ok := opts["exclude_me"].(bool); ok {
+		f.excludeMe = v
+	}
+	var err error
+	if f.eligible, err = idSet(opts, "eligible"); err != nil {
+		return nil, err
+	}
+	if f.exclude, err = idSet(opts, "exclude"); err != nil {
+		return nil, err
+	}
+	if f.eligibleAuthID, err = stringSet(opts, "eligible_authid"); err != nil {
+		return nil, err
+	}
+	if f.excludeAuthID, err = stringSet(opts, "exclude_authid"); err != nil {
+		return nil, err
+	}
+	if f.eligibleAuthRole, err = stringSet(opts, "eligible_authrole"); err != nil {
+		return nil, err
+	}
+	if f.excludeAuthRole, err = stringSet(opts, "exclude_authrole"); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// allows reports whether subscriber s gets an event published by pub.
+func (f *pubFilter) allows(pub, s *sess) bool {
+	if f == nil {
+		return true
+	}
+	if s == pub && f.excludeMe {
+		return false
+	}
+	in := s.info
+	if f.eligible != nil && !f.eligible[in.ID] {
+		return false
+	}
+	if f.eligibleAuthID != nil && !f.eligibleAuthID[in.AuthID] {
+		return false
+	}
+	if f.eligibleAuthRole != nil && !f.eligibleAuthRole[in.AuthRole] {
+		return false
+	}
+	return !f.exclude[in.ID] && !f.excludeAuthID[in.AuthID] && !f.excludeAuthRole[in.AuthRole]
+}
+
+func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
+	ack := optBool(m.Options, "acknowledge")
+	fail := func(e *callError) error {
+		if ack {
+			s.send(e.message(protocol.CodePublish, m.Request))
+		}
+		return nil
+	}
+	if !validURI(m.Topic, matchExact) {
+		return fail(&callError{URI: "wamp.error.invalid_uri", Args: protocol.List{fmt.Sprintf("invalid topic URI %q", m.Topic)}})
+	}
+	f, err := parsePubFilter(m.Options)
+	if err != nil {
+		return fail(&callError{URI: "wamp.error.invalid_argument", Args: protocol.List{err.Error()}})
+	}
+	if e := rl.authorize(s, ActionPublish, m.Topic); e != nil {
+		return fail(e)
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if s.left {
+		return nil
+	}
+	pubID := rl.publishLocked(s, m.Topic, f, m.Args, m.Kwargs)
+	if ack {
+		s.send(&protocol.Published{Request: m.Request, Publication: pubID})
+	}
+	return nil
+}
+
+// publishLocked delivers one publication to every matching subscription;
+// pub is nil for router publications. rl.mu must be held.
+func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
+	pubID := newID()
+	b := &rl.broker
+	deliver := func(sub *subscription) {
+		details := protocol.Dict{}
+		if sub.match != matchExact {
+			details["topic"] = topic
+		}
+		if pub != nil && f != nil && f.disclose {
+			details["publisher"] = pub.info.ID
+			details["publisher_authid"] = pub.info.AuthID
+			details["publisher_authrole"] = pub.info.AuthRole
+		}
+		// One EVENT value per subscription, shared by its subscribers:
+		// nobody modifies a message after queuing it.
+		ev := &protocol.Event{Subscription: sub.id, Publication: pubID, Details: details, Args: args, Kwargs: kwargs}
+		for s := range sub.subscribers {
+			if pub != nil && !f.allows(pub, s) {
+				continue
+			}
+			s.send(ev)
+		}
+	}
+	if sub := b.exact[topic]; sub != nil {
+		deliver(sub)
+	}
+	for p, sub := range b.prefix {
+		if strings.HasPrefix(topic, p) {
+			deliver(sub)
+		}
+	}
+	if len(b.wildcard) > 0 {
+		parts := strings.Split(topic, ".")
+		for _, sub := range b.wildcard {
+			if sub.wild.matches(parts) {
+				deliver(sub)
+			}
+		}
+	}
+	return pubID
+}

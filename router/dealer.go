@@ -1,0 +1,557 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/izaber/wamp/protocol"
+)
+
+// Shared registration policies (REGISTER.Options.invoke).
+const (
+	invokeSingle     = "single"
+	invokeRoundRobin = "roundrobin"
+	invokeRandom     = "random"
+	invokeFirst      = "first"
+	invokeLast       = "last"
+)
+
+// Cancel modes (CANCEL.Options.mode, INTERRUPT.Options.mode).
+const (
+	cancelSkip       = "skip"
+	cancelKill       = "kill"
+	cancelKillNoWait = "killnowait"
+)
+
+// ErrProcedureExists is returned by RegisterInternal when the procedure is
+// already registered.
+var ErrProcedureExists = errors.New("router: procedure already exists")
+
+// registration is one registered procedure URI with its callees, in
+// registration order. Guarded by Realm.mu.
+type registration struct {
+	id      protocol.ID
+	uri     string
+	match   string
+	invoke  string
+	wild    *wildcardPattern // match == wildcard only
+	callees []*callee
+	next    int // roundrobin position
+}
+
+// callee is one callee of a registration: a session or an internal handler.
+type callee struct {
+	s              *sess        // nil for an internal procedure
+	fn             internalFunc // internal procedures only
+	discloseCaller bool
+}
+
+// invocation is one call in flight. Guarded by Realm.mu.
+type invocation struct {
+	caller          *sess
+	callID          protocol.ID // CALL.Request
+	reg             *registration
+	callee          *callee
+	invID           protocol.ID // INVOCATION.Request (session callees)
+	receiveProgress bool
+	timeout         time.Duration
+	timer           *time.Timer
+	timerGen        int
+	killed          bool               // CANCEL kill sent, awaiting the callee's answer
+	cancelInternal  context.CancelFunc // internal callees
+	done            bool
+}
+
+// dealer holds a realm's registrations. Guarded by Realm.mu.
+type dealer struct {
+	exact    map[string]*registration
+	prefix   map[string]*registration
+	wildcard map[string]*registration
+	byID     map[protocol.ID]*registration
+}
+
+func newDealer() dealer {
+	return dealer{
+		exact:    make(map[string]*registration),
+		prefix:   make(map[string]*registration),
+		wildcard: make(map[string]*registration),
+		byID:     make(map[protocol.ID]*registration),
+	}
+}
+
+func (d *dealer) table(match string) map[string]*registration {
+	switch match {
+	case matchPrefix:
+		return d.prefix
+	case matchWildcard:
+		return d.wildcard
+	}
+	return d.exact
+}
+
+// lookup finds the registration a call to uri goes to: exact, else the
+// longest matching prefix, else the most specific matching wildcard.
+func (d *dealer) lookup(uri string) *registration {
+	if r := d.exact[uri]; r != nil {
+		return r
+	}
+	var best *registration
+	for p, r := range d.prefix {
+		if strings.HasPrefix(uri, p) && (best == nil || len(p) > len(best.uri) || (len(p) == len(best.uri) && p < best.uri)) {
+			best = r
+		}
+	}
+	if best != nil || len(d.wildcard) == 0 {
+		return best
+	}
+	parts := strings.Split(uri, ".")
+	for _, r := range d.wildcard {
+		if r.wild.matches(parts) && (best == nil || r.wild.moreSpecific(best.wild)) {
+			best = r
+		}
+	}
+	return best
+}
+
+func (d *dealer) add(r *registration) {
+	r.id = newID()
+	for d.byID[r.id] != nil {
+		r.id = newID()
+	}
+	if r.match == matchWildcard {
+		r.wild = newWildcardPattern(r.uri)
+	}
+	d.table(r.match)[r.uri] = r
+	d.byID[r.id] = r
+}
+
+func (d *dealer) remove(r *registration) {
+	delete(d.table(r.match), r.uri)
+	delete(d.byID, r.id)
+}
+
+// pick chooses the callee for one call according to the policy.
+func (r *registration) pick() *callee {
+	n := len(r.callees)
+	switch r.invoke {
+	case invokeLast:
+		return r.callees[n-1]
+	case invokeRoundRobin:
+		c := r.callees[r.next%n]
+		r.next = (r.next + 1) % n
+		return c
+	case invokeRandom:
+		return r.callees[rand.IntN(n)]
+	}
+	return r.callees[0]
+}
+
+func (r *registration) calleeIndex(s *sess) int {
+	for i, c := range r.callees {
+		if c.s == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func (r *registration) hasInternal() bool {
+	for _, c := range r.callees {
+		if c.s == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// errorMsg builds an ERROR reply.
+func errorMsg(req protocol.Code, id protocol.ID, uri string, args ...any) *protocol.Error {
+	e := &protocol.Error{RequestType: req, Request: id, Details: protocol.Dict{}, URI: uri}
+	if len(args) > 0 {
+		e.Args = protocol.List(args)
+	}
+	return e
+}
+
+func optString(opts protocol.Dict, key, def string) (string, bool) {
+	v, ok := opts[key]
+	if !ok || v == nil {
+		return def, true
+	}
+	s, ok := v.(string)
+	return s, ok
+}
+
+func optBool(opts protocol.Dict, key string) bool {
+	v, _ := opts[key].(bool)
+	return v
+}
+
+// optInt reads a non-negative integer option; ok is false for a value of
+// the wrong type.
+func optInt(opts protocol.Dict, key string) (int64, bool) {
+	switch v := opts[key].(type) {
+	case nil:
+		return 0, true
+	case int64:
+		return v, v >= 0
+	case uint64:
+		if v > 1<<62 {
+			return 1 << 62, true
+		}
+		return int64(v), true
+	case int:
+		return int64(v), v >= 0
+	case float64:
+		if v < 0 || v != float64(int64(v)) {
+			return 0, false
+		}
+		return int64(v), true
+	}
+	return 0, false
+}
+
+func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
+	if !validURI(m.Procedure, matchExact) {
+		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.invalid_uri",
+			fmt.Sprintf("invalid procedure URI %q", m.Procedure)))
+		return nil
+	}
+	timeoutMS, ok := optInt(m.Options, "timeout")
+	if !ok {
+		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.invalid_argument", "CALL.Options.timeout must be a non-negative integer (milliseconds)"))
+		return nil
+	}
+	if e := rl.authorize(s, ActionCall, m.Procedure); e != nil {
+		s.send(e.message(protocol.CodeCall, m.Request))
+		return nil
+	}
+
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if s.left {
+		return nil
+	}
+	if _, dup := s.calls[m.Request]; dup {
+		return violation("CALL request id %d is already in use by a pending call", m.Request)
+	}
+	reg := rl.dealer.lookup(m.Procedure)
+	if reg == nil {
+		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.no_such_procedure",
+			"no callee registered for procedure "+m.Procedure))
+		return nil
+	}
+	c := reg.pick()
+	inv := &invocation{caller: s, callID: m.Request, reg: reg, callee: c}
+	details := protocol.Dict{}
+	if reg.match != matchExact {
+		details["procedure"] = m.Procedure
+	}
+	if optBool(m.Options, "disclose_me") || c.discloseCaller {
+		details["caller"] = s.info.ID
+		details["caller_authid"] = s.info.AuthID
+		details["caller_authrole"] = s.info.AuthRole
+	}
+	if s.calls == nil {
+		s.calls = make(map[protocol.ID]*invocation)
+	}
+	s.calls[m.Request] = inv
+	if timeoutMS > 0 {
+		inv.timeout = time.Duration(timeoutMS) * time.Millisecond
+		rl.armTimer(inv)
+	}
+	if c.s == nil {
+		rl.startInternal(inv, m.Procedure, m.Args, m.Kwargs, details)
+		return nil
+	}
+	if optBool(m.Options, "receive_progress") && c.s.feat&featCalleeProgress != 0 {
+		details["receive_progress"] = true
+		inv.receiveProgress = true
+	}
+	cs := c.s
+	cs.lastInv++
+	if cs.lastInv > protocol.MaxID {
+		cs.lastInv = 1
+	}
+	inv.invID = cs.lastInv
+	if cs.invocations == nil {
+		cs.invocations = make(map[protocol.ID]*invocation)
+	}
+	cs.invocations[inv.invID] = inv
+	cs.send(&protocol.Invocation{Request: inv.invID, Registration: reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
+	return nil
+}
+
+// armTimer (re)starts the call timeout of inv. rl.mu must be held.
+func (rl *Realm) armTimer(inv *invocation) {
+	inv.timerGen++
+	gen := inv.timerGen
+	if inv.timer != nil {
+		inv.timer.Stop()
+	}
+	inv.timer = time.AfterFunc(inv.timeout, func() { rl.callTimeout(inv, gen) })
+}
+
+func (rl *Realm) callTimeout(inv *invocation, gen int) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if inv.done || gen != inv.timerGen {
+		return
+	}
+	rl.interrupt(inv, cancelKillNoWait, "wamp.error.timeout")
+	rl.endInvocation(inv)
+	inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, "wamp.error.timeout",
+		fmt.Sprintf("call timed out after %d ms", inv.timeout.Milliseconds())))
+}
+
+// interrupt tells the callee to stop working on inv, if it can be told.
+// rl.mu must be held.
+func (rl *Realm) interrupt(inv *invocation, mode, reason string) {
+	c := inv.callee
+	if c.s == nil {
+		if inv.cancelInternal != nil {
+			inv.cancelInternal()
+		}
+		return
+	}
+	if c.s.feat&featCalleeCanceling == 0 || c.s.left {
+		return
+	}
+	c.s.send(&protocol.Interrupt{Request: inv.invID, Options: protocol.Dict{"mode": mode, "reason": reason}})
+}
+
+// endInvocation forgets inv on both sides. rl.mu must be held.
+func (rl *Realm) endInvocation(inv *invocation) {
+	inv.done = true
+	if inv.timer != nil {
+		inv.timer.Stop()
+	}
+	if inv.caller.calls[inv.callID] == inv {
+		delete(inv.caller.calls, inv.callID)
+	}
+	if cs := inv.callee.s; cs != nil && cs.invocations[inv.invID] == inv {
+		delete(cs.invocations, inv.invID)
+	}
+	if inv.cancelInternal != nil {
+		inv.cancelInternal()
+	}
+}
+
+// calleeInvocation finds the invocation a YIELD or ERROR from s answers. A
+// reply to an invocation the router never sent is a protocol violation; a
+// late reply to a cancelled or timed-out one is ignored.
+func (s *sess) calleeInvocation(req protocol.ID) (*invocation, error) {
+	if inv := s.invocations[req]; inv != nil {
+		return inv, nil
+	}
+	if req == 0 || req > s.lastInv {
+		return nil, violation("reply to unknown INVOCATION request %d", req)
+	}
+	return nil, nil
+}
+
+func (rl *Realm) handleYield(s *sess, m *protocol.Yield) error {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	inv, err := s.calleeInvocation(m.Request)
+	if inv == nil {
+		return err
+	}
+	if optBool(m.Options, "progress") {
+		if inv.receiveProgress && !inv.killed {
+			if inv.timeout > 0 {
+				rl.armTimer(inv)
+			}
+			inv.caller.send(&protocol.Result{Request: inv.callID, Details: protocol.Dict{"progress": true}, Args: m.Args, Kwargs: m.Kwargs})
+		}
+		return nil
+	}
+	rl.endInvocation(inv)
+	inv.caller.send(&protocol.Result{Request: inv.callID, Details: protocol.Dict{}, Args: m.Args, Kwargs: m.Kwargs})
+	return nil
+}
+
+func (rl *Realm) handleInvocationError(s *sess, m *protocol.Error) error {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	inv, err := s.calleeInvocation(m.Request)
+	if inv == nil {
+		return err
+	}
+	uri := m.URI
+	if !validURI(uri, matchExact) {
+		uri = "wamp.error.runtime_error"
+	}
+	rl.endInvocation(inv)
+	inv.caller.send(&protocol.Error{RequestType: protocol.CodeCall, Request: inv.callID, Details: protocol.Dict{}, URI: uri, Args: m.Args, Kwargs: m.Kwargs})
+	return nil
+}
+
+func (rl *Realm) handleCancel(s *sess, m *protocol.Cancel) error {
+	mode, ok := optString(m.Options, "mode", cancelKillNoWait)
+	if !ok || (mode != cancelSkip && mode != cancelKill && mode != cancelKillNoWait) {
+		rl.log.Info("CANCEL with an invalid mode ignored", "session", s.info.ID, "mode", m.Options["mode"])
+		return nil
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	inv := s.calls[m.Request]
+	if inv == nil || inv.killed {
+		return nil // finished, unknown or already being killed: no reply
+	}
+	if c := inv.callee.s; c != nil && c.feat&featCalleeCanceling == 0 {
+		mode = cancelSkip
+	}
+	switch mode {
+	case cancelKill:
+		inv.killed = true
+		rl.interrupt(inv, cancelKill, "wamp.error.canceled")
+		return nil
+	case cancelKillNoWait:
+		rl.interrupt(inv, cancelKillNoWait, "wamp.error.canceled")
+	}
+	rl.endInvocation(inv)
+	s.send(errorMsg(protocol.CodeCall, inv.callID, "wamp.error.canceled", "call canceled by the caller"))
+	return nil
+}
+
+func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
+	fail := func(uri string, args ...any) error {
+		s.send(errorMsg(protocol.CodeRegister, m.Request, uri, args...))
+		return nil
+	}
+	match, ok := optString(m.Options, "match", matchExact)
+	if !ok || (match != matchExact && match != matchPrefix && match != matchWildcard) {
+		return fail("wamp.error.invalid_argument", fmt.Sprintf("invalid match policy %v", m.Options["match"]))
+	}
+	invoke, ok := optString(m.Options, "invoke", invokeSingle)
+	switch {
+	case !ok:
+		return fail("wamp.error.invalid_argument", fmt.Sprintf("invalid invocation policy %v", m.Options["invoke"]))
+	case invoke == invokeSingle, invoke == invokeRoundRobin, invoke == invokeRandom, invoke == invokeFirst, invoke == invokeLast:
+	default:
+		return fail("wamp.error.invalid_argument", fmt.Sprintf("invalid invocation policy %q", invoke))
+	}
+	if !validURI(m.Procedure, match) {
+		return fail("wamp.error.invalid_uri", fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, match))
+	}
+	if e := rl.authorize(s, ActionRegister, m.Procedure); e != nil {
+		s.send(e.message(protocol.CodeRegister, m.Request))
+		return nil
+	}
+
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if s.left {
+		return nil
+	}
+	c := &callee{s: s, discloseCaller: optBool(m.Options, "disclose_caller")}
+	reg := rl.dealer.table(match)[m.Procedure]
+	if reg != nil {
+		switch {
+		case optBool(m.Options, "force_reregister") && !reg.hasInternal():
+			rl.revokeRegistration(reg)
+			reg = nil
+		case reg.invoke == invokeSingle || (invoke == reg.invoke && reg.calleeIndex(s) >= 0):
+			return fail("wamp.error.procedure_already_exists",
+				fmt.Sprintf("procedure %q is already registered", m.Procedure))
+		case invoke != reg.invoke:
+			return fail("wamp.error.procedure_exists_with_different_invocation_policy",
+				fmt.Sprintf("procedure %q is registered with invocation policy %q", m.Procedure, reg.invoke))
+		}
+	}
+	if reg == nil {
+		reg = &registration{uri: m.Procedure, match: match, invoke: invoke}
+		rl.dealer.add(reg)
+	}
+	reg.callees = append(reg.callees, c)
+	if s.regs == nil {
+		s.regs = make(map[protocol.ID]*registration)
+	}
+	s.regs[reg.id] = reg
+	s.send(&protocol.Registered{Request: m.Request, Registration: reg.id})
+	return nil
+}
+
+// revokeRegistration removes reg from the realm and tells its callees
+// (those that announced registration_revocation) with UNREGISTERED. Calls
+// in flight are not affected. rl.mu must be held.
+func (rl *Realm) revokeRegistration(reg *registration) {
+	rl.dealer.remove(reg)
+	for _, c := range reg.callees {
+		if c.s == nil {
+			continue
+		}
+		delete(c.s.regs, reg.id)
+		if c.s.feat&featCalleeRevocation != 0 {
+			c.s.send(&protocol.Unregistered{Request: 0, Details: protocol.Dict{"registration": reg.id, "reason": "wamp.error.unregistered"}})
+		}
+	}
+	reg.callees = nil
+}
+
+func (rl *Realm) handleUnregister(s *sess, m *protocol.Unregister) error {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	reg := s.regs[m.Registration]
+	if reg == nil || reg.calleeIndex(s) < 0 {
+		s.send(errorMsg(protocol.CodeUnregister, m.Request, "wamp.error.no_such_registration",
+			fmt.Sprintf("no registration %d for this session", m.Registration)))
+		return nil
+	}
+	rl.removeCallee(reg, s)
+	s.send(&protocol.Unregistered{Request: m.Request})
+	return nil
+}
+
+// removeCallee takes s off reg, deleting reg when no callee is left.
+func (rl *Realm) removeCallee(reg *registration, s *sess) {
+	delete(s.regs, reg.id)
+	if i := reg.calleeIndex(s); i >= 0 {
+		reg.callees = append(reg.callees[:i], reg.callees[i+1:]...)
+		if reg.next > i {
+			reg.next--
+		}
+	}
+	if len(reg.callees) == 0 {
+		rl.dealer.remove(reg)
+	}
+}
+
+// removeSession drops everything s had in the dealer. rl.mu must be held.
+func (d *dealer) removeSession(rl *Realm, s *sess) {
+	for _, reg := range s.regs {
+		rl.removeCallee(reg, s)
+	}
+	for _, inv := range s.invocations {
+		rl.endInvocation(inv)
+		if inv.caller != s {
+			inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, "wamp.error.canceled", "callee left before answering"))
+		}
+	}
+	for _, inv := range s.calls {
+		if inv.callee.s != s {
+			rl.interrupt(inv, cancelKillNoWait, "wamp.error.canceled")
+		}
+		rl.endInvocation(inv)
+	}
+}
+
+// registerInternal registers a router-side procedure (exact match).
+func (rl *Realm) registerInternal(procedure string, fn internalFunc) error {
+	if !validURI(procedure, matchExact) {
+		return fmt.Errorf("router: invalid procedure URI %q", procedure)
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.dealer.exact[procedure] != nil {
+		return fmt.Errorf("%w: %s", ErrProcedureExists, procedure)
+	}
+	reg := &registration{uri: procedure, match: matchExact, invoke: invokeSingle, callees: []*callee{{fn: fn}}}
+	rl.dealer.add(reg)
+	return nil
+}

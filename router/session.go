@@ -1,0 +1,349 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/izaber/wamp/auth"
+	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/transport"
+)
+
+// flushTimeout bounds how long a finished session's writer may take to send
+// its last messages (GOODBYE, ABORT) before the connection is closed.
+const flushTimeout = 5 * time.Second
+
+// joinInfo is what the handshake established about a new session.
+type joinInfo struct {
+	id        protocol.ID
+	realm     string
+	identity  auth.Identity
+	hello     protocol.Dict // HELLO.Details
+	transport string        // "websocket", "rawsocket" or "" (unknown)
+}
+
+// Client features the router acts on, from HELLO.Details.roles.
+type features uint32
+
+const (
+	featCalleeCanceling features = 1 << iota
+	featCalleeProgress
+	featCalleeRevocation
+	featSubscriberRevocation
+)
+
+func parseFeatures(hello protocol.Dict) features {
+	roles, _ := hello["roles"].(protocol.Dict)
+	has := func(role, feature string) bool {
+		r, _ := roles[role].(protocol.Dict)
+		f, _ := r["features"].(protocol.Dict)
+		v, _ := f[feature].(bool)
+		return v
+	}
+	var f features
+	if has("callee", "call_canceling") {
+		f |= featCalleeCanceling
+	}
+	// A callee announcing progressive results without canceling is treated
+	// as not supporting them (wamp-protocol-notes §5.1).
+	if has("callee", "progressive_call_results") && f&featCalleeCanceling != 0 {
+		f |= featCalleeProgress
+	}
+	if has("callee", "registration_revocation") {
+		f |= featCalleeRevocation
+	}
+	if has("subscriber", "subscription_revocation") {
+		f |= featSubscriberRevocation
+	}
+	return f
+}
+
+// sess is the router side of one joined session.
+//
+// Ownership: info, details, feat, peer and rl are set before the session is
+// published and never change. The reader goroutine (readLoop) owns all
+// reads from peer; the writer goroutine (writeLoop) owns all writes after
+// WELCOME, fed by out. The routing fields below are guarded by rl.mu.
+type sess struct {
+	r       *Router
+	rl      *Realm
+	peer    transport.Peer
+	info    *SessionInfo
+	details protocol.Dict // wamp.session.get / on_join details
+	feat    features
+
+	ctx    context.Context // ends when the session is killed
+	cancel context.CancelFunc
+
+	out        outQueue
+	writerDone chan struct{}
+
+	goodbyeSent atomic.Bool // the router sent GOODBYE and awaits the reply
+	killOnce    sync.Once
+
+	// Guarded by rl.mu.
+	left        bool
+	lastInv     protocol.ID                   // last INVOCATION request id sent
+	invocations map[protocol.ID]*invocation   // as callee, by INVOCATION.Request
+	calls       map[protocol.ID]*invocation   // as caller, by CALL.Request
+	regs        map[protocol.ID]*registration // registrations it is a callee of
+	subs        map[protocol.ID]*subscription // subscriptions it holds
+}
+
+func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joinInfo) *sess {
+	info := &SessionInfo{
+		ID:           ji.id,
+		Realm:        rl.name,
+		AuthID:       ji.identity.AuthID,
+		AuthRole:     ji.identity.AuthRole,
+		AuthMethod:   ji.identity.AuthMethod,
+		AuthProvider: ji.identity.AuthProvider,
+		AuthExtra:    ji.identity.AuthExtra,
+	}
+	tr := protocol.Dict{"type": ji.transport}
+	if ser := p.Serializer(); ser != nil {
+		tr["serializer"] = ser.Name()
+	}
+	s := &sess{
+		r:    r,
+		rl:   rl,
+		peer: p,
+		info: info,
+		details: protocol.Dict{
+			"session":      info.ID,
+			"realm":        info.Realm,
+			"authid":       info.AuthID,
+			"authrole":     info.AuthRole,
+			"authmethod":   info.AuthMethod,
+			"authprovider": info.AuthProvider,
+			"transport":    tr,
+		},
+		feat:       parseFeatures(ji.hello),
+		out:        newOutQueue(r.cfg.OutboundQueueSize),
+		writerDone: make(chan struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	return s
+}
+
+// send queues m for the client. It never blocks; on overflow the session
+// is dropped (its connection closed) because it cannot keep up.
+func (s *sess) send(m protocol.Message) {
+	switch s.out.push(m) {
+	case pushOK, pushClosing:
+	case pushOverflow:
+		s.rl.log.Warn("dropping slow session: outbound queue full",
+			"session", s.info.ID, "limit", s.out.limit)
+		s.kill()
+	}
+}
+
+// kill ends the session at once: its context is cancelled, which unblocks
+// and closes the transport.
+func (s *sess) kill() {
+	s.killOnce.Do(func() {
+		s.out.close()
+		s.cancel()
+		go s.peer.Close()
+	})
+}
+
+// shutdown starts a router-initiated GOODBYE; the reader ends the session
+// when the client answers.
+func (s *sess) shutdown(reason, message string) {
+	s.goodbyeSent.Store(true)
+	s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{"message": message}, Reason: reason})
+}
+
+// protocolViolation aborts the session with wamp.error.protocol_violation.
+func (s *sess) protocolViolation(msg string) {
+	s.rl.log.Info("protocol violation; aborting session", "session", s.info.ID, "reason", msg)
+	s.out.pushLast(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: "wamp.error.protocol_violation"})
+}
+
+func (s *sess) writeLoop() {
+	defer close(s.writerDone)
+	for {
+		batch, closing := s.out.take()
+		for i, m := range batch {
+			if err := s.peer.Send(s.ctx, m); err != nil {
+				if _, _, ok := tooBig(err); ok {
+					s.rl.sendTooBig(s, m)
+					continue
+				}
+				s.kill()
+				return
+			}
+			batch[i] = nil
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		if closing {
+			return
+		}
+		select {
+		case <-s.out.wake:
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// violationError makes the reader abort the session.
+type violationError string
+
+func (v violationError) Error() string { return string(v) }
+
+func violation(format string, args ...any) error {
+	return violationError(fmt.Sprintf(format, args...))
+}
+
+func (s *sess) readLoop() {
+	for {
+		m, err := s.peer.Recv(s.ctx)
+		if err != nil {
+			size, limit, big := tooBig(err)
+			switch {
+			case big:
+				s.protocolViolation(fmt.Sprintf("message of %d bytes exceeds the limit of %d bytes", size, limit))
+			case errors.Is(err, protocol.ErrInvalidMessage):
+				s.protocolViolation(err.Error())
+			}
+			return
+		}
+		if s.goodbyeSent.Load() {
+			// After our GOODBYE only the client's GOODBYE (or ABORT) matters.
+			switch m.(type) {
+			case *protocol.Goodbye, *protocol.Abort:
+				return
+			}
+			continue
+		}
+		if err := s.handle(m); err != nil {
+			var v violationError
+			if errors.As(err, &v) {
+				s.protocolViolation(string(v))
+			}
+			return
+		}
+	}
+}
+
+// errLeave ends the read loop without a protocol violation.
+var errLeave = errors.New("session left")
+
+func (s *sess) handle(m protocol.Message) error {
+	rl := s.rl
+	switch m := m.(type) {
+	case *protocol.Call:
+		return rl.handleCall(s, m)
+	case *protocol.Yield:
+		return rl.handleYield(s, m)
+	case *protocol.Error:
+		if m.RequestType != protocol.CodeInvocation {
+			return violation("ERROR for a %s request is not valid from a client", m.RequestType)
+		}
+		return rl.handleInvocationError(s, m)
+	case *protocol.Cancel:
+		return rl.handleCancel(s, m)
+	case *protocol.Register:
+		return rl.handleRegister(s, m)
+	case *protocol.Unregister:
+		return rl.handleUnregister(s, m)
+	case *protocol.Publish:
+		return rl.handlePublish(s, m)
+	case *protocol.Subscribe:
+		return rl.handleSubscribe(s, m)
+	case *protocol.Unsubscribe:
+		return rl.handleUnsubscribe(s, m)
+	case *protocol.Goodbye:
+		s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{}, Reason: "wamp.close.goodbye_and_out"})
+		return errLeave
+	case *protocol.Abort:
+		s.out.close()
+		return errLeave
+	case nil:
+		return violation("nil message")
+	default:
+		return violation("unexpected %s message in an established session", m.Code())
+	}
+}
+
+// serveJoined runs a session that completed its handshake until it ends.
+func (r *Router) serveJoined(ctx context.Context, p transport.Peer, ji joinInfo) {
+	abort := func(reason, msg string) {
+		actx, cancel := context.WithTimeout(ctx, flushTimeout)
+		p.Send(actx, &protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: reason})
+		cancel()
+		p.Close()
+	}
+	rl := r.Realm(ji.realm)
+	if rl == nil {
+		abort("wamp.error.no_such_realm", fmt.Sprintf("no realm %q", ji.realm))
+		return
+	}
+	s := newSess(ctx, r, rl, p, ji)
+	defer s.cancel()
+	if err := r.addSession(s); err != nil {
+		abort("wamp.close.system_shutdown", "router shutting down")
+		return
+	}
+	defer r.removeSession(s)
+	if !rl.join(s) {
+		abort("wamp.error.protocol_violation", "duplicate session id")
+		return
+	}
+	go s.writeLoop()
+	rl.afterJoin(s)
+	s.readLoop()
+	rl.leave(s)
+	s.out.close()
+	t := time.NewTimer(flushTimeout)
+	select {
+	case <-s.writerDone:
+	case <-t.C:
+	case <-r.ctx.Done():
+	}
+	t.Stop()
+	s.kill()
+	<-s.writerDone
+	p.Close()
+}
+
+// join adds s to the realm; it fails if the id is taken.
+func (rl *Realm) join(s *sess) bool {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if _, dup := rl.sessions[s.info.ID]; dup {
+		return false
+	}
+	rl.sessions[s.info.ID] = s
+	return true
+}
+
+func (rl *Realm) afterJoin(s *sess) {
+	rl.log.Debug("session joined", "session", s.info.ID, "authid", s.info.AuthID, "authrole", s.info.AuthRole)
+	rl.Publish("wamp.session.on_join", protocol.List{s.details}, nil)
+	rl.runHooks(true, s.info)
+}
+
+// leave removes every trace of s from the realm: registrations (pending
+// callers get wamp.error.canceled), subscriptions, and its own calls (their
+// callees get INTERRUPT killnowait). Then on_leave is published and the
+// hooks run.
+func (rl *Realm) leave(s *sess) {
+	rl.mu.Lock()
+	s.left = true
+	delete(rl.sessions, s.info.ID)
+	rl.dealer.removeSession(rl, s)
+	rl.broker.removeSession(s)
+	rl.mu.Unlock()
+	rl.log.Debug("session left", "session", s.info.ID)
+	rl.Publish("wamp.session.on_leave", protocol.List{s.info.ID, s.info.AuthID, s.info.AuthRole}, nil)
+	rl.runHooks(false, s.info)
+}
