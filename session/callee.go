@@ -1,0 +1,295 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/izaber/wamp/protocol"
+)
+
+// Register registers procedure with handler h and waits for REGISTERED.
+// Invocations may arrive as soon as the router has replied; they run on
+// the session's worker goroutines (see the package doc). An ERROR reply is
+// returned as *Error (for example ErrProcedureAlreadyExists).
+func (s *Session) Register(ctx context.Context, procedure string, h Handler, opts ...Option) (*Registration, error) {
+	st, err := buildSettings(kindRegister, opts)
+	if err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, errors.New("session: register: nil handler")
+	}
+	if procedure == "" {
+		return nil, errors.New("session: register: empty procedure URI")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("session: register %s: %w", procedure, err)
+	}
+	wire := wireOptions(st.wire)
+	p := newPending(protocol.CodeRegister)
+	p.reg = &Registration{Procedure: procedure, Options: wire, handler: h}
+	id, err := s.newRequest(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.send(&protocol.Register{Request: id, Options: wire, Procedure: procedure}); err != nil {
+		s.dropPending(id)
+		return nil, err
+	}
+	if err := s.awaitSimple(ctx, id, p, st, "register "+procedure); err != nil {
+		return nil, err
+	}
+	return p.reg, nil
+}
+
+// Unregister removes a registration. Locally it ends at once (later
+// invocations for it are answered with wamp.error.no_such_registration);
+// then Unregister waits for the router's UNREGISTERED. A registration that is
+// not active (already unregistered or revoked) gives ErrNoSuchRegistration.
+func (s *Session) Unregister(ctx context.Context, r *Registration) error {
+	if r == nil {
+		return errors.New("session: unregister: nil registration")
+	}
+	p := newPending(protocol.CodeUnregister)
+	s.mu.Lock()
+	if s.state == stateEstablished && s.regs[r.ID] != r {
+		s.mu.Unlock()
+		return &Error{URI: URINoSuchRegistration, Args: protocol.List{"registration " + r.Procedure + " is not active"}}
+	}
+	id, err := s.newRequestLocked(p)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	delete(s.regs, r.ID)
+	s.mu.Unlock()
+	if err := s.send(&protocol.Unregister{Request: id, Registration: r.ID}); err != nil {
+		s.dropPending(id)
+		return err
+	}
+	return s.awaitSimple(ctx, id, p, &reqSettings{}, "unregister "+r.Procedure)
+}
+
+// invocation is the session's state for one INVOCATION.
+type invocation struct {
+	s               *Session
+	pub             *Invocation
+	handler         Handler
+	ctx             context.Context
+	cancel          context.CancelFunc
+	receiveProgress bool
+
+	// guarded by Session.mu
+	interrupted bool
+	mode        string
+
+	// sendMu orders this invocation's progressive and final replies;
+	// finished is guarded by it.
+	sendMu   sync.Mutex
+	finished bool
+}
+
+func (s *Session) onInvocation(m *protocol.Invocation) error {
+	if !validID(m.Request) {
+		return newProtocolError("INVOCATION with invalid request id %d", m.Request)
+	}
+	s.mu.Lock()
+	reg := s.regs[m.Registration]
+	if reg == nil {
+		s.mu.Unlock()
+		s.log.Debug("INVOCATION for unknown registration", "registration", m.Registration)
+		s.sendNow(&protocol.Error{RequestType: protocol.CodeInvocation, Request: m.Request, Details: protocol.Dict{},
+			URI: URINoSuchRegistration, Args: protocol.List{fmt.Sprintf("no registration %d in this session", m.Registration)}})
+		return nil
+	}
+	if s.invs[m.Request] != nil {
+		s.mu.Unlock()
+		return newProtocolError("INVOCATION with request id %d, which is already being served", m.Request)
+	}
+	procedure := reg.Procedure
+	if p, ok := m.Details["procedure"].(string); ok && p != "" {
+		procedure = p
+	}
+	rp, _ := m.Details["receive_progress"].(bool)
+	ctx, cancel := context.WithCancel(s.ctx)
+	inv := &invocation{
+		s:               s,
+		handler:         reg.handler,
+		ctx:             ctx,
+		cancel:          cancel,
+		receiveProgress: rp,
+	}
+	inv.pub = &Invocation{
+		Procedure:    procedure,
+		Args:         m.Args,
+		Kwargs:       m.Kwargs,
+		Details:      m.Details,
+		Registration: m.Registration,
+		Request:      m.Request,
+		inv:          inv,
+	}
+	select {
+	case s.invQueue <- inv:
+	default:
+		s.mu.Unlock()
+		cancel()
+		s.log.Warn("invocation queue full; refusing invocation", "procedure", procedure)
+		s.sendNow(&protocol.Error{RequestType: protocol.CodeInvocation, Request: m.Request, Details: protocol.Dict{},
+			URI: s.cfg.ErrorURI, Args: protocol.List{"callee overloaded"}})
+		return nil
+	}
+	s.invs[m.Request] = inv
+	if s.workers < s.cfg.InvocationConcurrency {
+		if s.goLocked(s.worker) {
+			s.workers++
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Session) onInterrupt(m *protocol.Interrupt) error {
+	if !validID(m.Request) {
+		return newProtocolError("INTERRUPT with invalid request id %d", m.Request)
+	}
+	mode, _ := m.Options["mode"].(string)
+	s.mu.Lock()
+	inv := s.invs[m.Request]
+	if inv != nil {
+		inv.interrupted = true
+		inv.mode = mode
+	}
+	s.mu.Unlock()
+	if inv == nil {
+		// The invocation may just have finished: ignore (protocol notes §4.8).
+		s.log.Debug("INTERRUPT for unknown invocation ignored", "request", m.Request)
+		return nil
+	}
+	inv.cancel()
+	return nil
+}
+
+// worker runs queued invocations until the queue is empty.
+func (s *Session) worker() {
+	for {
+		select {
+		case inv := <-s.invQueue:
+			s.runInvocation(inv)
+		default:
+			s.mu.Lock()
+			if len(s.invQueue) == 0 {
+				s.workers--
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Session) runInvocation(inv *invocation) {
+	if s.ctx.Err() != nil {
+		inv.cancel()
+		return
+	}
+	var (
+		res      *Result
+		err      error
+		panicked bool
+	)
+	if inv.ctx.Err() == nil {
+		res, err, panicked = s.callHandler(inv)
+	} else {
+		err = inv.ctx.Err() // interrupted while queued
+	}
+	inv.finish(res, err, panicked)
+}
+
+func (s *Session) callHandler(inv *invocation) (res *Result, err error, panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("handler panicked", "procedure", inv.pub.Procedure, "panic", r, "stack", string(debug.Stack()))
+			res, err, panicked = nil, nil, true
+		}
+	}()
+	res, err = inv.handler(inv.ctx, inv.pub)
+	return res, err, false
+}
+
+// finish sends the final reply of an invocation, unless the session has
+// ended or the caller cancelled it with killnowait.
+func (inv *invocation) finish(res *Result, err error, panicked bool) {
+	s := inv.s
+	s.mu.Lock()
+	delete(s.invs, inv.pub.Request)
+	interrupted, mode, st := inv.interrupted, inv.mode, s.state
+	s.mu.Unlock()
+	inv.cancel()
+
+	inv.sendMu.Lock()
+	defer inv.sendMu.Unlock()
+	inv.finished = true
+	if st != stateEstablished || (interrupted && mode == "killnowait") {
+		return
+	}
+	var msg protocol.Message
+	req := inv.pub.Request
+	var werr *Error
+	switch {
+	case panicked:
+		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
+			URI: s.cfg.ErrorURI, Args: protocol.List{"handler panicked"}}
+	case err != nil && errors.As(err, &werr):
+		uri := werr.URI
+		if uri == "" {
+			uri = s.cfg.ErrorURI
+		}
+		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
+			URI: uri, Args: werr.Args, Kwargs: werr.Kwargs}
+	case err != nil && interrupted && errors.Is(err, context.Canceled):
+		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
+			URI: URICanceled, Args: protocol.List{"invocation interrupted"}}
+	case err != nil:
+		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
+			URI: s.cfg.ErrorURI, Args: protocol.List{err.Error()}}
+	case res == nil:
+		msg = &protocol.Yield{Request: req, Options: protocol.Dict{}}
+	default:
+		msg = &protocol.Yield{Request: req, Options: protocol.Dict{}, Args: res.Args, Kwargs: res.Kwargs}
+	}
+	if err := s.peer.Send(s.ctx, msg); err != nil {
+		s.log.Debug("sending invocation reply failed", "request", req, "error", err)
+	}
+}
+
+func (inv *invocation) progress(args protocol.List, kwargs protocol.Dict) error {
+	if !inv.receiveProgress {
+		return errors.New("session: progress: the caller did not ask for progressive results")
+	}
+	s := inv.s
+	inv.sendMu.Lock()
+	defer inv.sendMu.Unlock()
+	if inv.finished {
+		return errors.New("session: progress: the invocation has already been answered")
+	}
+	s.mu.Lock()
+	interrupted, st, err := inv.interrupted, s.state, s.err
+	s.mu.Unlock()
+	if st != stateEstablished {
+		if err == nil {
+			err = ErrSessionClosed
+		}
+		return err
+	}
+	if interrupted {
+		return fmt.Errorf("session: progress: invocation interrupted: %w", context.Canceled)
+	}
+	msg := &protocol.Yield{Request: inv.pub.Request, Options: protocol.Dict{"progress": true}, Args: args, Kwargs: kwargs}
+	if err := s.peer.Send(s.ctx, msg); err != nil {
+		return fmt.Errorf("session: progress: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/izaber/wamp/protocol"
+)
+
+// Call calls procedure and waits for its result. Progressive results go to
+// the ReceiveProgress callback, in order, before Call returns. When ctx ends
+// or the Timeout option expires, Call sends CANCEL (mode "killnowait" unless
+// CancelMode says otherwise) and returns at once with an error wrapping
+// ctx.Err() (ErrTimeout and context.DeadlineExceeded for Timeout); a late
+// reply is ignored. An ERROR reply is returned as *Error.
+func (s *Session) Call(ctx context.Context, procedure string, args protocol.List, kwargs protocol.Dict, opts ...Option) (*Result, error) {
+	st, err := buildSettings(kindCall, opts)
+	if err != nil {
+		return nil, err
+	}
+	if procedure == "" {
+		return nil, errors.New("session: call: empty procedure URI")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("session: call %s: %w", procedure, err)
+	}
+	p := newPending(protocol.CodeCall)
+	p.wantProgress = st.progress != nil
+	id, err := s.newRequest(p)
+	if err != nil {
+		return nil, err
+	}
+	msg := &protocol.Call{Request: id, Options: wireOptions(st.wire), Procedure: procedure, Args: args, Kwargs: kwargs}
+	if err := s.send(msg); err != nil {
+		s.dropPending(id)
+		return nil, err
+	}
+	ctx, cancel := withTimeout(ctx, st.timeout)
+	defer cancel()
+	reply, err := s.await(ctx, id, p, st.progress, func() {
+		s.sendCancel(id, st.cancelMode)
+	}, "call "+procedure)
+	if err != nil {
+		return nil, err
+	}
+	r := reply.(*protocol.Result)
+	return &Result{Args: r.Args, Kwargs: r.Kwargs, Details: r.Details}, nil
+}
+
+func (s *Session) sendCancel(id protocol.ID, mode string) {
+	s.mu.Lock()
+	ok := s.state == stateEstablished
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	opts := protocol.Dict{}
+	if mode != "" {
+		opts["mode"] = mode
+	}
+	if err := s.peer.Send(s.ctx, &protocol.Cancel{Request: id, Options: opts}); err != nil {
+		s.log.Debug("sending CANCEL failed", "request", id, "error", err)
+	}
+}
+
+// Publish publishes an event to topic. Without Acknowledge(true) it returns
+// once the message is written and the router never reports failures; with
+// it, Publish waits for PUBLISHED or ERROR (returned as *Error).
+func (s *Session) Publish(ctx context.Context, topic string, args protocol.List, kwargs protocol.Dict, opts ...Option) error {
+	st, err := buildSettings(kindPublish, opts)
+	if err != nil {
+		return err
+	}
+	if topic == "" {
+		return errors.New("session: publish: empty topic URI")
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("session: publish %s: %w", topic, err)
+	}
+	var p *pendingReq
+	if st.acknowledge {
+		p = newPending(protocol.CodePublish)
+	}
+	id, err := s.newRequest(p)
+	if err != nil {
+		return err
+	}
+	msg := &protocol.Publish{Request: id, Options: wireOptions(st.wire), Topic: topic, Args: args, Kwargs: kwargs}
+	if err := s.send(msg); err != nil {
+		if p != nil {
+			s.dropPending(id)
+		}
+		return err
+	}
+	if p == nil {
+		return nil
+	}
+	return s.awaitSimple(ctx, id, p, st, "publish "+topic)
+}
+
+// awaitSimple waits for the one reply of a non-call request and returns nil
+// or the error (an *Error for ERROR replies).
+func (s *Session) awaitSimple(ctx context.Context, id protocol.ID, p *pendingReq, st *reqSettings, what string) error {
+	ctx, cancel := withTimeout(ctx, st.timeout)
+	defer cancel()
+	_, err := s.await(ctx, id, p, nil, nil, what)
+	return err
+}

@@ -1,0 +1,579 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/transport"
+)
+
+type sessionState int
+
+const (
+	stateEstablished sessionState = iota
+	stateClosing                  // we sent GOODBYE and wait for the reply
+	stateClosed                   // ended; no message is sent any more
+)
+
+// maxAbandoned bounds the memory of abandoned request ids (see Session.abandoned).
+const maxAbandoned = 4096
+
+// sendTimeout bounds the messages the reader itself sends (ABORT, GOODBYE
+// replies, ERROR for invocations it refuses), so a stuck transport cannot
+// hold the reader forever.
+const sendTimeout = 10 * time.Second
+
+// Session is a joined WAMP session. Create it with [Join]; end it with
+// [Session.Close]. All methods are safe for concurrent use.
+//
+// Ownership: the reader goroutine (readLoop) owns peer.Recv and is the only
+// writer of regs/subs entries created from router replies; every field
+// below mu is guarded by mu; immutable fields above it are set by Join.
+// Lock order: Session.mu may be taken while holding invocation.sendMu, never
+// the other way round; pendingReq.mu is a leaf lock. No lock is held while
+// calling user code or Peer.Send (except invocation.sendMu around the
+// sends of one invocation, to keep its progressive and final replies in order).
+type Session struct {
+	peer transport.Peer
+	cfg  Config
+	log  *slog.Logger
+	info Info
+
+	ctx    context.Context // cancelled when the session ends; bounds every Send
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the session has ended
+	idle   chan struct{} // closed when it has ended and all its goroutines returned
+
+	invQueue chan *invocation // invocations waiting for a worker
+
+	mu        sync.Mutex
+	state     sessionState
+	err       error // why the session ended; set with state = stateClosed
+	nextID    protocol.ID
+	wrapped   bool                          // nextID wrapped around 2^53 at least once
+	pending   map[protocol.ID]*pendingReq   // requests waiting for a reply
+	abandoned map[protocol.ID]protocol.Code // requests given up (ctx), reply still expected
+	abOrder   []protocol.ID                 // FIFO of abandoned ids, bounds the map
+	regs      map[protocol.ID]*Registration // by router registration id
+	subs      map[protocol.ID][]*Subscription
+	invs      map[protocol.ID]*invocation // running or queued invocations by request id
+	workers   int                         // invocation worker goroutines running
+	active    int                         // goroutines started by the session still running
+	idleDone  bool                        // idle closed
+}
+
+// replyItem is one reply (or the terminal error) for a pending request.
+type replyItem struct {
+	msg protocol.Message
+	err error
+}
+
+// pendingReq is a request waiting for its reply. The reader pushes replies;
+// the requesting goroutine pops them. A call with progressive results can
+// receive several items, in order; every other request exactly one.
+type pendingReq struct {
+	kind         protocol.Code // the request's message code
+	wantProgress bool
+	reg          *Registration // REGISTER: installed by the reader on REGISTERED
+	sub          *Subscription // SUBSCRIBE: installed by the reader on SUBSCRIBED
+
+	notify chan struct{} // capacity 1, signalled after each push
+	mu     sync.Mutex
+	items  []replyItem
+}
+
+func newPending(kind protocol.Code) *pendingReq {
+	return &pendingReq{kind: kind, notify: make(chan struct{}, 1)}
+}
+
+func (p *pendingReq) push(it replyItem) {
+	p.mu.Lock()
+	p.items = append(p.items, it)
+	p.mu.Unlock()
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (p *pendingReq) popAll(buf []replyItem) []replyItem {
+	p.mu.Lock()
+	buf = append(buf, p.items...)
+	clear(p.items)
+	p.items = p.items[:0]
+	p.mu.Unlock()
+	return buf
+}
+
+// Join opens a session on p: it sends HELLO, answers CHALLENGEs with the
+// matching Config.Auth method, and returns once WELCOME arrives. ctx bounds
+// the whole handshake. Join owns p from then on: on failure it has closed p
+// (after sending ABORT where the protocol asks for it); on success the
+// Session closes it when it ends. An ABORT from the router is returned as an
+// *AbortError.
+func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
+	if p == nil {
+		return nil, errors.New("session: join: nil peer")
+	}
+	cfg = cfg.withDefaults()
+	if cfg.Realm == "" {
+		p.Close()
+		return nil, errors.New("session: join: Config.Realm is empty")
+	}
+	hello := buildHello(cfg)
+	if err := p.Send(ctx, hello); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("session: join: sending HELLO: %w", joinCause(ctx, err))
+	}
+	for {
+		m, err := p.Recv(ctx)
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("session: join: %w", joinCause(ctx, err))
+		}
+		switch m := m.(type) {
+		case *protocol.Welcome:
+			if m.Session < 1 || m.Session > protocol.MaxID {
+				err := newProtocolError("WELCOME with invalid session id %d", m.Session)
+				joinAbort(p, URIProtocolViolation, err.Error())
+				return nil, fmt.Errorf("session: join: %w", err)
+			}
+			return start(p, cfg, m), nil
+		case *protocol.Challenge:
+			var cm interface {
+				Respond(context.Context, *protocol.Challenge) (*protocol.Authenticate, error)
+			}
+			for _, c := range cfg.Auth {
+				if c != nil && c.Method() == m.AuthMethod {
+					cm = c
+					break
+				}
+			}
+			if cm == nil {
+				joinAbort(p, URICannotAuthenticate, fmt.Sprintf("authmethod %q was not offered", m.AuthMethod))
+				return nil, fmt.Errorf("session: join: router sent a CHALLENGE for authmethod %q, which was not offered", m.AuthMethod)
+			}
+			a, err := cm.Respond(ctx, m)
+			if err != nil || a == nil {
+				joinAbort(p, URICannotAuthenticate, fmt.Sprintf("cannot answer the %s challenge", m.AuthMethod))
+				if err == nil {
+					err = errors.New("no answer")
+				}
+				return nil, fmt.Errorf("session: join: answering %s challenge: %w", m.AuthMethod, err)
+			}
+			if err := p.Send(ctx, a); err != nil {
+				p.Close()
+				return nil, fmt.Errorf("session: join: sending AUTHENTICATE: %w", joinCause(ctx, err))
+			}
+		case *protocol.Abort:
+			p.Close()
+			return nil, newAbortError(m)
+		default:
+			err := newProtocolError("unexpected %s during join", m.Code())
+			joinAbort(p, URIProtocolViolation, err.Error())
+			return nil, fmt.Errorf("session: join: %w", err)
+		}
+	}
+}
+
+// joinCause prefers the context's error when the context ended.
+func joinCause(ctx context.Context, err error) error {
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
+}
+
+func joinAbort(p transport.Peer, reason, msg string) {
+	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
+	defer cancel()
+	_ = p.Send(ctx, &protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: reason})
+	p.Close()
+}
+
+func newAbortError(m *protocol.Abort) *AbortError {
+	msg, _ := m.Details["message"].(string)
+	if msg == "" && len(m.Args) > 0 {
+		msg, _ = m.Args[0].(string)
+	}
+	return &AbortError{Reason: m.Reason, Message: msg, Details: m.Details}
+}
+
+// clientRoles is HELLO.Details.roles: exactly the features implemented here.
+func clientRoles() protocol.Dict {
+	f := func(names ...string) protocol.Dict {
+		d := protocol.Dict{}
+		for _, n := range names {
+			d[n] = true
+		}
+		return protocol.Dict{"features": d}
+	}
+	return protocol.Dict{
+		"caller": f("progressive_call_results", "call_canceling", "caller_identification"),
+		"callee": f("progressive_call_results", "call_canceling", "pattern_based_registration",
+			"shared_registration", "caller_identification", "registration_revocation"),
+		"publisher":  f("publisher_exclusion", "publisher_identification", "subscriber_blackwhite_listing"),
+		"subscriber": f("pattern_based_subscription", "publisher_identification", "subscription_revocation"),
+	}
+}
+
+func buildHello(cfg Config) *protocol.Hello {
+	details := protocol.Dict{
+		"roles": clientRoles(),
+		"agent": cfg.Agent,
+	}
+	if cfg.AuthID != "" {
+		details["authid"] = cfg.AuthID
+	}
+	methods := protocol.List{}
+	extra := protocol.Dict{}
+	for k, v := range cfg.AuthExtra {
+		extra[k] = v
+	}
+	for _, m := range cfg.Auth {
+		if m == nil {
+			continue
+		}
+		methods = append(methods, m.Method())
+		for k, v := range m.HelloExtra() {
+			extra[k] = v
+		}
+	}
+	if len(methods) == 0 {
+		methods = protocol.List{"anonymous"}
+	}
+	details["authmethods"] = methods
+	if len(extra) > 0 {
+		details["authextra"] = extra
+	}
+	return &protocol.Hello{Realm: cfg.Realm, Details: details}
+}
+
+func start(p transport.Peer, cfg Config, w *protocol.Welcome) *Session {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Session{
+		peer:      p,
+		cfg:       cfg,
+		log:       cfg.Logger.With("session", w.Session),
+		ctx:       ctx,
+		cancel:    cancel,
+		done:      make(chan struct{}),
+		idle:      make(chan struct{}),
+		invQueue:  make(chan *invocation, 8*cfg.InvocationConcurrency),
+		nextID:    1,
+		pending:   map[protocol.ID]*pendingReq{},
+		abandoned: map[protocol.ID]protocol.Code{},
+		regs:      map[protocol.ID]*Registration{},
+		subs:      map[protocol.ID][]*Subscription{},
+		invs:      map[protocol.ID]*invocation{},
+	}
+	d := w.Details
+	str := func(k string) string { v, _ := d[k].(string); return v }
+	s.info = Info{
+		Session:      w.Session,
+		Realm:        str("realm"),
+		AuthID:       str("authid"),
+		AuthRole:     str("authrole"),
+		AuthMethod:   str("authmethod"),
+		AuthProvider: str("authprovider"),
+		Details:      d,
+	}
+	if s.info.Realm == "" {
+		s.info.Realm = cfg.Realm
+	}
+	s.info.AuthExtra, _ = d["authextra"].(protocol.Dict)
+	s.mu.Lock()
+	s.goLocked(s.readLoop)
+	s.mu.Unlock()
+	return s
+}
+
+// Info returns what the router told about this session in WELCOME.
+func (s *Session) Info() Info { return s.info }
+
+// Done is closed when the session has ended (Close, GOODBYE or ABORT from
+// the router, protocol violation, transport loss).
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err returns nil while the session is running, then why it ended: an error
+// matching ErrSessionClosed, ErrConnectionLost or ErrProtocolViolation, or an
+// *AbortError.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close leaves the realm: it sends GOODBYE (wamp.close.close_realm), waits
+// for the router's GOODBYE (any reason) as long as ctx allows, closes the
+// transport, fails pending requests with ErrSessionClosed and waits, again
+// bounded by ctx, for running handlers to return. Close always ends the
+// session; its error only reports an incomplete handshake or handlers that
+// did not return in time. Calling Close again, or after the session ended,
+// just waits for the goroutines.
+func (s *Session) Close(ctx context.Context) error {
+	s.mu.Lock()
+	st := s.state
+	if st == stateEstablished {
+		s.state = stateClosing
+	}
+	s.mu.Unlock()
+
+	var result error
+	if st == stateEstablished {
+		err := s.peer.Send(s.ctx, &protocol.Goodbye{Details: protocol.Dict{}, Reason: URICloseRealm})
+		if err != nil {
+			s.shutdown(ErrSessionClosed)
+			result = fmt.Errorf("session: close: sending GOODBYE: %w", err)
+		}
+	}
+	if st != stateClosed {
+		select {
+		case <-s.done:
+		default:
+			select {
+			case <-s.done:
+			case <-ctx.Done():
+				s.shutdown(ErrSessionClosed)
+				if result == nil {
+					result = fmt.Errorf("session: close: no GOODBYE reply: %w", ctx.Err())
+				}
+			}
+		}
+	}
+	select {
+	case <-s.idle:
+	default:
+		select {
+		case <-s.idle:
+		case <-ctx.Done():
+			if result == nil {
+				result = fmt.Errorf("session: close: handlers still running: %w", ctx.Err())
+			}
+		}
+	}
+	return result
+}
+
+// shutdown ends the session with err (idempotent): pending requests fail,
+// invocations and subscriptions stop, the transport closes.
+func (s *Session) shutdown(err error) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosed
+	s.err = err
+	pend := s.pending
+	s.pending = nil
+	for _, group := range s.subs {
+		for _, sub := range group {
+			s.stopSubLocked(sub)
+		}
+	}
+	s.subs = nil
+	s.regs = nil
+	s.abandoned = nil
+	s.abOrder = nil
+	s.checkIdleLocked()
+	s.mu.Unlock()
+
+	s.cancel()
+	s.peer.Close()
+	for _, p := range pend {
+		p.push(replyItem{err: err})
+	}
+	close(s.done)
+	if errors.Is(err, ErrSessionClosed) {
+		s.log.Debug("session closed", "reason", err)
+	} else {
+		s.log.Warn("session ended", "error", err)
+	}
+}
+
+// goLocked starts f on a goroutine tracked for Close; s.mu must be held.
+func (s *Session) goLocked(f func()) bool {
+	if s.state == stateClosed {
+		return false
+	}
+	s.active++
+	go func() {
+		defer s.goDone()
+		f()
+	}()
+	return true
+}
+
+func (s *Session) goDone() {
+	s.mu.Lock()
+	s.active--
+	s.checkIdleLocked()
+	s.mu.Unlock()
+}
+
+func (s *Session) checkIdleLocked() {
+	if s.active == 0 && s.state == stateClosed && !s.idleDone {
+		s.idleDone = true
+		close(s.idle)
+	}
+}
+
+// sendNow sends m from the reader goroutine, bounded by sendTimeout.
+func (s *Session) sendNow(m protocol.Message) {
+	ctx, cancel := context.WithTimeout(s.ctx, sendTimeout)
+	defer cancel()
+	if err := s.peer.Send(ctx, m); err != nil {
+		s.log.Debug("send failed", "message", m.Code(), "error", err)
+	}
+}
+
+// send sends a request on behalf of a user goroutine.
+func (s *Session) send(m protocol.Message) error {
+	err := s.peer.Send(s.ctx, m)
+	if err == nil {
+		return nil
+	}
+	select {
+	case <-s.done:
+		return s.Err()
+	default:
+	}
+	return fmt.Errorf("session: sending %s: %w", m.Code(), err)
+}
+
+// newRequestLocked allocates the next request id and, if p is not nil,
+// records p as pending under it. s.mu must be held.
+func (s *Session) newRequestLocked(p *pendingReq) (protocol.ID, error) {
+	if s.state != stateEstablished {
+		if s.err != nil {
+			return 0, s.err
+		}
+		return 0, ErrSessionClosed
+	}
+	id := s.nextID
+	for p != nil && s.pending[id] != nil { // only after wrapping with ~2^53 requests
+		id = s.advanceLocked(id)
+	}
+	s.nextID = s.advanceLocked(id)
+	if p != nil {
+		s.pending[id] = p
+	}
+	return id, nil
+}
+
+func (s *Session) advanceLocked(id protocol.ID) protocol.ID {
+	if id >= protocol.MaxID {
+		s.wrapped = true
+		return 1
+	}
+	return id + 1
+}
+
+func (s *Session) newRequest(p *pendingReq) (protocol.ID, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.newRequestLocked(p)
+}
+
+// issuedLocked reports whether id was handed out as a request id.
+func (s *Session) issuedLocked(id protocol.ID) bool {
+	return s.wrapped || (id >= 1 && id < s.nextID)
+}
+
+// abandonLocked forgets pending request id (its reply may still come).
+func (s *Session) abandonLocked(id protocol.ID, kind protocol.Code) {
+	delete(s.pending, id)
+	if s.abandoned == nil {
+		return
+	}
+	s.abandoned[id] = kind
+	s.abOrder = append(s.abOrder, id)
+	if len(s.abOrder) > maxAbandoned {
+		old := s.abOrder[0]
+		s.abOrder = s.abOrder[1:]
+		delete(s.abandoned, old)
+	}
+}
+
+// dropPending removes a pending request whose message could not be sent.
+func (s *Session) dropPending(id protocol.ID) {
+	s.mu.Lock()
+	delete(s.pending, id)
+	s.mu.Unlock()
+}
+
+var errTimeoutCause = errors.New("session: request timeout")
+
+// await waits for the final reply to request id. Progressive RESULTs are
+// passed to progress in order. When ctx ends first, the request is
+// abandoned, onAbandon (if any) runs, and an error wrapping ctx.Err() (or
+// ErrTimeout for an expired Timeout) is returned.
+func (s *Session) await(ctx context.Context, id protocol.ID, p *pendingReq, progress func(*Result), onAbandon func(), what string) (protocol.Message, error) {
+	var buf []replyItem
+	for {
+		select {
+		case <-p.notify:
+		case <-ctx.Done():
+			s.mu.Lock()
+			if s.pending != nil && s.pending[id] == p {
+				s.abandonLocked(id, p.kind)
+				s.mu.Unlock()
+				if onAbandon != nil {
+					onAbandon()
+				}
+				if context.Cause(ctx) == errTimeoutCause {
+					return nil, fmt.Errorf("session: %s: %w: %w", what, ErrTimeout, context.DeadlineExceeded)
+				}
+				return nil, fmt.Errorf("session: %s: %w", what, ctx.Err())
+			}
+			s.mu.Unlock()
+			// The final reply (or the session's end) is being delivered.
+			<-p.notify
+		}
+		buf = p.popAll(buf[:0])
+		for i, it := range buf {
+			if it.err != nil {
+				return nil, it.err
+			}
+			if r, ok := it.msg.(*protocol.Result); ok && isProgress(r.Details) {
+				if progress != nil {
+					progress(&Result{Args: r.Args, Kwargs: r.Kwargs, Details: r.Details})
+				}
+				continue
+			}
+			if i != len(buf)-1 {
+				s.log.Debug("reply after final reply ignored", "request", id)
+			}
+			return it.msg, nil
+		}
+	}
+}
+
+func isProgress(d protocol.Dict) bool {
+	b, _ := d["progress"].(bool)
+	return b
+}
+
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, d, errTimeoutCause)
+}
+
+func wireOptions(d protocol.Dict) protocol.Dict {
+	if d == nil {
+		return protocol.Dict{}
+	}
+	return d
+}
+
+func errorFromMessage(m *protocol.Error) *Error {
+	return &Error{URI: m.URI, Args: m.Args, Kwargs: m.Kwargs, Details: m.Details}
+}
