@@ -1,0 +1,55 @@
+// Package router is a small embeddable WAMP v2 router built on the
+// session and transport packages of izaber-wamp.
+//
+// It is meant for development, tests and small embedded deployments: a
+// router to talk to without installing crossbar, and an example of a custom
+// router built on session.Accept. It is not a crossbar or Nexus
+// replacement; production deployments connect to those.
+//
+// # What it routes
+//
+// A Router serves one or more realms. Each Realm has a dealer and a broker:
+//
+//   - Registrations with exact, prefix and wildcard matching (exact wins,
+//     then the longest prefix, then the most specific wildcard);
+//     INVOCATION.Details.procedure carries the called URI for pattern
+//     registrations. Shared registrations (invoke single, roundrobin,
+//     random, first, last); force_reregister revokes the previous
+//     registration with UNREGISTERED. Progressive results, call canceling
+//     (skip, kill, killnowait), call timeouts in milliseconds
+//     (wamp.error.timeout), caller disclosure (disclose_me or the
+//     registration's disclose_caller).
+//   - Subscriptions with exact, prefix and wildcard matching (one id per
+//     topic and match policy), publisher exclusion, acknowledgement,
+//     eligible/exclude lists by session id, authid and authrole, publisher
+//     disclosure.
+//   - The session meta API: wamp.session.on_join / on_leave events and the
+//     wamp.session.count, list and get procedures.
+//
+// Services plug in through Realm.RegisterInternal (procedures run inside
+// the router), Realm.Publish, Realm.OnJoin / OnLeave and an Authorizer per
+// realm; router/nexus builds the Nexus-compatible service set on them.
+//
+// # Connections and flow control
+//
+// Router.WebSocketHandler and Router.ServeRawSocket accept clients with
+// every configured serializer; Router.ServePeer serves any transport.Peer,
+// such as one end of transport.Pipe. Each session has one reader goroutine
+// (which routes its messages) and one writer goroutine fed by a bounded
+// outbound queue (Config.OutboundQueueSize). Routing never waits for a
+// client: a client that does not read fast enough fills its queue and is
+// dropped (its connection closed), without delaying anyone else. A client
+// that breaks the protocol gets ABORT wamp.error.protocol_violation; a
+// message over Config.MaxMessageSize is refused the same way. Router.Close
+// sends GOODBYE wamp.close.system_shutdown to every session and waits for
+// the answers.
+//
+// # Ownership and locking
+//
+// Router.mu guards the realm table, the set of sessions and listeners.
+// Realm.mu guards all routing state of that realm, including each session's
+// registrations, subscriptions and calls in flight; it is held only while
+// tables are updated and messages queued, never during I/O or user code
+// (authorizers, hooks, internal handlers). Lock order: Router.mu, then
+// Realm.mu, then a session's outbound queue lock.
+package router
