@@ -1,0 +1,429 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/izaber/wamp/auth"
+	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/transport"
+)
+
+// AcceptConfig configures Accept. The zero value accepts anonymous clients
+// on every realm. Accept copies it and never modifies it.
+type AcceptConfig struct {
+	// Realms reports whether a realm exists. Nil accepts every realm with
+	// a valid URI; a realm it refuses gets ABORT wamp.error.no_such_realm.
+	Realms func(realm string) bool
+	// Authenticators are the methods the router offers. Accept walks the
+	// client's HELLO authmethods in the client's order (none means
+	// ["anonymous"]) and runs the first one configured here; if several
+	// have the same Method, the first wins. Empty means
+	// auth.AnonymousAuthenticator("anonymous") only.
+	Authenticators []auth.Authenticator
+	// Roles is WELCOME Details.roles. Nil means a broker and a dealer
+	// announcing the features package router implements. It is sent as
+	// is, so it must not be modified after Accept was called.
+	Roles protocol.Dict
+	// NewSessionID returns the id of a new session, in [1, 2^53]. Nil
+	// means crypto-random ids.
+	NewSessionID func() protocol.ID
+	// Agent is WELCOME Details.agent; empty means "izaber-wamp-go".
+	Agent string
+	// Logger receives handshake outcomes (never credentials); nil discards.
+	Logger *slog.Logger
+}
+
+// Joined is a session that Accept welcomed.
+type Joined struct {
+	// Peer is the connection; it now belongs to the caller.
+	Peer transport.Peer
+	// Session is the id sent in WELCOME.
+	Session protocol.ID
+	// Realm is the realm the client joined.
+	Realm string
+	// Identity is the authenticated identity sent in WELCOME.
+	Identity auth.Identity
+	// Hello is the client's HELLO (its Details hold the client's roles).
+	Hello *protocol.Hello
+}
+
+// ABORT reasons used by Accept besides those of the authenticators.
+const (
+	acceptReasonProtocolViolation = "wamp.error.protocol_violation"
+	acceptReasonNoSuchRealm       = "wamp.error.no_such_realm"
+	acceptReasonNoAuthMethod      = "wamp.error.no_auth_method"
+	acceptReasonInvalidURI        = "wamp.error.invalid_uri"
+	acceptReasonAuthFailed        = "wamp.error.authentication_failed"
+	acceptReasonTimeout           = "wamp.error.timeout"
+	acceptReasonShutdown          = "wamp.close.system_shutdown"
+	acceptDefaultAgent            = "izaber-wamp-go"
+	// acceptAbortTimeout bounds the sending of an ABORT, which happens
+	// even when ctx has ended.
+	acceptAbortTimeout = time.Second
+	// acceptMaxText bounds client-supplied text quoted in ABORT messages.
+	acceptMaxText = 128
+)
+
+// Accept runs the router side of the WAMP opening handshake on p: it reads
+// HELLO, checks the realm, picks an authenticator from the client's
+// authmethods, runs it (sending CHALLENGE and reading AUTHENTICATE as often
+// as it asks) and sends WELCOME.
+//
+// ctx bounds the whole handshake; pass one with a deadline, or a client that
+// never sends HELLO holds the call until ctx ends. Accept reads from p only
+// until it returns; afterwards the caller owns p's reads.
+//
+// On failure Accept has sent ABORT (with Details.message, no arguments)
+// unless the client aborted or the connection was lost, has closed p, and
+// returns an error. When Accept sent ABORT, the error wraps an *auth.Denied
+// carrying that ABORT's reason and message (an authenticator's own *Denied
+// is passed on unchanged); it also wraps the cause when there is one, such
+// as ctx.Err() or transport.ErrClosed.
+func Accept(ctx context.Context, p transport.Peer, cfg AcceptConfig) (*Joined, error) {
+	a := &acceptor{ctx: ctx, p: p, cfg: cfg, log: cfg.Logger}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	j, err := a.run()
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// acceptor is the state of one Accept call; it is owned by the goroutine
+// running Accept.
+type acceptor struct {
+	ctx context.Context
+	p   transport.Peer
+	cfg AcceptConfig
+	log *slog.Logger
+}
+
+// acceptViolation is a protocol violation by the client during the
+// handshake; Accept answers it with ABORT wamp.error.protocol_violation.
+type acceptViolation struct {
+	msg string
+	err error // the decoding error, if any
+}
+
+func (v *acceptViolation) Error() string { return "protocol violation: " + v.msg }
+func (v *acceptViolation) Unwrap() error { return v.err }
+
+// acceptClientAbort is the client's ABORT during the handshake; it gets no
+// reply.
+type acceptClientAbort struct{ reason, message string }
+
+func (c *acceptClientAbort) Error() string {
+	return fmt.Sprintf("client aborted: %.*q: %.*q", acceptMaxText, c.reason, acceptMaxText, c.message)
+}
+
+func (a *acceptor) run() (*Joined, error) {
+	m, err := a.p.Recv(a.ctx)
+	if err != nil {
+		return nil, a.fail(fmt.Errorf("reading HELLO: %w", acceptClassifyRecv(err)))
+	}
+	hello, ok := m.(*protocol.Hello)
+	if !ok || hello == nil {
+		if ab, ok := m.(*protocol.Abort); ok && ab != nil {
+			return nil, a.fail(acceptAbortError(ab))
+		}
+		return nil, a.fail(&acceptViolation{msg: "expected HELLO, got " + acceptMessageName(m)})
+	}
+	if !protocol.LooseURIs.ValidURI(hello.Realm, "") {
+		return nil, a.refuse(acceptReasonInvalidURI, fmt.Sprintf("invalid realm URI %.*q", acceptMaxText, hello.Realm), nil)
+	}
+	authid, methods, authextra, err := acceptParseHello(hello.Details)
+	if err != nil {
+		return nil, a.fail(err)
+	}
+	if a.cfg.Realms != nil && !a.cfg.Realms(hello.Realm) {
+		return nil, a.refuse(acceptReasonNoSuchRealm, fmt.Sprintf("no realm named %.*q", acceptMaxText, hello.Realm), nil)
+	}
+	authenticator := a.pick(methods)
+	if authenticator == nil {
+		return nil, a.refuse(acceptReasonNoAuthMethod, "cannot authenticate using any of the offered authmethods "+acceptQuoteList(methods), nil)
+	}
+	id := acceptRandomID()
+	if a.cfg.NewSessionID != nil {
+		id = a.cfg.NewSessionID()
+	}
+	if id == 0 || id > protocol.MaxID {
+		return nil, a.refuse(acceptReasonAuthFailed, "internal error", fmt.Errorf("NewSessionID returned %d, outside [1, 2^53]", id))
+	}
+	req := &auth.Request{
+		Realm:       hello.Realm,
+		AuthID:      authid,
+		AuthMethods: methods,
+		AuthExtra:   authextra,
+		Details:     hello.Details,
+		Session:     id,
+	}
+	identity, err := a.authenticate(authenticator, req)
+	if err != nil {
+		return nil, a.fail(err)
+	}
+	if identity == nil {
+		return nil, a.refuse(acceptReasonAuthFailed, "authentication failed", fmt.Errorf("authenticator %q returned no identity", authenticator.Method()))
+	}
+	ident := *identity
+	if ident.AuthMethod == "" {
+		ident.AuthMethod = authenticator.Method()
+	}
+	authextraOut := maps.Clone(ident.AuthExtra)
+	if authextraOut == nil {
+		authextraOut = protocol.Dict{}
+	}
+	roles := a.cfg.Roles
+	if roles == nil {
+		roles = acceptDefaultRoles()
+	}
+	agent := a.cfg.Agent
+	if agent == "" {
+		agent = acceptDefaultAgent
+	}
+	welcome := &protocol.Welcome{Session: id, Details: protocol.Dict{
+		"roles":        roles,
+		"realm":        hello.Realm,
+		"authid":       ident.AuthID,
+		"authrole":     ident.AuthRole,
+		"authmethod":   ident.AuthMethod,
+		"authprovider": ident.AuthProvider,
+		"authextra":    authextraOut,
+		"agent":        agent,
+	}}
+	if err := a.p.Send(a.ctx, welcome); err != nil {
+		return nil, a.fail(fmt.Errorf("sending WELCOME: %w", err))
+	}
+	a.log.Debug("session: welcomed", "session", id, "realm", hello.Realm, "authid", ident.AuthID,
+		"authrole", ident.AuthRole, "authmethod", ident.AuthMethod)
+	return &Joined{Peer: a.p, Session: id, Realm: hello.Realm, Identity: ident, Hello: hello}, nil
+}
+
+// pick returns the first authenticator, in the client's order of methods,
+// that the router offers.
+func (a *acceptor) pick(methods []string) auth.Authenticator {
+	offered := a.cfg.Authenticators
+	if len(offered) == 0 {
+		offered = []auth.Authenticator{auth.AnonymousAuthenticator("anonymous")}
+	}
+	for _, m := range methods {
+		for _, au := range offered {
+			if au != nil && au.Method() == m {
+				return au
+			}
+		}
+	}
+	return nil
+}
+
+// authenticate runs one authenticator with a Challenger bound to the
+// connection. A panicking authenticator is an authentication failure.
+func (a *acceptor) authenticate(au auth.Authenticator, req *auth.Request) (id *auth.Identity, err error) {
+	method := au.Method()
+	var finished atomic.Bool
+	challenge := func(ctx context.Context, extra protocol.Dict) (*protocol.Authenticate, error) {
+		if finished.Load() {
+			return nil, errors.New("session: accept: Challenger used after Authenticate returned")
+		}
+		if extra == nil {
+			extra = protocol.Dict{}
+		}
+		if err := a.p.Send(ctx, &protocol.Challenge{AuthMethod: method, Extra: extra}); err != nil {
+			return nil, fmt.Errorf("sending CHALLENGE: %w", err)
+		}
+		m, err := a.p.Recv(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading AUTHENTICATE: %w", acceptClassifyRecv(err))
+		}
+		switch m := m.(type) {
+		case *protocol.Authenticate:
+			if m != nil {
+				return m, nil
+			}
+		case *protocol.Abort:
+			if m != nil {
+				return nil, acceptAbortError(m)
+			}
+		}
+		return nil, &acceptViolation{msg: "expected AUTHENTICATE, got " + acceptMessageName(m)}
+	}
+	defer func() {
+		finished.Store(true)
+		if r := recover(); r != nil {
+			id, err = nil, &auth.Denied{Reason: acceptReasonAuthFailed, Message: "authentication failed"}
+			a.log.Error("session: authenticator panicked", "authmethod", method, "panic", fmt.Sprint(r))
+		}
+	}()
+	return au.Authenticate(a.ctx, req, challenge)
+}
+
+// fail ends the handshake after err: it sends the ABORT err calls for (none
+// when the client aborted or the connection is gone) and returns the error
+// for Accept.
+func (a *acceptor) fail(err error) error {
+	var (
+		ca *acceptClientAbort
+		v  *acceptViolation
+		d  *auth.Denied
+	)
+	switch {
+	case errors.As(err, &ca):
+		a.log.Info("session: client aborted the handshake", "reason", ca.reason)
+		return fmt.Errorf("session: accept: %w", err)
+	case errors.As(err, &v):
+		return a.refuse(acceptReasonProtocolViolation, v.msg, v.err)
+	case errors.As(err, &d):
+		if d.Reason == "" { // a careless authenticator; the ABORT needs a reason
+			return a.refuse(auth.ReasonNotAuthorized, d.Message, err)
+		}
+		a.sendAbort(d.Reason, d.Message)
+		a.log.Info("session: refused", "reason", d.Reason, "message", d.Message, "cause", errors.Unwrap(d))
+		return fmt.Errorf("session: accept: %w", err)
+	case errors.Is(err, transport.ErrClosed):
+		a.log.Debug("session: connection lost during the handshake", "error", err)
+		return fmt.Errorf("session: accept: %w", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return a.refuse(acceptReasonTimeout, "handshake timed out", err)
+	case errors.Is(err, context.Canceled):
+		return a.refuse(acceptReasonShutdown, "handshake canceled", err)
+	}
+	return a.refuse(acceptReasonAuthFailed, "authentication failed", err)
+}
+
+// refuse sends ABORT and returns an error wrapping the *auth.Denied that
+// describes it and the cause, if any.
+func (a *acceptor) refuse(reason, message string, cause error) error {
+	a.sendAbort(reason, message)
+	d := &auth.Denied{Reason: reason, Message: message}
+	a.log.Info("session: refused", "reason", reason, "message", message, "cause", cause)
+	if cause == nil {
+		return fmt.Errorf("session: accept: %w", d)
+	}
+	return fmt.Errorf("session: accept: %w: %w", d, cause)
+}
+
+// sendAbort sends a 3-element ABORT, best effort, even when ctx has ended.
+func (a *acceptor) sendAbort(reason, message string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.ctx), acceptAbortTimeout)
+	defer cancel()
+	if err := a.p.Send(ctx, &protocol.Abort{Details: protocol.Dict{"message": message}, Reason: reason}); err != nil {
+		a.log.Debug("session: sending ABORT failed", "error", err)
+	}
+}
+
+// acceptClassifyRecv marks undecodable or invalid messages as protocol
+// violations.
+func acceptClassifyRecv(err error) error {
+	if errors.Is(err, protocol.ErrInvalidMessage) {
+		msg := err.Error()
+		if len(msg) > 2*acceptMaxText {
+			msg = msg[:2*acceptMaxText] + "..."
+		}
+		return &acceptViolation{msg: "invalid message: " + msg, err: err}
+	}
+	return err
+}
+
+func acceptAbortError(m *protocol.Abort) error {
+	msg, _ := m.Details["message"].(string)
+	return &acceptClientAbort{reason: m.Reason, message: msg}
+}
+
+// acceptMessageName names a message for an error without showing its content.
+func acceptMessageName(m protocol.Message) string {
+	if m == nil {
+		return "nil message"
+	}
+	return m.Code().String()
+}
+
+// acceptParseHello reads authid, authmethods and authextra from
+// HELLO.Details, checking their types. Missing or empty authmethods mean
+// ["anonymous"].
+func acceptParseHello(details protocol.Dict) (authid string, methods []string, authextra protocol.Dict, err error) {
+	if v, ok := details["authid"]; ok && v != nil {
+		if authid, ok = v.(string); !ok {
+			return "", nil, nil, &acceptViolation{msg: "HELLO.Details.authid must be a string"}
+		}
+	}
+	switch v := details["authmethods"].(type) {
+	case nil:
+	case []string:
+		methods = append(methods, v...)
+	case protocol.List:
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return "", nil, nil, &acceptViolation{msg: "HELLO.Details.authmethods must be a list of strings"}
+			}
+			methods = append(methods, s)
+		}
+	default:
+		return "", nil, nil, &acceptViolation{msg: "HELLO.Details.authmethods must be a list of strings"}
+	}
+	if len(methods) == 0 {
+		methods = []string{auth.MethodAnonymous}
+	}
+	if v, ok := details["authextra"]; ok && v != nil {
+		if authextra, ok = v.(protocol.Dict); !ok {
+			return "", nil, nil, &acceptViolation{msg: "HELLO.Details.authextra must be a dict"}
+		}
+	}
+	return authid, methods, authextra, nil
+}
+
+// acceptQuoteList quotes client-supplied names, bounded in number and length.
+func acceptQuoteList(names []string) string {
+	const maxNames = 8
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, n := range names {
+		if i == maxNames {
+			b.WriteString(" ...")
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.*q", acceptMaxText/2, n)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// acceptRandomID returns a crypto-random id in [1, 2^53].
+func acceptRandomID() protocol.ID {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])&(protocol.MaxID-1) + 1
+}
+
+// acceptDefaultRoles is WELCOME Details.roles when AcceptConfig.Roles is
+// nil: the features package router implements. A fresh value each call.
+func acceptDefaultRoles() protocol.Dict {
+	features := func(names ...string) protocol.Dict {
+		f := make(protocol.Dict, len(names))
+		for _, n := range names {
+			f[n] = true
+		}
+		return protocol.Dict{"features": f}
+	}
+	return protocol.Dict{
+		"broker": features("publisher_identification", "pattern_based_subscription", "session_meta_api",
+			"subscriber_blackwhite_listing", "publisher_exclusion", "subscription_revocation"),
+		"dealer": features("caller_identification", "pattern_based_registration", "session_meta_api",
+			"shared_registration", "progressive_call_results", "registration_revocation",
+			"call_canceling", "call_timeout"),
+	}
+}
