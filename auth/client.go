@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 
 	"github.com/izaber/wamp/protocol"
 )
@@ -58,9 +59,25 @@ func checkChallenge(ctx context.Context, method string, c *protocol.Challenge) e
 		return fmt.Errorf("auth: %s: %w: nil CHALLENGE", method, ErrBadChallenge)
 	}
 	if c.AuthMethod != method {
-		return fmt.Errorf("auth: %s: got a CHALLENGE for %.64q: %w", method, c.AuthMethod, ErrMethodMismatch)
+		return fmt.Errorf("auth: %s: got a CHALLENGE for %s: %w", method, methodName(c.AuthMethod), ErrMethodMismatch)
 	}
 	return ctx.Err()
+}
+
+// methodName quotes a router-supplied authmethod for an error message if it
+// looks like one (up to 32 characters of [a-z0-9_-]); anything else is
+// summarised, so that no challenge material can reach an error.
+func methodName(m string) string {
+	if m == "" || len(m) > 32 {
+		return fmt.Sprintf("an unexpected method name (%d bytes)", len(m))
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return fmt.Sprintf("an unexpected method name (%d bytes)", len(m))
+		}
+	}
+	return strconv.Quote(m)
 }
 
 // challengeString returns the string extra.challenge.

@@ -58,7 +58,8 @@ type CryptosignFunc func(ctx context.Context, req *Request, pubkeyHex string) (*
 // keep no plain passwords.
 //
 // Identity fills WELCOME; an empty AuthID is the HELLO authid and an empty
-// AuthProvider is DefaultAuthProvider. Its String output hides Secret and Key.
+// AuthProvider is DefaultAuthProvider. Its String, fmt, slog and JSON forms
+// hide Secret and Key.
 type CRAUser struct {
 	Secret     string
 	Salt       string
@@ -77,6 +78,16 @@ func (u CRAUser) GoString() string { return u.String() }
 
 // Format hides the secrets from every fmt verb.
 func (u CRAUser) Format(f fmt.State, _ rune) { io.WriteString(f, u.String()) }
+
+// MarshalJSON encodes the user without Secret and Key.
+func (u CRAUser) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Salt       string `json:",omitempty"`
+		Iterations int    `json:",omitempty"`
+		KeyLen     int    `json:",omitempty"`
+		Identity
+	}{u.Salt, u.Iterations, u.KeyLen, u.Identity})
+}
 
 // LogValue hides the secrets from slog.
 func (u CRAUser) LogValue() slog.Value { return slog.StringValue(u.String()) }
