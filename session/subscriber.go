@@ -161,4 +161,3 @@ func (s *Session) deliver(sub *Subscription, ev *Event) {
 	}()
 	sub.handler(ev)
 }
-
