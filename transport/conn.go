@@ -13,8 +13,9 @@ import (
 )
 
 // recvQueue is how many received messages may wait for Recv before the read
-// loop stops reading from the socket (back-pressure to the sender).
-const recvQueue = 16
+// loop stops reading from the socket (back-pressure to the sender). Small,
+// because each may be MaxMessageSize bytes.
+const recvQueue = 4
 
 // closeGrace bounds a graceful close (the WebSocket close handshake) before
 // the socket is dropped.

@@ -261,9 +261,6 @@ func (p *rawSocketPeer) ping(ctx context.Context) error {
 // deadlineFromContext makes conn's I/O fail when ctx ends and returns a
 // function that undoes it and reports whether ctx ended.
 func deadlineFromContext(ctx context.Context, conn net.Conn) (stop func() (expired bool)) {
-	if d, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(d)
-	}
 	after := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	return func() bool {
 		expired := !after()
