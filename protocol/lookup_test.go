@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -54,3 +55,5 @@ func TestValidationErrorText(t *testing.T) {
 		t.Errorf("got Message %v Field %q", ve.Message, ve.Field)
 	}
 }
+
+func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }

@@ -1,0 +1,59 @@
+package protocol_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/izaber/wamp/protocol"
+)
+
+func ExampleSerializer_Marshal() {
+	call := &protocol.Call{
+		Request:   1,
+		Procedure: "com.example.add",
+		Args:      protocol.List{2, 3},
+	}
+	b, err := protocol.JSON.Marshal(call)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(string(b))
+	// Output: [48,1,{},"com.example.add",[2,3]]
+}
+
+func ExampleSerializer_Unmarshal() {
+	m, err := protocol.JSON.Unmarshal([]byte(`[48,7,{"receive_progress":true},"com.example.add",[2,3],{"x":"\u0000AQI="}]`))
+	if err != nil {
+		panic(err)
+	}
+	call := m.(*protocol.Call)
+	fmt.Println(call.Request, call.Procedure, call.Args, call.Options["receive_progress"])
+	fmt.Printf("%T %v\n", call.Kwargs["x"], call.Kwargs["x"])
+	// Output:
+	// 7 com.example.add [2 3] true
+	// []uint8 [1 2]
+}
+
+func ExampleValidationError() {
+	_, err := protocol.MsgPack.Unmarshal([]byte{0x94, 0x30, 0x00, 0x80, 0xa1, 'a'}) // [48, 0, {}, "a"]
+	var ve *protocol.ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(ve.Message, ve.Field, errors.Is(err, protocol.ErrInvalidMessage))
+	}
+	fmt.Println(err)
+	// Output:
+	// CALL Request true
+	// protocol: CALL.Request: ID 0 out of range [1, 2^53]
+}
+
+func ExampleParser() {
+	strict := protocol.Parser{URIs: protocol.StrictURIs}
+	l := protocol.List{int64(48), int64(1), protocol.Dict{}, "com.izaber.wamp:ping"}
+	_, err := protocol.FromList(l) // loose: ':' is fine
+	fmt.Println(err)
+	_, err = strict.FromList(l)
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// protocol: CALL.Procedure: invalid URI "com.izaber.wamp:ping"
+}
