@@ -1,0 +1,366 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/izaber/wamp/protocol"
+)
+
+func wsURL(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") }
+
+func TestWebSocketNoCommonSubprotocol(t *testing.T) {
+	checkLeaks(t)
+	ts := startServer(t, "ws", ServerOptions{Serializers: []protocol.Serializer{protocol.JSON}}, nil, echo)
+	ctx := ctxT(t, 5*time.Second)
+	_, err := Dial(ctx, ts.url, DialOptions{Serializers: []protocol.Serializer{protocol.CBOR, protocol.MsgPack}})
+	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "supported: wamp.2.json") {
+		t.Fatalf("Dial = %v, want a 400 naming the supported subprotocols", err)
+	}
+}
+
+func TestWebSocketServerPicksNone(t *testing.T) {
+	checkLeaks(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil) // no subprotocols: picks none
+		if err != nil {
+			return
+		}
+		c.Read(context.Background())
+		c.CloseNow()
+	}))
+	defer srv.Close()
+	ctx := ctxT(t, 5*time.Second)
+	_, err := Dial(ctx, wsURL(srv), DialOptions{})
+	if err == nil || !strings.Contains(err.Error(), "server picked no subprotocol (offered wamp.2.cbor, wamp.2.msgpack, wamp.2.json)") {
+		t.Fatalf("Dial = %v", err)
+	}
+}
+
+func TestWebSocketNotAnUpgrade(t *testing.T) {
+	checkLeaks(t)
+	ts := startServer(t, "ws", ServerOptions{}, nil, echo)
+	resp, err := http.Get("http" + strings.TrimPrefix(ts.url, "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 {
+		t.Errorf("plain GET got %s, want an error status", resp.Status)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
+
+// TestWebSocketFrameTypeMismatch: a binary message on wamp.2.json (client
+// side) and a text message on wamp.2.cbor (server side) fail the connection.
+func TestWebSocketFrameTypeMismatch(t *testing.T) {
+	t.Run("client receives binary on json", func(t *testing.T) {
+		checkLeaks(t)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"wamp.2.json"}})
+			if err != nil {
+				return
+			}
+			c.Write(context.Background(), websocket.MessageBinary, []byte(`[48,1,{},"a"]`))
+			c.Read(context.Background())
+			c.CloseNow()
+		}))
+		defer srv.Close()
+		ctx := ctxT(t, 5*time.Second)
+		p, err := Dial(ctx, wsURL(srv), DialOptions{Serializers: []protocol.Serializer{protocol.JSON}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		_, err = p.Recv(ctx)
+		if err == nil || !strings.Contains(err.Error(), "received a binary message but wamp.2.json needs text messages") || !errors.Is(err, ErrClosed) {
+			t.Fatalf("Recv = %v", err)
+		}
+	})
+	t.Run("server receives text on cbor", func(t *testing.T) {
+		checkLeaks(t)
+		errc := make(chan error, 1)
+		ts := startServer(t, "ws", ServerOptions{}, nil, func(p Peer) {
+			_, err := p.Recv(context.Background())
+			errc <- err
+		})
+		ctx := ctxT(t, 5*time.Second)
+		c, _, err := websocket.Dial(ctx, ts.url, &websocket.DialOptions{Subprotocols: []string{"wamp.2.cbor"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		c.Write(ctx, websocket.MessageText, []byte("hello"))
+		err = <-errc
+		if err == nil || !strings.Contains(err.Error(), "received a text message but wamp.2.cbor needs binary messages") {
+			t.Fatalf("server Recv = %v", err)
+		}
+		_, _, err = c.Read(ctx)
+		if websocket.CloseStatus(err) != websocket.StatusUnsupportedData {
+			t.Errorf("client saw %v, want close status 1003", err)
+		}
+	})
+}
+
+func TestWebSocketHeadersAndUserAgent(t *testing.T) {
+	checkLeaks(t)
+	var mu sync.Mutex
+	var ua, custom string
+	h := WebSocketHandler(ServerOptions{}, func(p Peer) { p.Close() })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ua, custom = r.Header.Get("User-Agent"), r.Header.Get("X-Custom")
+		mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ctx := ctxT(t, 5*time.Second)
+	for _, tc := range []struct{ ua, want string }{{"", "izaber-wamp-go"}, {"my-app/1.0", "my-app/1.0"}} {
+		p, err := Dial(ctx, wsURL(srv), DialOptions{UserAgent: tc.ua, Header: http.Header{"X-Custom": {"42"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Recv(ctx)
+		p.Close()
+		mu.Lock()
+		if ua != tc.want || custom != "42" {
+			t.Errorf("server saw User-Agent %q, X-Custom %q; want %q, 42", ua, custom, tc.want)
+		}
+		mu.Unlock()
+	}
+}
+
+// freezeProxy forwards TCP traffic until frozen, then silently drops
+// everything in both directions without closing: a half-open connection.
+type freezeProxy struct {
+	l      net.Listener
+	frozen atomic.Bool
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func startProxy(t testing.TB, target string) *freezeProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := &freezeProxy{l: l}
+	fp.wg.Add(1)
+	go func() {
+		defer fp.wg.Done()
+		for {
+			a, err := l.Accept()
+			if err != nil {
+				return
+			}
+			b, err := net.Dial("tcp", target)
+			if err != nil {
+				a.Close()
+				continue
+			}
+			fp.mu.Lock()
+			fp.conns = append(fp.conns, a, b)
+			fp.mu.Unlock()
+			fp.wg.Add(2)
+			go fp.pipe(a, b)
+			go fp.pipe(b, a)
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		fp.mu.Lock()
+		for _, c := range fp.conns {
+			c.Close()
+		}
+		fp.mu.Unlock()
+		fp.wg.Wait()
+	})
+	return fp
+}
+
+func (fp *freezeProxy) pipe(dst, src net.Conn) {
+	defer fp.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !fp.frozen.Load() {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (fp *freezeProxy) addr() string { return fp.l.Addr().String() }
+
+// TestKeepAliveDetectsHalfOpen: once the path silently drops everything,
+// the pinging side reports a keep-alive failure from Recv.
+func TestKeepAliveDetectsHalfOpen(t *testing.T) {
+	for _, scheme := range []string{"ws", "tcp"} {
+		t.Run(scheme, func(t *testing.T) {
+			checkLeaks(t)
+			ts := startServer(t, scheme, ServerOptions{PingInterval: -1}, nil, echo)
+			target := strings.TrimPrefix(strings.TrimPrefix(ts.url, "ws://"), "tcp://")
+			target = strings.TrimSuffix(target, "/ws")
+			fp := startProxy(t, target)
+			u := strings.Replace(ts.url, target, fp.addr(), 1)
+			ctx := ctxT(t, 10*time.Second)
+			p, err := Dial(ctx, u, DialOptions{PingInterval: 100 * time.Millisecond, PongTimeout: 200 * time.Millisecond, RawSocketPing: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			// Healthy for several intervals.
+			short, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
+			_, err = p.Recv(short)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("healthy idle connection: Recv = %v, want DeadlineExceeded", err)
+			}
+			if err := p.Send(ctx, testCall(1)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Recv(ctx); err != nil {
+				t.Fatal(err)
+			}
+			fp.frozen.Store(true)
+			start := time.Now()
+			_, err = p.Recv(ctx)
+			if err == nil || !strings.Contains(err.Error(), "keep-alive: no pong within 200ms") || !errors.Is(err, ErrClosed) {
+				t.Fatalf("Recv on half-open connection = %v", err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("detected after %v", d)
+			}
+		})
+	}
+}
+
+// TestServerKeepAlive: the server side pings too (WebSocket by default,
+// RawSocket when enabled): a live client keeps the connection up, a
+// half-open one is detected.
+func TestServerKeepAlive(t *testing.T) {
+	for _, scheme := range []string{"ws", "tcp"} {
+		t.Run(scheme, func(t *testing.T) {
+			checkLeaks(t)
+			idle := make(chan error, 1)
+			dead := make(chan error, 1)
+			ts := startServer(t, scheme, ServerOptions{PingInterval: 50 * time.Millisecond, PongTimeout: 200 * time.Millisecond, RawSocketPing: true}, nil, func(p Peer) {
+				ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+				_, err := p.Recv(ctx)
+				cancel()
+				idle <- err
+				ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+				_, err = p.Recv(ctx)
+				cancel()
+				dead <- err
+			})
+			target := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(ts.url, "ws://"), "tcp://"), "/ws")
+			fp := startProxy(t, target)
+			ctx := ctxT(t, 10*time.Second)
+			p, err := Dial(ctx, strings.Replace(ts.url, target, fp.addr(), 1), DialOptions{PingInterval: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if err := <-idle; !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("server Recv over a pinged idle connection = %v, want DeadlineExceeded", err)
+			}
+			fp.frozen.Store(true)
+			if err := <-dead; err == nil || !strings.Contains(err.Error(), "keep-alive: no pong within 200ms") {
+				t.Fatalf("server Recv over half-open connection = %v, want keep-alive failure", err)
+			}
+		})
+	}
+}
+
+func TestTLSVerification(t *testing.T) {
+	pki := getPKI(t)
+	for _, scheme := range []string{"wss", "tcps"} {
+		t.Run(scheme, func(t *testing.T) {
+			checkLeaks(t)
+			ts := startServer(t, scheme, ServerOptions{}, pki.serverTLS(false), echo)
+			ctx := ctxT(t, 10*time.Second)
+			for _, tc := range []struct {
+				name string
+				opts DialOptions
+				want string // "" = success
+			}{
+				{"system roots reject test CA", DialOptions{}, "certificate signed by unknown authority"},
+				{"CA file", DialOptions{CAFile: pki.caFile}, ""},
+				{"CA pool in TLS config", DialOptions{TLS: &tls.Config{RootCAs: pki.pool}}, ""},
+				{"wrong server name", DialOptions{CAFile: pki.caFile, ServerName: "wrong.example"}, "wrong.example"},
+				{"insecure", DialOptions{InsecureSkipVerify: true}, ""},
+			} {
+				p, err := Dial(ctx, ts.url, tc.opts)
+				if tc.want == "" {
+					if err != nil {
+						t.Errorf("%s: %v", tc.name, err)
+						continue
+					}
+					if err := p.Send(ctx, testCall(1)); err != nil {
+						t.Errorf("%s: Send: %v", tc.name, err)
+					} else if _, err := p.Recv(ctx); err != nil {
+						t.Errorf("%s: Recv: %v", tc.name, err)
+					}
+					p.Close()
+					continue
+				}
+				if err == nil {
+					p.Close()
+					t.Errorf("%s: Dial succeeded", tc.name)
+				} else if !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%s: error %q, want it to contain %q", tc.name, err, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestMutualTLS(t *testing.T) {
+	pki := getPKI(t)
+	for _, scheme := range []string{"wss", "tcps"} {
+		t.Run(scheme, func(t *testing.T) {
+			checkLeaks(t)
+			ts := startServer(t, scheme, ServerOptions{}, pki.serverTLS(true), echo)
+			ctx := ctxT(t, 10*time.Second)
+			if p, err := Dial(ctx, ts.url, DialOptions{CAFile: pki.caFile}); err == nil {
+				// With TLS 1.3 the refusal may arrive after the handshake.
+				if err = p.Send(ctx, testCall(1)); err == nil {
+					_, err = p.Recv(ctx)
+				}
+				p.Close()
+				if err == nil {
+					t.Fatal("no client certificate: connection works")
+				}
+			}
+			p, err := Dial(ctx, ts.url, DialOptions{CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey})
+			if err != nil {
+				t.Fatalf("with client certificate: %v", err)
+			}
+			defer p.Close()
+			if err := p.Send(ctx, testCall(2)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Recv(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
