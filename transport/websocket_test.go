@@ -363,4 +363,3 @@ func TestMutualTLS(t *testing.T) {
 		})
 	}
 }
-
