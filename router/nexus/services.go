@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -604,8 +603,14 @@ func (s *Service) otpDelete(c *call) (any, error) {
 }
 
 // yamlLoad parses a YAML document into payload types.
-func yamlLoad(src string) (any, error) {
-	var v any
+func yamlLoad(src string) (v any, err error) {
+	// The YAML input comes from clients: a parser panic must not reach
+	// the router.
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, errors.New("value is not valid YAML")
+		}
+	}()
 	if err := yaml.Unmarshal([]byte(src), &v); err != nil {
 		var ye yaml.Error
 		if errors.As(err, &ye) {
@@ -665,13 +670,9 @@ func normalize(v any) any {
 		return out
 	case map[any]any:
 		out := make(protocol.Dict, len(x))
-		keys := make([]string, 0, len(x))
 		for k, e := range x {
-			ks := fmt.Sprint(k)
-			keys = append(keys, ks)
-			out[ks] = normalize(e)
+			out[fmt.Sprint(k)] = normalize(e)
 		}
-		sort.Strings(keys)
 		return out
 	}
 	return fmt.Sprint(v)

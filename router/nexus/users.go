@@ -149,7 +149,12 @@ func loadUsers(path string) (*userDB, error) {
 	return parseUsers(path, data)
 }
 
-func parseUsers(name string, data []byte) (*userDB, error) {
+func parseUsers(name string, data []byte) (db *userDB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, &ConfigError{File: name, Problem: "not valid YAML"}
+		}
+	}()
 	var f usersFile
 	if err := yaml.UnmarshalWithOptions(data, &f, yaml.DisallowUnknownField()); err != nil {
 		// The YAML library's own message quotes the source around the
