@@ -225,7 +225,9 @@ func (c *Client) Close(ctx context.Context) error { return c.sup.Close(ctx) }
 // session). The configured timeout applies unless Timeout is given.
 func (c *Client) Call(ctx context.Context, uri string, args protocol.List, kwargs protocol.Dict, opts ...Option) (*session.Result, error) {
 	s := collect(c.Config().Timeout, opts)
-	return c.sup.Call(ctx, c.fullURI(uri, s), args, kwargs, s.sess...)
+	// Like Python, ask the router to disclose the caller to the callee.
+	sopts := append([]session.Option{session.DiscloseMe()}, s.sess...)
+	return c.sup.Call(ctx, c.fullURI(uri, s), args, kwargs, sopts...)
 }
 
 // CallAs calls a procedure and decodes the first positional result into

@@ -232,3 +232,13 @@ func asDictList(proc string, v any) ([]protocol.Dict, error) {
 	}
 	return out, nil
 }
+
+// Nexus error URIs, as sentinels for errors.Is (they match both an ERROR
+// reply and an ABORT at login).
+var (
+	// ErrPermissionDenied: Nexus refused a login (bad user, password, used
+	// or expired OTP) or a service (missing roster permission).
+	ErrPermissionDenied = &session.Error{URI: "com.izaber.wamp.error.permissiondenied"}
+	// ErrNexus: any other failure of a Nexus service.
+	ErrNexus = &session.Error{URI: "com.izaber.wamp.error"}
+)

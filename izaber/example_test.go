@@ -1,0 +1,510 @@
+package izaber_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/izaber/wamp/izaber"
+	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/session"
+)
+
+// Each example starts the embedded router with the Nexus services on a
+// loopback WebSocket and connects with an izaber.yaml pointing at it, as a
+// real program would connect to wss://nexus.izaber.com/ws.
+
+func demoRouter() *nexusRouter {
+	nr, err := startNexus()
+	if err != nil {
+		panic(err)
+	}
+	return nr
+}
+
+// connect is Initialize with the izaber.yaml of user at nr.
+func connect(ctx context.Context, nr *nexusRouter, user string, opts ...izaber.InitOption) *izaber.Client {
+	c, err := izaber.Initialize(ctx, append([]izaber.InitOption{izaber.ConfigYAML(nr.YAML(user))}, opts...)...)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func sortedKeys(d protocol.Dict) []string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// README "Basic Calling Example": the uri_base com.izaber.wamp is added to
+// auth.whoami.
+func Example() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+
+	wamp, err := izaber.Initialize(ctx, izaber.ConfigYAML(nr.YAML("backend-1")))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer wamp.Close(ctx)
+
+	me, err := wamp.Call(ctx, "auth.whoami", nil, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(me.Arg(0))
+	fmt.Println(wamp.URI("auth.whoami"))
+	// Output:
+	// map[authid:backend-1 role:backend]
+	// com.izaber.wamp.auth.whoami
+}
+
+// README: a call with positional and keyword arguments.
+func ExampleClient_Call() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "backend-1")
+	defer wamp.Close(ctx)
+
+	// A callee for com.izaber.wamp.example.call that echoes what it got.
+	_, err := wamp.Register(ctx, "example.call", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return &session.Result{Args: inv.Args, Kwargs: inv.Kwargs}, nil
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// Prefix is added to become: com.izaber.wamp.example.call
+	res, err := wamp.Call(ctx, "example.call",
+		protocol.List{"pos1", "pos2"},
+		protocol.Dict{"keyword1": "value1", "keyword2": "value2"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Args, res.Kwargs)
+	// Output:
+	// [pos1 pos2] map[keyword1:value1 keyword2:value2]
+}
+
+// README "Basic Registration Example": the handler sees who called.
+func ExampleClient_Register() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "backend-1")
+	defer wamp.Close(ctx)
+
+	reg, err := wamp.Register(ctx, "example.hello", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		authid, _ := inv.Details["caller_authid"].(string)
+		authrole, _ := inv.Details["caller_authrole"].(string)
+		return izaber.Yield(fmt.Sprintf("Hello %s (role: %s)!", authid, authrole)), nil
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(reg.Procedure, reg.ID() != 0)
+
+	// Another user calls it.
+	other, err := wamp.Spawn(ctx, "backend-2", testUsers["backend-2"].password)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer other.Close(ctx)
+	greeting, err := izaber.CallAs[string](ctx, other, "example.hello", nil, nil)
+	fmt.Println(greeting, err)
+	// Output:
+	// com.izaber.wamp.example.hello true
+	// Hello backend-2 (role: backend)! <nil>
+}
+
+// README: register with force_reregister and match: prefix. Options pass
+// through verbatim, either typed or as a Python-style dict.
+func ExampleForceReregister() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "backend-1")
+	defer wamp.Close(ctx)
+
+	hello := func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return izaber.Yield("Called from: <" + inv.Procedure + ">"), nil
+	}
+	_, err := wamp.Register(ctx, "example.hello", hello,
+		izaber.ForceReregister(), izaber.Match("prefix"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The same with the README's options dict, from a second script: it
+	// takes the registration over.
+	second, err := wamp.Spawn(ctx, "backend-2", testUsers["backend-2"].password)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer second.Close(ctx)
+	_, err = second.Register(ctx, "example.hello", hello,
+		izaber.Options(protocol.Dict{"force_reregister": true, "match": "prefix"}))
+	fmt.Println("second registered:", err)
+
+	for _, uri := range []string{"example.hello.toot", "example.hello.this.will.also.work"} {
+		s, err := izaber.CallAs[string](ctx, wamp, uri, nil, nil)
+		fmt.Println(s, err)
+	}
+	// Output:
+	// second registered: <nil>
+	// Called from: <com.izaber.wamp.example.hello.toot> <nil>
+	// Called from: <com.izaber.wamp.example.hello.this.will.also.work> <nil>
+}
+
+// README: unregister a procedure.
+func ExampleClient_Unregister() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "backend-1")
+	defer wamp.Close(ctx)
+
+	reg, err := wamp.Register(ctx, "example.hello", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return izaber.Yield("hi"), nil
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(wamp.Unregister(ctx, reg))
+	_, err = wamp.Call(ctx, "example.hello", nil, nil)
+	fmt.Println(errors.Is(err, session.ErrNoSuchProcedure))
+	// Output:
+	// <nil>
+	// true
+}
+
+// README "Publish Example" and "Basic Subscription": Publish waits for the
+// router's acknowledgement by default; events of one subscription arrive
+// in order.
+func ExampleClient_Publish() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "backend-1")
+	defer wamp.Close(ctx)
+
+	got := make(chan *session.Event, 2)
+	_, err := wamp.Subscribe(ctx, "test.sub", func(ev *session.Event) { got <- ev })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	publisher, err := wamp.Spawn(ctx, "backend-2", testUsers["backend-2"].password)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer publisher.Close(ctx)
+	helloMessage := protocol.Dict{"Hello": "World!"}
+	fmt.Println(publisher.Publish(ctx, "test.sub", protocol.List{helloMessage}, nil))
+	fmt.Println(publisher.Publish(ctx, "test.sub", protocol.List{"second"}, protocol.Dict{"n": 2}, izaber.FireAndForget()))
+
+	for range 2 {
+		ev := <-got
+		fmt.Println("subscription event:", ev.Topic, ev.Args, ev.Kwargs)
+	}
+	// Output:
+	// <nil>
+	// <nil>
+	// subscription event: com.izaber.wamp.test.sub [map[Hello:World!]] map[]
+	// subscription event: com.izaber.wamp.test.sub [second] map[n:2]
+}
+
+// README "Basic Subscription".
+func ExampleClient_Subscribe() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "backend-1")
+	defer wamp.Close(ctx)
+
+	events := make(chan *session.Event, 1)
+	sub, err := wamp.Subscribe(ctx, "test.sub", func(ev *session.Event) { events <- ev })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// ExcludeMe(false) lets this client see its own publication.
+	if err := wamp.Publish(ctx, "test.sub", protocol.List{"hello"}, nil, izaber.ExcludeMe(false)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ev := <-events
+	fmt.Println("subscription event received args:", ev.Args)
+	fmt.Println(wamp.Unsubscribe(ctx, sub))
+	// Output:
+	// subscription event received args: [hello]
+	// <nil>
+}
+
+// README "Hooking join for Services": the hook is added before the
+// connection and runs on every (re)join. Unlike Python, registrations and
+// subscriptions are restored by the client itself after a reconnection, so
+// a hook registers only once (or just reports).
+func ExampleWithJoinHook() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+
+	var wamp *izaber.Client
+	var once sync.Once
+	joined := make(chan string, 1)
+	joinHook := func(ctx context.Context, info session.Info) {
+		once.Do(func() {
+			reg, err := wamp.Register(ctx, "test.call", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+				return izaber.Yield(fmt.Sprintf("Test call called! %v", inv.Args)), nil
+			})
+			fmt.Println("Registered", reg.Procedure, err)
+		})
+		joined <- info.AuthID
+	}
+	wamp = connect(ctx, nr, "backend-1", izaber.Autorun(false), izaber.WithJoinHook(joinHook))
+	defer wamp.Close(ctx)
+	if err := wamp.Connect(ctx); err != nil { // Python: initialize()
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("joined as", <-joined)
+	res, err := wamp.Call(ctx, "test.call", protocol.List{1, 2}, nil)
+	fmt.Println(res.Arg(0), err)
+	// Output:
+	// Registered com.izaber.wamp.test.call <nil>
+	// joined as backend-1
+	// Test call called! [1 2] <nil>
+}
+
+// README "Roster Example": register an entry, query it, unregister it.
+func ExampleClient_RosterRegister() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "backend-1")
+	defer wamp.Close(ctx)
+
+	rosterKey := fmt.Sprintf("roster.example.%s.test", wamp.Config().Username)
+	egData := protocol.Dict{"random": "data"}
+	rec, err := wamp.RosterRegister(ctx, rosterKey, egData, nil)
+	fmt.Println(rec["name"], rec["visibility"], rec["data"], err)
+
+	// Any user may query public entries.
+	frontend, err := wamp.Spawn(ctx, "frontend-1", testUsers["frontend-1"].password)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer frontend.Close(ctx)
+	result2, err := frontend.RosterQuery(ctx, rosterKey)
+	fmt.Println(result2, err)
+
+	fmt.Println(wamp.RosterUnregister(ctx, rosterKey))
+	result3, err := frontend.RosterQuery(ctx, rosterKey)
+	fmt.Println(len(result3), err)
+	// Output:
+	// roster.example.backend-1.test * map[random:data] <nil>
+	// [map[random:data]] <nil>
+	// <nil>
+	// 0 <nil>
+}
+
+// README "Current User Identity".
+func ExampleClient_WhoAmI() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "frontend-1")
+	defer wamp.Close(ctx)
+
+	me, err := wamp.WhoAmI(ctx)
+	fmt.Printf("%+v %v\n", me, err)
+	// Output:
+	// {AuthID:frontend-1 Role:frontend} <nil>
+}
+
+// README "User Metadata (Preferences)".
+func ExampleClient_MetadataSet() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "frontend-1")
+	defer wamp.Close(ctx)
+
+	const preferenceKey = "some.preference.key"
+	egData := protocol.Dict{"random": "data"}
+	result, err := wamp.MetadataSet(ctx, preferenceKey, egData, false)
+	fmt.Println("result =", result, err)
+	result2, err := wamp.MetadataGet(ctx, preferenceKey)
+	fmt.Println("result2 =", result2, err)
+	result3, err := wamp.MetadataList(ctx)
+	fmt.Println("result3 keys =", sortedKeys(result3), err)
+	fmt.Println(wamp.MetadataDelete(ctx, preferenceKey))
+	result4, err := wamp.MetadataGet(ctx, preferenceKey)
+	fmt.Println("after delete =", result4, err)
+	// Output:
+	// result = map[random:data] <nil>
+	// result2 = map[random:data] <nil>
+	// result3 keys = [some.preference.key] <nil>
+	// <nil>
+	// after delete = <nil> <nil>
+}
+
+// README "Switching to another user": the new session is opened first;
+// a failed switch leaves the current user connected.
+func ExampleClient_ChangeUser() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "backend-1")
+	defer wamp.Close(ctx)
+
+	printCurrentUser := func() {
+		me, err := wamp.WhoAmI(ctx)
+		fmt.Println(me.AuthID, err)
+	}
+	printCurrentUser()
+	if err := wamp.ChangeUser(ctx, "frontend-1", testUsers["frontend-1"].password); err != nil {
+		fmt.Println("Oops, that didn't work:", err)
+	}
+	printCurrentUser()
+	if err := wamp.ChangeUser(ctx, "backend-1", "wrong password"); err != nil {
+		fmt.Println("Oops, that didn't work:", errors.Is(err, izaber.ErrPermissionDenied))
+	}
+	printCurrentUser()
+	// Output:
+	// backend-1 <nil>
+	// frontend-1 <nil>
+	// Oops, that didn't work: true
+	// frontend-1 <nil>
+}
+
+// README "Prevent Connection Initialization (Delay Login)": configure
+// without connecting, then log in with ChangeUser.
+func ExampleAutorun() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+
+	wamp, err := izaber.Initialize(ctx, izaber.ConfigYAML(nr.YAML("backend-1")), izaber.Autorun(false))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer wamp.Close(ctx)
+	fmt.Println("connected:", wamp.Connected())
+
+	if err := wamp.ChangeUser(ctx, "frontend-1", testUsers["frontend-1"].password); err != nil {
+		fmt.Println("Oops, that didn't work:", err)
+		return
+	}
+	me, err := wamp.WhoAmI(ctx)
+	fmt.Println(me.AuthID, err)
+	// Output:
+	// connected: false
+	// frontend-1 <nil>
+}
+
+// README "One Time Password (OTP)": create one and log in with it once.
+func ExampleClient_OTPCreate() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "frontend-1")
+	defer wamp.Close(ctx)
+
+	otp, err := wamp.OTPCreate(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(sortedKeys(otp))
+
+	// login and plaintext_key log in once.
+	login, _ := otp["login"].(string)
+	key, _ := otp["plaintext_key"].(string)
+	other, err := wamp.Spawn(ctx, login, key)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	me, err := other.WhoAmI(ctx)
+	fmt.Println(me.AuthID, err)
+	// An OTP session may not mint further OTPs.
+	_, err = other.OTPCreate(ctx)
+	fmt.Println(errors.Is(err, session.ErrNotAuthorized))
+	other.Close(ctx)
+
+	_, err = wamp.Spawn(ctx, login, key)
+	fmt.Println("second use:", errors.Is(err, izaber.ErrPermissionDenied))
+	// Output:
+	// [expires key login origin owner permissions plaintext_key uuid]
+	// frontend-1 <nil>
+	// true
+	// second use: true
+}
+
+// README "API Key Generation" and "List Existing API Keys".
+func ExampleClient_APIKeysCreate() {
+	nr := demoRouter()
+	defer nr.Close()
+	ctx := context.Background()
+	wamp := connect(ctx, nr, "frontend-1")
+	defer wamp.Close(ctx)
+
+	apikey, err := wamp.APIKeysCreate(ctx, protocol.Dict{"description": "Purpose of key"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(sortedKeys(apikey))
+
+	keys, err := wamp.APIKeysList(ctx)
+	for _, k := range keys {
+		fmt.Println(k["description"], k["uuid"] == apikey["uuid"])
+	}
+	fmt.Println(err)
+
+	// The key logs in in place of the password.
+	withKey, err := wamp.Spawn(ctx, "frontend-1", apikey["plaintext_key"].(string))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	me, err := withKey.WhoAmI(ctx)
+	fmt.Println(me.AuthID, err)
+	withKey.Close(ctx)
+
+	fmt.Println(wamp.APIKeysDelete(ctx, apikey["uuid"].(string)))
+	keys, err = wamp.APIKeysList(ctx)
+	fmt.Println(len(keys), err)
+	// Output:
+	// [description expires key owner permissions plaintext_key uuid]
+	// Purpose of key true
+	// <nil>
+	// frontend-1 <nil>
+	// <nil>
+	// 0 <nil>
+}
+
+var _ = time.Second

@@ -1,0 +1,701 @@
+package izaber_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/izaber/wamp/client"
+	"github.com/izaber/wamp/izaber"
+	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/session"
+)
+
+func newRouter(t *testing.T) *nexusRouter {
+	t.Helper()
+	nr, err := startNexus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nr.Close)
+	return nr
+}
+
+func login(t *testing.T, nr *nexusRouter, user string, opts ...izaber.InitOption) *izaber.Client {
+	t.Helper()
+	c, err := izaber.Initialize(context.Background(), append([]izaber.InitOption{izaber.ConfigYAML(nr.YAML(user))}, opts...)...)
+	if err != nil {
+		t.Fatalf("login %s: %v", user, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		c.Close(ctx)
+	})
+	return c
+}
+
+func TestURIRule(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  izaber.Config
+		in   string
+		want string
+	}{
+		{"relative", izaber.Config{}, "auth.whoami", "com.izaber.wamp.auth.whoami"},
+		{"already prefixed", izaber.Config{}, "com.izaber.wamp.auth.whoami", "com.izaber.wamp.auth.whoami"},
+		{"wamp reserved", izaber.Config{}, "wamp.session.list", "wamp.session.list"},
+		{"similar but not the base", izaber.Config{}, "com.izaber.wampx.a", "com.izaber.wamp.com.izaber.wampx.a"},
+		{"zerp style", izaber.Config{}, "zerp:db:model:object.execute.read", "com.izaber.wamp.zerp:db:model:object.execute.read"},
+		{"custom base", izaber.Config{URIBase: "org.example"}, "a.b", "org.example.a.b"},
+		{"custom base keeps izaber uris prefixed", izaber.Config{URIBase: "org.example"}, "com.izaber.wamp.a", "org.example.com.izaber.wamp.a"},
+		{"no base", izaber.Config{NoURIBase: true}, "a.b", "a.b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := izaber.New(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.URI(tt.in); got != tt.want {
+				t.Errorf("URI(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestPrefixOnTheWire checks what the router actually sees.
+func TestPrefixOnTheWire(t *testing.T) {
+	nr := newRouter(t)
+	c := login(t, nr, "backend-1")
+	ctx := context.Background()
+	procedure := func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return izaber.Yield(inv.Procedure), nil
+	}
+	if _, err := c.Register(ctx, "pfx.rel", procedure); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Register(ctx, "pfx.abs", procedure, izaber.Absolute()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := izaber.New(izaber.Config{URL: nr.URL(), Username: "backend-2", Password: testUsers["backend-2"].password, NoURIBase: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close(ctx)
+	if err := raw.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	calls := []struct {
+		client *izaber.Client
+		uri    string
+		opts   []izaber.Option
+		want   string // "" = no such procedure
+	}{
+		{raw, "com.izaber.wamp.pfx.rel", nil, "com.izaber.wamp.pfx.rel"},
+		{raw, "pfx.abs", nil, "pfx.abs"},
+		{raw, "pfx.rel", nil, ""},
+		{c, "pfx.rel", nil, "com.izaber.wamp.pfx.rel"},
+		{c, "com.izaber.wamp.pfx.rel", nil, "com.izaber.wamp.pfx.rel"},
+		{c, "pfx.abs", []izaber.Option{izaber.Absolute()}, "pfx.abs"},
+		{c, "pfx.abs", nil, ""},
+	}
+	for _, tc := range calls {
+		got, err := izaber.CallAs[string](ctx, tc.client, tc.uri, nil, nil, tc.opts...)
+		if tc.want == "" {
+			if !errors.Is(err, session.ErrNoSuchProcedure) {
+				t.Errorf("call %q: %v, %v; want no_such_procedure", tc.uri, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("call %q reached %q (%v), want %q", tc.uri, got, err, tc.want)
+		}
+	}
+	// wamp.* meta procedures are never prefixed.
+	_, err = c.Call(ctx, "wamp.session.count", nil, nil)
+	var werr *session.Error
+	if errors.As(err, &werr) && strings.HasPrefix(werr.URI, "com.izaber.wamp") {
+		t.Errorf("wamp.* URI was prefixed: %v", err)
+	}
+}
+
+func TestErrorMapping(t *testing.T) {
+	nr := newRouter(t)
+	callee := login(t, nr, "backend-1")
+	caller := login(t, nr, "backend-2")
+	ctx := context.Background()
+	handlers := map[string]session.Handler{
+		"err.plain": func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+			return nil, errors.New("disk on fire")
+		},
+		"err.typed": func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+			return nil, session.NewError("com.example.error.custom", protocol.List{"bad input", 7}, protocol.Dict{"field": "x"})
+		},
+		"err.wrapped": func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+			return nil, fmt.Errorf("context: %w", session.NewError("com.example.error.wrapped", nil, nil))
+		},
+		"err.panic": func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+			panic("oops")
+		},
+	}
+	for uri, h := range handlers {
+		if _, err := callee.Register(ctx, uri, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		uri    string
+		want   string
+		args   string
+		kwargs string
+	}{
+		{"err.plain", "com.izaber.wamp.error.invoke.failure", "[Call failed: disk on fire]", "map[]"},
+		{"err.typed", "com.example.error.custom", "[bad input 7]", "map[field:x]"},
+		{"err.wrapped", "com.example.error.wrapped", "[]", "map[]"},
+		{"err.panic", "com.izaber.wamp.error.invoke.failure", "", ""},
+		{"err.missing", "wamp.error.no_such_procedure", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			_, err := caller.Call(ctx, tt.uri, nil, nil)
+			var werr *session.Error
+			if !errors.As(err, &werr) {
+				t.Fatalf("err = %v (%T), want *session.Error", err, err)
+			}
+			if werr.URI != tt.want {
+				t.Errorf("URI = %q, want %q", werr.URI, tt.want)
+			}
+			if tt.args != "" && fmt.Sprint(werr.Args) != tt.args {
+				t.Errorf("args = %v, want %s", werr.Args, tt.args)
+			}
+			if tt.kwargs != "" && fmt.Sprint(werr.Kwargs) != tt.kwargs && !(tt.kwargs == "map[]" && len(werr.Kwargs) == 0) {
+				t.Errorf("kwargs = %v, want %s", werr.Kwargs, tt.kwargs)
+			}
+		})
+	}
+
+	// Authorization: a frontend user may not register.
+	frontend := login(t, nr, "frontend-1")
+	_, err := frontend.Register(ctx, "not.mine", handlers["err.plain"])
+	if !errors.Is(err, session.ErrNotAuthorized) || !strings.Contains(err.Error(), "is not authorized") {
+		t.Errorf("register as frontend: %v", err)
+	}
+
+	// Bad login: ABORT with Nexus's reason and message, no password in it.
+	_, err = izaber.Initialize(ctx, izaber.ConfigYAML(strings.Replace(nr.YAML("backend-1"), testUsers["backend-1"].password, "s3cret-wrong", 1)))
+	var abort *session.AbortError
+	if !errors.As(err, &abort) || !errors.Is(err, izaber.ErrPermissionDenied) || abort.Message != "Permission Denied" {
+		t.Errorf("bad login: %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "s3cret-wrong") {
+		t.Errorf("password in error: %v", err)
+	}
+
+	// A timeout is its own error.
+	if _, err := callee.Register(ctx, "slow", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = caller.Call(ctx, "slow", nil, nil, izaber.Timeout(100*time.Millisecond))
+	if !errors.Is(err, session.ErrTimeout) {
+		t.Errorf("timeout: %v", err)
+	}
+}
+
+func TestUnreachableRouterFailsWithinTimeout(t *testing.T) {
+	// A port nothing listens on, and a listener that accepts but never
+	// answers the handshake.
+	refused, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedAddr := refused.Addr().String()
+	refused.Close()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	var held sync.WaitGroup
+	conns := make(chan net.Conn, 100)
+	held.Add(1)
+	go func() {
+		defer held.Done()
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+		}
+	}()
+	defer func() {
+		silent.Close()
+		held.Wait()
+		close(conns)
+		for c := range conns {
+			c.Close()
+		}
+	}()
+
+	for _, addr := range []string{refusedAddr, silent.Addr().String()} {
+		t.Run(addr, func(t *testing.T) {
+			yaml := fmt.Sprintf("default:\n  wamp:\n    connection:\n      url: ws://%s/ws\n      username: u\n      password: p\n      connect_timeout: 0.3\n      backoff_initial: 0.05\n", addr)
+			start := time.Now()
+			c, err := izaber.Initialize(context.Background(), izaber.ConfigYAML(yaml))
+			if err == nil {
+				c.Close(context.Background())
+				t.Fatal("Initialize succeeded")
+			}
+			if el := time.Since(start); el > 5*time.Second {
+				t.Errorf("took %s with connect_timeout 0.3s", el)
+			}
+			if !strings.Contains(err.Error(), addr) {
+				t.Errorf("error %q does not name the router", err)
+			}
+		})
+	}
+}
+
+// TestReconnectMidTraffic stops the router while calls and events flow,
+// starts it again on the same address, and checks that every request
+// either succeeded or failed visibly, and that registrations,
+// subscriptions and roster entries are back.
+func TestReconnectMidTraffic(t *testing.T) {
+	nr := newRouter(t)
+	ctx := context.Background()
+
+	service := login(t, nr, "backend-1", izaber.Autorun(false))
+	var (
+		joins, disconnects atomic.Int32
+		restoreErrs        []error
+		mu                 sync.Mutex
+	)
+	joined := make(chan struct{}, 10)
+	service.OnJoin(func(ctx context.Context, info session.Info) {
+		joins.Add(1)
+		joined <- struct{}{}
+	})
+	service.OnDisconnect(func(err error) { disconnects.Add(1) })
+	service.OnRestoreError(func(err error) { mu.Lock(); restoreErrs = append(restoreErrs, err); mu.Unlock() })
+
+	var served atomic.Int64
+	if _, err := service.Register(ctx, "rc.echo", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		served.Add(1)
+		return izaber.Yield(inv.Arg(0)), nil
+	}, izaber.Match("prefix")); err != nil {
+		t.Fatal(err)
+	}
+	var evMu sync.Mutex
+	var events []int64
+	if _, err := service.Subscribe(ctx, "rc.topic", func(ev *session.Event) {
+		n, _ := ev.Arg(0).(int64)
+		if u, ok := ev.Arg(0).(uint64); ok {
+			n = int64(u)
+		}
+		evMu.Lock()
+		events = append(events, n)
+		evMu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := service.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-joined
+	if _, err := service.RosterRegister(ctx, "roster.rc.test", protocol.Dict{"who": "service"}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	user := login(t, nr, "backend-2")
+	userJoined := make(chan struct{}, 10)
+	user.OnJoin(func(context.Context, session.Info) { userJoined <- struct{}{} })
+
+	// Traffic: calls in a loop until told to stop; every outcome counted.
+	stop := make(chan struct{})
+	var ok, failed, wrong atomic.Int64
+	var trafficDone sync.WaitGroup
+	trafficDone.Add(1)
+	go func() {
+		defer trafficDone.Done()
+		for i := int64(0); ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			got, err := izaber.CallAs[int64](ctx, user, "rc.echo.x", protocol.List{i}, nil, izaber.Timeout(5*time.Second))
+			switch {
+			case err == nil && got == i:
+				ok.Add(1)
+			case err == nil:
+				wrong.Add(1)
+			case errors.Is(err, session.ErrConnectionLost), errors.Is(err, session.ErrNoSuchProcedure),
+				errors.Is(err, session.ErrCanceled):
+				// visible failure while the router is down, the callee
+				// dropped mid-call ("callee left before answering"), or
+				// the callee is not back yet
+				failed.Add(1)
+				time.Sleep(5 * time.Millisecond)
+			default:
+				t.Errorf("call %d: unexpected error %v", i, err)
+				failed.Add(1)
+			}
+		}
+	}()
+
+	time.Sleep(200 * time.Millisecond)
+	okBefore := ok.Load()
+	nr.Stop()
+	time.Sleep(200 * time.Millisecond)
+	if service.Connected() {
+		t.Error("service still connected with the router down")
+	}
+	if err := nr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan struct{}{joined, userJoined} {
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no rejoin within 10s")
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	okAt := ok.Load()
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	trafficDone.Wait()
+
+	if okBefore == 0 {
+		t.Error("no successful call before the restart")
+	}
+	if ok.Load() <= okAt {
+		t.Errorf("calls did not resume after the restart (ok %d at rejoin, %d at end)", okAt, ok.Load())
+	}
+	if wrong.Load() != 0 {
+		t.Errorf("%d calls returned a wrong result", wrong.Load())
+	}
+	if failed.Load() == 0 {
+		t.Error("no call failed while the router was down: failures were hidden")
+	}
+	if int64(served.Load()) < ok.Load() {
+		t.Errorf("served %d < ok %d", served.Load(), ok.Load())
+	}
+
+	// Subscriptions are back: events published now arrive, in order.
+	for i := int64(1); i <= 50; i++ {
+		if err := user.Publish(ctx, "rc.topic", protocol.List{i}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		evMu.Lock()
+		n := len(events)
+		evMu.Unlock()
+		if n >= 50 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	evMu.Lock()
+	if len(events) != 50 {
+		t.Errorf("%d of 50 events after reconnect", len(events))
+	}
+	for i, n := range events {
+		if n != int64(i+1) {
+			t.Errorf("event %d = %d: out of order", i, n)
+			break
+		}
+	}
+	evMu.Unlock()
+
+	// The roster entry made through the facade is back.
+	data, err := user.RosterQuery(ctx, "roster.rc.test")
+	if err != nil || len(data) != 1 || fmt.Sprint(data[0]) != "map[who:service]" {
+		t.Errorf("roster after reconnect: %v %v", data, err)
+	}
+	if joins.Load() != 2 || disconnects.Load() != 1 {
+		t.Errorf("joins %d disconnects %d, want 2 and 1", joins.Load(), disconnects.Load())
+	}
+	mu.Lock()
+	if len(restoreErrs) != 0 {
+		t.Errorf("restore errors: %v", restoreErrs)
+	}
+	mu.Unlock()
+}
+
+// TestRestoreFailureReported: after a restart another session holds the
+// procedure, so restoring it fails; that is reported, retried, and succeeds
+// once the procedure is free.
+func TestRestoreFailureReported(t *testing.T) {
+	nr := newRouter(t)
+	ctx := context.Background()
+	service := login(t, nr, "backend-1")
+	restoreErr := make(chan error, 10)
+	service.OnRestoreError(func(err error) { restoreErr <- err })
+	joined := make(chan struct{}, 10)
+	service.OnJoin(func(context.Context, session.Info) { joined <- struct{}{} })
+	if _, err := service.Register(ctx, "rf.proc", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return izaber.Yield("service"), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	nr.Stop()
+	// Bring the router back with an interloper grabbing the URI first:
+	// the service's backoff (50ms+) gives it time.
+	if err := nr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	interloper, err := izaber.New(izaber.Config{URL: nr.URL(), Username: "backend-2", Password: testUsers["backend-2"].password, DisableReconnect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := interloper.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := interloper.Register(ctx, "rf.proc", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return izaber.Yield("interloper"), nil
+	}); err != nil {
+		interloper.Close(ctx)
+		t.Skipf("service won the race to re-register (%v); nothing to test", err)
+	}
+	select {
+	case err := <-restoreErr:
+		var re *client.RestoreError
+		if !errors.As(err, &re) || re.URI != "com.izaber.wamp.rf.proc" || !errors.Is(err, session.ErrProcedureAlreadyExists) {
+			t.Errorf("restore error = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("restore failure not reported")
+	}
+	<-joined
+	interloper.Close(ctx) // frees the procedure; the retry takes it
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := izaber.CallAs[string](ctx, service, "rf.proc", nil, nil)
+		if err == nil && got == "service" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("registration never restored: %q %v", got, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRevokedByForceReregister(t *testing.T) {
+	nr := newRouter(t)
+	ctx := context.Background()
+	first := login(t, nr, "backend-1")
+	revoked := make(chan client.Revocation, 1)
+	first.OnRevoked(func(r client.Revocation) { revoked <- r })
+	if _, err := first.Register(ctx, "rv.proc", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return izaber.Yield("first"), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	second := login(t, nr, "backend-2")
+	if _, err := second.Register(ctx, "rv.proc", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return izaber.Yield("second"), nil
+	}, izaber.ForceReregister()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-revoked:
+		if r.URI != "com.izaber.wamp.rv.proc" {
+			t.Errorf("revocation %+v", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("revocation not reported")
+	}
+}
+
+func TestChangeUserMovesRegistrations(t *testing.T) {
+	nr := newRouter(t)
+	ctx := context.Background()
+	c := login(t, nr, "backend-1")
+	var joins atomic.Int32
+	c.OnJoin(func(context.Context, session.Info) { joins.Add(1) })
+	left := make(chan string, 2)
+	c.OnLeave(func(info session.Info) { left <- info.AuthID })
+	if _, err := c.Register(ctx, "cu.who", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		me, err := c.WhoAmI(ctx) // a handler may call the client
+		return izaber.Yield(me.AuthID), err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan string, 4)
+	if _, err := c.Subscribe(ctx, "cu.topic", func(ev *session.Event) { events <- fmt.Sprint(ev.Arg(0)) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RosterRegister(ctx, "roster.cu", "entry", nil); err != nil {
+		t.Fatal(err)
+	}
+	other := login(t, nr, "trust-1")
+
+	if err := c.ChangeUser(ctx, "backend-2", testUsers["backend-2"].password); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-left; got != "backend-1" {
+		t.Errorf("leave hook saw %q", got)
+	}
+	if got, err := izaber.CallAs[string](ctx, other, "cu.who", nil, nil); err != nil || got != "backend-2" {
+		t.Errorf("cu.who after ChangeUser: %q %v", got, err)
+	}
+	if err := other.Publish(ctx, "cu.topic", protocol.List{"after"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-events:
+		if got != "after" {
+			t.Errorf("event %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("subscription not moved")
+	}
+	if data, err := other.RosterQuery(ctx, "roster.cu"); err != nil || len(data) != 1 {
+		t.Errorf("roster after ChangeUser: %v %v (want exactly one entry: the old session's went with it)", data, err)
+	}
+	if joins.Load() != 1 {
+		t.Errorf("join hooks ran %d times for the switch", joins.Load())
+	}
+	if c.Config().Username != "backend-2" {
+		t.Errorf("username %q after switch", c.Config().Username)
+	}
+
+	// A failed switch changes nothing.
+	if err := c.ChangeUser(ctx, "backend-1", "wrong"); err == nil {
+		t.Fatal("switch with a bad password succeeded")
+	} else if strings.Contains(err.Error(), "wrong") {
+		t.Errorf("password in error: %v", err)
+	}
+	if got, err := izaber.CallAs[string](ctx, other, "cu.who", nil, nil); err != nil || got != "backend-2" {
+		t.Errorf("after failed switch: %q %v", got, err)
+	}
+	if c.Config().Username != "backend-2" || c.Config().Password != testUsers["backend-2"].password {
+		t.Error("failed switch changed the stored credentials")
+	}
+	if s := c.String(); strings.Contains(s, testUsers["backend-2"].password) {
+		t.Errorf("String leaks the password: %s", s)
+	}
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	nr := newRouter(t)
+	ctx := context.Background()
+	callee := login(t, nr, "backend-1", izaber.Configure(func(c *izaber.Config) { c.ConcurrencyMax = 2 }))
+	var running, peak atomic.Int32
+	if _, err := callee.Register(ctx, "cc.work", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(30 * time.Millisecond)
+		running.Add(-1)
+		return izaber.Yield(true), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	caller := login(t, nr, "backend-2")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := caller.Call(ctx, "cc.work", nil, nil)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if p := peak.Load(); p > 2 || p < 1 {
+		t.Errorf("peak concurrency %d, limit 2", p)
+	}
+}
+
+func TestInitializeRunFalse(t *testing.T) {
+	nr := newRouter(t)
+	yaml := strings.Replace(nr.YAML("backend-1"), "  wamp:\n", "  wamp:\n    run: false\n", 1)
+	c, err := izaber.Initialize(context.Background(), izaber.ConfigYAML(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if c.Connected() || c.Settings().Run {
+		t.Fatal("wamp.run: false connected")
+	}
+	if _, err := c.Call(context.Background(), "auth.whoami", nil, nil); !errors.Is(err, session.ErrConnectionLost) {
+		t.Errorf("call before connecting: %v", err)
+	}
+	if err := c.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	me, err := c.WhoAmI(context.Background())
+	if err != nil || me.AuthID != "backend-1" {
+		t.Errorf("whoami %v %v", me, err)
+	}
+}
+
+func TestHelpersWireShapes(t *testing.T) {
+	nr := newRouter(t)
+	ctx := context.Background()
+	c := login(t, nr, "backend-1")
+	// Roster with a visibility list; role-filtered queries.
+	if _, err := c.RosterRegister(ctx, "roster.vis", "backend-only", []any{"backend"}); err != nil {
+		t.Fatal(err)
+	}
+	fe := login(t, nr, "frontend-1")
+	if data, err := fe.RosterQuery(ctx, "roster.vis"); err != nil || len(data) != 0 {
+		t.Errorf("frontend sees backend-only entry: %v %v", data, err)
+	}
+	other := login(t, nr, "backend-2")
+	if data, err := other.RosterQuery(ctx, "roster.vis"); err != nil || len(data) != 1 {
+		t.Errorf("backend query: %v %v", data, err)
+	}
+	// Metadata as YAML text.
+	v, err := fe.MetadataSet(ctx, "yaml.key", "a: 1\n", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := v.(string); !ok || !strings.Contains(s, "a: 1") {
+		t.Errorf("metadata yaml set returned %#v", v)
+	}
+	// OTP list and delete through the plural URIs.
+	otp, err := fe.OTPCreate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := fe.OTPList(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("otp list %v %v", list, err)
+	}
+	if list[0]["plaintext_key"] != nil {
+		t.Error("otp list returns the plaintext key")
+	}
+	if err := fe.OTPDelete(ctx, otp["uuid"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := fe.OTPList(ctx); err != nil || len(list) != 0 {
+		t.Errorf("otp list after delete %v %v", list, err)
+	}
+}
