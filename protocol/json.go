@@ -304,8 +304,9 @@ func getJSONDecoder(data []byte) *jsonDecoder {
 
 func putJSONDecoder(d *jsonDecoder) {
 	d.data = nil
-	clear(d.items[:cap(d.items)])
-	clear(d.pairs[:cap(d.pairs)])
+	// Containers clear what they pop; after an error some may be left.
+	clear(d.items)
+	clear(d.pairs)
 	d.items, d.pairs = d.items[:0], d.pairs[:0]
 	if cap(d.buf) > maxPooledBuf {
 		d.buf = nil

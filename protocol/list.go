@@ -394,7 +394,7 @@ func (r *listReader) message() (Message, error) {
 	case CodeUnsubscribe:
 		x := &Unsubscribe{Request: id(1, "Request"), Subscription: id(2, "Subscription")}
 		if len(l) > 3 {
-			x.Options = dct(3, "Options")
+			x.Options = nonEmpty(dct(3, "Options"))
 		}
 		m = x
 	case CodeUnsubscribed:
@@ -422,7 +422,7 @@ func (r *listReader) message() (Message, error) {
 	case CodeUnregister:
 		x := &Unregister{Request: id(1, "Request"), Registration: id(2, "Registration")}
 		if len(l) > 3 {
-			x.Options = dct(3, "Options")
+			x.Options = nonEmpty(dct(3, "Options"))
 		}
 		m = x
 	case CodeUnregistered:
@@ -462,7 +462,19 @@ func (r *listReader) revocable(errp *error) (ID, Dict) {
 	}
 	d, err := r.dict(2, "Details")
 	*errp = err
+	if id != 0 {
+		// Re-encoded without Details when empty; keep the decoded form
+		// identical to what a round trip gives.
+		d = nonEmpty(d)
+	}
 	return id, d
+}
+
+func nonEmpty(d Dict) Dict {
+	if len(d) == 0 {
+		return nil
+	}
+	return d
 }
 
 // Validate checks a message before it is sent, with p's URI rule.

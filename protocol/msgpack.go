@@ -336,7 +336,10 @@ func (d *mpDecoder) value() (any, error) {
 		}
 		return f, nil
 	case c == mpNil:
-		return nil, d.dec.DecodeNil()
+		if err := d.dec.DecodeNil(); err != nil {
+			return nil, d.wrap(err)
+		}
+		return nil, nil
 	case c == mpFalse || c == mpTrue:
 		b, err := d.dec.DecodeBool()
 		if err != nil {
