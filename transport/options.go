@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -147,7 +146,7 @@ func resolveLimits(sers []protocol.Serializer, maxSize int, ping, pong time.Dura
 		l.pongTimeout = DefaultPongTimeout
 	}
 	if l.log == nil {
-		l.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		l.log = slog.New(slog.DiscardHandler)
 	}
 	return l, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,22 @@ func TestWebSocketNoCommonSubprotocol(t *testing.T) {
 	_, err := Dial(ctx, ts.url, DialOptions{Serializers: []protocol.Serializer{protocol.CBOR, protocol.MsgPack}})
 	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "supported: wamp.2.json") {
 		t.Fatalf("Dial = %v, want a 400 naming the supported subprotocols", err)
+	}
+}
+
+func TestWebSocketHandshakeNeverAnswered(t *testing.T) {
+	checkLeaks(t)
+	u := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := Dial(ctx, "ws"+strings.TrimPrefix(u, "tcp"), DialOptions{})
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Dial = %v, want an error matching DeadlineExceeded", err)
+	}
+	t.Logf("Dial failed after %v: %v", time.Since(start), err)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Dial took %v", d)
 	}
 }
 

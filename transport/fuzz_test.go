@@ -1,0 +1,185 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/izaber/wamp/protocol"
+)
+
+// fakeConn is a net.Conn that reads from a fixed input and records writes.
+type fakeConn struct {
+	r      io.Reader
+	mu     sync.Mutex
+	out    bytes.Buffer
+	closed bool
+}
+
+func (c *fakeConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *fakeConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	return c.out.Write(p)
+}
+func (c *fakeConn) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	return nil
+}
+func (c *fakeConn) written() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.out.Bytes())
+}
+func (*fakeConn) LocalAddr() net.Addr                { return &net.UnixAddr{Name: "fake", Net: "unix"} }
+func (*fakeConn) RemoteAddr() net.Addr               { return &net.UnixAddr{Name: "fake", Net: "unix"} }
+func (*fakeConn) SetDeadline(t time.Time) error      { return nil }
+func (*fakeConn) SetReadDeadline(t time.Time) error  { return nil }
+func (*fakeConn) SetWriteDeadline(t time.Time) error { return nil }
+
+func frameBytes(typ byte, payload []byte) []byte {
+	h := encodeFrameHeader(typ, len(payload))
+	return append(h[:], payload...)
+}
+
+// FuzzRawSocketFrameReader feeds arbitrary bytes to the frame reader (every
+// frame it accepts must re-encode to exactly the bytes it consumed, within
+// the limit) and then to a whole RawSocket peer (which must end with an
+// error matching ErrClosed, never panic or hang).
+func FuzzRawSocketFrameReader(f *testing.F) {
+	call, _ := protocol.JSON.Marshal(testCall(1))
+	f.Add([]byte{}, uint16(512))
+	f.Add(frameBytes(frameMessage, call), uint16(4096))
+	f.Add(append(frameBytes(framePing, []byte("ping")), frameBytes(frameMessage, call)...), uint16(4096))
+	f.Add(frameBytes(framePong, nil), uint16(0))
+	f.Add([]byte{0x08, 0, 0, 0}, uint16(65535))
+	f.Add([]byte{0x00, 0xFF, 0xFF, 0xFF, 1, 2}, uint16(100))
+	f.Add([]byte("GET / HTTP/1.1\r\n"), uint16(512))
+	f.Add(append(frameBytes(frameMessage, []byte("[1,\"x\"")), 0, 0), uint16(512))
+	f.Fuzz(func(t *testing.T, data []byte, limit uint16) {
+		lim := int(limit)
+		fr := &frameReader{r: bytes.NewReader(data), limit: lim}
+		consumed := 0
+		for {
+			typ, payload, err := fr.next()
+			if err != nil {
+				if err.Error() == "" {
+					t.Fatal("empty error text")
+				}
+				if errors.Is(err, errClosedByPeer) && consumed != len(data) {
+					t.Fatalf("clean close after %d of %d bytes", consumed, len(data))
+				}
+				break
+			}
+			if typ > framePong {
+				t.Fatalf("accepted frame type %d", typ)
+			}
+			if len(payload) > lim {
+				t.Fatalf("accepted %d bytes over limit %d", len(payload), lim)
+			}
+			want := frameBytes(typ, payload)
+			if consumed+len(want) > len(data) || !bytes.Equal(data[consumed:consumed+len(want)], want) {
+				t.Fatalf("frame at %d does not re-encode to its input", consumed)
+			}
+			consumed += len(want)
+		}
+
+		// The whole peer over the same input.
+		lims, err := resolveLimits([]protocol.Serializer{protocol.JSON}, max(lim, 1), -1, 0, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := &fakeConn{r: bytes.NewReader(data)}
+		p := newRawSocketPeer(conn, protocol.JSON, lims, 1<<24, false)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for {
+			_, err := p.Recv(ctx)
+			if err == nil || (errors.Is(err, protocol.ErrInvalidMessage) && !errors.Is(err, ErrClosed)) {
+				continue
+			}
+			if !errors.Is(err, ErrClosed) {
+				t.Fatalf("peer ended with %v, want an error matching ErrClosed", err)
+			}
+			break
+		}
+		p.Close()
+	})
+}
+
+// FuzzRawSocketHandshake feeds arbitrary handshake octets to both parsers
+// and to both handshake drivers.
+func FuzzRawSocketHandshake(f *testing.F) {
+	f.Add([]byte{0x7F, 0xF1, 0, 0})
+	f.Add([]byte{0x7F, 0xF2, 0, 0})
+	f.Add([]byte{0x7F, 0x03, 0, 0})
+	f.Add([]byte{0x7F, 0x10, 0, 0})
+	f.Add([]byte{0x7F, 0x40, 0, 0})
+	f.Add([]byte{0x7F, 0xF0, 0, 0})
+	f.Add([]byte{0x7F, 0xF9, 0, 0})
+	f.Add([]byte{0x7F, 0xF1, 0, 1})
+	f.Add([]byte("HTTP/1.1 400"))
+	f.Add([]byte{0x7F, 0xF2})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var b [4]byte
+		copy(b[:], data)
+
+		ser, maxLen, code, err := parseClientHello(b)
+		if err == nil {
+			if ser == 0 || encodeClientHello(ser, maxLen) != b {
+				t.Fatalf("accepted hello % x does not re-encode (ser %d, max %d)", b, ser, maxLen)
+			}
+		} else if code != 0 && code != RawSocketSerializerUnsupported && code != RawSocketReservedBitsUsed {
+			t.Fatalf("unexpected reply code %d", code)
+		}
+
+		want := byte(1)
+		if len(data) > 4 {
+			want = data[4]%3 + 1
+		}
+		max2, err := parseServerReply(b, want)
+		var re *RawSocketError
+		switch {
+		case err == nil:
+			if encodeServerReply(want, max2) != b {
+				t.Fatalf("accepted reply % x does not re-encode", b)
+			}
+		case errors.As(err, &re):
+			if b[1]&0x0F != 0 || re.Code != int(b[1]>>4) || re.Error() == "" {
+				t.Fatalf("refusal % x decoded as code %d", b, re.Code)
+			}
+		}
+
+		// Server handshake over the raw input.
+		conn := &fakeConn{r: bytes.NewReader(data)}
+		got, clientMax, err := serverHandshake(conn, allSers, 1<<20, time.Second)
+		out := conn.written()
+		if err == nil {
+			if got == nil || clientMax < rawSocketMinLen || len(out) != 4 || out[0] != 0x7F || out[1]&0x0F != got.RawSocketID() {
+				t.Fatalf("handshake accepted % x: ser %v, max %d, reply % x", data, got, clientMax, out)
+			}
+		} else if len(out) != 0 && (len(out) != 4 || out[1]&0x0F != 0) {
+			t.Fatalf("refusal reply % x", out)
+		}
+
+		// Client handshake reading the input as the server's reply.
+		cconn := &fakeConn{r: bytes.NewReader(data)}
+		limit, err := clientHandshake(context.Background(), cconn, protocol.MsgPack, 1<<20)
+		if err == nil && (len(data) < 4 || data[1]&0x0F != 2 || limit < rawSocketMinLen) {
+			t.Fatalf("client accepted reply % x (limit %d)", data, limit)
+		}
+		if err != nil && err.Error() == "" {
+			t.Fatal("empty error text")
+		}
+	})
+}
