@@ -792,7 +792,8 @@ func (c *Client) Call(ctx context.Context, procedure string, args protocol.List,
 	if err != nil {
 		return nil, err
 	}
-	return s.Call(ctx, procedure, args, kwargs, opts...)
+	res, err := s.Call(ctx, procedure, args, kwargs, opts...)
+	return res, c.lost(s, err)
 }
 
 // Publish publishes on the current session (see session.Session.Publish).
@@ -801,7 +802,7 @@ func (c *Client) Publish(ctx context.Context, topic string, args protocol.List, 
 	if err != nil {
 		return err
 	}
-	return s.Publish(ctx, topic, args, kwargs, opts...)
+	return c.lost(s, s.Publish(ctx, topic, args, kwargs, opts...))
 }
 
 // Register adds a procedure to the desired state and registers it on the
@@ -825,6 +826,7 @@ func (c *Client) Register(ctx context.Context, procedure string, h session.Handl
 	c.mu.Unlock()
 	if s != nil {
 		sr, err := s.Register(ctx, procedure, h, opts...)
+		err = c.lost(s, err)
 		switch {
 		case err == nil:
 			r.cur, r.on = sr, s
@@ -894,6 +896,7 @@ func (c *Client) Subscribe(ctx context.Context, topic string, h session.EventHan
 	c.mu.Unlock()
 	if s != nil {
 		ss, err := s.Subscribe(ctx, topic, h, opts...)
+		err = c.lost(s, err)
 		switch {
 		case err == nil:
 			sub.cur, sub.on = ss, s
@@ -996,7 +999,11 @@ func (c *Client) Switch(ctx context.Context, sc session.Config) error {
 			c.cfg.OnLeave(old)
 		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		old.Close(cctx) // GOODBYE; the router drops its registrations
+		// Unregister explicitly before GOODBYE, so that the router no
+		// longer routes calls to the old session when the new one
+		// registers (a router may drop them only after answering GOODBYE).
+		c.releaseLocked(cctx, old)
+		old.Close(cctx)
 		cancel()
 		if c.cfg.OnDisconnect != nil {
 			c.cfg.OnDisconnect(nil)
@@ -1017,6 +1024,70 @@ func (c *Client) Switch(ctx context.Context, sc session.Config) error {
 	}
 	return nil
 }
+
+// releaseLocked unregisters and unsubscribes everything held on s.
+// Called with opMu held.
+func (c *Client) releaseLocked(ctx context.Context, s *session.Session) {
+	c.mu.Lock()
+	var regs []*session.Registration
+	var subs []*session.Subscription
+	for _, r := range c.regs {
+		if r.on == s && r.cur != nil {
+			regs = append(regs, r.cur)
+		}
+	}
+	for _, sub := range c.subs {
+		if sub.on == s && sub.cur != nil {
+			subs = append(subs, sub.cur)
+		}
+	}
+	c.mu.Unlock()
+	for _, r := range regs {
+		if err := s.Unregister(ctx, r); err != nil {
+			c.log.Debug("wamp client: unregister from the old session", "procedure", r.Procedure, "err", err)
+		}
+	}
+	for _, sub := range subs {
+		if err := s.Unsubscribe(ctx, sub); err != nil {
+			c.log.Debug("wamp client: unsubscribe from the old session", "topic", sub.Topic, "err", err)
+		}
+	}
+}
+
+// lost turns the failure of a request on s into an error matching
+// session.ErrConnectionLost when s ended under it (a failed send, or the
+// router's GOODBYE), so that callers can tell a lost connection from an
+// application error. WAMP errors, size limits and the caller's own
+// context pass unchanged.
+func (c *Client) lost(s *session.Session, err error) error {
+	if err == nil || errors.Is(err, session.ErrConnectionLost) {
+		return err
+	}
+	var werr *session.Error
+	var tooBig *transport.MessageTooBigError
+	if errors.As(err, &werr) || errors.As(err, &tooBig) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	t := time.NewTimer(lostGrace)
+	defer t.Stop()
+	select {
+	case <-s.Done():
+	case <-t.C:
+		return err
+	}
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return err
+	}
+	return fmt.Errorf("%w: %w", session.ErrConnectionLost, err)
+}
+
+// lostGrace is how long a failed request waits for its session to end
+// before its error is returned as is.
+const lostGrace = 200 * time.Millisecond
 
 // Close stops reconnecting, closes the current session with GOODBYE
 // (bounded by ctx) and waits for the Client's goroutines. It always

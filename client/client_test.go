@@ -73,8 +73,11 @@ func (pr *pipeRouter) restart(gap time.Duration) {
 	old := pr.r
 	pr.down = true
 	pr.mu.Unlock()
-	for _, p := range peers {
-		p.Close()
+	// Newest connection first: in the tests the caller connects after
+	// the callee, so its in-flight calls see the connection loss rather
+	// than the router's "callee left" error.
+	for i := len(peers) - 1; i >= 0; i-- {
+		peers[i].Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	old.Close(ctx)

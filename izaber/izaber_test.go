@@ -543,6 +543,7 @@ func TestChangeUserMovesRegistrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := login(t, nr, "trust-1")
+	c.OnRestoreError(func(err error) { t.Errorf("restore error during ChangeUser: %v", err) })
 
 	if err := c.ChangeUser(ctx, "backend-2", testUsers["backend-2"].password); err != nil {
 		t.Fatal(err)
