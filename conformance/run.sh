@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Run the conformance matrix against a crossbar node started for the run
+# (see docs/CONFORMANCE.md). Used by `make conformance` and `make test`.
+#
+#   conformance/run.sh            install crossbar if missing, start it, run, stop, regenerate docs/CONFORMANCE.md
+#   conformance/run.sh --no-doc   the same without touching docs/CONFORMANCE.md (make test)
+#
+# Environment: CONFORMANCE_REPORT (default conformance/report.json), GO (default go).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO="${GO:-go}"
+REPORT="${CONFORMANCE_REPORT:-conformance/report.json}"
+DOC=1
+[ "${1:-}" = "--no-doc" ] && DOC=0
+
+scripts/crossbar.sh install
+# One crossbar per checkout at a time: concurrent runs in the same tree wait here.
+exec 9>".venv-crossbar/run.lock"
+flock -w 600 9
+
+trap 'scripts/crossbar.sh stop' EXIT
+scripts/crossbar.sh start
+eval "$(scripts/crossbar.sh env | sed 's/^/export /')"
+version="$(.venv-crossbar/bin/python -c 'import crossbar; print(crossbar.__version__)')"
+
+rm -f "$REPORT"
+rc=0
+echo "conformance: matrix against crossbar $version"
+"$GO" test -race -count=1 ./conformance/ -run '^TestMatrix$' -args \
+	-report "$(pwd)/$REPORT" -router-name "crossbar $version" || rc=$?
+if [ -f "$REPORT" ]; then
+	if [ "$DOC" = 1 ]; then
+		"$GO" run ./conformance/gendoc -matrix "$REPORT" -doc docs/CONFORMANCE.md
+	else
+		"$GO" run ./conformance/gendoc -matrix "$REPORT" -doc /dev/null -summary-only
+	fi
+else
+	echo "conformance: no report written" >&2
+	[ "$rc" = 0 ] && rc=1
+fi
+exit "$rc"
