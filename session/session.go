@@ -326,7 +326,10 @@ func (s *Session) Close(ctx context.Context) error {
 
 	var result error
 	if st == stateEstablished {
-		err := s.peer.Send(s.ctx, &protocol.Goodbye{Details: protocol.Dict{}, Reason: URICloseRealm})
+		// ctx, not s.ctx: the router's GOODBYE reply can end the session (and
+		// cancel s.ctx) while this write is still returning, which the
+		// transport would report as a failed send.
+		err := s.peer.Send(ctx, &protocol.Goodbye{Details: protocol.Dict{}, Reason: URICloseRealm})
 		if err != nil {
 			s.shutdown(ErrSessionClosed)
 			result = fmt.Errorf("session: close: sending GOODBYE: %w", err)
