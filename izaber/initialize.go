@@ -2,6 +2,7 @@ package izaber
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/izaber/wamp/session"
@@ -11,6 +12,7 @@ import (
 type InitOption func(*initSettings)
 
 type initSettings struct {
+	err     error
 	load    LoadOptions
 	autorun bool
 	logger  *slog.Logger
@@ -42,11 +44,14 @@ func Override(values map[string]any) InitOption {
 		if s.load.Overrides == nil {
 			s.load.Overrides = map[string]any{}
 		}
-		merged, err := deepMerge(s.load.Overrides, values, "")
+		ov, err := normalize(values, "")
 		if err == nil {
+			var merged any
+			merged, err = deepMerge(s.load.Overrides, ov, "")
 			s.load.Overrides, _ = merged.(map[string]any)
-		} else {
-			s.load.Overrides = values
+		}
+		if err != nil && s.err == nil {
+			s.err = fmt.Errorf("izaber: Override: %w", err)
 		}
 	}
 }
@@ -82,6 +87,9 @@ func Initialize(ctx context.Context, opts ...InitOption) (*Client, error) {
 	st := initSettings{autorun: true}
 	for _, o := range opts {
 		o(&st)
+	}
+	if st.err != nil {
+		return nil, st.err
 	}
 	s, err := Load(st.load)
 	if err != nil {

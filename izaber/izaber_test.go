@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -698,5 +699,114 @@ func TestHelpersWireShapes(t *testing.T) {
 	}
 	if list, err := fe.OTPList(ctx); err != nil || len(list) != 0 {
 		t.Errorf("otp list after delete %v %v", list, err)
+	}
+}
+
+// TestNoSecretsInLogs logs everything at debug level through a login, a
+// failed ChangeUser, an OTP login and a reconnection, and checks that no
+// password, key or OTP appears in the log, in errors or in String output.
+func TestNoSecretsInLogs(t *testing.T) {
+	nr := newRouter(t)
+	ctx := context.Background()
+	var buf safeBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := login(t, nr, "frontend-1", izaber.WithLogger(logger))
+	var secrets []string
+	for _, u := range testUsers {
+		secrets = append(secrets, u.password)
+	}
+	changeErr := c.ChangeUser(ctx, "backend-1", "not-the-password-xyz")
+	if changeErr == nil {
+		t.Fatal("bad password accepted")
+	}
+	secrets = append(secrets, "not-the-password-xyz")
+	otp, err := c.OTPCreate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := otp["plaintext_key"].(string)
+	secrets = append(secrets, key)
+	spawned, err := c.Spawn(ctx, "frontend-1", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spawned.Close(ctx)
+	joined := make(chan struct{}, 1)
+	c.OnJoin(func(context.Context, session.Info) { joined <- struct{}{} })
+	nr.Stop()
+	if err := nr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-joined:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no rejoin")
+	}
+	out := buf.String() + changeErr.Error() + c.String() + fmt.Sprintf("%v %+v %#v", c.Config(), c.Config(), c.Config()) + c.Settings().String()
+	if len(buf.String()) == 0 {
+		t.Fatal("nothing was logged: the test proves nothing")
+	}
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("secret %q... leaked into logs or output", s[:3])
+		}
+	}
+}
+
+type safeBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestHooksOnCloseAndRemoval(t *testing.T) {
+	nr := newRouter(t)
+	ctx := context.Background()
+	c, err := izaber.Initialize(ctx, izaber.ConfigYAML(nr.YAML("backend-1")), izaber.Autorun(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var mu sync.Mutex
+	add := func(s string) { mu.Lock(); got = append(got, s); mu.Unlock() }
+	c.OnJoin(func(_ context.Context, info session.Info) { add("join " + info.AuthID) })
+	remove := c.OnJoin(func(context.Context, session.Info) { add("removed hook ran") })
+	remove()
+	c.OnLeave(func(info session.Info) { add("leave " + info.AuthID) })
+	c.OnDisconnect(func(err error) { add(fmt.Sprint("disconnect ", err)) })
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(got) != "[join backend-1 leave backend-1 disconnect <nil>]" {
+		t.Errorf("hooks ran: %q", got)
+	}
+	if _, err := c.Call(ctx, "auth.whoami", nil, nil); !errors.Is(err, client.ErrClosed) {
+		t.Errorf("call after Close: %v", err)
+	}
+}
+
+func TestOverrideMismatchIsAnError(t *testing.T) {
+	_, err := izaber.Initialize(context.Background(),
+		izaber.ConfigYAML("default: {}\n"),
+		izaber.Override(map[string]any{"wamp": map[string]any{"run": false}}),
+		izaber.Override(map[string]any{"wamp": "not a map"}))
+	if err == nil || !strings.Contains(err.Error(), "wamp") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -21,6 +21,25 @@ func (c *Client) WhoAmI(ctx context.Context) (Identity, error) {
 	return CallAs[Identity](ctx, c, "auth.whoami", nil, nil)
 }
 
+// ADUsers lists the directory's users (ad.users): a list of
+// {attributes, dn} records on Zaber's Nexus.
+func (c *Client) ADUsers(ctx context.Context) ([]any, error) {
+	res, err := c.Call(ctx, "ad.users", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return asList("ad.users", res.Arg(0))
+}
+
+// ADGroups lists the directory's groups (ad.groups), as Nexus returns them.
+func (c *Client) ADGroups(ctx context.Context) (any, error) {
+	res, err := c.Call(ctx, "ad.groups", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return res.Arg(0), nil
+}
+
 // RosterRegister adds or replaces this session's entry in the roster key
 // (system.roster.register, sent as [key, data, visibility]; a nil
 // visibility is sent as null, which Nexus reads as "*", visible to all).
