@@ -131,16 +131,16 @@ func (c *core) Recv(ctx context.Context) (protocol.Message, error) {
 	case b := <-c.in:
 		return c.decode(b)
 	case <-c.readDone:
-		select {
-		case b := <-c.in:
-			return c.decode(b)
-		default:
-		}
-		return nil, c.closedErr()
 	case <-c.done:
-		return nil, c.closedErr()
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	// The connection ended; messages received before that still count.
+	select {
+	case b := <-c.in:
+		return c.decode(b)
+	default:
+		return nil, c.closedErr()
 	}
 }
 

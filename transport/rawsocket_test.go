@@ -670,3 +670,39 @@ func TestSlowReader(t *testing.T) {
 		})
 	}
 }
+
+// TestMessagesBeforeFailureAreDelivered: messages received before the
+// connection broke are still returned, then the error.
+func TestMessagesBeforeFailureAreDelivered(t *testing.T) {
+	checkLeaks(t)
+	u := rawServer(t, func(c net.Conn) {
+		ser := rawAcceptHandshake(t, c, 15)
+		var all []byte
+		for i := 1; i <= 3; i++ {
+			b, _ := ser.Marshal(testCall(protocol.ID(i)))
+			all = append(all, frameBytes(frameMessage, b)...)
+		}
+		all = append(all, 0x07, 0, 0, 0) // reserved frame type
+		c.Write(all)
+		io.Copy(io.Discard, c)
+	})
+	ctx := ctxT(t, 5*time.Second)
+	p, err := Dial(ctx, u, DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	time.Sleep(100 * time.Millisecond) // let the read loop hit the bad frame
+	for i := 1; i <= 3; i++ {
+		m, err := p.Recv(ctx)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if id := m.(*protocol.Call).Request; id != protocol.ID(i) {
+			t.Fatalf("got message %d, want %d", id, i)
+		}
+	}
+	if _, err := p.Recv(ctx); err == nil || !strings.Contains(err.Error(), "reserved frame type 7") {
+		t.Fatalf("Recv after the messages = %v", err)
+	}
+}
