@@ -568,3 +568,89 @@ func TestUnregisterRemovesFromDesiredState(t *testing.T) {
 		t.Fatalf("unregistered procedure came back: %v", err)
 	}
 }
+
+// TestRestoreFailureReportedAndRetried: when the client comes back, another
+// session holds its procedure; the failure is reported once, the other
+// items are restored, and the registration is retried until it succeeds.
+func TestRestoreFailureReportedAndRetried(t *testing.T) {
+	pr := newPipeRouter(t)
+	gate := make(chan struct{})
+	var gated atomic.Bool
+	cfg := pr.config()
+	cfg.Dialer = func(ctx context.Context) (transport.Peer, error) {
+		if gated.Load() {
+			select {
+			case <-gate:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return pr.dial(ctx)
+	}
+	restoreErrs := make(chan *client.RestoreError, 10)
+	cfg.OnRestoreError = func(err *client.RestoreError) { restoreErrs <- err }
+	joined := make(chan struct{}, 10)
+	cfg.OnJoin = func(context.Context, *session.Session) { joined <- struct{}{} }
+	c := client.New(cfg)
+	defer closeClient(t, c)
+	ctx := context.Background()
+	if _, err := c.Register(ctx, "com.example.contested", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return &session.Result{Args: protocol.List{"mine"}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Register(ctx, "com.example.free", echo); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-joined
+
+	gated.Store(true)
+	pr.restart(0)
+	other := client.New(pr.config())
+	defer closeClient(t, other)
+	if err := other.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	otherReg, err := other.Register(ctx, "com.example.contested", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return &session.Result{Args: protocol.List{"theirs"}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gated.Store(false)
+	close(gate)
+	select {
+	case re := <-restoreErrs:
+		if re.Kind != "register" || re.URI != "com.example.contested" || !errors.Is(re, session.ErrProcedureAlreadyExists) {
+			t.Errorf("restore error %v", re)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("restore failure not reported")
+	}
+	<-joined
+	if _, err := other.Call(ctx, "com.example.free", protocol.List{1}, nil); err != nil {
+		t.Errorf("the other registration was not restored: %v", err)
+	}
+	if err := other.Unregister(ctx, otherReg); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := other.Call(ctx, "com.example.contested", nil, nil)
+		if err == nil && res.Arg(0) == "mine" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never re-registered: %v %v", res, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case re := <-restoreErrs:
+		t.Errorf("retry failures reported again: %v", re)
+	default:
+	}
+}

@@ -214,7 +214,7 @@ func TestLoadAllKeys(t *testing.T) {
 	if len(s.Warnings) != 3 {
 		t.Errorf("%d warnings, want 3:\n%s", len(s.Warnings), warn)
 	}
-	for _, out := range []string{s.String(), c.String(), fmt.Sprintf("%v %+v %#v", c, c, c), warn} {
+	for _, out := range []string{s.String(), c.String(), fmt.Sprintf("%v %+v %#v %v %+v", c, c, c, s.Values, *s), warn} {
 		if strings.Contains(out, "12345") {
 			t.Errorf("password leaked: %s", out)
 		}

@@ -66,7 +66,8 @@ type Settings struct {
 	// Source names where the configuration came from: a file path,
 	// "$IZABER_YAML" or "YAML text".
 	Source string
-	// Values is the whole merged environment, for sections other than wamp.
+	// Values is the whole merged environment, for sections other than wamp;
+	// wamp.connection.password is replaced by "[redacted]".
 	Values map[string]any
 	// Warnings lists keys that were ignored or have no effect, each naming
 	// the source and key.
@@ -156,7 +157,29 @@ func Load(opts LoadOptions) (*Settings, error) {
 	if err := s.decodeWAMP(m); err != nil {
 		return nil, err
 	}
+	redactPassword(m)
 	return s, nil
+}
+
+// redactPassword replaces wamp.connection.password in the merged values
+// (a fresh copy owned by Load), so that printing Settings.Values cannot
+// leak it; the password is in Settings.Config.
+func redactPassword(m map[string]any) {
+	w, _ := m["wamp"].(map[string]any)
+	conn, _ := w["connection"].(map[string]any)
+	if _, ok := conn["password"]; ok {
+		c2 := make(map[string]any, len(conn))
+		for k, v := range conn {
+			c2[k] = v
+		}
+		c2["password"] = "[redacted]"
+		w2 := make(map[string]any, len(w))
+		for k, v := range w {
+			w2[k] = v
+		}
+		w2["connection"] = c2
+		m["wamp"] = w2
+	}
 }
 
 // findSource returns the configuration text and a name for its source.
