@@ -217,7 +217,8 @@ type Client struct {
 	backoff Backoff
 	log     *slog.Logger
 
-	opMu sync.Mutex // serializes desired-state changes with their replay; before mu
+	connectMu sync.Mutex // serializes Connect calls; before opMu
+	opMu      sync.Mutex // serializes desired-state changes with their replay; before mu
 
 	mu          sync.Mutex
 	sess        *session.Session // current session, nil when disconnected
@@ -382,6 +383,8 @@ func (c *Client) WaitConnected(ctx context.Context) (*session.Session, error) {
 // returned at once. On success the Client keeps reconnecting in the
 // background until Close. Connect on a connected Client does nothing.
 func (c *Client) Connect(ctx context.Context) error {
+	c.connectMu.Lock() // one Connect at a time
+	defer c.connectMu.Unlock()
 	c.mu.Lock()
 	switch {
 	case c.closed:
@@ -412,10 +415,14 @@ func (c *Client) Connect(ctx context.Context) error {
 			c.supervising = true
 			c.wg.Add(1)
 			c.mu.Unlock()
-			if !c.adopt(ctx, s) {
+			adopted := c.adopt(ctx, s)
+			if !adopted {
 				s.Close(context.Background())
 			}
 			go c.run(c.Session())
+			if !adopted && c.Session() == nil {
+				return ErrClosed
+			}
 			return nil
 		}
 		lastErr = err
@@ -1091,7 +1098,8 @@ const lostGrace = 200 * time.Millisecond
 
 // Close stops reconnecting, closes the current session with GOODBYE
 // (bounded by ctx) and waits for the Client's goroutines. It always
-// returns; after ctx ends it returns ctx.Err() without waiting further.
+// returns; after ctx ends it returns ctx.Err() without waiting further
+// (so Close called from a hook needs a ctx with a deadline).
 func (c *Client) Close(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closed {

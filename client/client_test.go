@@ -654,3 +654,29 @@ func TestRestoreFailureReportedAndRetried(t *testing.T) {
 	default:
 	}
 }
+
+func TestConcurrentConnect(t *testing.T) {
+	pr := newPipeRouter(t)
+	var joins atomic.Int32
+	cfg := pr.config()
+	cfg.OnJoin = func(context.Context, *session.Session) { joins.Add(1) }
+	c := client.New(cfg)
+	defer closeClient(t, c)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Connect(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := joins.Load(); n != 1 {
+		t.Errorf("%d sessions joined for 4 concurrent Connect calls, want 1", n)
+	}
+	if n := pr.dials.Load(); n != 1 {
+		t.Errorf("%d dials, want 1", n)
+	}
+}

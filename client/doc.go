@@ -18,7 +18,10 @@
 //
 // Ownership: Client.mu guards the current session, the state, the desired
 // registrations and subscriptions and the hooks' bookkeeping; Client.opMu
-// serializes changes of the desired state with their replay on a session
-// (lock order: opMu before mu). The supervisor goroutine (run) owns the
+// serializes changes of the desired state with their replay on a session;
+// Client.connectMu serializes Connect calls (lock order: connectMu, opMu,
+// mu). The hooks OnJoin, OnLeave and OnDisconnect run without any lock held,
+// so they may call the Client; Close called from a hook must be given a
+// context with a deadline, since it waits for the goroutine running the hook. The supervisor goroutine (run) owns the
 // connect/reconnect loop; user hooks never run on a session's reader.
 package client
