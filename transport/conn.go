@@ -164,6 +164,9 @@ func (c *core) send(ctx context.Context, m protocol.Message, write func([]byte) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if m == nil {
+		return errNilMessage
+	}
 	b, err := c.ser.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("transport: cannot encode %s as %s: %w", codeOf(m), c.ser.Name(), err)
@@ -256,6 +259,8 @@ func (c *core) keepAlive(kind string, ping func(ctx context.Context) error) {
 }
 
 var errPongTimeout = errors.New("pong timeout")
+
+var errNilMessage = errors.New("transport: cannot send a nil message")
 
 // countingConn counts the bytes read, as keep-alive evidence.
 type countingConn struct {

@@ -122,6 +122,9 @@ func resolveLimits(sers []protocol.Serializer, maxSize int, ping, pong time.Dura
 		rawSocketPing: rsPing,
 		log:           log,
 	}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
 	if len(l.serializers) == 0 {
 		l.serializers = defaultSerializers()
 	}
@@ -144,9 +147,6 @@ func resolveLimits(sers []protocol.Serializer, maxSize int, ping, pong time.Dura
 	}
 	if l.pongTimeout <= 0 {
 		l.pongTimeout = DefaultPongTimeout
-	}
-	if l.log == nil {
-		l.log = slog.New(slog.DiscardHandler)
 	}
 	return l, nil
 }

@@ -41,6 +41,9 @@ type pipePeer struct {
 func (p *pipePeer) Serializer() protocol.Serializer { return p.ser }
 
 func (p *pipePeer) Send(ctx context.Context, m protocol.Message) error {
+	if m == nil {
+		return errNilMessage
+	}
 	it := pipeItem{msg: m}
 	if p.ser != nil {
 		b, err := p.ser.Marshal(m)

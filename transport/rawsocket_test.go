@@ -394,6 +394,14 @@ func TestListenerClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	if _, err := l.Accept(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Accept with nobody connecting = %v, want DeadlineExceeded", err)
+	}
+	cancel()
+	if _, err := ListenRawSocket(context.Background(), "tcp", "127.0.0.1:0", ServerOptions{HandshakeTimeout: -1}); err == nil {
+		t.Error("negative HandshakeTimeout accepted")
+	}
 	// One connection in its handshake when Close is called.
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {

@@ -65,6 +65,15 @@ func TestWebSocketServerPicksNone(t *testing.T) {
 	}
 }
 
+func TestWebSocketHandlerBadOptions(t *testing.T) {
+	h := WebSocketHandler(ServerOptions{MaxMessageSize: -5}, func(p Peer) { p.Close() })
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("misconfigured handler answered %d, want 500", rec.Code)
+	}
+}
+
 func TestWebSocketNotAnUpgrade(t *testing.T) {
 	checkLeaks(t)
 	ts := startServer(t, "ws", ServerOptions{}, nil, echo)
