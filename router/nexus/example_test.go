@@ -1,0 +1,81 @@
+package nexus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/izaber/wamp/auth"
+	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/router"
+	"github.com/izaber/wamp/router/nexus"
+	"github.com/izaber/wamp/session"
+	"github.com/izaber/wamp/transport"
+)
+
+// A router with Nexus's users, permissions and services on realm izaber.
+func Example() {
+	dir, _ := os.MkdirTemp("", "nexus-example")
+	defer os.RemoveAll(dir)
+	users := filepath.Join(dir, "users.yaml")
+	os.WriteFile(users, []byte("users:\n  - login: alice\n    password: secret\n    role: frontend\n"), 0o600)
+
+	svc, err := nexus.New(nexus.Config{UsersFile: users, DataDir: filepath.Join(dir, "data"), AllowAnonymous: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{
+		Name: "izaber", Authenticators: svc.Authenticators(), Authorizer: svc.Authorizer(),
+	}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := svc.Install(r.Realm("izaber")); err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	defer r.Close(ctx)
+
+	client, server := transport.Pipe(protocol.JSON)
+	go r.ServePeer(ctx, server)
+	s, err := session.Join(ctx, client, session.Config{
+		Realm: "izaber", AuthID: "Alice", Auth: []auth.ClientMethod{auth.Ticket("secret")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close(ctx)
+
+	res, err := s.Call(ctx, "com.izaber.wamp.auth.whoami", nil, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	who := res.Arg(0).(protocol.Dict)
+	fmt.Println(who["authid"], who["role"])
+
+	_, err = s.Call(ctx, "com.example.private", nil, nil)
+	fmt.Println(errors.Is(err, session.ErrNotAuthorized))
+	// Output:
+	// alice frontend
+	// true
+}
+
+// Demo credentials for `izaber-wamp router --demo`.
+func ExampleWriteDemoUsers() {
+	dir, _ := os.MkdirTemp("", "nexus-demo")
+	defer os.RemoveAll(dir)
+	users, err := nexus.WriteDemoUsers(filepath.Join(dir, "users.yaml"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, u := range users {
+		fmt.Println(u.Login, u.Role, u.CRASecret != "")
+	}
+	// Output:
+	// backend-1 backend false
+	// frontend-1 frontend true
+	// trust-1 trust false
+}
