@@ -10,6 +10,27 @@
 // and replays the desired state after a reconnect; izaber adds only the
 // Zaber conventions.
 //
+// Quick start, with izaber.yaml holding
+//
+//	default:
+//	  wamp:
+//	    connection:
+//	      url: wss://nexus.izaber.com/ws
+//	      username: USERNAME
+//	      password: PASSWORD
+//
+// a program connects and calls com.izaber.wamp.auth.whoami with
+//
+//	wamp, err := izaber.Initialize(ctx)
+//	if err != nil { ... }
+//	defer wamp.Close(ctx)
+//	me, err := wamp.WhoAmI(ctx)               // or wamp.Call(ctx, "auth.whoami", nil, nil)
+//
+// Python's wamp.hook('join', fn) before initialize() is
+// izaber.Initialize(ctx, izaber.WithJoinHook(fn)) or Client.OnJoin;
+// izaber_wamp.AUTORUN = False is izaber.Autorun(false); change_user and
+// spawn_connection are Client.ChangeUser and Client.Spawn.
+//
 // Where it deliberately differs from Python:
 //
 //   - An absolute URI (one that already starts with uri_base+"." or with
@@ -25,5 +46,12 @@
 //     session's force_reregister instead of fighting it.
 //   - Events on one subscription are delivered in order.
 //   - Unknown wamp.connection keys are reported as warnings, and a numeric
-//     password is accepted as text.
+//     password is accepted as text. No directory is created while looking
+//     for izaber.yaml.
+//   - Roster entries registered through the client are registered again
+//     after a reconnection or ChangeUser.
+//   - Registrations and subscriptions are restored by the client itself; a
+//     join hook does not need to (and should not blindly) register again.
+//   - A handler returns a *session.Result (Yield(v) for Python's single
+//     return value) and may return kwargs and several values.
 package izaber
