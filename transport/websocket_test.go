@@ -2,6 +2,8 @@ package transport
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -385,6 +387,55 @@ func TestMutualTLS(t *testing.T) {
 			}
 			if _, err := p.Recv(ctx); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// rawWSServer completes a WebSocket handshake by hand (subprotocol
+// wamp.2.cbor) and then writes raw bytes, to test broken servers.
+func rawWSServer(t *testing.T, after []byte) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		h := sha1.Sum([]byte(r.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + base64.StdEncoding.EncodeToString(h[:]) + "\r\n" +
+			"Sec-WebSocket-Protocol: wamp.2.cbor\r\n\r\n")
+		brw.Write(after)
+		brw.Flush()
+		time.Sleep(50 * time.Millisecond)
+	}))
+	t.Cleanup(srv.Close)
+	return wsURL(srv)
+}
+
+func TestWebSocketBrokenServer(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after []byte
+		want  string
+	}{
+		{"closes mid-frame", []byte{0x82, 0x10, 'a', 'b'}, "connection dropped by peer without a close frame"},
+		{"closes without close frame", nil, "connection dropped by peer without a close frame"},
+		{"reserved opcode", []byte{0x83, 0x01, 'x'}, "unknown opcode"},
+		{"close frame 1011", []byte{0x88, 0x07, 0x03, 0xF3, 'o', 'o', 'p', 's', '!'}, "closed by peer with status 1011"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLeaks(t)
+			u := rawWSServer(t, tc.after)
+			ctx := ctxT(t, 5*time.Second)
+			p, err := Dial(ctx, u, DialOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			_, err = p.Recv(ctx)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrClosed) {
+				t.Fatalf("Recv = %v, want error with %q matching ErrClosed", err, tc.want)
 			}
 		})
 	}
