@@ -3,8 +3,8 @@ package transport
 import (
 	"context"
 	"crypto/sha1"
-	"encoding/base64"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
