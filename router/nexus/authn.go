@@ -2,6 +2,7 @@ package nexus
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/izaber/wamp/auth"
@@ -63,6 +64,11 @@ func (w *withCookie) Method() string { return w.inner.Method() }
 
 func (w *withCookie) Authenticate(ctx context.Context, req *auth.Request, challenge auth.Challenger) (*auth.Identity, error) {
 	id, err := w.inner.Authenticate(ctx, req, challenge)
+	var d *auth.Denied
+	if errors.As(err, &d) {
+		// One refusal for every cause, as for tickets.
+		return nil, errDenied()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -54,9 +54,8 @@ func TestAuthenticators(t *testing.T) {
 		t.Errorf("wampcra authextra = %v", id.AuthExtra)
 	}
 	before := len(s.cookies)
-	if _, err := runAuth(cra, &auth.Request{AuthID: "carol", Session: 7}, auth.WAMPCRA("wrong")); err == nil {
-		t.Error("wrong CRA secret accepted")
-	}
+	_, err = runAuth(cra, &auth.Request{AuthID: "carol", Session: 7}, auth.WAMPCRA("wrong"))
+	denied(t, err)
 	if len(s.cookies) != before {
 		t.Error("failed CRA attempt left a cookie")
 	}
@@ -85,6 +84,12 @@ func TestAuthenticators(t *testing.T) {
 	_, otherPriv, _ := ed25519.GenerateKey(nil)
 	om := auth.Cryptosign(otherPriv)
 	_, err = runAuth(cs, &auth.Request{AuthID: "frank", AuthExtra: om.HelloExtra()}, om)
+	denied(t, err)
+	// A valid key with a wrong signature is refused the same way.
+	_, err = cs.Authenticate(context.Background(), &auth.Request{AuthID: "frank", AuthExtra: m.HelloExtra()},
+		func(ctx context.Context, extra protocol.Dict) (*protocol.Authenticate, error) {
+			return om.Respond(ctx, &protocol.Challenge{AuthMethod: "cryptosign", Extra: extra})
+		})
 	denied(t, err)
 	if got := len(s2.Authenticators()); got != 2 {
 		t.Errorf("service without CRA users and anonymous has %d authenticators, want 2", got)

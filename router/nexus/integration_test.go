@@ -23,6 +23,15 @@ import (
 
 const rigUsers = `
 users:
+  - login: Craig
+    role: backend
+    wampcra_secret: craig-secret
+    wampcra_salt: craig-salt
+    wampcra_iterations: 100
+    wampcra_keylen: 32
+  - login: plaincra
+    role: frontend
+    wampcra_secret: plain-secret
   - login: alice
     password: alice-pw
     role: frontend
@@ -45,6 +54,7 @@ type rig struct {
 	wg     sync.WaitGroup
 	dir    string
 	before int
+	ser    protocol.Serializer
 }
 
 func newRig(t *testing.T) *rig {
@@ -69,7 +79,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	rg := &rig{t: t, svc: svc, r: r, ctx: ctx, dir: dir, before: before}
+	rg := &rig{t: t, svc: svc, r: r, ctx: ctx, dir: dir, before: before, ser: protocol.JSON}
 	t.Cleanup(func() {
 		cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer ccancel()
@@ -93,7 +103,11 @@ func newRig(t *testing.T) *rig {
 
 // dial joins realm izaber; ticket "" means anonymous.
 func (rg *rig) dial(authid, ticket string) (*session.Session, error) {
-	c, s := transport.Pipe(protocol.JSON)
+	ser := rg.ser
+	if ser == nil {
+		ser = protocol.JSON
+	}
+	c, s := transport.Pipe(ser)
 	rg.wg.Add(1)
 	go func() {
 		defer rg.wg.Done()
@@ -488,5 +502,91 @@ func TestPersistenceAcrossRouters(t *testing.T) {
 	}
 	if err := svc2.Install(r2.Realm("izaber")); err == nil {
 		t.Error("second Install on one realm succeeded")
+	}
+}
+
+func TestEveryServiceRegisteredTwice(t *testing.T) {
+	rg := newRig(t)
+	carol := rg.join("carol", "carol-pw")
+	names := []string{
+		"auth.whoami",
+		"system.roster.register", "system.roster.unregister", "system.roster.query",
+		"my.metadata.set", "my.metadata.get", "my.metadata.list", "my.metadata.delete",
+		"my.apikeys.create", "my.apikeys.list", "my.apikeys.delete",
+		"my.otp.create", "my.otp.list", "my.otp.delete",
+		"my.otps.create", "my.otps.list", "my.otps.delete",
+	}
+	for _, n := range names {
+		for _, uri := range []string{n, "com.izaber.wamp." + n} {
+			// Too many arguments: the service itself must answer, with
+			// Nexus's generic error URI (not no_such_procedure).
+			_, err := carol.Call(rg.ctx, uri, protocol.List{1, 2, 3, 4, 5}, nil)
+			wantError(t, err, "com.izaber.wamp.error", "takes at most")
+		}
+	}
+}
+
+func TestShapesOverEverySerializer(t *testing.T) {
+	for _, ser := range []protocol.Serializer{protocol.JSON, protocol.MsgPack, protocol.CBOR} {
+		t.Run(ser.Name(), func(t *testing.T) {
+			rg := newRig(t)
+			rg.ser = ser
+			alice := rg.join("alice", "alice-pw")
+			rec := rg.mustCall(alice, "system.roster.register", "roster.s", protocol.List{int64(1), "x", true}, nil).(map[string]any)
+			if rec["session_id"] != int64(alice.Info().Session) {
+				t.Errorf("session_id = %#v", rec["session_id"])
+			}
+			if _, ok := rec["created"].(float64); !ok {
+				t.Errorf("created = %#v", rec["created"])
+			}
+			if diff := cmp.Diff([]any{[]any{int64(1), "x", true}}, rg.mustCall(alice, "system.roster.query", "roster.s")); diff != "" {
+				t.Errorf("query (-want +got):\n%s", diff)
+			}
+			v := map[string]any{"n": int64(-5), "f": 2.5, "l": []any{"a", nil}}
+			if diff := cmp.Diff(v, rg.mustCall(alice, "my.metadata.set", "k", v)); diff != "" {
+				t.Errorf("set (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(v, rg.mustCall(alice, "com.izaber.wamp.my.metadata.get", "k")); diff != "" {
+				t.Errorf("get (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(map[string]any{"authid": "alice", "role": "frontend"}, rg.mustCall(alice, "auth.whoami")); diff != "" {
+				t.Errorf("whoami (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWAMPCRAOverWire(t *testing.T) {
+	rg := newRig(t)
+	for _, c := range []struct{ authid, secret, role string }{
+		{"CRAIG", "craig-secret", "backend"},
+		{"plaincra", "plain-secret", "frontend"},
+	} {
+		cl, sv := transport.Pipe(protocol.JSON)
+		rg.wg.Add(1)
+		go func() { defer rg.wg.Done(); rg.r.ServePeer(rg.ctx, sv) }()
+		s, err := session.Join(rg.ctx, cl, session.Config{Realm: "izaber", AuthID: c.authid, Auth: []auth.ClientMethod{auth.WAMPCRA(c.secret)}})
+		if err != nil {
+			t.Fatalf("%s: %v", c.authid, err)
+		}
+		info := s.Info()
+		if info.AuthID != strings.ToLower(c.authid) || info.AuthRole != c.role || info.AuthMethod != "wampcra" || info.AuthProvider != "nexus" {
+			t.Errorf("%s: info %+v", c.authid, info)
+		}
+		if diff := cmp.Diff(map[string]any{"authid": strings.ToLower(c.authid), "role": c.role}, rg.mustCall(s, "auth.whoami")); diff != "" {
+			t.Errorf("whoami (-want +got):\n%s", diff)
+		}
+		if err := s.Close(rg.ctx); err != nil {
+			t.Error(err)
+		}
+		cl2, sv2 := transport.Pipe(protocol.JSON)
+		rg.wg.Add(1)
+		go func() { defer rg.wg.Done(); rg.r.ServePeer(rg.ctx, sv2) }()
+		_, err = session.Join(rg.ctx, cl2, session.Config{Realm: "izaber", AuthID: c.authid, Auth: []auth.ClientMethod{auth.WAMPCRA("wrong")}})
+		var ab *session.AbortError
+		if !errors.As(err, &ab) || ab.Reason != "com.izaber.wamp.error.permissiondenied" || ab.Message != "Permission Denied" {
+			t.Errorf("%s with a wrong secret: %v", c.authid, err)
+		}
+		cl2.Close()
 	}
 }
