@@ -670,3 +670,48 @@ func TestServiceArgs(t *testing.T) {
 		t.Errorf("alice's key was deleted by bob: %v", lv)
 	}
 }
+
+func TestRestrictedOTP(t *testing.T) {
+	s, _ := newTestService(t, "")
+	ov, err := call0(s, "alice", "frontend", 1, "my.otps.create", protocol.Dict{"permissions": protocol.List{
+		protocol.Dict{"uri": "com.izaber.wamp.auth.whoami", "perms": "c"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otp := ov.(protocol.Dict)
+	ps := otp["permissions"].(protocol.List)
+	if len(ps) != 1 || ps[0].(protocol.Dict)["uri"] != "com.izaber.wamp.auth.whoami" || ps[0].(protocol.Dict)["uuid"] == "" {
+		t.Errorf("permissions = %v", ps)
+	}
+	id, err := s.checkTicket(context.Background(), "alice", otp["plaintext_key"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.allowed("frontend", id.AuthExtra, "call", "com.izaber.wamp.auth.whoami") {
+		t.Error("restricted OTP may not call whoami")
+	}
+	if s.allowed("frontend", id.AuthExtra, "call", "com.izaber.wamp.my.metadata.get") {
+		t.Error("restricted OTP may call outside its list")
+	}
+	for _, bad := range []any{"x", protocol.Dict{"description": "no"}, protocol.Dict{"permissions": "c"},
+		protocol.Dict{"permissions": protocol.List{"c"}}, protocol.Dict{"permissions": protocol.List{protocol.Dict{"uri": "a"}}},
+		protocol.Dict{"permissions": protocol.List{protocol.Dict{"uri": "a", "perms": "c", "x": 1}}},
+		protocol.Dict{"permissions": protocol.List{protocol.Dict{"uri": "a", "perms": "c+"}}}} {
+		if _, err := call0(s, "alice", "frontend", 1, "my.otp.create", bad); err == nil {
+			t.Errorf("OTP request %v accepted", bad)
+		}
+	}
+}
+
+func TestNormalizeYAMLTypes(t *testing.T) {
+	v, err := yamlLoad("i: 3\nbig: 18446744073709551615\nneg: -2\nf: 1.25\nb: true\nn: null\nm: {1: x}\nl: [a, 2]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := protocol.Dict{"i": int64(3), "big": uint64(18446744073709551615), "neg": int64(-2), "f": 1.25, "b": true,
+		"n": nil, "m": protocol.Dict{"1": "x"}, "l": protocol.List{"a", int64(2)}}
+	if diff := cmp.Diff(want, v); diff != "" {
+		t.Errorf("yamlLoad (-want +got):\n%s", diff)
+	}
+}

@@ -161,14 +161,3 @@ func (r *roster) query(name, role string) protocol.List {
 	}
 	return out
 }
-
-// size returns the number of entries (for tests).
-func (r *roster) size() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, m := range r.entries {
-		n += len(m)
-	}
-	return n
-}

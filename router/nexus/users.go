@@ -76,8 +76,6 @@ type user struct {
 	pubkeys []string // lower-case hex
 }
 
-func (u *user) hasPassword() bool { return u.password != "" || u.passwordHash != nil }
-
 func (u *user) checkPassword(pw string) bool {
 	switch {
 	case u.passwordHash != nil:
