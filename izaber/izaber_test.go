@@ -810,3 +810,40 @@ func TestOverrideMismatchIsAnError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestSerializers connects with each serializer named in izaber.yaml and
+// round-trips binary data and nested values through a callee.
+func TestSerializers(t *testing.T) {
+	nr := newRouter(t)
+	ctx := context.Background()
+	callee := login(t, nr, "backend-1")
+	if _, err := callee.Register(ctx, "ser.echo", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return &session.Result{Args: inv.Args, Kwargs: inv.Kwargs}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ser := range []string{"cbor", "msgpack", "json", "[json, cbor]"} {
+		t.Run(ser, func(t *testing.T) {
+			yaml := strings.Replace(nr.YAML("backend-2"), "      timeout: 10\n", "      timeout: 10\n      serializers: "+ser+"\n", 1)
+			if !strings.Contains(yaml, "serializers") {
+				t.Fatal("test YAML not patched")
+			}
+			c, err := izaber.Initialize(ctx, izaber.ConfigYAML(yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(ctx)
+			blob := []byte{0, 1, 2, 0xff}
+			res, err := c.Call(ctx, "ser.echo", protocol.List{blob, "text", protocol.List{int64(1), 2.5, nil, true}}, protocol.Dict{"k": protocol.Dict{"n": int64(-3)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := res.Arg(0).([]byte); !ok || string(got) != string(blob) {
+				t.Errorf("binary came back as %#v", res.Arg(0))
+			}
+			if fmt.Sprint(res.Args[1:]) != "[text [1 2.5 <nil> true]]" || fmt.Sprint(res.Kwargs) != "map[k:map[n:-3]]" {
+				t.Errorf("values came back as %v %v", res.Args[1:], res.Kwargs)
+			}
+		})
+	}
+}
