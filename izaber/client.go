@@ -40,6 +40,7 @@ type Client struct {
 	discHooks   []*hook[func(err error)]
 	restoreHook []*hook[func(err error)]
 	revokeHooks []*hook[func(r client.Revocation)]
+	stateHooks  []*hook[func(e client.StateEvent)]
 	rosters     map[string]rosterEntry // registered through this client; restored on rejoin
 	rosterOrder []string
 }
@@ -82,6 +83,7 @@ func New(cfg Config) (*Client, error) {
 		OnDisconnect:     c.onDisconnect,
 		OnRestoreError:   func(err *client.RestoreError) { c.reportRestore(err) },
 		OnRevoked:        c.onRevoked,
+		OnState:          c.onState,
 	})
 	return c, nil
 }
@@ -338,6 +340,13 @@ func (c *Client) OnRevoked(f func(r client.Revocation)) (remove func()) {
 	return addHook(&c.mu, &c.revokeHooks, f)
 }
 
+// OnState adds a hook told about every lifecycle change (connecting,
+// connected, disconnected, reconnecting with the attempt and delay, gave
+// up, closed).
+func (c *Client) OnState(f func(e client.StateEvent)) (remove func()) {
+	return addHook(&c.mu, &c.stateHooks, f)
+}
+
 func addHook[F any](mu *sync.Mutex, list *[]*hook[F], f F) func() {
 	h := &hook[F]{f: f}
 	mu.Lock()
@@ -390,6 +399,12 @@ func (c *Client) reportRestore(err error) {
 	c.log.Warn("izaber: restore failed", "err", err)
 	for _, f := range snapshot(&c.mu, c.restoreHook) {
 		f(err)
+	}
+}
+
+func (c *Client) onState(e client.StateEvent) {
+	for _, f := range snapshot(&c.mu, c.stateHooks) {
+		f(e)
 	}
 }
 

@@ -785,6 +785,8 @@ func TestHooksOnCloseAndRemoval(t *testing.T) {
 	remove()
 	c.OnLeave(func(info session.Info) { add("leave " + info.AuthID) })
 	c.OnDisconnect(func(err error) { add(fmt.Sprint("disconnect ", err)) })
+	var states []client.State
+	c.OnState(func(e client.StateEvent) { mu.Lock(); states = append(states, e.State); mu.Unlock() })
 	if err := c.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -795,6 +797,9 @@ func TestHooksOnCloseAndRemoval(t *testing.T) {
 	defer mu.Unlock()
 	if fmt.Sprint(got) != "[join backend-1 leave backend-1 disconnect <nil>]" {
 		t.Errorf("hooks ran: %q", got)
+	}
+	if fmt.Sprint(states) != "[connecting connected closed]" {
+		t.Errorf("states: %v", states)
 	}
 	if _, err := c.Call(ctx, "auth.whoami", nil, nil); !errors.Is(err, client.ErrClosed) {
 		t.Errorf("call after Close: %v", err)
