@@ -326,4 +326,3 @@ func TestRegisterAbandonedIsUndone(t *testing.T) {
 		t.Fatal(s.Err())
 	}
 }
-
