@@ -680,3 +680,77 @@ func TestConcurrentConnect(t *testing.T) {
 		t.Errorf("%d dials, want 1", n)
 	}
 }
+
+// TestDesiredStateUnderChurn registers and unregisters from several
+// goroutines while the router restarts; afterwards exactly the
+// registrations still held are callable.
+func TestDesiredStateUnderChurn(t *testing.T) {
+	pr := newPipeRouter(t)
+	joined := make(chan struct{}, 100)
+	cfg := pr.config()
+	cfg.OnJoin = func(context.Context, *session.Session) { joined <- struct{}{} }
+	c := client.New(cfg)
+	defer closeClient(t, c)
+	ctx := context.Background()
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const workers, rounds = 4, 30
+	kept := make([][]string, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				time.Sleep(2 * time.Millisecond) // spread over the restarts
+				uri := fmt.Sprintf("com.example.churn.%d.%d", w, i)
+				reg, err := c.Register(ctx, uri, echo)
+				if err != nil {
+					t.Errorf("register %s: %v", uri, err)
+					return
+				}
+				if i%3 == 0 {
+					if err := c.Unregister(ctx, reg); err != nil && !errors.Is(err, session.ErrConnectionLost) {
+						t.Errorf("unregister %s: %v", uri, err)
+					}
+					continue
+				}
+				kept[w] = append(kept[w], uri)
+			}
+		}()
+	}
+	for range 3 {
+		time.Sleep(20 * time.Millisecond)
+		pr.restart(10 * time.Millisecond)
+	}
+	wg.Wait()
+	// Let the last restore settle: a fresh restart and rejoin.
+	for len(joined) > 0 {
+		<-joined
+	}
+	pr.restart(0)
+	select {
+	case <-joined:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no rejoin")
+	}
+	caller := client.New(pr.config())
+	defer closeClient(t, caller)
+	if err := caller.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for w := range workers {
+		for i := range rounds {
+			uri := fmt.Sprintf("com.example.churn.%d.%d", w, i)
+			_, err := caller.Call(ctx, uri, nil, nil)
+			if i%3 == 0 {
+				if !errors.Is(err, session.ErrNoSuchProcedure) {
+					t.Errorf("%s was unregistered but answers: %v", uri, err)
+				}
+			} else if err != nil {
+				t.Errorf("%s lost: %v", uri, err)
+			}
+		}
+	}
+}
