@@ -3,6 +3,7 @@ package nexus
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -715,3 +716,71 @@ func TestNormalizeYAMLTypes(t *testing.T) {
 		t.Errorf("yamlLoad (-want +got):\n%s", diff)
 	}
 }
+
+func TestOTPSingleUseUnderConcurrency(t *testing.T) {
+	s, _ := newTestService(t, t.TempDir())
+	for round := 0; round < 3; round++ {
+		ov, err := call0(s, "alice", "frontend", 1, "my.otp.create")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := ov.(protocol.Dict)["plaintext_key"].(string)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok := 0
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.checkTicket(context.Background(), "alice", plain); err == nil {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if ok != 1 {
+			t.Errorf("round %d: OTP accepted %d times, want once", round, ok)
+		}
+	}
+}
+
+func TestSecretsStayOutOfLogs(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	lg := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := New(Config{UsersFile: writeUsers(t, testUsers), Logger: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	secrets := []string{"alice-pw", "wrong-secret-1", "carol-cra"}
+	s.checkTicket(ctx, "alice", "alice-pw")
+	s.checkTicket(ctx, "alice", "wrong-secret-1")
+	s.checkTicket(ctx, "nobody", "wrong-secret-1")
+	kv, _ := call0(s, "alice", "frontend", 1, "my.apikeys.create")
+	key := kv.(protocol.Dict)["plaintext_key"].(string)
+	secrets = append(secrets, key)
+	s.checkTicket(ctx, "alice", key)
+	runAuth(authByMethod(t, s, "wampcra"), &auth.Request{AuthID: "carol"}, auth.WAMPCRA("wrong-secret-1"))
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if !strings.Contains(out, "login refused") {
+		t.Fatalf("expected refusals in the log, got:\n%s", out)
+	}
+	for _, sec := range secrets {
+		if strings.Contains(out, sec) {
+			t.Errorf("log contains secret %q:\n%s", sec, out)
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
