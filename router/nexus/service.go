@@ -208,6 +208,11 @@ func (s *Service) checkTicket(_ context.Context, login, ticket string) (*auth.Id
 	login = strings.ToLower(login)
 	u := s.db.users[login]
 	if login == "" || ticket == "" || u == nil || u.disabled {
+		if ticket != "" {
+			// Spend what a key lookup costs, so response time does not
+			// tell unknown logins from known ones.
+			_ = keyDigest(login, ticket)
+		}
 		s.log.Info("login refused", "authid", login, "method", "ticket")
 		return nil, errDenied()
 	}
