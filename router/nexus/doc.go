@@ -8,9 +8,11 @@
 // # Use
 //
 //	svc, err := nexus.New(nexus.Config{UsersFile: "users.yaml", DataDir: "data", AllowAnonymous: true})
+//	// handle err
 //	r, err := router.New(router.Config{Realms: []router.RealmConfig{{
 //		Name: "izaber", Authenticators: svc.Authenticators(), Authorizer: svc.Authorizer(),
 //	}}})
+//	// handle err
 //	err = svc.Install(r.Realm("izaber"))
 //
 // For `izaber-wamp router --demo`, [WriteDemoUsers] writes a users file with
@@ -127,6 +129,14 @@
 //     the first one because of a typo), and roster queries do not require
 //     a Nexus cookie, so anonymous sessions can query.
 //   - The roster permission check (o, q) uses the role rules only.
+//   - The default frontend role may also call system.roster.* (Nexus's test
+//     roles give frontend only roster.* oq, which makes rosters unusable
+//     for it).
+//   - WAMP-CRA and cryptosign are offered besides ticket (Nexus offers
+//     ticket, cookie and anonymous); their refusals are the same
+//     permissiondenied ABORT.
+//   - Two equally specific rules matching one URI deny it (Nexus raises an
+//     internal error, which also denies).
 //   - OTP expires is in UTC ("...+00:00"), not America/Vancouver; origin is
 //     "<login>@unknown" because the router does not expose peer addresses.
 //   - my.otp.create accepts an optional {permissions: [...]} to mint a
