@@ -816,7 +816,8 @@ func TestOverrideMismatchIsAnError(t *testing.T) {
 	}
 }
 
-// TestSerializers connects with each serializer named in izaber.yaml and
+// TestSerializers connects over WebSocket and RawSocket (tcpip://) with
+// each serializer named in izaber.yaml and
 // round-trips binary data and nested values through a callee.
 func TestSerializers(t *testing.T) {
 	nr := newRouter(t)
@@ -827,9 +828,15 @@ func TestSerializers(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	type tc struct{ name, url, ser string }
+	var cases []tc
 	for _, ser := range []string{"cbor", "msgpack", "json", "[json, cbor]"} {
-		t.Run(ser, func(t *testing.T) {
-			yaml := strings.Replace(nr.YAML("backend-2"), "      timeout: 10\n", "      timeout: 10\n      serializers: "+ser+"\n", 1)
+		cases = append(cases, tc{"websocket " + ser, nr.URL(), ser}, tc{"rawsocket " + ser, nr.RawURL(), ser})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			yaml := strings.Replace(nr.YAML("backend-2"), "      timeout: 10\n", "      timeout: 10\n      serializers: "+tc.ser+"\n", 1)
+			yaml = strings.Replace(yaml, nr.URL(), tc.url, 1)
 			if !strings.Contains(yaml, "serializers") {
 				t.Fatal("test YAML not patched")
 			}

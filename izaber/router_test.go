@@ -32,9 +32,10 @@ type nexusRouter struct {
 	dir   string
 	users string
 
-	mu    sync.Mutex
-	addr  string
-	r     *router.Router
+	mu      sync.Mutex
+	addr    string
+	rawAddr string // RawSocket over TCP, same lifetime as the WebSocket
+	r       *router.Router
 	srv   *http.Server
 	ln    net.Listener
 	conns map[net.Conn]struct{}
@@ -67,6 +68,13 @@ func (nr *nexusRouter) URL() string {
 	nr.mu.Lock()
 	defer nr.mu.Unlock()
 	return "ws://" + nr.addr + "/ws"
+}
+
+// RawURL is the RawSocket URL of the router, in Python's tcpip:// spelling.
+func (nr *nexusRouter) RawURL() string {
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	return "tcpip://" + nr.rawAddr
 }
 
 // YAML returns an izaber.yaml for user at this router.
@@ -135,6 +143,13 @@ func (nr *nexusRouter) Start() error {
 			}
 		},
 	}
+	raw, err := r.ListenRawSocket(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	nr.rawAddr = raw.Addr().String()
+	go r.ServeRawSocket(raw) // closed by r.Close
 	nr.r, nr.ln = r, ln
 	nr.done = make(chan struct{})
 	go func(srv *http.Server, done chan struct{}) {
