@@ -36,10 +36,10 @@ type nexusRouter struct {
 	addr    string
 	rawAddr string // RawSocket over TCP, same lifetime as the WebSocket
 	r       *router.Router
-	srv   *http.Server
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	done  chan struct{}
+	srv     *http.Server
+	ln      net.Listener
+	conns   map[net.Conn]struct{}
+	done    chan struct{}
 }
 
 // startNexus starts a router; the caller must Close it.
