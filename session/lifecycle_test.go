@@ -16,12 +16,15 @@ func TestCloseFailsPendingAndIgnoresLateMessages(t *testing.T) {
 	call := async(func() (*session.Result, error) { return s.Call(context.Background(), "x", nil, nil) })
 	c := expect[*protocol.Call](r)
 	handlerDone := make(chan struct{})
+	handlerStarted := make(chan struct{})
 	register(t, s, r, "h", 1, func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		close(handlerStarted)
 		<-ctx.Done() // ends when the session ends
 		close(handlerDone)
 		return &session.Result{Args: protocol.List{"too late"}}, nil
 	})
 	r.send(&protocol.Invocation{Request: 1, Registration: 1, Details: protocol.Dict{}})
+	<-handlerStarted
 
 	closed := async(func() (struct{}, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), waitLong)
@@ -182,7 +185,9 @@ func TestProtocolViolations(t *testing.T) {
 			return &protocol.Challenge{AuthMethod: "ticket", Extra: protocol.Dict{}}
 		}},
 		{"HELLO from router", func(protocol.ID) protocol.Message { return &protocol.Hello{Realm: "r", Details: protocol.Dict{}} }},
-		{"CALL from router", func(protocol.ID) protocol.Message { return &protocol.Call{Request: 1, Options: protocol.Dict{}, Procedure: "x"} }},
+		{"CALL from router", func(protocol.ID) protocol.Message {
+			return &protocol.Call{Request: 1, Options: protocol.Dict{}, Procedure: "x"}
+		}},
 		{"RESULT for a request never sent", func(protocol.ID) protocol.Message { return &protocol.Result{Request: 500, Details: protocol.Dict{}} }},
 		{"REGISTERED for a CALL", func(id protocol.ID) protocol.Message { return &protocol.Registered{Request: id, Registration: 3} }},
 		{"ERROR with the wrong request type", func(id protocol.ID) protocol.Message {
@@ -198,7 +203,9 @@ func TestProtocolViolations(t *testing.T) {
 		{"EVENT with publication 0", func(protocol.ID) protocol.Message {
 			return &protocol.Event{Subscription: 1, Publication: 0, Details: protocol.Dict{}}
 		}},
-		{"revocation without id", func(protocol.ID) protocol.Message { return &protocol.Unregistered{Request: 0, Details: protocol.Dict{}} }},
+		{"revocation without id", func(protocol.ID) protocol.Message {
+			return &protocol.Unregistered{Request: 0, Details: protocol.Dict{}}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
