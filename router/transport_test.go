@@ -1,0 +1,170 @@
+package router_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/router"
+	"github.com/izaber/wamp/session"
+	"github.com/izaber/wamp/transport"
+)
+
+// Real loopback sockets: WebSocket, RawSocket TCP and RawSocket Unix, each
+// with every serializer.
+
+func dialJoin(t *testing.T, url string, ser protocol.Serializer, maxSize int) *session.Session {
+	t.Helper()
+	ctx := ctxT(t)
+	p, err := transport.Dial(ctx, url, transport.DialOptions{Serializers: []protocol.Serializer{ser}, MaxMessageSize: maxSize})
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	s, err := session.Join(ctx, p, session.Config{Realm: testRealm})
+	if err != nil {
+		t.Fatalf("join %s: %v", url, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
+	return s
+}
+
+type endpoints struct{ ws, tcp, unix string }
+
+func serveAll(t *testing.T, cfg router.Config) (*router.Router, endpoints) {
+	t.Helper()
+	checkLeaks(t)
+	cfg.Realms = []router.RealmConfig{{Name: testRealm}}
+	r, err := router.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ws", r.WebSocketHandler())
+	hs := httptest.NewServer(mux)
+	ctx := ctxT(t)
+	tcp, err := r.ListenRawSocket(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "wamp.sock")
+	unix, err := r.ListenRawSocket(ctx, "unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 2)
+	go func() { served <- r.ServeRawSocket(tcp) }()
+	go func() { served <- r.ServeRawSocket(unix) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		for i := 0; i < 2; i++ {
+			if err := <-served; err != nil {
+				t.Errorf("ServeRawSocket: %v", err)
+			}
+		}
+		hs.Close()
+	})
+	return r, endpoints{
+		ws:   "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws",
+		tcp:  "tcp://" + tcp.Addr().String(),
+		unix: "unix://" + sock,
+	}
+}
+
+func TestTransportsAndSerializers(t *testing.T) {
+	_, ep := serveAll(t, router.Config{})
+	ctx := ctxT(t)
+	callee := dialJoin(t, ep.tcp, protocol.CBOR, 0)
+	if _, err := callee.Register(ctx, "t.echo", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return &session.Result{Args: inv.Args, Kwargs: inv.Kwargs}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{ep.ws, ep.tcp, ep.unix} {
+		for _, ser := range serializers {
+			t.Run(fmt.Sprintf("%s/%s", strings.SplitN(url, ":", 2)[0], ser.Name()), func(t *testing.T) {
+				s := dialJoin(t, url, ser, 0)
+				args := protocol.List{"text", int64(-7), 2.5, []byte{0, 1, 2}, protocol.List{true, nil}}
+				res, err := s.Call(ctx, "t.echo", args, protocol.Dict{"k": "v"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(res.Args) != fmt.Sprint(args) || res.Kwargs["k"] != "v" {
+					t.Fatalf("echo %v %v", res.Args, res.Kwargs)
+				}
+			})
+		}
+	}
+}
+
+func TestOversizedMessageRefused(t *testing.T) {
+	const limit = 4096
+	_, ep := serveAll(t, router.Config{MaxMessageSize: limit})
+	ctx := ctxT(t)
+	callee := dialJoin(t, ep.tcp, protocol.JSON, 1<<20)
+	if _, err := callee.Register(ctx, "t.echo", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return &session.Result{Args: inv.Args}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bystander := dialJoin(t, ep.ws, protocol.JSON, 0)
+	// WebSocket: the router reads the frame, refuses it and aborts the
+	// session (the connection is closed).
+	big := dialJoin(t, ep.ws, protocol.JSON, 1<<20) // the client allows what the router refuses
+	if _, err := big.Call(ctx, "t.echo", protocol.List{strings.Repeat("x", 2*limit)}, nil); err == nil {
+		t.Fatal("oversized call succeeded")
+	}
+	select {
+	case <-big.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("session not ended after an oversized message")
+	}
+	var ae *session.AbortError
+	if !errors.As(big.Err(), &ae) && !errors.Is(big.Err(), session.ErrConnectionLost) {
+		t.Fatalf("session ended with %v", big.Err())
+	}
+	// RawSocket: the router announced its limit in the handshake, so the
+	// client refuses to send and the session lives on.
+	rs := dialJoin(t, ep.tcp, protocol.JSON, 1<<20)
+	_, err := rs.Call(ctx, "t.echo", protocol.List{strings.Repeat("x", 2*limit)}, nil)
+	var tb *transport.MessageTooBigError
+	if !errors.As(err, &tb) || tb.Limit != limit {
+		t.Fatalf("rawsocket oversized call: %v", err)
+	}
+	// others are unaffected
+	for _, s := range []*session.Session{bystander, rs} {
+		if res, err := s.Call(ctx, "t.echo", protocol.List{"small"}, nil); err != nil || res.Arg(0) != "small" {
+			t.Fatalf("after oversized message: %v %v", res, err)
+		}
+	}
+	// A RESULT bigger than what the caller accepts (it announced 1 KiB in
+	// the RawSocket handshake) fails that call only.
+	if _, err := callee.Register(ctx, "t.grow", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return &session.Result{Args: protocol.List{strings.Repeat("y", 2000)}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	small := dialJoin(t, ep.tcp, protocol.JSON, 1024)
+	_, err = small.Call(ctx, "t.grow", nil, nil)
+	var we *session.Error
+	if !errors.As(err, &we) || we.URI != "wamp.error.payload_size_exceeded" {
+		t.Fatalf("too big result: %v", err)
+	}
+	if res, err := small.Call(ctx, "t.echo", protocol.List{"ok"}, nil); err != nil || res.Arg(0) != "ok" {
+		t.Fatalf("after too big result: %v %v", res, err)
+	}
+}
