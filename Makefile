@@ -5,7 +5,7 @@ BENCHTIME ?= 1s
 
 .PHONY: test vet fmt-check unit fuzz bench
 
-test: vet fmt-check unit conformance-auto
+test: vet fmt-check unit conformance-auto interop-auto
 
 vet:
 	$(GO) vet ./...
@@ -34,3 +34,14 @@ conformance-auto:
 	@if scripts/crossbar.sh installed; then GO=$(GO) conformance/run.sh --no-doc; \
 	elif [ "$${CI:-}" = "true" ]; then echo "CI: crossbar is not installed; .ci/run must run scripts/crossbar.sh install" >&2; exit 1; \
 	else echo; echo "######## CONFORMANCE MATRIX SKIPPED: crossbar not installed (make conformance installs it) ########"; echo; fi
+
+# Foreign peers (autobahn-js, Python izaber-wamp) against our router. Same rules as conformance.
+.PHONY: interop interop-auto
+interop:
+	scripts/interop.sh install
+	GO=$(GO) scripts/interop.sh run
+
+interop-auto:
+	@if scripts/interop.sh installed; then GO=$(GO) scripts/interop.sh run --no-doc; \
+	elif [ "$${CI:-}" = "true" ]; then echo "CI: interop peers are not installed; .ci/run must run scripts/interop.sh install" >&2; exit 1; \
+	else echo; echo "######## FOREIGN-PEER INTEROP SKIPPED: peers not installed (make interop installs them) ########"; echo; fi
