@@ -1,0 +1,101 @@
+package session_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/session"
+)
+
+// benchPair joins a caller and a callee (procedure "bench.echo") through a
+// miniRouter.
+func benchPair(b *testing.B) (caller *session.Session, cleanup func()) {
+	b.Helper()
+	ctx := context.Background()
+	mr := newMiniRouter()
+	callee, err := mr.connect(ctx, session.Config{InvocationConcurrency: 128})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, err = callee.Register(ctx, "bench.echo", func(_ context.Context, inv *session.Invocation) (*session.Result, error) {
+		return &session.Result{Args: inv.Args}, nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	caller, err = mr.connect(ctx, session.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return caller, func() {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		caller.Close(cctx)
+		callee.Close(cctx)
+		mr.close()
+	}
+}
+
+func reportCallsPerSecond(b *testing.B) {
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(b.N)/s, "calls/s")
+	}
+}
+
+// BenchmarkCallRoundTrip: one call at a time, caller -> router -> callee and back.
+func BenchmarkCallRoundTrip(b *testing.B) {
+	caller, cleanup := benchPair(b)
+	defer cleanup()
+	ctx := context.Background()
+	args := protocol.List{"hello", int64(42)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		res, err := caller.Call(ctx, "bench.echo", args, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Args) != 2 {
+			b.Fatalf("result %+v", res)
+		}
+	}
+	b.StopTimer()
+	reportCallsPerSecond(b)
+}
+
+// BenchmarkCallPipelined: 100 calls in flight at any time.
+func BenchmarkCallPipelined(b *testing.B) {
+	const inFlight = 100
+	caller, cleanup := benchPair(b)
+	defer cleanup()
+	ctx := context.Background()
+	args := protocol.List{"hello", int64(42)}
+	var remaining atomic.Int64
+	remaining.Store(int64(b.N))
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range inFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for remaining.Add(-1) >= 0 {
+				if _, err := caller.Call(ctx, "bench.echo", args, nil); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	if err := failed.Load(); err != nil {
+		b.Fatal(err)
+	}
+	reportCallsPerSecond(b)
+}
