@@ -3,6 +3,7 @@ package protocol
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 )
 
@@ -63,6 +64,9 @@ func (p Parser) checker() URIChecker {
 // Args/Kwargs are omitted (Args is sent as an empty list when only Kwargs is
 // set). It returns nil for a message type this package does not define.
 func ToList(m Message) List {
+	if isNil(m) {
+		return nil
+	}
 	switch m := m.(type) {
 	case *Hello:
 		return List{int64(CodeHello), m.Realm, dict(m.Details)}
@@ -479,7 +483,7 @@ func nonEmpty(d Dict) Dict {
 
 // Validate checks a message before it is sent, with p's URI rule.
 func (p Parser) Validate(m Message) error {
-	if m == nil {
+	if isNil(m) {
 		return invalid(0, "", "nil message")
 	}
 	return p.validate(m)
@@ -613,4 +617,13 @@ func quote(s string) string {
 		return strconv.Quote(s[:max]) + "..."
 	}
 	return strconv.Quote(s)
+}
+
+// isNil reports whether m is nil or a nil pointer.
+func isNil(m Message) bool {
+	if m == nil {
+		return true
+	}
+	v := reflect.ValueOf(m)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }

@@ -182,6 +182,19 @@ func TestValidate(t *testing.T) {
 	if err := Validate(nil); err == nil {
 		t.Error("Validate(nil) = nil")
 	}
+	for _, m := range []Message{(*Call)(nil), (*Hello)(nil), (*Authenticate)(nil)} {
+		if err := Validate(m); !errors.Is(err, ErrInvalidMessage) {
+			t.Errorf("Validate(%T nil) = %v", m, err)
+		}
+		if ToList(m) != nil {
+			t.Errorf("ToList(%T nil) != nil", m)
+		}
+		for _, s := range serializers {
+			if _, err := s.Marshal(m); !errors.Is(err, ErrInvalidMessage) {
+				t.Errorf("%s.Marshal(%T nil) = %v", s.Name(), m, err)
+			}
+		}
+	}
 }
 
 func TestURICheckers(t *testing.T) {
