@@ -52,16 +52,21 @@ type core struct {
 	closeTransport func(cause error)
 
 	// Keep-alive evidence, written by the read loop / socket wrapper.
-	inBytes *atomic.Uint64 // bytes read from the socket so far (countingConn)
-	blocked atomic.Bool    // read loop is waiting for Recv to take a message
+	traffic *traffic    // bytes moved on the socket so far (countingConn)
+	blocked atomic.Bool // read loop is waiting for Recv to take a message
+	// pingStart is when the keep-alive ping in flight was started (unix
+	// nanoseconds, 0 when none), so that a connection dropped because the
+	// ping could not be written is reported as a keep-alive failure.
+	pingStart atomic.Int64
+	pingKind  string
 }
 
-func newCore(ser protocol.Serializer, lim limits, sendLimit, recvLimit int, inBytes *atomic.Uint64) *core {
-	if inBytes == nil {
-		inBytes = new(atomic.Uint64)
+func newCore(ser protocol.Serializer, lim limits, sendLimit, recvLimit int, tr *traffic) *core {
+	if tr == nil {
+		tr = new(traffic)
 	}
 	return &core{
-		inBytes:   inBytes,
+		traffic:   tr,
 		ser:       ser,
 		lim:       lim,
 		sendLimit: sendLimit,
@@ -79,6 +84,15 @@ func (c *core) Serializer() protocol.Serializer { return c.ser }
 // fail ends the connection with cause (the first cause wins) and closes the
 // socket. It does not wait for the read loop.
 func (c *core) fail(cause error) {
+	var ka *keepAliveError
+	if start := c.pingStart.Load(); start != 0 && cause != ErrClosed && !errors.As(cause, &ka) {
+		// coder/websocket drops the connection when a ping cannot be
+		// written within its context; say so instead of "closed".
+		limit := min(c.lim.pongTimeout, 5*time.Second)
+		if d := time.Since(time.Unix(0, start)); d >= limit*9/10 {
+			cause = &keepAliveError{fmt.Sprintf("transport: %s keep-alive: ping not delivered within %v, connection presumed dead", c.pingKind, limit), cause}
+		}
+	}
 	c.once.Do(func() {
 		c.err = terminal(cause)
 		close(c.done)
@@ -174,13 +188,17 @@ func (c *core) send(ctx context.Context, m protocol.Message, write func([]byte) 
 	if len(b) > c.sendLimit {
 		return &MessageTooBigError{Size: len(b), Limit: c.sendLimit}
 	}
-	return c.write(ctx, "send interrupted by its context", func() error { return write(b) })
+	return c.write(ctx, sendInterrupted, func() error { return write(b) })
+}
+
+func sendInterrupted(cause error) error {
+	return fmt.Errorf("transport: send interrupted by its context, connection closed: %w", cause)
 }
 
 // write runs w holding the writer slot. If ctx ends while w runs, the
-// connection is closed (a half-written frame cannot be taken back) with an
-// error that starts with why.
-func (c *core) write(ctx context.Context, why string, w func() error) error {
+// connection is closed (a half-written frame cannot be taken back) with the
+// error interrupted(context cause).
+func (c *core) write(ctx context.Context, interrupted func(error) error, w func() error) error {
 	select {
 	case c.wlock <- struct{}{}:
 	case <-c.done:
@@ -195,7 +213,7 @@ func (c *core) write(ctx context.Context, why string, w func() error) error {
 	default:
 	}
 	stop := context.AfterFunc(ctx, func() {
-		c.fail(fmt.Errorf("transport: %s, connection closed: %w", why, context.Cause(ctx)))
+		c.fail(interrupted(context.Cause(ctx)))
 	})
 	err := w()
 	if !stop() {
@@ -231,9 +249,11 @@ func (c *core) keepAlive(kind string, ping func(ctx context.Context) error) {
 			return
 		case <-t.C:
 		}
-		before := c.inBytes.Load()
+		inBefore, outBefore := c.traffic.in.Load(), c.traffic.out.Load()
 		ctx, cancel := context.WithTimeout(context.Background(), c.lim.pongTimeout)
+		c.pingStart.Store(time.Now().UnixNano())
 		err := ping(ctx)
+		c.pingStart.Store(0)
 		cancel()
 		if err == nil {
 			continue
@@ -243,35 +263,77 @@ func (c *core) keepAlive(kind string, ping func(ctx context.Context) error) {
 			return
 		default:
 		}
-		if !errors.Is(err, errPongTimeout) {
-			// The ping could not be written: the socket is broken and the
-			// read loop reports why.
+		inMoved := c.traffic.in.Load() != inBefore
+		switch {
+		case errors.Is(err, errPongTimeout):
+			if inMoved || c.blocked.Load() {
+				continue // inconclusive: data arrived, or we were not reading
+			}
+			c.lim.log.Warn("transport: keep-alive: no pong", "transport", kind, "timeout", c.lim.pongTimeout)
+			c.fail(&keepAliveError{msg: fmt.Sprintf("transport: %s keep-alive: no pong within %v, connection presumed dead", kind, c.lim.pongTimeout)})
+			return
+		case errors.Is(err, errPingNotWritten):
+			// A send held the writer for the whole window. Alive if bytes
+			// moved either way (a slow link), or we were not reading.
+			if inMoved || c.traffic.out.Load() != outBefore || c.blocked.Load() {
+				continue
+			}
+			c.lim.log.Warn("transport: keep-alive: connection stalled", "transport", kind, "timeout", c.lim.pongTimeout)
+			c.fail(&keepAliveError{msg: fmt.Sprintf("transport: %s keep-alive: no byte moved either way within %v while a send was pending, connection presumed dead", kind, c.lim.pongTimeout)})
+			return
+		default:
+			// The socket is broken; the read loop reports why.
 			c.lim.log.Debug("transport: keep-alive ping failed", "transport", kind, "err", err)
 			return
 		}
-		if c.inBytes.Load() != before || c.blocked.Load() {
-			continue // inconclusive: data arrived, or we were not reading
-		}
-		c.lim.log.Warn("transport: keep-alive failed", "transport", kind, "timeout", c.lim.pongTimeout)
-		c.fail(fmt.Errorf("transport: %s keep-alive: no pong within %v, connection presumed dead", kind, c.lim.pongTimeout))
-		return
 	}
 }
 
-var errPongTimeout = errors.New("pong timeout")
+// Results of a keep-alive ping function besides nil and a broken socket.
+var (
+	errPongTimeout    = errors.New("pong timeout")     // ping written, no pong in time
+	errPingNotWritten = errors.New("ping not written") // writer busy for the whole window
+)
+
+// keepAliveError is a connection declared dead by keep-alive.
+type keepAliveError struct {
+	msg   string
+	cause error // what else went wrong, if anything
+}
+
+func (e *keepAliveError) Error() string {
+	if e.cause != nil {
+		return e.msg + " (" + e.cause.Error() + ")"
+	}
+	return e.msg
+}
+func (e *keepAliveError) Unwrap() error { return e.cause }
 
 var errNilMessage = errors.New("transport: cannot send a nil message")
 
-// countingConn counts the bytes read, as keep-alive evidence.
+// traffic counts the bytes moved on a socket, as keep-alive evidence.
+type traffic struct {
+	in, out atomic.Uint64
+}
+
+// countingConn counts the bytes read and written.
 type countingConn struct {
 	net.Conn
-	n *atomic.Uint64
+	t *traffic
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
-		c.n.Add(uint64(n))
+		c.t.in.Add(uint64(n))
+	}
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.t.out.Add(uint64(n))
 	}
 	return n, err
 }

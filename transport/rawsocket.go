@@ -177,6 +177,7 @@ func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLi
 	p.closeTransport = func(error) { _ = conn.Close() }
 	go p.readLoop()
 	if ping && lim.pingInterval > 0 {
+		p.pingKind = "rawsocket"
 		go p.keepAlive("rawsocket", p.ping)
 	} else {
 		close(p.pingDone)
@@ -188,18 +189,47 @@ func (p *rawSocketPeer) Send(ctx context.Context, m protocol.Message) error {
 	return p.send(ctx, m, func(b []byte) error { return p.writeFrame(frameMessage, b) })
 }
 
-// writeFrame writes one frame; the caller holds the writer slot.
+// writeFrame writes one frame; the caller holds the writer slot. Small
+// frames go out in one write (writev on TCP and Unix sockets, one TLS
+// record otherwise); large ones in chunks, so that keep-alive sees progress.
 func (p *rawSocketPeer) writeFrame(typ byte, b []byte) error {
 	h := encodeFrameHeader(typ, len(b))
-	bufs := net.Buffers{h[:], b}
-	_, err := bufs.WriteTo(p.conn)
-	return err
+	const chunk = 64 << 10
+	if len(b) <= chunk {
+		var n int64
+		var err error
+		switch p.conn.(type) {
+		case *net.TCPConn, *net.UnixConn:
+			bufs := net.Buffers{h[:], b}
+			n, err = bufs.WriteTo(p.conn)
+		default:
+			buf := make([]byte, 0, 4+len(b))
+			buf = append(append(buf, h[:]...), b...)
+			var k int
+			k, err = p.conn.Write(buf)
+			n = int64(k)
+		}
+		p.traffic.out.Add(uint64(n))
+		return err
+	}
+	w := &countingConn{Conn: p.conn, t: p.traffic}
+	if _, err := w.Write(h[:]); err != nil {
+		return err
+	}
+	for len(b) > 0 {
+		k := min(len(b), chunk)
+		if _, err := w.Write(b[:k]); err != nil {
+			return err
+		}
+		b = b[k:]
+	}
+	return nil
 }
 
 func (p *rawSocketPeer) readLoop() {
 	defer close(p.readDone)
 	fr := &frameReader{
-		r:     bufio.NewReaderSize(&countingConn{Conn: p.conn, n: p.inBytes}, 16<<10),
+		r:     bufio.NewReaderSize(&countingConn{Conn: p.conn, t: p.traffic}, 16<<10),
 		limit: p.recvLimit,
 	}
 	for {
@@ -215,7 +245,7 @@ func (p *rawSocketPeer) readLoop() {
 			}
 		case framePing:
 			// Answer at once, echoing the payload.
-			err := p.write(context.Background(), "pong", func() error { return p.writeFrame(framePong, payload) })
+			err := p.write(context.Background(), sendInterrupted, func() error { return p.writeFrame(framePong, payload) })
 			if err != nil {
 				return
 			}
@@ -240,7 +270,23 @@ func (p *rawSocketPeer) ping(ctx context.Context) error {
 		}
 		break
 	}
-	err := p.write(ctx, "keep-alive ping not written within the pong timeout", func() error { return p.writeFrame(framePing, payload[:]) })
+	notWritten := func(cause error) error {
+		return &keepAliveError{fmt.Sprintf("transport: rawsocket keep-alive: ping not written within %v, connection presumed dead", p.lim.pongTimeout), cause}
+	}
+	// Waiting for the writer slot is bounded by ctx separately, so that a
+	// busy writer reads as errPingNotWritten and not as a dead peer.
+	select {
+	case p.wlock <- struct{}{}:
+		<-p.wlock
+	case <-p.done:
+		return p.closedErr()
+	case <-ctx.Done():
+		return errPingNotWritten
+	}
+	err := p.write(ctx, notWritten, func() error { return p.writeFrame(framePing, payload[:]) })
+	if err != nil && !errors.Is(err, ErrClosed) {
+		return errPingNotWritten // the slot was taken again and ctx ended
+	}
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -36,10 +35,10 @@ type wsStatusError struct {
 func (e *wsStatusError) Error() string { return e.err.Error() }
 func (e *wsStatusError) Unwrap() error { return e.err }
 
-func newWSPeer(ws *websocket.Conn, raw net.Conn, inBytes *atomic.Uint64, ser protocol.Serializer, lim limits) *wsPeer {
+func newWSPeer(ws *websocket.Conn, raw net.Conn, tr *traffic, ser protocol.Serializer, lim limits) *wsPeer {
 	ws.SetReadLimit(int64(lim.maxSize))
 	p := &wsPeer{
-		core:    newCore(ser, lim, lim.maxSize, lim.maxSize, inBytes),
+		core:    newCore(ser, lim, lim.maxSize, lim.maxSize, tr),
 		ws:      ws,
 		raw:     raw,
 		msgType: websocket.MessageBinary,
@@ -50,6 +49,7 @@ func newWSPeer(ws *websocket.Conn, raw net.Conn, inBytes *atomic.Uint64, ser pro
 	p.closeTransport = p.closeWS
 	go p.readLoop()
 	if lim.pingInterval > 0 {
+		p.pingKind = "websocket"
 		go p.keepAlive("websocket", p.ping)
 	} else {
 		close(p.pingDone)
@@ -153,7 +153,17 @@ func (p *wsPeer) readError(err error) error {
 	return fmt.Errorf("transport: websocket read: %w", err)
 }
 
+// ping holds the writer slot while it pings and waits for the pong (one
+// round trip), so that a long Send is never mistaken for a missing pong.
 func (p *wsPeer) ping(ctx context.Context) error {
+	select {
+	case p.wlock <- struct{}{}:
+	case <-p.done:
+		return p.closedErr()
+	case <-ctx.Done():
+		return errPingNotWritten
+	}
+	defer func() { <-p.wlock }()
 	err := p.ws.Ping(ctx)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		return errPongTimeout
@@ -165,7 +175,7 @@ func (p *wsPeer) ping(ctx context.Context) error {
 func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (Peer, error) {
 	var mu sync.Mutex
 	var raw net.Conn
-	inBytes := new(atomic.Uint64)
+	counts := new(traffic)
 	tr := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -177,7 +187,7 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 			mu.Lock()
 			raw = c
 			mu.Unlock()
-			return &countingConn{Conn: c, n: inBytes}, nil
+			return &countingConn{Conn: c, t: counts}, nil
 		},
 		DisableKeepAlives: true,
 	}
@@ -245,7 +255,7 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 		return nil, errors.New("transport: websocket dial: no underlying connection")
 	}
 	lim.log.Debug("transport: websocket connected", "subprotocol", sp)
-	return newWSPeer(ws, rc, inBytes, ser, lim), nil
+	return newWSPeer(ws, rc, counts, ser, lim), nil
 }
 
 // WebSocketHandler returns an http.Handler that upgrades WAMP WebSocket
@@ -302,7 +312,7 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no supported WAMP subprotocol offered; supported: "+strings.Join(sup, ", "), http.StatusBadRequest)
 		return
 	}
-	hw := &hijackRecorder{ResponseWriter: w, inBytes: new(atomic.Uint64)}
+	hw := &hijackRecorder{ResponseWriter: w, traffic: new(traffic)}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{ser.Subprotocol()},
 		OriginPatterns: h.origins,
@@ -316,14 +326,14 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.lim.log.Debug("transport: websocket accepted", "remote", r.RemoteAddr, "subprotocol", ser.Subprotocol())
-	h.accept(newWSPeer(ws, hw.raw, hw.inBytes, ser, h.lim))
+	h.accept(newWSPeer(ws, hw.raw, hw.traffic, ser, h.lim))
 }
 
 // hijackRecorder hands coder/websocket a counting wrapper of the hijacked
 // connection and remembers the raw connection for a hard close.
 type hijackRecorder struct {
 	http.ResponseWriter
-	inBytes *atomic.Uint64
+	traffic *traffic
 	raw     net.Conn
 }
 
@@ -333,5 +343,13 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.raw = c
-	return &countingConn{Conn: c, n: h.inBytes}, brw, nil
+	cc := &countingConn{Conn: c, t: h.traffic}
+	// Writes go through the counting wrapper too: a fresh writer (net/http
+	// has flushed the response head before hijacking).
+	if err := brw.Writer.Flush(); err != nil {
+		_ = c.Close()
+		return nil, nil, err
+	}
+	brw = bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(cc, brw.Writer.Size()))
+	return cc, brw, nil
 }

@@ -172,11 +172,13 @@ func TestWebSocketHeadersAndUserAgent(t *testing.T) {
 // freezeProxy forwards TCP traffic until frozen, then silently drops
 // everything in both directions without closing: a half-open connection.
 type freezeProxy struct {
-	l      net.Listener
-	frozen atomic.Bool
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  []net.Conn
+	l       net.Listener
+	frozen  atomic.Bool
+	stalled atomic.Bool // stop reading too, so the senders' buffers fill
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   []net.Conn
 }
 
 func startProxy(t testing.TB, target string) *freezeProxy {
@@ -184,7 +186,7 @@ func startProxy(t testing.TB, target string) *freezeProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp := &freezeProxy{l: l}
+	fp := &freezeProxy{l: l, quit: make(chan struct{})}
 	fp.wg.Add(1)
 	go func() {
 		defer fp.wg.Done()
@@ -208,6 +210,7 @@ func startProxy(t testing.TB, target string) *freezeProxy {
 	}()
 	t.Cleanup(func() {
 		l.Close()
+		close(fp.quit)
 		fp.mu.Lock()
 		for _, c := range fp.conns {
 			c.Close()
@@ -222,6 +225,13 @@ func (fp *freezeProxy) pipe(dst, src net.Conn) {
 	defer fp.wg.Done()
 	buf := make([]byte, 32<<10)
 	for {
+		for fp.stalled.Load() {
+			select {
+			case <-fp.quit:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
 		n, err := src.Read(buf)
 		if n > 0 && !fp.frozen.Load() {
 			if _, err := dst.Write(buf[:n]); err != nil {
@@ -274,6 +284,45 @@ func TestKeepAliveDetectsHalfOpen(t *testing.T) {
 			}
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("detected after %v", d)
+			}
+		})
+	}
+}
+
+// TestKeepAliveDetectsStalledWrites: the path stops taking bytes while a
+// large send is in progress; keep-alive cannot even write its ping and sees
+// no byte move either way, and declares the connection dead.
+func TestKeepAliveDetectsStalledWrites(t *testing.T) {
+	for _, scheme := range []string{"ws", "tcp"} {
+		t.Run(scheme, func(t *testing.T) {
+			checkLeaks(t)
+			ts := startServer(t, scheme, ServerOptions{PingInterval: -1}, nil, echo)
+			target := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(ts.url, "ws://"), "tcp://"), "/ws")
+			fp := startProxy(t, target)
+			ctx := ctxT(t, 20*time.Second)
+			p, err := Dial(ctx, strings.Replace(ts.url, target, fp.addr(), 1), DialOptions{PingInterval: 100 * time.Millisecond, PongTimeout: 300 * time.Millisecond, RawSocketPing: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			fp.frozen.Store(true)
+			fp.stalled.Store(true)
+			sendErr := make(chan error, 1)
+			go func() {
+				for {
+					if err := p.Send(context.Background(), bigCall(256<<10)); err != nil {
+						sendErr <- err
+						return
+					}
+				}
+			}()
+			_, err = p.Recv(ctx)
+			if err == nil || !strings.Contains(err.Error(), "keep-alive") || !errors.Is(err, ErrClosed) {
+				t.Fatalf("Recv on stalled connection = %v, want a keep-alive failure", err)
+			}
+			t.Logf("Recv: %v", err)
+			if err := <-sendErr; !errors.Is(err, ErrClosed) {
+				t.Fatalf("blocked Send = %v, want ErrClosed", err)
 			}
 		})
 	}
