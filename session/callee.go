@@ -30,7 +30,7 @@ func (s *Session) Register(ctx context.Context, procedure string, h Handler, opt
 	}
 	wire := wireOptions(st.wire)
 	p := newPending(protocol.CodeRegister)
-	p.reg = &Registration{Procedure: procedure, Options: wire, handler: h}
+	p.reg = &Registration{Procedure: procedure, Options: cloneDict(wire), handler: h}
 	id, err := s.newRequest(p)
 	if err != nil {
 		return nil, err

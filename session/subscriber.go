@@ -31,7 +31,7 @@ func (s *Session) Subscribe(ctx context.Context, topic string, h EventHandler, o
 	p := newPending(protocol.CodeSubscribe)
 	p.sub = &Subscription{
 		Topic:   topic,
-		Options: wire,
+		Options: cloneDict(wire),
 		handler: h,
 		queue:   make(chan *Event, s.cfg.EventQueueSize),
 		stop:    make(chan struct{}),

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"maps"
 	"sync/atomic"
 
 	"github.com/izaber/wamp/auth"
@@ -113,6 +113,14 @@ func (r *Result) Decode(v any) error {
 	return decodeValue(r.Args[0], v)
 }
 
+// cloneDict returns a shallow copy of d (nil stays nil).
+func cloneDict(d protocol.Dict) protocol.Dict {
+	if d == nil {
+		return nil
+	}
+	return maps.Clone(d)
+}
+
 func decodeValue(src any, v any) error {
 	b, err := json.Marshal(src)
 	if err != nil {
@@ -212,7 +220,6 @@ type Subscription struct {
 	stop    chan struct{} // closed (under Session.mu) when the subscription ends
 	stopped bool          // guarded by Session.mu
 	dropped atomic.Uint64
-	once    sync.Once
 }
 
 // Dropped returns the number of events dropped because this subscription's
