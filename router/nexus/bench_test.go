@@ -29,6 +29,9 @@ func BenchmarkAuthorize(b *testing.B) {
 // BenchmarkTicketLoginAPIKey measures an API key login: one PBKDF2
 // derivation (29000 rounds, Nexus-compatible) plus the lookup.
 func BenchmarkTicketLoginAPIKey(b *testing.B) {
+	old := keyDigestRounds
+	keyDigestRounds = nexusKeyRounds
+	defer func() { keyDigestRounds = old }()
 	s, err := New(Config{UsersFile: writeUsersB(b, testUsers)})
 	if err != nil {
 		b.Fatal(err)

@@ -15,10 +15,16 @@ import (
 // DefaultHashIterations is the PBKDF2 iteration count HashPassword uses.
 const DefaultHashIterations = 100_000
 
-// keyDigestIterations is the PBKDF2 iteration count of API key and OTP
-// digests. It is passlib's default for pbkdf2_sha256, which Nexus uses, so
-// digests computed here equal the ones Nexus stores for the same login and key.
-const keyDigestIterations = 29000
+// nexusKeyRounds is the PBKDF2 iteration count of API key and OTP digests.
+// It is passlib's default for pbkdf2_sha256, which Nexus uses, so digests
+// computed here equal the ones Nexus stores for the same login and key.
+const nexusKeyRounds = 29000
+
+// Iteration counts in use; tests lower them to keep PBKDF2 cheap.
+var (
+	keyDigestRounds    = nexusKeyRounds
+	passwordIterations = DefaultHashIterations
+)
 
 // passlib's "adapted base64": standard alphabet with '.' for '+', no padding.
 var ab64 = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789./").WithPadding(base64.NoPadding)
@@ -30,7 +36,7 @@ var errBadHash = errors.New(`password_hash must have the form "$pbkdf2-sha256$<i
 // pbkdf2_sha256 format ("$pbkdf2-sha256$<iterations>$<salt>$<checksum>"), the
 // form Nexus stores and the users file accepts as password_hash.
 func HashPassword(password string) (string, error) {
-	return hashPassword(password, DefaultHashIterations)
+	return hashPassword(password, passwordIterations)
 }
 
 func hashPassword(password string, iterations int) (string, error) {
@@ -87,7 +93,11 @@ func (h *passwordHash) verify(password string) bool {
 // login as salt, URL-safe base64 without padding, as Nexus computes it. A
 // fixed salt lets a login look a presented key up with one derivation.
 func keyDigest(login, plaintext string) string {
-	sum, err := pbkdf2.Key(sha256.New, plaintext, []byte(login), keyDigestIterations, sha256.Size)
+	return keyDigestN(login, plaintext, keyDigestRounds)
+}
+
+func keyDigestN(login, plaintext string, rounds int) string {
+	sum, err := pbkdf2.Key(sha256.New, plaintext, []byte(login), rounds, sha256.Size)
 	if err != nil {
 		// Only reachable with FIPS-140 restrictions on short salts; make the
 		// digest unusable rather than guessable.
