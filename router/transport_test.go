@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/izaber/wamp/protocol"
 	"github.com/izaber/wamp/router"
 	"github.com/izaber/wamp/session"
@@ -166,5 +167,59 @@ func TestOversizedMessageRefused(t *testing.T) {
 	}
 	if res, err := small.Call(ctx, "t.echo", protocol.List{"ok"}, nil); err != nil || res.Arg(0) != "ok" {
 		t.Fatalf("after too big result: %v %v", res, err)
+	}
+}
+
+// A client sending bytes that are not a WAMP message gets ABORT
+// wamp.error.protocol_violation; other sessions carry on.
+func TestGarbageFrameAborts(t *testing.T) {
+	_, ep := serveAll(t, router.Config{})
+	ctx := ctxT(t)
+	bystander := dialJoin(t, ep.tcp, protocol.MsgPack, 0)
+	if _, err := bystander.Register(ctx, "t.ok", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return &session.Result{Args: protocol.List{"ok"}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, frame := range []string{`[999, 1]`, `not json`, `[48, "x", {}, "a.b"]`, `[]`} {
+		t.Run(frame, func(t *testing.T) {
+			ws, _, err := websocket.Dial(ctx, ep.ws, &websocket.DialOptions{Subprotocols: []string{"wamp.2.json"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.CloseNow()
+			send := func(s string) {
+				if err := ws.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			read := func() protocol.Message {
+				_, b, err := ws.Read(ctx)
+				if err != nil {
+					t.Fatalf("read: %v", err)
+				}
+				m, err := protocol.JSON.Unmarshal(b)
+				if err != nil {
+					t.Fatalf("decode %s: %v", b, err)
+				}
+				return m
+			}
+			send(`[1, "realm1", {"roles": {"caller": {}}}]`)
+			if _, ok := read().(*protocol.Welcome); !ok {
+				t.Fatal("no WELCOME")
+			}
+			send(frame)
+			a, ok := read().(*protocol.Abort)
+			if !ok || a.Reason != "wamp.error.protocol_violation" {
+				t.Fatalf("got %+v, want ABORT wamp.error.protocol_violation", a)
+			}
+			if _, _, err := ws.Read(ctx); err == nil {
+				t.Fatal("connection still open after ABORT")
+			}
+		})
+	}
+	caller := dialJoin(t, ep.ws, protocol.CBOR, 0)
+	if res, err := caller.Call(ctx, "t.ok", nil, nil); err != nil || res.Arg(0) != "ok" {
+		t.Fatalf("after violations: %v %v", res, err)
 	}
 }
