@@ -48,8 +48,12 @@
 //
 // Keep-alive pings detect a half-open connection (the peer vanished
 // without a FIN): when no pong and no other data arrives within PongTimeout
-// while the reader was free to read it, the connection is closed and Recv
-// returns the reason.
+// while the reader was free to read it, or when a pending send keeps the
+// ping from being written and no byte moves either way for PongTimeout, the
+// connection is closed and Recv returns the reason. Data arriving, bytes
+// still draining on a slow link, or a reader waiting for Recv to take a
+// message all count as alive, so a busy connection is never mistaken for a
+// dead one.
 //
 // Every error that ends a connection matches ErrClosed with errors.Is and
 // keeps its cause (errors.As for *MessageTooBigError, *RawSocketError). A
