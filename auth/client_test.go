@@ -228,3 +228,23 @@ func TestAnonymousMethod(t *testing.T) {
 		t.Fatalf("Method/HelloExtra = %q/%v", m.Method(), m.HelloExtra())
 	}
 }
+
+func TestToInt(t *testing.T) {
+	tests := []struct {
+		v    any
+		want int
+		ok   bool
+	}{
+		{int(5), 5, true}, {int8(-3), -3, true}, {int16(300), 300, true}, {int32(70000), 70000, true},
+		{int64(1 << 40), 1 << 40, true}, {uint(7), 7, true}, {uint8(255), 255, true}, {uint16(65535), 65535, true},
+		{uint32(1 << 31), 1 << 31, true}, {uint64(1 << 62), 1 << 62, true}, {uint64(1 << 63), 0, false},
+		{float32(12), 12, true}, {float64(1000), 1000, true}, {1.5, 0, false}, {1e300, 0, false},
+		{"12", 0, false}, {nil, 0, false}, {true, 0, false}, {List{1}, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := toInt(tt.v)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("toInt(%T %v) = %d, %v; want %d, %v", tt.v, tt.v, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -38,6 +38,10 @@ type AcceptConfig struct {
 	NewSessionID func() protocol.ID
 	// Agent is WELCOME Details.agent; empty means "izaber-wamp-go".
 	Agent string
+	// Transport names the kind of connection for the authenticators
+	// (auth.Request.Transport), such as "websocket" or "rawsocket";
+	// optional.
+	Transport string
 	// Logger receives handshake outcomes (never credentials); nil discards.
 	Logger *slog.Logger
 }
@@ -89,6 +93,9 @@ const (
 // is passed on unchanged); it also wraps the cause when there is one, such
 // as ctx.Err() or transport.ErrClosed.
 func Accept(ctx context.Context, p transport.Peer, cfg AcceptConfig) (*Joined, error) {
+	if p == nil {
+		return nil, errors.New("session: accept: nil peer")
+	}
 	a := &acceptor{ctx: ctx, p: p, cfg: cfg, log: cfg.Logger}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -119,6 +126,13 @@ type acceptViolation struct {
 
 func (v *acceptViolation) Error() string { return "protocol violation: " + v.msg }
 func (v *acceptViolation) Unwrap() error { return v.err }
+
+// acceptReadError is a failure to read from the connection (other than an
+// invalid message): the connection is presumed broken, so no ABORT is sent.
+type acceptReadError struct{ err error }
+
+func (e *acceptReadError) Error() string { return e.err.Error() }
+func (e *acceptReadError) Unwrap() error { return e.err }
 
 // acceptClientAbort is the client's ABORT during the handshake; it gets no
 // reply.
@@ -168,6 +182,7 @@ func (a *acceptor) run() (*Joined, error) {
 		AuthExtra:   authextra,
 		Details:     hello.Details,
 		Session:     id,
+		Transport:   a.cfg.Transport,
 	}
 	identity, err := a.authenticate(authenticator, req)
 	if err != nil {
@@ -297,6 +312,9 @@ func (a *acceptor) fail(err error) error {
 		return a.refuse(acceptReasonTimeout, "handshake timed out", err)
 	case errors.Is(err, context.Canceled):
 		return a.refuse(acceptReasonShutdown, "handshake canceled", err)
+	case errors.As(err, new(*acceptReadError)):
+		a.log.Debug("session: connection failed during the handshake", "error", err)
+		return fmt.Errorf("session: accept: %w", err)
 	}
 	return a.refuse(acceptReasonAuthFailed, "authentication failed", err)
 }
@@ -323,7 +341,7 @@ func (a *acceptor) sendAbort(reason, message string) {
 }
 
 // acceptClassifyRecv marks undecodable or invalid messages as protocol
-// violations.
+// violations and any other read failure as a broken connection.
 func acceptClassifyRecv(err error) error {
 	if errors.Is(err, protocol.ErrInvalidMessage) {
 		msg := err.Error()
@@ -332,7 +350,7 @@ func acceptClassifyRecv(err error) error {
 		}
 		return &acceptViolation{msg: "invalid message: " + msg, err: err}
 	}
-	return err
+	return &acceptReadError{err}
 }
 
 func acceptAbortError(m *protocol.Abort) error {

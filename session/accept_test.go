@@ -634,3 +634,74 @@ func (a acceptKeepAuth) Authenticate(_ context.Context, _ *auth.Request, c auth.
 	*a.keep = c
 	return &auth.Identity{AuthID: "x", AuthRole: "y"}, nil
 }
+
+// acceptBrokenPeer fails every Recv with a network error and records sends.
+type acceptBrokenPeer struct {
+	transport.Peer
+	mu   sync.Mutex
+	sent []protocol.Message
+}
+
+var errAcceptReset = errors.New("connection reset by peer")
+
+func (p *acceptBrokenPeer) Recv(context.Context) (protocol.Message, error) {
+	return nil, errAcceptReset
+}
+func (p *acceptBrokenPeer) Send(_ context.Context, m protocol.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent = append(p.sent, m)
+	return nil
+}
+
+// A broken connection gets no ABORT, and the error says why.
+func TestAcceptReadError(t *testing.T) {
+	server, client := transport.Pipe(nil)
+	defer client.Close()
+	p := &acceptBrokenPeer{Peer: server}
+	_, err := Accept(t.Context(), p, AcceptConfig{})
+	if !errors.Is(err, errAcceptReset) {
+		t.Fatalf("err = %v", err)
+	}
+	var d *auth.Denied
+	if errors.As(err, &d) || len(p.sent) != 0 {
+		t.Errorf("ABORT sent on a broken connection: %v %v", d, p.sent)
+	}
+	if _, err := client.Recv(t.Context()); !errors.Is(err, transport.ErrClosed) {
+		t.Errorf("peer not closed: %v", err)
+	}
+	if _, err := Accept(t.Context(), nil, AcceptConfig{}); err == nil {
+		t.Error("nil peer accepted")
+	}
+}
+
+// The authenticator sees what HELLO said, the future session id and the
+// configured transport name.
+func TestAcceptRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var got *auth.Request
+		a := acceptReqAuth{got: &got}
+		h := acceptStart(t, t.Context(), nil, AcceptConfig{
+			Authenticators: []auth.Authenticator{a}, Transport: "rawsocket",
+			NewSessionID: func() protocol.ID { return 99 },
+		})
+		h.send(acceptHello("realm1", protocol.Dict{"authid": "zed", "authmethods": protocol.List{"x-custom"},
+			"authextra": protocol.Dict{"k": "v"}}))
+		_, j := h.expectWelcome()
+		if got == nil || got.Realm != "realm1" || got.AuthID != "zed" || got.Session != 99 || got.Transport != "rawsocket" ||
+			len(got.AuthMethods) != 1 || got.AuthMethods[0] != "x-custom" || got.AuthExtra["k"] != "v" || got.Details["authid"] != "zed" {
+			t.Errorf("request %+v", got)
+		}
+		if j.Identity.AuthMethod != "x-custom" {
+			t.Errorf("authmethod %q, want the authenticator's method", j.Identity.AuthMethod)
+		}
+	})
+}
+
+type acceptReqAuth struct{ got **auth.Request }
+
+func (acceptReqAuth) Method() string { return "x-custom" }
+func (a acceptReqAuth) Authenticate(_ context.Context, req *auth.Request, _ auth.Challenger) (*auth.Identity, error) {
+	*a.got = req
+	return &auth.Identity{AuthID: req.AuthID, AuthRole: "r"}, nil
+}
