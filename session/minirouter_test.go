@@ -63,7 +63,7 @@ func newMiniRouter() *miniRouter {
 	}
 }
 
-// connect joins a new client session through the router.
+// connect joins a new client session through the router over an in-memory pipe.
 func (mr *miniRouter) connect(ctx context.Context, cfg session.Config) (*session.Session, error) {
 	if cfg.Realm == "" {
 		cfg.Realm = "realm1"
@@ -72,13 +72,19 @@ func (mr *miniRouter) connect(ctx context.Context, cfg session.Config) (*session
 	mr.wg.Add(1)
 	go func() {
 		defer mr.wg.Done()
-		j, err := session.Accept(ctx, server, session.AcceptConfig{})
-		if err != nil {
-			return
-		}
-		mr.serve(&mrPeer{p: j.Peer, id: j.Session})
+		mr.servePeer(ctx, server, session.AcceptConfig{})
 	}()
 	return session.Join(ctx, client, cfg)
+}
+
+// servePeer runs the handshake with Accept, then relays the session's
+// messages until it leaves. It returns when the peer is gone.
+func (mr *miniRouter) servePeer(ctx context.Context, p transport.Peer, cfg session.AcceptConfig) {
+	j, err := session.Accept(ctx, p, cfg)
+	if err != nil {
+		return
+	}
+	mr.serve(&mrPeer{p: j.Peer, id: j.Session})
 }
 
 // close disconnects every client and waits for the router's goroutines.
@@ -229,6 +235,7 @@ func (mr *miniRouter) serve(p *mrPeer) {
 				send(p, &protocol.Published{Request: m.Request, Publication: pub})
 			}
 		case *protocol.Goodbye:
+			mr.forget(p) // before the reply: the client may reconnect at once
 			send(p, &protocol.Goodbye{Details: protocol.Dict{}, Reason: "wamp.close.goodbye_and_out"})
 			return
 		default:
@@ -237,9 +244,15 @@ func (mr *miniRouter) serve(p *mrPeer) {
 	}
 }
 
-// drop forgets a disconnected client and fails calls waiting on it.
+// drop forgets a disconnected client and closes its transport.
 func (mr *miniRouter) drop(p *mrPeer) {
+	mr.forget(p)
 	p.p.Close()
+}
+
+// forget removes a client's registrations and subscriptions and fails the
+// calls waiting on it.
+func (mr *miniRouter) forget(p *mrPeer) {
 	mr.mu.Lock()
 	delete(mr.peers, p)
 	for proc, reg := range mr.procs {
