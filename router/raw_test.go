@@ -659,3 +659,96 @@ func TestRawCloseSendsGoodbye(t *testing.T) {
 	expect[*protocol.Goodbye](c)
 
 }
+
+func TestRawInvalidRequests(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	c := joinRaw(t, r, rawOpt{})
+	tests := []struct {
+		name string
+		msg  func(req protocol.ID) protocol.Message
+		code protocol.Code
+		uri  string
+	}{
+		{"register bad uri", func(q protocol.ID) protocol.Message {
+			return &protocol.Register{Request: q, Procedure: "a..b"}
+		}, protocol.CodeRegister, "wamp.error.invalid_uri"},
+		{"register prefix with empty middle", func(q protocol.ID) protocol.Message {
+			return &protocol.Register{Request: q, Options: protocol.Dict{"match": "prefix"}, Procedure: "a..b"}
+		}, protocol.CodeRegister, "wamp.error.invalid_uri"},
+		{"register bad match", func(q protocol.ID) protocol.Message {
+			return &protocol.Register{Request: q, Options: protocol.Dict{"match": "regex"}, Procedure: "a.b"}
+		}, protocol.CodeRegister, "wamp.error.invalid_argument"},
+		{"register bad invoke", func(q protocol.ID) protocol.Message {
+			return &protocol.Register{Request: q, Options: protocol.Dict{"invoke": "sometimes"}, Procedure: "a.b"}
+		}, protocol.CodeRegister, "wamp.error.invalid_argument"},
+		{"subscribe bad uri", func(q protocol.ID) protocol.Message {
+			return &protocol.Subscribe{Request: q, Topic: "a b"}
+		}, protocol.CodeSubscribe, "wamp.error.invalid_uri"},
+		{"publish bad uri acknowledged", func(q protocol.ID) protocol.Message {
+			return &protocol.Publish{Request: q, Options: protocol.Dict{"acknowledge": true}, Topic: "a.#"}
+		}, protocol.CodePublish, "wamp.error.invalid_uri"},
+		{"call bad timeout", func(q protocol.ID) protocol.Message {
+			return &protocol.Call{Request: q, Options: protocol.Dict{"timeout": "soon"}, Procedure: "wamp.session.count"}
+		}, protocol.CodeCall, "wamp.error.invalid_argument"},
+		{"unregister unknown", func(q protocol.ID) protocol.Message {
+			return &protocol.Unregister{Request: q, Registration: 12345}
+		}, protocol.CodeUnregister, "wamp.error.no_such_registration"},
+		{"unsubscribe unknown", func(q protocol.ID) protocol.Message {
+			return &protocol.Unsubscribe{Request: q, Subscription: 12345}
+		}, protocol.CodeUnsubscribe, "wamp.error.no_such_subscription"},
+		{"session get unknown", func(q protocol.ID) protocol.Message {
+			return &protocol.Call{Request: q, Procedure: "wamp.session.get", Args: protocol.List{int64(1)}}
+		}, protocol.CodeCall, "wamp.error.no_such_session"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := c.nextReq()
+			c.send(tt.msg(req))
+			e := expect[*protocol.Error](c)
+			if e.RequestType != tt.code || e.Request != req || e.URI != tt.uri {
+				t.Fatalf("ERROR %+v, want %s for %s", e, tt.uri, tt.code)
+			}
+		})
+	}
+	// an unacknowledged invalid publish gets no reply at all
+	c.send(&protocol.Publish{Request: c.nextReq(), Topic: "a.#"})
+	c.noMessage(50 * time.Millisecond)
+	// a CALL reusing the id of a pending call is a protocol violation
+	callee := joinRaw(t, r, rawOpt{})
+	callee.register("p.hold", nil)
+	req := c.call("p.hold", nil)
+	expect[*protocol.Invocation](callee)
+	c.send(&protocol.Call{Request: req, Procedure: "p.hold"})
+	if a := expect[*protocol.Abort](c); a.Reason != "wamp.error.protocol_violation" {
+		t.Fatalf("ABORT %+v", a)
+	}
+	// ... and the callee is told to stop the orphaned invocation
+	if in := expect[*protocol.Interrupt](callee); in.Options["mode"] != "killnowait" {
+		t.Fatalf("INTERRUPT %+v", in)
+	}
+}
+
+func TestRawRoundRobinSurvivesUnregister(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	a, b, c := joinRaw(t, r, rawOpt{}), joinRaw(t, r, rawOpt{}), joinRaw(t, r, rawOpt{})
+	caller := joinRaw(t, r, rawOpt{})
+	var regID protocol.ID
+	for _, x := range []*rawClient{a, b, c} {
+		regID = x.register("rr.p", protocol.Dict{"invoke": "roundrobin"})
+	}
+	serve := func(x *rawClient) {
+		inv := expect[*protocol.Invocation](x)
+		x.send(&protocol.Yield{Request: inv.Request})
+		expect[*protocol.Result](caller)
+	}
+	caller.call("rr.p", nil)
+	serve(a)
+	caller.call("rr.p", nil)
+	serve(b)
+	b.send(&protocol.Unregister{Request: b.nextReq(), Registration: regID})
+	expect[*protocol.Unregistered](b)
+	caller.call("rr.p", nil)
+	serve(c)
+	caller.call("rr.p", nil)
+	serve(a)
+}
