@@ -174,11 +174,7 @@ func (tc acceptJoinCase) run(t *testing.T, ctx context.Context, p transport.Peer
 		t.Error("session not done after Close")
 	}
 	if closeErr != nil {
-		// Known race outside this test's scope (reported): Session.Close
-		// sends GOODBYE with the session context, which the session's
-		// reader cancels once the GOODBYE reply arrives, and the transport
-		// then reports a completed write as failed.
-		t.Logf("Close: %v", closeErr)
+		t.Errorf("Close: %v", closeErr)
 	}
 }
 
