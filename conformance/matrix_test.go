@@ -128,6 +128,9 @@ func uniquePrefix() string {
 // TestMatrix runs every transport × serializer × authentication cell
 // against the router given by the flags (see flags_test.go).
 func TestMatrix(t *testing.T) {
+	if *flagSelf {
+		startSelfRouter(t)
+	}
 	trs := transports()
 	if len(trs) == 0 {
 		t.Skip("CONFORMANCE MATRIX SKIPPED: no router configured. Run `make conformance` (starts crossbar), " +

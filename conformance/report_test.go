@@ -51,17 +51,17 @@ func TestRenderMatrix(t *testing.T) {
 
 func TestWriteDoc(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "doc.md")
-	doc := "# title\n" + MatrixBegin + "\nold matrix\n" + MatrixEnd + "\nmiddle\n" + InteropBegin + "\nold interop\n" + InteropEnd + "\ntail\n"
+	doc := "# title\n" + MatrixBegin + "\nold matrix\n" + MatrixEnd + "\nmiddle\n" + SelfBegin + "\nold self\n" + SelfEnd + "\n" + InteropBegin + "\nold interop\n" + InteropEnd + "\ntail\n"
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	in := &InteropReport{Router: "r", Results: []InteropResult{{Peer: "autobahn-js", Scenario: "call", Status: Pass}}}
-	if err := WriteDoc(path, sampleReport(), in); err != nil {
+	if err := WriteDoc(path, sampleReport(), sampleReport(), in); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
 	got := string(b)
-	if strings.Contains(got, "old matrix") || strings.Contains(got, "old interop") {
+	if strings.Contains(got, "old matrix") || strings.Contains(got, "old self") || strings.Contains(got, "old interop") {
 		t.Errorf("old sections kept:\n%s", got)
 	}
 	for _, want := range []string{"# title\n", "\nmiddle\n", "\ntail\n", "| autobahn-js | call | pass |  |", "| websocket | cbor | ticket | n/a | n/a |"} {
@@ -70,7 +70,7 @@ func TestWriteDoc(t *testing.T) {
 		}
 	}
 	// Idempotent: a second run gives the same document.
-	if err := WriteDoc(path, sampleReport(), in); err != nil {
+	if err := WriteDoc(path, sampleReport(), sampleReport(), in); err != nil {
 		t.Fatal(err)
 	}
 	b2, _ := os.ReadFile(path)

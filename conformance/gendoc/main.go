@@ -20,6 +20,7 @@ import (
 
 func main() {
 	matrix := flag.String("matrix", "", "matrix report (JSON) written by TestMatrix")
+	self := flag.String("self-matrix", "", "matrix report (JSON) of TestMatrix -self (our router)")
 	interop := flag.String("interop", "", "foreign-peer report (JSON) written by TestInterop")
 	doc := flag.String("doc", "docs/CONFORMANCE.md", "document to update")
 	summary := flag.Bool("summary-only", false, "print the summary, leave the document alone")
@@ -27,23 +28,45 @@ func main() {
 	if *summary {
 		*doc = ""
 	}
-	if err := run(*matrix, *interop, *doc); err != nil {
+	if err := run(*matrix, *self, *interop, *doc); err != nil {
 		fmt.Fprintln(os.Stderr, "gendoc:", err)
 		os.Exit(1)
 	}
 }
 
-func run(matrixPath, interopPath, doc string) error {
-	var m *conformance.MatrixReport
-	if matrixPath != "" {
-		m = new(conformance.MatrixReport)
-		if err := conformance.ReadJSON(matrixPath, m); err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			fmt.Fprintf(os.Stderr, "gendoc: %s not found; matrix section unchanged\n", matrixPath)
-			m = nil
+func readMatrix(path string) (*conformance.MatrixReport, error) {
+	if path == "" {
+		return nil, nil
+	}
+	m := new(conformance.MatrixReport)
+	if err := conformance.ReadJSON(path, m); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
 		}
+		fmt.Fprintf(os.Stderr, "gendoc: %s not found; its section is unchanged\n", path)
+		return nil, nil
+	}
+	return m, nil
+}
+
+func printCounts(m *conformance.MatrixReport) {
+	if m == nil {
+		return
+	}
+	what := "matrix against " + m.Router
+	c := m.Count()
+	fmt.Printf("gendoc: %s: %d cells: %d passed, %d failed; checks %d passed, %d failed, %d n/a\n",
+		what, c.Cells, c.CellsPassed, c.CellsFailed, c.ChecksPassed, c.ChecksFailed, c.ChecksNA)
+}
+
+func run(matrixPath, selfPath, interopPath, doc string) error {
+	m, err := readMatrix(matrixPath)
+	if err != nil {
+		return err
+	}
+	self, err := readMatrix(selfPath)
+	if err != nil {
+		return err
 	}
 	var in *conformance.InteropReport
 	if interopPath != "" {
@@ -57,15 +80,12 @@ func run(matrixPath, interopPath, doc string) error {
 		}
 	}
 	if doc != "" {
-		if err := conformance.WriteDoc(doc, m, in); err != nil {
+		if err := conformance.WriteDoc(doc, m, self, in); err != nil {
 			return err
 		}
 	}
-	if m != nil {
-		c := m.Count()
-		fmt.Printf("gendoc: matrix %d cells: %d passed, %d failed; checks %d passed, %d failed, %d n/a\n",
-			c.Cells, c.CellsPassed, c.CellsFailed, c.ChecksPassed, c.ChecksFailed, c.ChecksNA)
-	}
+	printCounts(m)
+	printCounts(self)
 	if in != nil {
 		pass, fail := 0, 0
 		for _, r := range in.Results {
