@@ -448,3 +448,11 @@ func isString(v any) bool {
 	_, ok := v.(string)
 	return ok
 }
+
+// uri is the URI a request for u sends.
+func (e *env) uri(c *izaber.Client, u string) string {
+	if e.conn.absolute {
+		return u
+	}
+	return c.URI(u)
+}

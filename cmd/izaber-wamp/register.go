@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/izaber/wamp/izaber"
+	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/session"
+)
+
+func init() {
+	commands["register"] = command{summary: "serve a procedure with a shell command until Ctrl-C", run: runRegister}
+}
+
+// maxStderr bounds the stderr text of a failed command put in the error.
+const maxStderr = 64 << 10
+
+func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := newEnv("register", stdout, stderr, "register PROCEDURE [flags] -- COMMAND [ARG...]", `
+Registers PROCEDURE (prefixed with uri_base like call) and serves it until
+Ctrl-C (which unregisters and leaves with GOODBYE). Each invocation runs
+COMMAND with {"procedure", "args", "kwargs", "details"} as JSON on its
+standard input. Its standard output is the result: parsed as JSON when it
+is one JSON value, else returned as a string (one trailing newline
+removed); empty output returns no result. A non-zero exit status returns
+the WAMP error <uri_base>.error.invoke.failure with the command's standard
+error text as the message and {"exit_status": N} as kwargs. A cancelled
+call kills the command. The registration is restored after a
+reconnection.
+
+examples:
+  izaber-wamp register example.echo -- sh -c 'cat'
+  izaber-wamp register example.add -- sh -c 'jq "[.args[] ] | add"'
+  izaber-wamp register --match prefix example.files. -- ./handle.sh
+  izaber-wamp register --force example.hello -- echo '"hello"'`)
+	e.conn.register(e.fs)
+	match := e.fs.String("match", "exact", "match policy: exact, prefix or wildcard")
+	invoke := e.fs.String("invoke", "", "shared registration policy: single, roundrobin, random, first or last")
+	force := e.fs.Bool("force", false, "take the procedure over from its current callee (force_reregister)")
+	pos, rest, dashdash, code, ok := e.parse(args)
+	if !ok {
+		return code
+	}
+	switch {
+	case len(pos) == 0:
+		return e.usageErr("missing PROCEDURE")
+	case len(pos) > 1:
+		return e.usageErr("unexpected arguments %q: the command goes after \"--\"", pos[1:])
+	case !dashdash || len(rest) == 0:
+		return e.usageErr("missing COMMAND after \"--\"")
+	}
+	switch *match {
+	case "exact", "prefix", "wildcard":
+	default:
+		return e.usageErr("--match must be exact, prefix or wildcard, not %q", *match)
+	}
+	if _, err := exec.LookPath(rest[0]); err != nil {
+		return e.usageErr("command %q: %v", rest[0], err)
+	}
+	c, code := e.connect(ctx, true)
+	if c == nil {
+		return code
+	}
+	defer closeClient(c)
+
+	errURI := e.uri(c, "error.invoke.failure")
+	handler := func(hctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return runHandlerCommand(hctx, rest, inv, errURI)
+	}
+	opts := e.uriOpts()
+	if *match != "exact" {
+		opts = append(opts, izaber.Match(*match))
+	}
+	if *invoke != "" {
+		opts = append(opts, izaber.Invoke(*invoke))
+	}
+	if *force {
+		opts = append(opts, izaber.ForceReregister())
+	}
+	reg, err := c.Register(ctx, pos[0], handler, opts...)
+	if err != nil {
+		return e.requestErr(ctx, err)
+	}
+	fmt.Fprintf(stderr, "%s: registered %s; Ctrl-C to stop\n", e.name, reg.Procedure)
+	<-ctx.Done()
+	return exitOK
+}
+
+// runHandlerCommand runs one invocation of the register command.
+func runHandlerCommand(ctx context.Context, argv []string, inv *session.Invocation, errURI string) (*session.Result, error) {
+	in := map[string]any{"procedure": inv.Procedure, "args": nonNilList(inv.Args), "kwargs": nonNilDict(inv.Kwargs), "details": nonNilDict(inv.Details)}
+	var stdin bytes.Buffer
+	if err := writeJSON(&stdin, in, false); err != nil {
+		return nil, session.NewError(errURI, protocol.List{"cannot encode the invocation as JSON: " + err.Error()}, nil)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdin = &stdin
+	var out bytes.Buffer
+	errOut := &limitedBuffer{max: maxStderr}
+	cmd.Stdout = &out
+	cmd.Stderr = errOut
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		msg := strings.TrimSpace(errOut.String())
+		status := -1
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			status = exitErr.ExitCode()
+		}
+		if msg == "" {
+			msg = fmt.Sprintf("command %s: %v", argv[0], err)
+		}
+		return nil, session.NewError(errURI, protocol.List{msg}, protocol.Dict{"exit_status": int64(status)})
+	}
+	b := out.Bytes()
+	if len(bytes.TrimSpace(b)) == 0 {
+		return &session.Result{}, nil
+	}
+	if v, err := decodeJSON(b); err == nil {
+		return izaber.Yield(v), nil
+	}
+	return izaber.Yield(strings.TrimSuffix(string(b), "\n")), nil
+}
+
+// limitedBuffer keeps the first max bytes written and discards the rest.
+type limitedBuffer struct {
+	buf bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		l.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) String() string { return l.buf.String() }
