@@ -248,3 +248,32 @@ func TestToInt(t *testing.T) {
 		}
 	}
 }
+
+// An answer computed by autobahn-python 26.10.2
+// (CryptosignKey.from_bytes(bytes(range(32))).sign_challenge) for the
+// challenge bytes 200, 199, ..., 169: Ed25519 is deterministic, so ours must
+// be identical.
+func TestCryptosignAutobahnVector(t *testing.T) {
+	const (
+		pubHex    = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"
+		challenge = "c8c7c6c5c4c3c2c1c0bfbebdbcbbbab9b8b7b6b5b4b3b2b1b0afaeadacabaaa9"
+		answer    = "b7c2ec0c6c508fb91e782de30cff6f56fe7db1fcdbf152b09f5796c9b849a150" +
+			"7cfdd5ffce7ed97f5c0bf6b5df079c04e6543ceba85f0cd70caa23ab51a9c80b" + challenge
+	)
+	m := Cryptosign(testKey(0))
+	if got := m.HelloExtra()["pubkey"]; got != pubHex {
+		t.Fatalf("pubkey %v, want %s", got, pubHex)
+	}
+	a, err := m.Respond(context.Background(), &protocol.Challenge{AuthMethod: "cryptosign", Extra: protocol.Dict{"challenge": challenge, "channel_binding": nil}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Signature != answer {
+		t.Errorf("answer\n%s\nwant autobahn's\n%s", a.Signature, answer)
+	}
+	pub, _ := hex.DecodeString(pubHex)
+	raw, _ := hex.DecodeString(challenge)
+	if !verifyCryptosign(pub, raw, answer) {
+		t.Error("router side rejects autobahn's answer")
+	}
+}
