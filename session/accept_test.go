@@ -705,3 +705,23 @@ func (a acceptReqAuth) Authenticate(_ context.Context, req *auth.Request, _ auth
 	*a.got = req
 	return &auth.Identity{AuthID: req.AuthID, AuthRole: "r"}, nil
 }
+
+// Accept reads nothing after the handshake: a message the client pipelined
+// behind its AUTHENTICATE is left for the caller.
+func TestAcceptLeavesLaterMessages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := acceptStart(t, t.Context(), nil, AcceptConfig{Authenticators: acceptTestAuthenticators()})
+		h.send(acceptHelloFor("realm1", "alice", auth.Ticket(acceptTestTicket)))
+		h.answer(auth.Ticket(acceptTestTicket))
+		h.send(&protocol.Call{Request: 1, Options: protocol.Dict{}, Procedure: "com.example.p"})
+		_, j := h.expectWelcome()
+		m, err := j.Peer.Recv(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, ok := m.(*protocol.Call); !ok || c.Procedure != "com.example.p" {
+			t.Fatalf("got %#v, want the pipelined CALL", m)
+		}
+		j.Peer.Close()
+	})
+}
