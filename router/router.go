@@ -69,6 +69,10 @@ type Router struct {
 
 	ctx    context.Context // cancelled when Close gives up waiting
 	cancel context.CancelFunc
+	// closing is cancelled as soon as Close starts: handshakes in progress
+	// are abandoned.
+	closing     context.Context
+	closeCancel context.CancelFunc
 
 	mu        sync.Mutex
 	realms    map[string]*Realm
@@ -113,6 +117,7 @@ func New(cfg Config) (*Router, error) {
 		listeners: make(map[io.Closer]struct{}),
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.closing, r.closeCancel = context.WithCancel(r.ctx)
 	for _, rc := range cfg.Realms {
 		if !validURI(rc.Name, matchExact) {
 			return nil, fmt.Errorf("router: invalid realm name %q", rc.Name)
@@ -179,6 +184,7 @@ func (r *Router) Close(ctx context.Context) error {
 		listeners = append(listeners, l)
 	}
 	r.mu.Unlock()
+	r.closeCancel()
 	for _, l := range listeners {
 		l.Close()
 	}

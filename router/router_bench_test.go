@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/auth"
 	"github.com/izaber/wamp/protocol"
 	"github.com/izaber/wamp/transport"
 )
@@ -17,25 +16,33 @@ import (
 // The benchmarks drive the router with hand-written messages over
 // transport.Pipe(nil), so they measure the router, not a client library.
 
-// benchJoin joins n raw sessions without waiting for each one.
+// benchJoin joins n sessions through Router.ServePeer, doing the
+// HELLO/WELCOME handshake by hand, and returns the client ends.
 func benchJoin(b *testing.B, r *Router, n int) []transport.Peer {
 	b.Helper()
+	ctx := context.Background()
 	peers := make([]transport.Peer, n)
-	before := r.Realm("realm1").SessionCount()
+	hello := &protocol.Hello{Realm: "realm1", Details: allFeatures}
 	for i := range peers {
 		a, srv := transport.Pipe(nil)
 		peers[i] = a
-		if !r.enter() {
-			b.Fatal("router closed")
+		go r.ServePeer(ctx, srv)
+		if err := a.Send(ctx, hello); err != nil {
+			b.Fatal(err)
 		}
-		ji := joinInfo{id: newID(), realm: "realm1", identity: auth.Identity{AuthID: fmt.Sprint("u", i), AuthRole: "anonymous"}, hello: allFeatures, transport: "pipe"}
-		go func() {
-			defer r.wg.Done()
-			r.serveJoined(context.Background(), srv, ji)
-		}()
 	}
+	for _, a := range peers {
+		m, err := a.Recv(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, ok := m.(*protocol.Welcome); !ok {
+			b.Fatalf("got %T, want WELCOME", m)
+		}
+	}
+	// WELCOME is sent before the session is added to the realm.
 	deadline := time.Now().Add(30 * time.Second)
-	for r.Realm("realm1").SessionCount() < before+n {
+	for r.Realm("realm1").SessionCount() < n {
 		if time.Now().After(deadline) {
 			b.Fatal("sessions did not join")
 		}

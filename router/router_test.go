@@ -844,3 +844,37 @@ func TestJoinRefusals(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseAbandonsHandshakes(t *testing.T) {
+	checkLeaks(t)
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: testRealm}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := transport.Pipe(protocol.JSON)
+	served := make(chan struct{})
+	go func() {
+		r.ServePeer(context.Background(), b) // the client never sends HELLO
+		close(served)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := r.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("Close waited %v for a silent client", el)
+	}
+	<-served
+	for {
+		m, err := a.Recv(ctx)
+		if err != nil {
+			break // closed, possibly after an ABORT
+		}
+		if _, ok := m.(*protocol.Abort); !ok {
+			t.Fatalf("silent client got %T", m)
+		}
+	}
+}

@@ -31,10 +31,9 @@ func (r *Router) serve(ctx context.Context, p transport.Peer, kind string) {
 		return
 	}
 	defer r.wg.Done()
-	// The handshake is bounded, and cut short if the router gives up
-	// waiting in Close.
+	// The handshake is bounded, and abandoned when the router closes.
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
-	stop := context.AfterFunc(r.ctx, cancel)
+	stop := context.AfterFunc(r.closing, cancel)
 	j, err := session.Accept(hctx, p, r.acceptConfig())
 	stop()
 	cancel()
