@@ -142,7 +142,8 @@ func (s *Session) onInvocation(m *protocol.Invocation) error {
 		return nil
 	}
 	s.invs[m.Request] = inv
-	if s.workers < s.cfg.InvocationConcurrency {
+	// Start a worker unless enough are idle (a spare one is harmless).
+	if s.workers < s.cfg.InvocationConcurrency && int64(len(s.invQueue)) > s.idleWorkers.Load() {
 		if s.goLocked(s.worker) {
 			s.workers++
 		}
@@ -172,20 +173,20 @@ func (s *Session) onInterrupt(m *protocol.Interrupt) error {
 	return nil
 }
 
-// worker runs queued invocations until the queue is empty.
+// worker runs queued invocations until the session ends. Workers are
+// started on demand up to Config.InvocationConcurrency and then stay, parked
+// on the queue, so a busy callee does not pay for a new goroutine (and its
+// stack growth) per invocation.
 func (s *Session) worker() {
 	for {
+		s.idleWorkers.Add(1)
 		select {
 		case inv := <-s.invQueue:
+			s.idleWorkers.Add(-1)
 			s.runInvocation(inv)
-		default:
-			s.mu.Lock()
-			if len(s.invQueue) == 0 {
-				s.workers--
-				s.mu.Unlock()
-				return
-			}
-			s.mu.Unlock()
+		case <-s.ctx.Done():
+			s.idleWorkers.Add(-1)
+			return
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/izaber/wamp/protocol"
@@ -49,7 +50,8 @@ type Session struct {
 	done   chan struct{} // closed when the session has ended
 	idle   chan struct{} // closed when it has ended and all its goroutines returned
 
-	invQueue chan *invocation // invocations waiting for a worker
+	invQueue    chan *invocation // invocations waiting for a worker
+	idleWorkers atomic.Int64     // workers waiting on invQueue
 
 	mu        sync.Mutex
 	state     sessionState
@@ -62,7 +64,7 @@ type Session struct {
 	regs      map[protocol.ID]*Registration // by router registration id
 	subs      map[protocol.ID][]*Subscription
 	invs      map[protocol.ID]*invocation // running or queued invocations by request id
-	workers   int                         // invocation worker goroutines running
+	workers   int                         // invocation worker goroutines started
 	active    int                         // goroutines started by the session still running
 	idleDone  bool                        // idle closed
 }
