@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+
+	"github.com/izaber/wamp/izaber"
+)
+
+func init() {
+	commands["config"] = command{summary: "print the effective connection settings (secrets redacted) and where they came from", run: runConfig}
+}
+
+const redactedText = "[redacted]"
+
+func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := newEnv("config", stdout, stderr, "config [flags]", `
+Prints, as JSON, the connection settings the other commands would use:
+izaber.yaml (found in ., ~, then the user data directory, else
+$IZABER_YAML; or --config FILE), the environment merged over "default"
+(--env or $IZABER_ENVIRONMENT), then the IZABER_* environment variables,
+then the flags. "source" names the file, "overrides" lists the variables
+and flags that changed it, "password" says only whether one is set and
+where it comes from, and "values" is the whole merged izaber.yaml
+environment with every secret-looking value redacted. It does not connect.
+
+examples:
+  izaber-wamp config
+  izaber-wamp config --env staging
+  IZABER_URL=ws://127.0.0.1:8282/ws izaber-wamp config | jq .connection.url`)
+	e.conn.register(e.fs)
+	pos, rest, _, code, ok := e.parse(args)
+	if !ok {
+		return code
+	}
+	if len(pos)+len(rest) > 0 {
+		return e.usageErr("unexpected arguments %q", append(pos, rest...))
+	}
+	st, err := e.conn.load()
+	if err != nil {
+		return e.errorf(exitUsage, "%v", err)
+	}
+	c, err := izaber.New(st.cfg) // fills in the defaults; does not connect
+	if err != nil {
+		return e.errorf(exitUsage, "%v", err)
+	}
+	d := c.Config()
+	closeClient(c)
+
+	password := "not set (default " + izaber.DefaultPassword + ")"
+	if st.passwordSource != "default" {
+		password = redactedText + " from " + st.passwordSource
+	}
+	uriBase := d.URIBase
+	if d.NoURIBase {
+		uriBase = ""
+	}
+	conn := map[string]any{
+		"url":               d.URL,
+		"realm":             d.Realm,
+		"username":          d.Username,
+		"authid":            d.AuthID,
+		"password":          password,
+		"authmethods":       d.AuthMethods,
+		"uri_base":          uriBase,
+		"serializers":       d.Serializers,
+		"timeout":           durationText(d.Timeout),
+		"connect_timeout":   d.ConnectTimeout.String(),
+		"auto_reconnect":    !d.DisableReconnect,
+		"backoff_initial":   d.BackoffInitial.String(),
+		"backoff_max":       d.BackoffMax.String(),
+		"max_retries":       d.MaxRetries,
+		"ping_interval":     durationText(d.PingInterval),
+		"heartbeat_timeout": d.HeartbeatTimeout.String(),
+		"max_payload_size":  d.MaxPayloadSize,
+	}
+	if d.TLSCAFile != "" || d.TLSCertFile != "" || d.TLSKeyFile != "" || d.TLSServerName != "" || d.TLSInsecure {
+		conn["tls"] = map[string]any{"ca": d.TLSCAFile, "cert": d.TLSCertFile, "key": d.TLSKeyFile, "server_name": d.TLSServerName, "insecure": d.TLSInsecure}
+	}
+	source := st.source
+	if source == "" {
+		source = "none (no izaber.yaml found, no $IZABER_YAML): defaults"
+	}
+	out := map[string]any{
+		"source":      source,
+		"environment": st.environment,
+		"connection":  conn,
+		"overrides":   nonNilStrings(st.overrides),
+		"warnings":    nonNilStrings(st.warnings),
+	}
+	if st.values != nil {
+		out["values"] = redactSecrets(st.values, "")
+	}
+	return e.show(ctx, out, nil)
+}
+
+func durationText(d interface{ String() string }) string {
+	s := d.String()
+	if strings.HasPrefix(s, "-") {
+		return "none"
+	}
+	return s
+}
+
+func nonNilStrings(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// secretWords mark keys whose values are never printed.
+var secretWords = []string{"password", "passwd", "secret", "token", "ticket", "apikey", "api_key", "private", "otp", "credential"}
+
+func secretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range secretWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return k == "key" || strings.HasSuffix(k, "_key") || strings.HasSuffix(k, ".key")
+}
+
+// redactSecrets returns a copy of v with the values of secret-looking
+// keys replaced, at any depth.
+func redactSecrets(v any, key string) any {
+	if key != "" && secretKey(key) {
+		if m, ok := v.(map[string]any); ok {
+			return redactSecrets(m, "")
+		}
+		return redactedText
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = redactSecrets(e, k)
+		}
+		return m
+	case []any:
+		l := make([]any, len(t))
+		for i, e := range t {
+			l[i] = redactSecrets(e, key)
+		}
+		return l
+	}
+	return v
+}
