@@ -1,0 +1,191 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/session"
+	"github.com/izaber/wamp/transport"
+)
+
+// limitedPeer refuses to send CALLs with more than max arguments, like a
+// transport refusing an oversized message, and keeps the connection open.
+type limitedPeer struct {
+	transport.Peer
+	max int
+}
+
+func (p limitedPeer) Send(ctx context.Context, m protocol.Message) error {
+	if c, ok := m.(*protocol.Call); ok && len(c.Args) > p.max {
+		return &transport.MessageTooBigError{Size: 1000 * len(c.Args), Limit: 1000 * p.max}
+	}
+	return p.Peer.Send(ctx, m)
+}
+
+func TestSendFailureKeepsSession(t *testing.T) {
+	checkLeaks(t)
+	a, b := transport.Pipe(nil)
+	r := &fakeRouter{t: t, p: b}
+	defer b.Close()
+	ch := async(func() (*session.Session, error) {
+		return session.Join(context.Background(), limitedPeer{a, 2}, session.Config{Realm: "realm1"})
+	})
+	expect[*protocol.Hello](r)
+	r.send(welcome(1))
+	s, err := wait(t, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Call(context.Background(), "x", protocol.List{1, 2, 3}, nil)
+	var tooBig *transport.MessageTooBigError
+	if !errors.As(err, &tooBig) || tooBig.Limit != 2000 {
+		t.Fatalf("err = %v", err)
+	}
+	call := async(func() (*session.Result, error) { return s.Call(context.Background(), "x", protocol.List{1}, nil) })
+	c := expect[*protocol.Call](r)
+	r.send(&protocol.Result{Request: c.Request, Details: protocol.Dict{}})
+	if _, err := wait(t, call); err != nil {
+		t.Fatal(err)
+	}
+	closeWithGoodbye(t, s, r, "wamp.close.goodbye_and_out")
+}
+
+func TestEventHandlerPanicIsRecovered(t *testing.T) {
+	checkLeaks(t)
+	s, r := join(t, session.Config{})
+	got := make(chan *session.Event, 4)
+	subscribe(t, s, r, "t", 1, func(ev *session.Event) {
+		if ev.Arg(0) == "panic" {
+			panic("handler bug")
+		}
+		got <- ev
+	})
+	r.send(&protocol.Event{Subscription: 1, Publication: 1, Details: protocol.Dict{}, Args: protocol.List{"panic"}})
+	r.send(&protocol.Event{Subscription: 1, Publication: 2, Details: protocol.Dict{}, Args: protocol.List{"ok"}})
+	if ev := recvEvents(t, got, 1)[0]; ev.Publication != 2 {
+		t.Fatalf("event %+v", ev)
+	}
+}
+
+func TestSharedSubscriptionRevoked(t *testing.T) {
+	checkLeaks(t)
+	got := make(chan *session.Subscription, 4)
+	s, r := join(t, session.Config{OnUnsubscribed: func(sub *session.Subscription, reason string) { got <- sub }})
+	a := subscribe(t, s, r, "t", 3, func(*session.Event) {})
+	b := subscribe(t, s, r, "t", 3, func(*session.Event) {})
+	r.send(&protocol.Unsubscribed{Request: 0, Details: protocol.Dict{"subscription": int64(3)}})
+	seen := map[*session.Subscription]bool{}
+	for range 2 {
+		select {
+		case sub := <-got:
+			seen[sub] = true
+		case <-time.After(waitLong):
+			t.Fatal("OnUnsubscribed not called twice")
+		}
+	}
+	if !seen[a] || !seen[b] {
+		t.Fatal("not every local subscription was reported")
+	}
+	// Revocation of an unknown id is harmless.
+	r.send(&protocol.Unsubscribed{Request: 0, Details: protocol.Dict{"subscription": int64(99)}})
+	r.send(&protocol.Unregistered{Request: 0, Details: protocol.Dict{"registration": int64(99)}})
+	r.noMessage(20 * time.Millisecond)
+	if s.Err() != nil {
+		t.Fatal(s.Err())
+	}
+}
+
+func TestCancelModes(t *testing.T) {
+	for _, mode := range []string{"skip", "kill", "killnowait"} {
+		t.Run(mode, func(t *testing.T) {
+			checkLeaks(t)
+			s, r := join(t, session.Config{})
+			ctx, cancel := context.WithCancel(context.Background())
+			call := async(func() (*session.Result, error) {
+				return s.Call(ctx, "x", nil, nil, session.CancelMode(mode))
+			})
+			c := expect[*protocol.Call](r)
+			cancel()
+			if _, err := wait(t, call); !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v", err)
+			}
+			if cn := expect[*protocol.Cancel](r); cn.Request != c.Request || cn.Options["mode"] != mode {
+				t.Fatalf("CANCEL %+v", cn)
+			}
+			// With kill the callee's late result may still come: ignored.
+			r.send(&protocol.Result{Request: c.Request, Details: protocol.Dict{}})
+			r.noMessage(10 * time.Millisecond)
+			if s.Err() != nil {
+				t.Fatal(s.Err())
+			}
+		})
+	}
+}
+
+func TestCallCancelledDuringProgress(t *testing.T) {
+	checkLeaks(t)
+	s, r := join(t, session.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	var n int
+	call := async(func() (*session.Result, error) {
+		return s.Call(ctx, "x", nil, nil, session.ReceiveProgress(func(*session.Result) {
+			n++
+			if n == 2 {
+				cancel()
+			}
+		}))
+	})
+	c := expect[*protocol.Call](r)
+	for i := range 2 {
+		r.send(&protocol.Result{Request: c.Request, Details: protocol.Dict{"progress": true}, Args: protocol.List{int64(i)}})
+	}
+	if _, err := wait(t, call); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	expect[*protocol.Cancel](r)
+	// More progress and the final result after the cancel are ignored.
+	r.send(&protocol.Result{Request: c.Request, Details: protocol.Dict{"progress": true}})
+	r.send(&protocol.Result{Request: c.Request, Details: protocol.Dict{}})
+	r.noMessage(10 * time.Millisecond)
+	if n != 2 || s.Err() != nil {
+		t.Fatalf("n = %d, err = %v", n, s.Err())
+	}
+}
+
+func TestHandlerErrorWithoutURI(t *testing.T) {
+	checkLeaks(t)
+	s, r := join(t, session.Config{})
+	register(t, s, r, "p", 1, func(context.Context, *session.Invocation) (*session.Result, error) {
+		return nil, &session.Error{Args: protocol.List{"no uri"}}
+	})
+	r.send(&protocol.Invocation{Request: 1, Registration: 1, Details: protocol.Dict{}})
+	if e := expect[*protocol.Error](r); e.URI != session.URIRuntimeError || e.Args[0] != "no uri" {
+		t.Fatalf("ERROR %+v", e)
+	}
+}
+
+func TestSubscribeTimeoutUndoesLateSubscription(t *testing.T) {
+	checkLeaks(t)
+	s, r := join(t, session.Config{})
+	sub := async(func() (*session.Subscription, error) {
+		return s.Subscribe(context.Background(), "t", func(*session.Event) {}, session.Timeout(20*time.Millisecond))
+	})
+	m := expect[*protocol.Subscribe](r)
+	if _, err := wait(t, sub); !errors.Is(err, session.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	r.send(&protocol.Subscribed{Request: m.Request, Subscription: 8})
+	u := expect[*protocol.Unsubscribe](r)
+	if u.Subscription != 8 {
+		t.Fatalf("UNSUBSCRIBE %+v", u)
+	}
+	r.send(&protocol.Unsubscribed{Request: u.Request})
+	r.send(&protocol.Event{Subscription: 8, Publication: 1, Details: protocol.Dict{}})
+	r.noMessage(10 * time.Millisecond)
+	if s.Err() != nil {
+		t.Fatal(s.Err())
+	}
+}
