@@ -12,13 +12,15 @@
 // reader) owns Peer.Recv and never runs user code; writes go through
 // Peer.Send, which is concurrency-safe. Handlers ([Handler], [EventHandler],
 // progress callbacks, revocation callbacks) run on other goroutines and may
-// call back into the session without deadlocking.
+// call back into the session without deadlocking. (Close waits for running
+// handlers, so a handler that calls Close should pass a bounded context.)
 //
 //   - Progressive results of a call are delivered in order on the goroutine
 //     that called [Session.Call], before Call returns the final result.
 //   - Invocations run on at most Config.InvocationConcurrency worker
-//     goroutines; further invocations wait in a bounded queue; when that queue
-//     is full the invocation is answered with ERROR wamp.error.runtime_error
+//     goroutines (started on demand, kept until the session ends); further
+//     invocations wait in a queue of 8*InvocationConcurrency; when that queue
+//     is full the invocation is answered at once with ERROR Config.ErrorURI
 //     ("callee overloaded") and the reader moves on.
 //   - Events of one subscription are delivered in order by one goroutine per
 //     subscription fed by a queue of Config.EventQueueSize. When the queue is
@@ -33,4 +35,21 @@
 // pending request with an error matching [ErrSessionClosed] (local Close or
 // router GOODBYE), [ErrConnectionLost], [ErrProtocolViolation] or an
 // [*AbortError].
+//
+// # Protocol strictness
+//
+// Request ids are session-scoped, sequential from 1 and wrap within
+// [1, 2^53]. A router message that is impossible in the session's state
+// (WELCOME or CHALLENGE after the join, a reply of the wrong kind or for an
+// id never used, invalid ids, ERROR for an invalid request type, a repeated
+// INVOCATION id) ends the session with ABORT wamp.error.protocol_violation.
+// Known router quirks are tolerated: replies arriving after a request was
+// abandoned (its context ended) or completed are ignored (a REGISTERED or
+// SUBSCRIBED arriving after Register or Subscribe gave up is undone with
+// UNREGISTER or UNSUBSCRIBE), INTERRUPT for an unknown invocation is ignored,
+// INVOCATION ids may have gaps, any GOODBYE reason (crossbar's
+// wamp.close.normal) is accepted, and anything but GOODBYE after our GOODBYE
+// is ignored. Call timeouts ([Timeout]) run in the client, which sends
+// CANCEL; crossbar's answer to a CALL timeout option (wamp.error.canceled,
+// "timeout reached") matches [ErrTimeout].
 package session
