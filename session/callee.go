@@ -97,6 +97,10 @@ func (s *Session) onInvocation(m *protocol.Invocation) error {
 		return newProtocolError("INVOCATION with invalid request id %d", m.Request)
 	}
 	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return nil
+	}
 	reg := s.regs[m.Registration]
 	if reg == nil {
 		s.mu.Unlock()

@@ -130,6 +130,9 @@ func (s *Session) takeReplyLocked(id protocol.ID, code, want protocol.Code, fina
 	if !validID(id) {
 		return nil, newProtocolError("%s with invalid request id %d", code, id)
 	}
+	if s.state == stateClosed {
+		return nil, nil // ended concurrently (Close timed out): nothing to deliver
+	}
 	p := s.pending[id]
 	if p == nil {
 		if kind, ok := s.abandoned[id]; ok {
