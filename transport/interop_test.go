@@ -135,3 +135,38 @@ func TestCrossbarKeepAlive(t *testing.T) {
 		t.Logf("as documented, crossbar dropped the RawSocket connection after a PING: %v", err)
 	}
 }
+
+// idSerializer is JSON under another RawSocket id, to offer crossbar a
+// serializer it does not have.
+type idSerializer struct {
+	protocol.Serializer
+	id byte
+}
+
+func (s idSerializer) RawSocketID() byte { return s.id }
+func (s idSerializer) Name() string      { return "id" + string('0'+rune(s.id)) }
+
+// TestCrossbarSerializerFallback: crossbar drops the connection (instead of
+// replying with error 1) for a serializer it does not support; Dial then
+// tries the next one.
+func TestCrossbarSerializerFallback(t *testing.T) {
+	tcp := os.Getenv("WAMP_CONFORMANCE_TCP")
+	if tcp == "" {
+		t.Skip("no crossbar node: set WAMP_CONFORMANCE_TCP (scripts/crossbar.sh env)")
+	}
+	ctx := ctxT(t, 10*time.Second)
+	p, err := Dial(ctx, tcp, DialOptions{Serializers: []protocol.Serializer{idSerializer{protocol.JSON, 4}, protocol.MsgPack}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if p.Serializer() != protocol.MsgPack {
+		t.Errorf("negotiated %s, want msgpack after the refused id 4", p.Serializer().Name())
+	}
+	_, err = Dial(ctx, tcp, DialOptions{Serializers: []protocol.Serializer{idSerializer{protocol.JSON, 4}}})
+	if err == nil || !errors.Is(err, errHandshakeDropped) {
+		t.Errorf("only an unsupported serializer: %v, want the dropped-handshake error", err)
+	} else {
+		t.Logf("crossbar, unsupported serializer: %v", err)
+	}
+}
