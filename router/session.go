@@ -290,7 +290,9 @@ func (r *Router) serveJoined(ctx context.Context, p transport.Peer, ji joinInfo)
 	s := newSess(ctx, r, rl, p, ji)
 	defer s.cancel()
 	if err := r.addSession(s); err != nil {
-		abort("wamp.close.system_shutdown", "router shutting down")
+		// Close started after WELCOME: the session is established for the
+		// client, so it gets GOODBYE like the others.
+		goodbyeOnly(ctx, r, p)
 		return
 	}
 	defer r.removeSession(s)
@@ -346,4 +348,27 @@ func (rl *Realm) leave(s *sess) {
 	rl.log.Debug("session left", "session", s.info.ID)
 	rl.Publish("wamp.session.on_leave", protocol.List{s.info.ID, s.info.AuthID, s.info.AuthRole}, nil)
 	rl.runHooks(false, s.info)
+}
+
+// goodbyeOnly ends a just-welcomed session of a closing router: GOODBYE
+// wamp.close.system_shutdown, then wait (bounded) for the reply.
+func goodbyeOnly(ctx context.Context, r *Router, p transport.Peer) {
+	defer p.Close()
+	gctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	stop := context.AfterFunc(r.ctx, cancel)
+	defer stop()
+	if p.Send(gctx, &protocol.Goodbye{Details: protocol.Dict{"message": "router shutting down"}, Reason: "wamp.close.system_shutdown"}) != nil {
+		return
+	}
+	for {
+		m, err := p.Recv(gctx)
+		if err != nil {
+			return
+		}
+		switch m.(type) {
+		case *protocol.Goodbye, *protocol.Abort:
+			return
+		}
+	}
 }
