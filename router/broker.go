@@ -245,6 +245,7 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 	if err != nil {
 		return fail(&callError{URI: "wamp.error.invalid_argument", Args: protocol.List{err.Error()}})
 	}
+	f.disclose = f.disclose || rl.cfg.Disclose
 	if e := rl.authorize(s, ActionPublish, m.Topic); e != nil {
 		return fail(e)
 	}

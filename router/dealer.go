@@ -251,7 +251,7 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	if reg.match != matchExact {
 		details["procedure"] = m.Procedure
 	}
-	if optBool(m.Options, "disclose_me") || c.discloseCaller {
+	if optBool(m.Options, "disclose_me") || c.discloseCaller || rl.cfg.Disclose {
 		details["caller"] = s.info.ID
 		details["caller_authid"] = s.info.AuthID
 		details["caller_authrole"] = s.info.AuthRole

@@ -752,3 +752,21 @@ func TestRawRoundRobinSurvivesUnregister(t *testing.T) {
 	caller.call("rr.p", nil)
 	serve(a)
 }
+
+func TestRawRealmDisclose(t *testing.T) {
+	r := newTestRouter(t, Config{Realms: []RealmConfig{{Name: "realm1", Disclose: true}}})
+	callee := joinRaw(t, r, rawOpt{authid: "svc", role: "backend"})
+	caller := joinRaw(t, r, rawOpt{authid: "joe", role: "frontend"})
+	callee.register("p.x", nil)
+	callee.subscribe("t.x", nil)
+	caller.call("p.x", nil)
+	inv := expect[*protocol.Invocation](callee)
+	if inv.Details["caller"] != caller.id || inv.Details["caller_authid"] != "joe" || inv.Details["caller_authrole"] != "frontend" {
+		t.Fatalf("INVOCATION details %v", inv.Details)
+	}
+	caller.send(&protocol.Publish{Request: caller.nextReq(), Topic: "t.x"})
+	ev := expect[*protocol.Event](callee)
+	if ev.Details["publisher"] != caller.id || ev.Details["publisher_authid"] != "joe" {
+		t.Fatalf("EVENT details %v", ev.Details)
+	}
+}

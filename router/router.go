@@ -55,6 +55,11 @@ type RealmConfig struct {
 	// Authorizer is consulted before every call, register, subscribe and
 	// publish by a client; nil allows everything.
 	Authorizer Authorizer
+	// Disclose makes the router disclose every caller to callees and every
+	// publisher to subscribers, as if each request asked for it with
+	// disclose_me (Nexus's authorizer allows with disclose=true). False
+	// (the default) discloses only on request.
+	Disclose bool
 }
 
 // Router is an embeddable WAMP router: realms with a dealer and a broker.

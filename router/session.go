@@ -104,7 +104,10 @@ func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joi
 		AuthProvider: ji.identity.AuthProvider,
 		AuthExtra:    ji.identity.AuthExtra,
 	}
-	tr := protocol.Dict{"type": ji.transport}
+	tr := protocol.Dict{}
+	if ji.transport != "" {
+		tr["type"] = ji.transport
+	}
 	if ser := p.Serializer(); ser != nil {
 		tr["serializer"] = ser.Name()
 	}

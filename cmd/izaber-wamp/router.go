@@ -107,6 +107,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			Name:           *realmName,
 			Authenticators: svc.Authenticators(),
 			Authorizer:     svc.Authorizer(),
+			Disclose:       true, // Nexus allows with disclose=true: callees see their callers
 		}},
 		Logger: log,
 	})
