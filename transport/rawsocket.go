@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -150,12 +151,22 @@ func (f *frameReader) next() (typ byte, payload []byte, err error) {
 	if size > f.limit {
 		return 0, nil, &MessageTooBigError{Size: size, Limit: f.limit, Received: true}
 	}
-	payload = make([]byte, size)
-	if n, err := io.ReadFull(f.r, payload); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, nil, fmt.Errorf("transport: rawsocket: connection closed mid-frame (got %d of %d payload octets): %w", n, size, io.ErrUnexpectedEOF)
+	// Grow the buffer as bytes arrive, so that a peer announcing a large
+	// frame and sending nothing cannot make us allocate the whole of it.
+	const step = 64 << 10
+	payload = make([]byte, 0, min(size, step))
+	for len(payload) < size {
+		if len(payload) == cap(payload) {
+			payload = slices.Grow(payload, min(size-len(payload), cap(payload)))
 		}
-		return 0, nil, fmt.Errorf("transport: rawsocket read: %w", err)
+		n, err := io.ReadFull(f.r, payload[len(payload):min(cap(payload), size)])
+		payload = payload[:len(payload)+n]
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return 0, nil, fmt.Errorf("transport: rawsocket: connection closed mid-frame (got %d of %d payload octets): %w", len(payload), size, io.ErrUnexpectedEOF)
+			}
+			return 0, nil, fmt.Errorf("transport: rawsocket read: %w", err)
+		}
 	}
 	return typ, payload, nil
 }

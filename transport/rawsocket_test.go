@@ -714,3 +714,33 @@ func TestMessagesBeforeFailureAreDelivered(t *testing.T) {
 		t.Fatalf("Recv after the messages = %v", err)
 	}
 }
+
+// TestFrameReaderGrowsWithData: a large announced frame is read correctly
+// across buffer growth, and a truncated one reports how much arrived.
+func TestFrameReaderGrowsWithData(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789"), 50_000) // 500 kB
+	fr := &frameReader{r: bytes.NewReader(frameBytes(frameMessage, big)), limit: 1 << 20}
+	_, got, err := fr.next()
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("large frame: %d bytes, %v", len(got), err)
+	}
+	h := encodeFrameHeader(frameMessage, 1<<24)
+	fr = &frameReader{r: bytes.NewReader(append(h[:], big[:200_000]...)), limit: 1 << 24}
+	_, _, err = fr.next()
+	if err == nil || !strings.Contains(err.Error(), "got 200000 of 16777216 payload octets") {
+		t.Fatalf("truncated large frame: %v", err)
+	}
+}
+
+func BenchmarkFrameReaderAnnouncedButEmpty(b *testing.B) {
+	// Memory a peer can make us allocate by announcing 16 MiB and sending 1 kB.
+	h := encodeFrameHeader(frameMessage, 1<<24)
+	in := append(h[:], make([]byte, 1024)...)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		fr := &frameReader{r: bytes.NewReader(in), limit: 1 << 24}
+		if _, _, err := fr.next(); err == nil {
+			b.Fatal("no error")
+		}
+	}
+}
