@@ -30,6 +30,7 @@ var (
 	flagCRA       = flag.String("wampcra", envOr("WAMP_CONFORMANCE_WAMPCRA", "crauser:cra-secret-1"), "authid:secret of an unsalted WAMP-CRA user, empty to skip (env WAMP_CONFORMANCE_WAMPCRA)")
 	flagCRASalted = flag.String("wampcra-salted", envOr("WAMP_CONFORMANCE_WAMPCRA_SALTED", "saltuser:salt-secret-1"), "authid:secret of a salted WAMP-CRA user, empty to skip (env WAMP_CONFORMANCE_WAMPCRA_SALTED)")
 
+	flagURIPrefix  = flag.String("uri-prefix", envOr("WAMP_CONFORMANCE_URI_PREFIX", "conformance"), "URI prefix of the procedures and topics the matrix uses (env WAMP_CONFORMANCE_URI_PREFIX)")
 	flagReport     = flag.String("report", os.Getenv("WAMP_CONFORMANCE_REPORT"), "write the matrix report (JSON) here (env WAMP_CONFORMANCE_REPORT)")
 	flagRouterName = flag.String("router-name", envOr("WAMP_CONFORMANCE_ROUTER", "router under test"), "name of the router for the report (env WAMP_CONFORMANCE_ROUTER)")
 	flagParallel   = flag.Int("cells-parallel", 3, "cells run at the same time")

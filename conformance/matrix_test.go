@@ -122,7 +122,7 @@ func uniquePrefix() string {
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err)
 	}
-	return "conformance.c" + hex.EncodeToString(b[:])
+	return *flagURIPrefix + ".c" + hex.EncodeToString(b[:])
 }
 
 // TestMatrix runs every transport × serializer × authentication cell
