@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ func newTestRouter(t testing.TB, cfg Config) *Router {
 	if len(cfg.Realms) == 0 {
 		cfg.Realms = []RealmConfig{{Name: "realm1"}}
 	}
+	before := runtime.NumGoroutine()
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +46,18 @@ func newTestRouter(t testing.TB, cfg Config) *Router {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		// Raw clients never answer GOODBYE; their cleanups (which ran
+		// first) closed the pipes, so every session is gone already.
 		if err := r.Close(ctx); err != nil {
 			t.Errorf("Close: %v", err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	})
 	return r
