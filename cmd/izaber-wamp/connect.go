@@ -391,6 +391,10 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 		}
 		return nil, e.errorf(exitConnect, "cannot connect to %s as %s: %v", cfg.URL, describeUser(cfg), err)
 	}
+	if cfg.Logger != nil {
+		info, _ := c.Info()
+		cfg.Logger.Info("izaber-wamp: joined", "url", cfg.URL, "realm", info.Realm, "session", info.Session, "authid", info.AuthID, "authrole", info.AuthRole)
+	}
 	return c, exitOK
 }
 

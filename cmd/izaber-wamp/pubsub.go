@@ -129,9 +129,8 @@ examples:
 	if _, err := c.Subscribe(ctx, pos[0], handler, opts...); err != nil {
 		return e.requestErr(ctx, err)
 	}
-	if terminal(stderr) {
-		e.errorf(0, "subscribed to %s; Ctrl-C to stop", e.uri(c, pos[0]))
-	}
+	// On stderr, so that stdout stays pure JSON lines; scripts may wait for it.
+	e.errorf(0, "subscribed to %s; Ctrl-C to stop", e.uri(c, pos[0]))
 	<-ctx.Done()
 	mu.Lock()
 	defer mu.Unlock()
