@@ -189,3 +189,40 @@ func TestSubscribeTimeoutUndoesLateSubscription(t *testing.T) {
 		t.Fatal(s.Err())
 	}
 }
+
+// stuckPeer never completes a Send until its context ends.
+type stuckPeer struct{ transport.Peer }
+
+func (p stuckPeer) Send(ctx context.Context, m protocol.Message) error {
+	if _, ok := m.(*protocol.Goodbye); ok {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return p.Peer.Send(ctx, m)
+}
+
+func TestCloseBoundedWhenTransportIsStuck(t *testing.T) {
+	checkLeaks(t)
+	a, b := transport.Pipe(nil)
+	r := &fakeRouter{t: t, p: b}
+	defer b.Close()
+	ch := async(func() (*session.Session, error) {
+		return session.Join(context.Background(), stuckPeer{a}, session.Config{Realm: "realm1"})
+	})
+	expect[*protocol.Hello](r)
+	r.send(welcome(1))
+	s, err := wait(t, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := s.Close(ctx); !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close = %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	<-s.Done()
+}

@@ -331,10 +331,15 @@ func (s *Session) Close(ctx context.Context) error {
 		// ctx, not s.ctx: the router's GOODBYE reply can end the session (and
 		// cancel s.ctx) while this write is still returning, which the
 		// transport would report as a failed send.
+		// It also bounds the write when the transport is stuck.
 		err := s.peer.Send(ctx, &protocol.Goodbye{Details: protocol.Dict{}, Reason: URICloseRealm})
 		if err != nil {
-			s.shutdown(ErrSessionClosed)
-			result = fmt.Errorf("session: close: sending GOODBYE: %w", err)
+			select {
+			case <-s.done: // ended meanwhile (router GOODBYE/ABORT, transport loss)
+			default:
+				s.shutdown(ErrSessionClosed)
+				result = fmt.Errorf("session: close: sending GOODBYE: %w", err)
+			}
 		}
 	}
 	if st != stateClosed {
