@@ -460,3 +460,21 @@ func (e *env) uri(c *izaber.Client, u string) string {
 	}
 	return c.URI(u)
 }
+
+// usageFooter ends the top-level help.
+const usageFooter = `
+The client commands read izaber.yaml (., ~, then the user data directory;
+--config FILE; the environment from --env or $IZABER_ENVIRONMENT), then
+$IZABER_URL, $IZABER_REALM, $IZABER_USER, $IZABER_PASSWORD,
+$IZABER_SERIALIZER and $IZABER_URI_BASE, then flags. Without a password
+they ask for one on a terminal.
+
+Exit status: 0 ok, 1 WAMP error, 2 usage or configuration error,
+3 connection or authentication failure, 130 interrupted.
+
+First minute:
+  izaber-wamp router --demo            # prints demo users and passwords
+  export IZABER_URL=ws://127.0.0.1:8282/ws IZABER_USER=backend-1
+  export IZABER_PASSWORD=<backend-1's password>
+  izaber-wamp whoami
+`

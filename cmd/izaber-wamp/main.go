@@ -67,6 +67,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun \"izaber-wamp <command> -h\" for a command's flags.")
+	fmt.Fprint(w, usageFooter)
 }
 
 // version is the module version from the build information: a tag such as
