@@ -1,10 +1,13 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/binary"
+	"io"
 	"math"
-	"math/big"
 	"reflect"
+	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
@@ -26,23 +29,18 @@ func (cborSerializer) Marshal(m Message) ([]byte, error) {
 	return out, err
 }
 
-// cborDecMode decodes into the normalized value types. Well-formedness
-// (including every declared length) is checked before anything is
-// allocated; tags and non-string map keys are refused.
+// cborDecMode holds the resource limits checked by Wellformed before our
+// own walker runs: nesting, element counts, every declared length against
+// the input, indefinite-length structure, no tags.
 var cborDecMode = func() cbor.DecMode {
 	dm, err := cbor.DecOptions{
-		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
 		MaxNestedLevels:  maxDepth,
 		MaxArrayElements: math.MaxInt32,
 		MaxMapPairs:      math.MaxInt32,
 		IndefLength:      cbor.IndefLengthAllowed,
 		TagsMd:           cbor.TagsForbidden,
-		IntDec:           cbor.IntDecConvertSignedOrBigInt,
-		BigIntDec:        cbor.BigIntDecodePointer,
 		DefaultMapType:   reflect.TypeOf(Dict(nil)),
 		UTF8:             cbor.UTF8RejectInvalid,
-		NaN:              cbor.NaNDecodeAllowed,
-		Inf:              cbor.InfDecodeAllowed,
 	}.DecMode()
 	if err != nil {
 		panic("protocol: cbor options: " + err.Error())
@@ -51,18 +49,32 @@ var cborDecMode = func() cbor.DecMode {
 }()
 
 func (cborSerializer) Unmarshal(data []byte) (Message, error) {
-	var v any
-	if err := cborDecMode.Unmarshal(data, &v); err != nil {
-		return nil, &DecodeError{Format: "cbor", Offset: -1, Reason: trimCBORError(err.Error())}
+	if err := cborDecMode.Wellformed(data); err != nil {
+		return nil, &DecodeError{Format: "cbor", Offset: -1, Reason: trimCBORError(err)}
 	}
-	v, err := cborNormalize(v, 0)
+	d := cborDecoderPool.Get().(*cborDecoder)
+	defer d.release()
+	d.reset(data)
+	n, ok, err := d.message()
 	if err != nil {
 		return nil, err
 	}
-	return decodeMessage(v)
+	if !ok {
+		d.reset(data)
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		return decodeMessage(v)
+	}
+	return decodeElems(d.top[:n])
 }
 
-func trimCBORError(s string) string {
+func trimCBORError(err error) string {
+	s := err.Error()
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return "unexpected end of input (" + s + ")"
+	}
 	const p = "cbor: "
 	if len(s) > len(p) && s[:len(p)] == p {
 		return s[len(p):]
@@ -70,48 +82,371 @@ func trimCBORError(s string) string {
 	return s
 }
 
-// cborNormalize turns integers too large for int64 (decoded as *big.Int)
-// into uint64 and rejects anything outside the normalized value types.
-// Lists and dicts are fixed up in place.
-func cborNormalize(v any, depth int) (any, error) {
-	switch x := v.(type) {
-	case nil, bool, int64, float64, string, []byte:
-		return v, nil
-	case List:
-		for i, e := range x {
-			switch e.(type) {
-			case nil, bool, int64, float64, string, []byte:
-				continue
-			}
-			n, err := cborNormalize(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			x[i] = n
-		}
-		return x, nil
-	case Dict:
-		for k, e := range x {
-			switch e.(type) {
-			case nil, bool, int64, float64, string, []byte:
-				continue
-			}
-			n, err := cborNormalize(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			x[k] = n
-		}
-		return x, nil
-	case *big.Int:
-		if x.Sign() >= 0 && x.IsUint64() {
-			return x.Uint64(), nil
-		}
-		return nil, &DecodeError{Format: "cbor", Offset: -1, Reason: "integer out of range"}
-	case big.Int:
-		return cborNormalize(&x, depth)
+// cborDecoder walks CBOR that cborDecMode.Wellformed accepted, producing
+// the normalized value types directly. It still checks every bound so
+// that it cannot panic whatever the input.
+type cborDecoder struct {
+	data  []byte
+	whole string // a copy of a small input; strings are cut from it
+	pos   int
+	depth int
+	items []any
+	top   [maxElems]elem
+}
+
+var cborDecoderPool = sync.Pool{New: func() any { return new(cborDecoder) }}
+
+func (d *cborDecoder) reset(data []byte) {
+	d.data, d.pos, d.depth = data, 0, 0
+	d.whole = ""
+	if len(data) <= maxShared {
+		d.whole = string(data)
 	}
-	return nil, &DecodeError{Format: "cbor", Offset: -1, Reason: "unsupported value of type " + reflect.TypeOf(v).String()}
+}
+
+func (d *cborDecoder) release() {
+	d.data, d.whole = nil, ""
+	d.top = [maxElems]elem{}
+	clear(d.items)
+	d.items = d.items[:0]
+	if cap(d.items) > 4096 {
+		return
+	}
+	cborDecoderPool.Put(d)
+}
+
+func (d *cborDecoder) fail(reason string) error {
+	return &DecodeError{Format: "cbor", Offset: d.pos, Reason: reason}
+}
+
+const indefinite = math.MaxUint64
+
+// head reads an initial byte and its argument. For indefinite lengths
+// (additional information 31) val is indefinite.
+func (d *cborDecoder) head() (major byte, ai byte, val uint64, err error) {
+	if d.pos >= len(d.data) {
+		return 0, 0, 0, d.fail("unexpected end of input")
+	}
+	b := d.data[d.pos]
+	d.pos++
+	major, ai = b>>5, b&0x1f
+	var n int
+	switch {
+	case ai < 24:
+		return major, ai, uint64(ai), nil
+	case ai == 24:
+		n = 1
+	case ai == 25:
+		n = 2
+	case ai == 26:
+		n = 4
+	case ai == 27:
+		n = 8
+	case ai == 31:
+		return major, ai, indefinite, nil
+	default:
+		return 0, 0, 0, d.fail("invalid additional information")
+	}
+	if len(d.data)-d.pos < n {
+		return 0, 0, 0, d.fail("unexpected end of input")
+	}
+	for _, c := range d.data[d.pos : d.pos+n] {
+		val = val<<8 | uint64(c)
+	}
+	d.pos += n
+	return major, ai, val, nil
+}
+
+// length checks a definite length against the remaining input.
+func (d *cborDecoder) length(val uint64, unit int) (int, error) {
+	if val == indefinite || val > uint64(len(d.data)-d.pos)/uint64(unit) {
+		return 0, d.fail("declared length exceeds the input")
+	}
+	return int(val), nil
+}
+
+func (d *cborDecoder) isBreak() bool {
+	if d.pos < len(d.data) && d.data[d.pos] == 0xff {
+		d.pos++
+		return true
+	}
+	return false
+}
+
+// message decodes a top-level array of at most maxElems elements into
+// d.top. ok is false for anything else.
+func (d *cborDecoder) message() (n int, ok bool, err error) {
+	if d.pos >= len(d.data) || d.data[d.pos]>>5 != 4 {
+		return 0, false, nil
+	}
+	_, _, val, err := d.head()
+	if err != nil {
+		return 0, false, err
+	}
+	d.depth = 1
+	for i := 0; ; i++ {
+		if val == indefinite {
+			if d.isBreak() {
+				n = i
+				break
+			}
+		} else if uint64(i) == val {
+			n = i
+			break
+		}
+		if i == maxElems {
+			return 0, false, nil
+		}
+		e := &d.top[i]
+		if d.pos >= len(d.data) {
+			return 0, false, d.fail("unexpected end of input")
+		}
+		switch d.data[d.pos] >> 5 {
+		case 0:
+			_, _, u, err := d.head()
+			if err != nil {
+				return 0, false, err
+			}
+			*e = elem{kind: fUint, n: u}
+		case 3:
+			s, err := d.text()
+			if err != nil {
+				return 0, false, err
+			}
+			*e = elem{kind: fString, s: s}
+		default:
+			v, err := d.value()
+			if err != nil {
+				return 0, false, err
+			}
+			*e = elem{v: v}
+		}
+	}
+	if d.pos != len(d.data) {
+		return 0, false, d.fail("unexpected data after the value")
+	}
+	return n, true, nil
+}
+
+// chunks returns the content of a byte or text string (major type m) whose
+// head has been read, and whether it is one slice of the input.
+func (d *cborDecoder) chunks(m byte, val uint64) (p []byte, shared bool, err error) {
+	if val != indefinite {
+		n, err := d.length(val, 1)
+		if err != nil {
+			return nil, false, err
+		}
+		p = d.data[d.pos : d.pos+n : d.pos+n]
+		d.pos += n
+		return p, true, nil
+	}
+	var buf []byte
+	for !d.isBreak() {
+		cm, _, cval, err := d.head()
+		if err != nil {
+			return nil, false, err
+		}
+		if cm != m || cval == indefinite {
+			return nil, false, d.fail("invalid chunk in indefinite-length string")
+		}
+		n, err := d.length(cval, 1)
+		if err != nil {
+			return nil, false, err
+		}
+		buf = append(buf, d.data[d.pos:d.pos+n]...)
+		d.pos += n
+	}
+	if buf == nil {
+		buf = []byte{}
+	}
+	return buf, false, nil
+}
+
+func (d *cborDecoder) text() (string, error) {
+	start := d.pos
+	_, _, val, err := d.head()
+	if err != nil {
+		return "", err
+	}
+	p, shared, err := d.chunks(3, val)
+	if err != nil {
+		return "", err
+	}
+	if !utf8.Valid(p) {
+		d.pos = start
+		return "", d.fail("invalid UTF-8 in string")
+	}
+	if shared && d.whole != "" {
+		off := d.pos - len(p)
+		return d.whole[off:d.pos], nil
+	}
+	return string(p), nil
+}
+
+func (d *cborDecoder) value() (any, error) {
+	if d.pos >= len(d.data) {
+		return nil, d.fail("unexpected end of input")
+	}
+	if d.data[d.pos]>>5 == 3 {
+		return d.text()
+	}
+	start := d.pos
+	major, ai, val, err := d.head()
+	if err != nil {
+		return nil, err
+	}
+	switch major {
+	case 0:
+		if val <= math.MaxInt64 {
+			return int64(val), nil
+		}
+		return val, nil
+	case 1:
+		if val == indefinite && ai == 31 {
+			break
+		}
+		if val > math.MaxInt64 {
+			d.pos = start
+			return nil, d.fail("integer out of range")
+		}
+		return -1 - int64(val), nil
+	case 2:
+		p, shared, err := d.chunks(2, val)
+		if err != nil {
+			return nil, err
+		}
+		if shared {
+			return bytes.Clone(p), nil
+		}
+		return p, nil
+	case 4:
+		return d.array(val)
+	case 5:
+		return d.object(val)
+	case 6:
+		d.pos = start
+		return nil, d.fail("tags are not supported")
+	case 7:
+		switch ai {
+		case 20:
+			return false, nil
+		case 21:
+			return true, nil
+		case 22, 23:
+			return nil, nil
+		case 25:
+			return halfFloat(uint16(val)), nil
+		case 26:
+			return float64(math.Float32frombits(uint32(val))), nil
+		case 27:
+			return math.Float64frombits(val), nil
+		}
+	}
+	d.pos = start
+	return nil, d.fail("unsupported data item")
+}
+
+// halfFloat converts an IEEE 754 half-precision value.
+func halfFloat(h uint16) float64 {
+	exp := int(h>>10) & 0x1f
+	mant := float64(h & 0x3ff)
+	var f float64
+	switch exp {
+	case 0:
+		f = math.Ldexp(mant, -24)
+	case 31:
+		if mant == 0 {
+			f = math.Inf(1)
+		} else {
+			f = math.NaN()
+		}
+	default:
+		f = math.Ldexp(mant+1024, exp-25)
+	}
+	if h&0x8000 != 0 {
+		f = -f
+	}
+	return f
+}
+
+func (d *cborDecoder) enter() error {
+	d.depth++
+	if d.depth > maxDepth {
+		return d.fail("nesting deeper than " + strconv.Itoa(maxDepth))
+	}
+	return nil
+}
+
+func (d *cborDecoder) array(val uint64) (any, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { d.depth-- }()
+	if val != indefinite {
+		n, err := d.length(val, 1)
+		if err != nil {
+			return nil, err
+		}
+		l := make(List, n)
+		for i := range l {
+			if l[i], err = d.value(); err != nil {
+				return nil, err
+			}
+		}
+		return l, nil
+	}
+	start := len(d.items)
+	for !d.isBreak() {
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		d.items = append(d.items, v)
+	}
+	l := make(List, len(d.items)-start)
+	copy(l, d.items[start:])
+	clear(d.items[start:])
+	d.items = d.items[:start]
+	return l, nil
+}
+
+func (d *cborDecoder) object(val uint64) (any, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { d.depth-- }()
+	hint := 0
+	if val != indefinite {
+		n, err := d.length(val, 2)
+		if err != nil {
+			return nil, err
+		}
+		hint = min(n, 1024)
+	}
+	m := make(Dict, hint)
+	for i := uint64(0); ; i++ {
+		if val == indefinite {
+			if d.isBreak() {
+				break
+			}
+		} else if i == val {
+			break
+		}
+		if d.pos >= len(d.data) || d.data[d.pos]>>5 != 3 {
+			return nil, d.fail("dict key is not a string")
+		}
+		k, err := d.text()
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := m[k]; dup {
+			return nil, d.fail("duplicate dict key " + quote(k))
+		}
+		if m[k], err = d.value(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // cborEncoder appends CBOR (RFC 8949, definite lengths, smallest integer

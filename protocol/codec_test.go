@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -152,13 +153,16 @@ func TestUnmarshalRejects(t *testing.T) {
 		{"huge array", CBOR, unhex("85 18 30 01 a0 61 61 9a 7ffffff0 00"), "EOF"},
 		{"too many elements", CBOR, unhex("85 18 30 01 a0 61 61 9b 00000000ffffffff 00"), "exceeded max number of elements"},
 		{"huge map", CBOR, unhex("86 18 30 01 a0 61 61 80 ba 7ffffff0 00"), "EOF"},
-		{"int key", CBOR, unhex("84 18 30 01 a1 01 02 61 61"), "cannot unmarshal"},
-		{"array key", CBOR, unhex("84 18 30 01 a1 80 02 61 61"), ""},
-		{"duplicate key", CBOR, unhex("84 18 30 01 a2 61 6b 01 61 6b 02 61 61"), "duplicate map key"},
+		{"int key", CBOR, unhex("84 18 30 01 a1 01 02 61 61"), "dict key is not a string"},
+		{"array key", CBOR, unhex("84 18 30 01 a1 80 02 61 61"), "dict key is not a string"},
+		{"bytes key", CBOR, unhex("84 18 30 01 a1 41 6b 02 61 61"), "dict key is not a string"},
+		{"duplicate key", CBOR, unhex("84 18 30 01 a2 61 6b 01 61 6b 02 61 61"), `duplicate dict key "k"`},
+		{"indefinite chunk type", CBOR, unhex("85 18 30 01 a0 61 61 81 7f 41 61 ff"), "wrong element type"},
 		{"invalid utf8", CBOR, unhex("84 18 30 01 a0 62 ff fe"), "invalid UTF-8"},
 		{"tag", CBOR, unhex("85 18 30 01 a0 61 61 81 c1 1a 00000000"), "tag"},
 		{"bignum tag", CBOR, unhex("85 18 30 01 a0 61 61 81 c2 41 01"), "tag"},
-		{"simple value", CBOR, unhex("85 18 30 01 a0 61 61 81 f0"), "unsupported value"},
+		{"simple value", CBOR, unhex("85 18 30 01 a0 61 61 81 f0"), "unsupported data item"},
+		{"simple value 2", CBOR, unhex("85 18 30 01 a0 61 61 81 f8 20"), "unsupported data item"},
 		{"deep", CBOR, deepBin(0x81, 70, 0xf6), "exceeded max nested level"},
 		{"float id", CBOR, unhex("84 18 30 fb 3ff0000000000000 a0 61 61"), "CALL.Request: ID is a float"},
 		{"half float id", CBOR, unhex("84 18 30 f9 3c00 a0 61 61"), "CALL.Request: ID is a float"},
@@ -339,5 +343,50 @@ func TestFloatsStayFloats(t *testing.T) {
 		if diff := cmp.Diff(List{2.0, 0.0, 1e300, math.SmallestNonzeroFloat64}, m.(*Result).Args, cmpopts.EquateNaNs()); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", s.Name(), diff)
 		}
+	}
+}
+
+func TestFastFloatMatchesParseFloat(t *testing.T) {
+	inputs := []string{"0.1", "-0.0", "1.5", "3.14159", "1e3", "1E-3", "123456789012345.6", "0.000000123", "9.999999999999999", "1e22", "1e-22", "4.35e+15", "2.5e-300", "1.7976931348623157e308", "0.30000000000000004"}
+	r := uint64(1)
+	for range 20000 {
+		r = r*6364136223846793005 + 1442695040888963407
+		mant := r >> 40
+		exp := int(r%45) - 22
+		inputs = append(inputs, strconv.FormatUint(mant, 10)+"e"+strconv.Itoa(exp), "0."+strconv.FormatUint(mant, 10))
+	}
+	for _, in := range inputs {
+		want, err := strconv.ParseFloat(in, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := fastFloat([]byte(in)); ok && math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("fastFloat(%s) = %v, want %v", in, got, want)
+		}
+		m, err := JSON.Unmarshal([]byte(`[50,1,{},[` + in + `]]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.(*Result).Args[0].(float64); math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("decoded %s = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestHalfFloat(t *testing.T) {
+	tests := []struct {
+		h    uint16
+		want float64
+	}{
+		{0x3c00, 1}, {0x3e00, 1.5}, {0x0001, math.Ldexp(1, -24)}, {0x03ff, math.Ldexp(1023, -24)},
+		{0x7bff, 65504}, {0xc000, -2}, {0x7c00, math.Inf(1)}, {0xfc00, math.Inf(-1)}, {0x8000, math.Copysign(0, -1)},
+	}
+	for _, tt := range tests {
+		if got := halfFloat(tt.h); math.Float64bits(got) != math.Float64bits(tt.want) {
+			t.Errorf("halfFloat(%#04x) = %v, want %v", tt.h, got, tt.want)
+		}
+	}
+	if !math.IsNaN(halfFloat(0x7e00)) {
+		t.Error("0x7e00 is not NaN")
 	}
 }

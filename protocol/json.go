@@ -28,12 +28,22 @@ func (jsonSerializer) Marshal(m Message) ([]byte, error) {
 
 func (jsonSerializer) Unmarshal(data []byte) (Message, error) {
 	d := getJSONDecoder(data)
-	v, err := d.document()
-	putJSONDecoder(d)
+	defer putJSONDecoder(d)
+	n, ok, err := d.message()
 	if err != nil {
 		return nil, err
 	}
-	return decodeMessage(v)
+	if !ok {
+		// Not a list of at most maxElems elements: take the generic
+		// path for the error message.
+		d.reset(data)
+		v, err := d.document()
+		if err != nil {
+			return nil, err
+		}
+		return decodeMessage(v)
+	}
+	return decodeElems(d.top[:n])
 }
 
 // jsonEncoder appends JSON to b. It escapes only what JSON requires (no
@@ -282,12 +292,19 @@ func (e *jsonEncoder) quoted(s string) error {
 // copied out at their exact size.
 type jsonDecoder struct {
 	data  []byte
+	whole string // a copy of a small input; strings are cut from it
 	pos   int
 	depth int
 	items []any
 	pairs []pair
 	buf   []byte // for strings with escapes
+	top   [maxElems]elem
 }
+
+// maxShared is the largest input copied whole so that its strings share
+// one allocation; larger inputs allocate each string separately (so a
+// small string never pins a big message).
+const maxShared = 4 << 10
 
 type pair struct {
 	k string
@@ -298,12 +315,29 @@ var jsonDecoderPool = sync.Pool{New: func() any { return new(jsonDecoder) }}
 
 func getJSONDecoder(data []byte) *jsonDecoder {
 	d := jsonDecoderPool.Get().(*jsonDecoder)
-	d.data, d.pos, d.depth = data, 0, 0
+	d.reset(data)
 	return d
 }
 
+func (d *jsonDecoder) reset(data []byte) {
+	d.data, d.pos, d.depth = data, 0, 0
+	d.whole = ""
+	if len(data) <= maxShared {
+		d.whole = string(data)
+	}
+}
+
+// sub returns data[i:j] as a string, cut from the shared copy if any.
+func (d *jsonDecoder) sub(i, j int) string {
+	if d.whole != "" {
+		return d.whole[i:j]
+	}
+	return string(d.data[i:j])
+}
+
 func putJSONDecoder(d *jsonDecoder) {
-	d.data = nil
+	d.data, d.whole = nil, ""
+	d.top = [maxElems]elem{}
 	// Containers clear what they pop; after an error some may be left.
 	clear(d.items)
 	clear(d.pairs)
@@ -334,6 +368,89 @@ func (d *jsonDecoder) document() (any, error) {
 	return v, nil
 }
 
+// message decodes a top-level list of at most maxElems elements into
+// d.top. ok is false when the input is something else.
+func (d *jsonDecoder) message() (n int, ok bool, err error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) || d.data[d.pos] != '[' {
+		return 0, false, nil
+	}
+	d.pos++
+	d.depth = 1
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		return 0, false, nil
+	}
+	for {
+		if n == maxElems {
+			return 0, false, nil
+		}
+		if err := d.elem(&d.top[n]); err != nil {
+			return 0, false, err
+		}
+		n++
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return 0, false, d.fail("unexpected end of input in list")
+		}
+		c := d.data[d.pos]
+		d.pos++
+		if c == ']' {
+			break
+		}
+		if c != ',' {
+			d.pos--
+			return 0, false, d.fail("expected ',' or ']' in list")
+		}
+	}
+	d.skipSpace()
+	if d.pos != len(d.data) {
+		return 0, false, d.fail("unexpected data after the value")
+	}
+	return n, true, nil
+}
+
+// elem decodes one top-level element without boxing integers and strings.
+func (d *jsonDecoder) elem(e *elem) error {
+	d.skipSpace()
+	if d.pos < len(d.data) {
+		switch c := d.data[d.pos]; {
+		case c >= '0' && c <= '9':
+			k, i, u, f, err := d.numberRaw()
+			if err != nil {
+				return err
+			}
+			switch k {
+			case numInt:
+				if i >= 0 {
+					*e = elem{kind: fUint, n: uint64(i)}
+				} else {
+					*e = elem{v: i}
+				}
+			case numUint:
+				*e = elem{kind: fUint, n: u}
+			default:
+				*e = elem{v: f}
+			}
+			return nil
+		case c == '"':
+			s, b, err := d.stringRaw()
+			if err != nil {
+				return err
+			}
+			if b != nil {
+				*e = elem{v: b}
+			} else {
+				*e = elem{kind: fString, s: s}
+			}
+			return nil
+		}
+	}
+	v, err := d.value()
+	*e = elem{v: v}
+	return err
+}
+
 func (d *jsonDecoder) skipSpace() {
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
@@ -352,13 +469,27 @@ func (d *jsonDecoder) value() (any, error) {
 	}
 	switch c := d.data[d.pos]; {
 	case c == '"':
-		return d.stringValue()
+		s, b, err := d.stringRaw()
+		if b != nil {
+			return b, err
+		}
+		return s, err
 	case c == '[':
 		return d.array()
 	case c == '{':
 		return d.object()
 	case c == '-' || c >= '0' && c <= '9':
-		return d.number()
+		k, i, u, f, err := d.numberRaw()
+		if err != nil {
+			return nil, err
+		}
+		switch k {
+		case numInt:
+			return i, nil
+		case numUint:
+			return u, nil
+		}
+		return f, nil
 	case c == 't':
 		return true, d.literal("true")
 	case c == 'f':
@@ -480,7 +611,19 @@ func (d *jsonDecoder) object() (any, error) {
 	return m, nil
 }
 
-func (d *jsonDecoder) number() (any, error) {
+const (
+	numInt = iota
+	numUint
+	numFloat
+)
+
+// pow10 holds the powers of ten that float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// numberRaw scans a number: an int64, a uint64 above math.MaxInt64, or a
+// float64 when it has a fraction or an exponent.
+func (d *jsonDecoder) numberRaw() (kind int, i int64, u uint64, f float64, err error) {
 	start := d.pos
 	data := d.data
 	neg := data[d.pos] == '-'
@@ -489,7 +632,7 @@ func (d *jsonDecoder) number() (any, error) {
 	}
 	digits := d.pos
 	if d.pos >= len(data) {
-		return nil, d.fail("unexpected end of input in number")
+		return 0, 0, 0, 0, d.fail("unexpected end of input in number")
 	}
 	switch c := data[d.pos]; {
 	case c == '0':
@@ -499,7 +642,7 @@ func (d *jsonDecoder) number() (any, error) {
 			d.pos++
 		}
 	default:
-		return nil, d.fail("invalid number")
+		return 0, 0, 0, 0, d.fail("invalid number")
 	}
 	end := d.pos
 	isFloat := false
@@ -507,7 +650,7 @@ func (d *jsonDecoder) number() (any, error) {
 		isFloat = true
 		d.pos++
 		if !d.digits() {
-			return nil, d.fail("invalid number")
+			return 0, 0, 0, 0, d.fail("invalid number")
 		}
 	}
 	if d.pos < len(data) && (data[d.pos] == 'e' || data[d.pos] == 'E') {
@@ -517,37 +660,111 @@ func (d *jsonDecoder) number() (any, error) {
 			d.pos++
 		}
 		if !d.digits() {
-			return nil, d.fail("invalid number")
+			return 0, 0, 0, 0, d.fail("invalid number")
 		}
 	}
 	if isFloat {
-		f, err := strconv.ParseFloat(string(data[start:d.pos]), 64)
+		if f, ok := fastFloat(data[start:d.pos]); ok {
+			return numFloat, 0, 0, f, nil
+		}
+		f, err := strconv.ParseFloat(d.sub(start, d.pos), 64)
 		if err != nil {
 			d.pos = start
-			return nil, d.fail("number out of range")
+			return 0, 0, 0, 0, d.fail("number out of range")
 		}
-		return f, nil
+		return numFloat, 0, 0, f, nil
 	}
-	var u uint64
 	for _, c := range data[digits:end] {
 		x := uint64(c - '0')
 		if u > (math.MaxUint64-x)/10 {
 			d.pos = start
-			return nil, d.fail("integer out of range")
+			return 0, 0, 0, 0, d.fail("integer out of range")
 		}
 		u = u*10 + x
 	}
 	if neg {
 		if u > 1<<63 {
 			d.pos = start
-			return nil, d.fail("integer out of range")
+			return 0, 0, 0, 0, d.fail("integer out of range")
 		}
-		return -int64(u), nil
+		return numInt, -int64(u), 0, 0, nil
 	}
 	if u > math.MaxInt64 {
-		return u, nil
+		return numUint, 0, u, 0, nil
 	}
-	return int64(u), nil
+	return numInt, int64(u), 0, 0, nil
+}
+
+// fastFloat converts a syntactically valid JSON number exactly when its
+// digits fit in 15 and its decimal exponent is small (both the mantissa and
+// the power of ten are then exact float64 values, so one multiplication or
+// division rounds correctly).
+func fastFloat(b []byte) (float64, bool) {
+	neg := false
+	if b[0] == '-' {
+		neg = true
+		b = b[1:]
+	}
+	var mant uint64
+	digits, exp := 0, 0
+	i := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if mant != 0 || b[i] != '0' {
+			digits++
+		}
+		mant = mant*10 + uint64(b[i]-'0')
+		if digits > 15 {
+			return 0, false
+		}
+	}
+	if i < len(b) && b[i] == '.' {
+		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if mant != 0 || b[i] != '0' {
+				digits++
+			}
+			mant = mant*10 + uint64(b[i]-'0')
+			exp--
+			if digits > 15 {
+				return 0, false
+			}
+		}
+	}
+	if i < len(b) {
+		i++ // 'e' or 'E'
+		eneg := false
+		if b[i] == '+' || b[i] == '-' {
+			eneg = b[i] == '-'
+			i++
+		}
+		e := 0
+		for ; i < len(b); i++ {
+			e = e*10 + int(b[i]-'0')
+			if e > 400 {
+				return 0, false
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	f := float64(mant)
+	switch {
+	case exp == 0:
+	case exp > 0 && exp < len(pow10):
+		f *= pow10[exp]
+		if f >= 1<<53*1e7 { // keep well inside the exact range
+			return 0, false
+		}
+	case exp < 0 && -exp < len(pow10):
+		f /= pow10[-exp]
+	default:
+		return 0, false
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 func (d *jsonDecoder) digits() bool {
@@ -561,8 +778,9 @@ func (d *jsonDecoder) digits() bool {
 // nulPrefix is how a binary value starts on the wire.
 const nulPrefix = `"\u0000`
 
-// stringValue decodes a string value; one starting with NUL is binary.
-func (d *jsonDecoder) stringValue() (any, error) {
+// stringRaw decodes a string value; one starting with NUL is binary and
+// comes back as b (non-nil).
+func (d *jsonDecoder) stringRaw() (s string, b []byte, err error) {
 	if len(d.data)-d.pos >= len(nulPrefix) && string(d.data[d.pos:d.pos+len(nulPrefix)]) == nulPrefix {
 		// Fast path: base64 text needs no escapes.
 		i := d.pos + len(nulPrefix)
@@ -573,26 +791,26 @@ func (d *jsonDecoder) stringValue() (any, error) {
 		if j < len(d.data) && d.data[j] == '"' {
 			b, err := decodeBase64(d.data[i:j])
 			if err != nil {
-				return nil, d.fail("invalid base64 in binary string")
+				return "", nil, d.fail("invalid base64 in binary string")
 			}
 			d.pos = j + 1
-			return b, nil
+			return "", b, nil
 		}
 	}
 	start := d.pos
-	s, err := d.str()
+	s, err = d.str()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if len(s) > 0 && s[0] == 0 {
 		b, err := decodeBase64([]byte(s[1:]))
 		if err != nil {
 			d.pos = start
-			return nil, d.fail("invalid base64 in binary string")
+			return "", nil, d.fail("invalid base64 in binary string")
 		}
-		return b, nil
+		return "", b, nil
 	}
-	return s, nil
+	return s, nil, nil
 }
 
 func decodeBase64(src []byte) ([]byte, error) {
@@ -618,7 +836,7 @@ func (d *jsonDecoder) str() (string, error) {
 				return "", d.fail("invalid UTF-8 in string")
 			}
 			d.pos = i + 1
-			return string(data[start:i]), nil
+			return d.sub(start, i), nil
 		}
 		if c == '\\' {
 			break

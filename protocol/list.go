@@ -152,15 +152,73 @@ func payload(l List, args List, kwargs Dict) List {
 	return l
 }
 
-// listReader extracts typed fields from a generic list, producing
+// elem is one top-level element of a message. Decoders fill fields
+// directly so that IDs and URIs are not boxed into interfaces on the way.
+type elem struct {
+	kind elemKind
+	n    uint64 // fUint
+	s    string // fString
+	v    any    // fAny
+}
+
+type elemKind uint8
+
+const (
+	fAny    elemKind = iota // v holds the value
+	fUint                   // a non-negative integer in n
+	fString                 // a string in s
+)
+
+// maxElems is the longest message (ERROR with Args and Kwargs).
+const maxElems = 7
+
+func toElem(v any) elem {
+	switch x := v.(type) {
+	case int64:
+		if x >= 0 {
+			return elem{kind: fUint, n: uint64(x)}
+		}
+	case uint64:
+		return elem{kind: fUint, n: x}
+	case string:
+		return elem{kind: fString, s: x}
+	}
+	return elem{v: v}
+}
+
+// typeName names the WAMP type of f for error messages.
+func (f *elem) typeName() string {
+	switch f.kind {
+	case fUint:
+		return "integer"
+	case fString:
+		return "string"
+	}
+	return typeName(f.v)
+}
+
+// listReader extracts typed fields from a message's elements, producing
 // ValidationErrors that name the message and field.
 type listReader struct {
 	code Code
-	l    List
+	f    []elem
 }
 
 func (r *listReader) id(i int, field string) (ID, error) {
-	return toID(r.code, field, r.l[i], false)
+	return fieldID(r.code, field, &r.f[i], false)
+}
+
+func fieldID(c Code, field string, f *elem, zeroOK bool) (ID, error) {
+	switch f.kind {
+	case fUint:
+		if f.n > MaxID || f.n == 0 && !zeroOK {
+			return 0, invalid(c, field, "ID "+strconv.FormatUint(f.n, 10)+" out of range [1, 2^53]")
+		}
+		return f.n, nil
+	case fString:
+		return 0, invalid(c, field, "ID is string, want an integer")
+	}
+	return toID(c, field, f.v, zeroOK)
 }
 
 func toID(c Code, field string, v any, zeroOK bool) (ID, error) {
@@ -204,17 +262,16 @@ func toID(c Code, field string, v any, zeroOK bool) (ID, error) {
 }
 
 func (r *listReader) str(i int, field string) (string, error) {
-	s, ok := r.l[i].(string)
-	if !ok {
-		return "", invalid(r.code, field, typeName(r.l[i])+", want a string")
+	if r.f[i].kind != fString {
+		return "", invalid(r.code, field, r.f[i].typeName()+", want a string")
 	}
-	return s, nil
+	return r.f[i].s, nil
 }
 
 func (r *listReader) dict(i int, field string) (Dict, error) {
-	d, ok := r.l[i].(Dict)
-	if !ok {
-		return nil, invalid(r.code, field, typeName(r.l[i])+", want a dict")
+	d, ok := r.f[i].v.(Dict)
+	if !ok || r.f[i].kind != fAny {
+		return nil, invalid(r.code, field, r.f[i].typeName()+", want a dict")
 	}
 	return d, nil
 }
@@ -224,19 +281,19 @@ func (r *listReader) dict(i int, field string) (Dict, error) {
 func (r *listReader) payload(i int) (List, Dict, error) {
 	var args List
 	var kwargs Dict
-	if i < len(r.l) {
-		a, ok := r.l[i].(List)
-		if !ok {
-			return nil, nil, invalid(r.code, "Args", typeName(r.l[i])+", want a list")
+	if i < len(r.f) {
+		a, ok := r.f[i].v.(List)
+		if !ok || r.f[i].kind != fAny {
+			return nil, nil, invalid(r.code, "Args", r.f[i].typeName()+", want a list")
 		}
 		if len(a) > 0 {
 			args = a
 		}
 	}
-	if i+1 < len(r.l) {
-		k, ok := r.l[i+1].(Dict)
-		if !ok {
-			return nil, nil, invalid(r.code, "Kwargs", typeName(r.l[i+1])+", want a dict")
+	if i+1 < len(r.f) {
+		k, ok := r.f[i+1].v.(Dict)
+		if !ok || r.f[i+1].kind != fAny {
+			return nil, nil, invalid(r.code, "Kwargs", r.f[i+1].typeName()+", want a dict")
 		}
 		if len(k) > 0 {
 			kwargs = k
@@ -274,37 +331,59 @@ func (p Parser) FromList(l List) (Message, error) {
 	if len(l) == 0 {
 		return nil, invalid(0, "", "empty message")
 	}
-	var code Code
-	switch c := l[0].(type) {
-	case int64:
-		if c > 0 && c <= math.MaxInt32 {
-			code = Code(c)
-		} else {
-			return nil, invalid(0, "", "unknown message type "+strconv.FormatInt(c, 10))
-		}
-	case uint64, int, int32, int16, int8, uint, uint32, uint16, uint8:
-		n, err := toID(0, "", c, false)
-		if err != nil || n > math.MaxInt32 {
-			return nil, invalid(0, "", fmt.Sprintf("unknown message type %v", c))
-		}
-		code = Code(n)
-	default:
-		return nil, invalid(0, "", "message type is "+typeName(c)+", want an integer")
+	first := toElem(l[0])
+	code, err := messageCode(&first)
+	if err != nil {
+		return nil, err
 	}
-	if !code.Known() {
-		return nil, invalid(0, "", "unknown message type "+strconv.Itoa(int(code)))
+	if err := checkArity(code, len(l)); err != nil {
+		return nil, err
 	}
+	var fs [maxElems]elem
+	for i, v := range l {
+		fs[i] = toElem(v)
+	}
+	return p.fromElems(code, fs[:len(l)])
+}
+
+func messageCode(f *elem) (Code, error) {
+	switch f.kind {
+	case fUint:
+		if f.n > 0 && f.n <= math.MaxInt32 && Code(f.n).Known() {
+			return Code(f.n), nil
+		}
+		return 0, invalid(0, "", "unknown message type "+strconv.FormatUint(f.n, 10))
+	case fAny:
+		switch c := f.v.(type) {
+		case int64, int, int32, int16, int8, uint, uint32, uint16, uint8:
+			n, err := toID(0, "", c, false)
+			if err != nil || n > math.MaxInt32 || !Code(n).Known() {
+				return 0, invalid(0, "", fmt.Sprintf("unknown message type %v", c))
+			}
+			return Code(n), nil
+		}
+	}
+	return 0, invalid(0, "", "message type is "+f.typeName()+", want an integer")
+}
+
+func checkArity(code Code, n int) error {
 	a := arity[code]
-	if len(l) < int(a[0]) || len(l) > int(a[1]) {
+	if n < int(a[0]) || n > int(a[1]) {
 		want := strconv.Itoa(int(a[0]))
 		if a[1] == a[0]+1 {
 			want += " or " + strconv.Itoa(int(a[1]))
 		} else if a[1] > a[0] {
 			want += " to " + strconv.Itoa(int(a[1]))
 		}
-		return nil, invalid(code, "", strconv.Itoa(len(l))+" elements, want "+want)
+		return invalid(code, "", strconv.Itoa(n)+" elements, want "+want)
 	}
-	r := listReader{code: code, l: l}
+	return nil
+}
+
+// fromElems builds and validates a message from its elements; the code
+// and the arity have been checked.
+func (p Parser) fromElems(code Code, fs []elem) (Message, error) {
+	r := listReader{code: code, f: fs}
 	m, err := r.message()
 	if err != nil {
 		return nil, err
@@ -315,10 +394,26 @@ func (p Parser) FromList(l List) (Message, error) {
 	return m, nil
 }
 
+// decodeElems is what the serializers call with the elements of a
+// top-level list.
+func decodeElems(fs []elem) (Message, error) {
+	if len(fs) == 0 {
+		return nil, invalid(0, "", "empty message")
+	}
+	code, err := messageCode(&fs[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := checkArity(code, len(fs)); err != nil {
+		return nil, err
+	}
+	return Parser{}.fromElems(code, fs)
+}
+
 func (r *listReader) message() (Message, error) {
 	var err error
-	// set records the first error; later extractions are skipped.
-	l := r.l
+	// The helpers record the first error; later extractions are skipped.
+	n := len(r.f)
 	id := func(i int, field string) ID {
 		if err != nil {
 			return 0
@@ -372,9 +467,9 @@ func (r *listReader) message() (Message, error) {
 		x := &Error{}
 		if err == nil {
 			var t ID
-			t, err = toID(CodeError, "RequestType", l[1], false)
+			t, err = fieldID(CodeError, "RequestType", &r.f[1], false)
 			if err != nil {
-				err = invalid(CodeError, "RequestType", typeName(l[1])+" is not a request type")
+				err = invalid(CodeError, "RequestType", r.f[1].typeName()+" is not a request type")
 			} else if t > math.MaxInt32 {
 				err = invalid(CodeError, "RequestType", strconv.FormatUint(t, 10)+" is not a request type")
 			}
@@ -397,7 +492,7 @@ func (r *listReader) message() (Message, error) {
 		m = &Subscribed{Request: id(1, "Request"), Subscription: id(2, "Subscription")}
 	case CodeUnsubscribe:
 		x := &Unsubscribe{Request: id(1, "Request"), Subscription: id(2, "Subscription")}
-		if len(l) > 3 {
+		if n > 3 {
 			x.Options = nonEmpty(dct(3, "Options"))
 		}
 		m = x
@@ -425,7 +520,7 @@ func (r *listReader) message() (Message, error) {
 		m = &Registered{Request: id(1, "Request"), Registration: id(2, "Registration")}
 	case CodeUnregister:
 		x := &Unregister{Request: id(1, "Request"), Registration: id(2, "Registration")}
-		if len(l) > 3 {
+		if n > 3 {
 			x.Options = nonEmpty(dct(3, "Options"))
 		}
 		m = x
@@ -454,12 +549,12 @@ func (r *listReader) message() (Message, error) {
 // router's revocation form [code, 0, Details] (a non-zero Request with
 // Details is accepted too, as autobahn does).
 func (r *listReader) revocable(errp *error) (ID, Dict) {
-	if len(r.l) == 2 {
+	if len(r.f) == 2 {
 		id, err := r.id(1, "Request")
 		*errp = err
 		return id, nil
 	}
-	id, err := toID(r.code, "Request", r.l[1], true)
+	id, err := fieldID(r.code, "Request", &r.f[1], true)
 	if err != nil {
 		*errp = err
 		return 0, nil

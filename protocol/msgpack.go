@@ -30,12 +30,21 @@ func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
 
 func (msgpackSerializer) Unmarshal(data []byte) (Message, error) {
 	d := mpDecoderPool.Get().(*mpDecoder)
-	v, err := d.document(data)
-	d.release()
+	defer d.release()
+	d.reset(data)
+	n, ok, err := d.message()
 	if err != nil {
 		return nil, err
 	}
-	return decodeMessage(v)
+	if !ok {
+		d.reset(data)
+		v, err := d.document()
+		if err != nil {
+			return nil, err
+		}
+		return decodeMessage(v)
+	}
+	return decodeElems(d.top[:n])
 }
 
 // MessagePack format codes.
@@ -265,7 +274,9 @@ type mpDecoder struct {
 	r     bytes.Reader
 	dec   *msgpack.Decoder
 	data  []byte
+	whole string // a copy of a small input; strings are cut from it
 	depth int
+	top   [maxElems]elem
 }
 
 var mpDecoderPool = sync.Pool{New: func() any {
@@ -275,7 +286,8 @@ var mpDecoderPool = sync.Pool{New: func() any {
 }}
 
 func (d *mpDecoder) release() {
-	d.data = nil
+	d.data, d.whole = nil, ""
+	d.top = [maxElems]elem{}
 	d.r.Reset(nil)
 	mpDecoderPool.Put(d)
 }
@@ -293,11 +305,67 @@ func (d *mpDecoder) wrap(err error) error {
 	return d.fail(err.Error())
 }
 
-func (d *mpDecoder) document(data []byte) (any, error) {
+func (d *mpDecoder) reset(data []byte) {
 	d.data = data
 	d.depth = 0
+	d.whole = ""
+	if len(data) <= maxShared {
+		d.whole = string(data)
+	}
 	d.r.Reset(data)
 	d.dec.Reset(&d.r)
+}
+
+// message decodes a top-level array of at most maxElems elements into
+// d.top, without boxing integers and strings. ok is false when the input
+// is something else.
+func (d *mpDecoder) message() (n int, ok bool, err error) {
+	c, err := d.dec.PeekCode()
+	if err != nil {
+		return 0, false, d.wrap(err)
+	}
+	if c < 0x91 || c > 0x90+maxElems {
+		return 0, false, nil
+	}
+	n, err = d.dec.DecodeArrayLen()
+	if err != nil {
+		return 0, false, d.wrap(err)
+	}
+	d.depth = 1
+	for i := range n {
+		e := &d.top[i]
+		c, err := d.dec.PeekCode()
+		if err != nil {
+			return 0, false, d.wrap(err)
+		}
+		switch {
+		case c <= 0x7f || c >= mpUint8 && c <= mpUint64:
+			u, err := d.dec.DecodeUint64()
+			if err != nil {
+				return 0, false, d.wrap(err)
+			}
+			*e = elem{kind: fUint, n: u}
+		case c >= 0xa0 && c <= 0xbf || c == mpStr8 || c == mpStr16 || c == mpStr32:
+			s, err := d.text()
+			if err != nil {
+				return 0, false, err
+			}
+			*e = elem{kind: fString, s: s}
+		default:
+			v, err := d.value()
+			if err != nil {
+				return 0, false, err
+			}
+			*e = elem{v: v}
+		}
+	}
+	if d.r.Len() != 0 {
+		return 0, false, d.fail("unexpected data after the value")
+	}
+	return n, true, nil
+}
+
+func (d *mpDecoder) document() (any, error) {
 	v, err := d.value()
 	if err != nil {
 		return nil, err
@@ -387,6 +455,10 @@ func (d *mpDecoder) text() (string, error) {
 	}
 	if !utf8.Valid(p) {
 		return "", d.fail("invalid UTF-8 in string")
+	}
+	if d.whole != "" {
+		off := d.offset() - len(p)
+		return d.whole[off : off+len(p)], nil
 	}
 	return string(p), nil
 }
