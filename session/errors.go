@@ -114,6 +114,7 @@ type AbortError struct {
 	Details protocol.Dict
 }
 
+// Error returns "session: aborted: <reason>[: <message>]".
 func (e *AbortError) Error() string {
 	if e.Message == "" {
 		return "session: aborted: " + e.Reason
