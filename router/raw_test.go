@@ -782,3 +782,21 @@ func TestRawRealmDisclose(t *testing.T) {
 		t.Fatalf("EVENT details %v", ev.Details)
 	}
 }
+
+func TestRawProgressWithoutCanceling(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	// autobahn-js announces progressive_call_results but not call_canceling
+	callee := joinRaw(t, r, rawOpt{hello: protocol.Dict{"roles": protocol.Dict{"callee": protocol.Dict{"features": protocol.Dict{"progressive_call_results": true}}}}})
+	plain := joinRaw(t, r, rawOpt{hello: protocol.Dict{"roles": protocol.Dict{"callee": protocol.Dict{}}}})
+	caller := joinRaw(t, r, rawOpt{})
+	callee.register("p.prog", nil)
+	plain.register("p.plain", nil)
+	caller.call("p.prog", protocol.Dict{"receive_progress": true})
+	if inv := expect[*protocol.Invocation](callee); inv.Details["receive_progress"] != true {
+		t.Fatalf("receive_progress not forwarded: %v", inv.Details)
+	}
+	caller.call("p.plain", protocol.Dict{"receive_progress": true})
+	if inv := expect[*protocol.Invocation](plain); inv.Details["receive_progress"] != nil {
+		t.Fatalf("receive_progress forwarded to a callee without the feature: %v", inv.Details)
+	}
+}

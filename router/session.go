@@ -48,9 +48,10 @@ func parseFeatures(hello protocol.Dict) features {
 	if has("callee", "call_canceling") {
 		f |= featCalleeCanceling
 	}
-	// A callee announcing progressive results without canceling is treated
-	// as not supporting them (wamp-protocol-notes §5.1).
-	if has("callee", "progressive_call_results") && f&featCalleeCanceling != 0 {
+	// Like crossbar (and unlike nexus-go), progressive results go to every
+	// callee announcing progressive_call_results, even without
+	// call_canceling: autobahn-js callees announce only the former.
+	if has("callee", "progressive_call_results") {
 		f |= featCalleeProgress
 	}
 	if has("callee", "registration_revocation") {
