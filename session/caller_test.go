@@ -239,6 +239,12 @@ func TestOptionsNotApplicable(t *testing.T) {
 		}()},
 		{"Publish+CancelMode", s.Publish(ctx, "x", nil, nil, session.CancelMode("kill"))},
 		{"zero option", s.Publish(ctx, "x", nil, nil, session.Option{})},
+		{"bad cancel mode", func() error { _, err := s.Call(ctx, "x", nil, nil, session.CancelMode("later")); return err }()},
+		{"bad match", func() error {
+			_, err := s.Subscribe(ctx, "x", func(*session.Event) {}, session.Match("regex"))
+			return err
+		}()},
+		{"bad invoke", func() error { _, err := s.Register(ctx, "x", h, session.Invoke("all")); return err }()},
 		{"empty procedure", func() error { _, err := s.Call(ctx, "", nil, nil); return err }()},
 		{"nil handler", func() error { _, err := s.Register(ctx, "x", nil); return err }()},
 	}

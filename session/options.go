@@ -49,6 +49,13 @@ type reqSettings struct {
 	progress    func(*Result)
 	cancelMode  string
 	acknowledge bool
+	err         error // first invalid option value
+}
+
+func (s *reqSettings) invalid(option, value string) {
+	if s.err == nil {
+		s.err = fmt.Errorf("session: option %s: invalid value %q", option, value)
+	}
 }
 
 func (s *reqSettings) set(k string, v any) {
@@ -68,6 +75,9 @@ func buildSettings(kind reqKind, opts []Option) (*reqSettings, error) {
 			return nil, fmt.Errorf("session: option %s does not apply to %s", o.name, kind)
 		}
 		o.apply(st)
+	}
+	if st.err != nil {
+		return nil, st.err
 	}
 	return st, nil
 }
@@ -100,28 +110,50 @@ func DiscloseMe() Option {
 }
 
 // CancelMode sets the CANCEL mode used when a call's context ends or its
-// Timeout expires: "killnowait" (default), "kill" or "skip". Call returns at
-// once in every mode.
+// Timeout expires: "killnowait" (default), "kill" or "skip"; another value
+// is an error. Call returns at once in every mode.
 func CancelMode(mode string) Option {
-	return Option{name: "CancelMode", kinds: kindCall, apply: func(s *reqSettings) { s.cancelMode = mode }}
+	return Option{name: "CancelMode", kinds: kindCall, apply: func(s *reqSettings) {
+		switch mode {
+		case "skip", "kill", "killnowait":
+			s.cancelMode = mode
+		default:
+			s.invalid("CancelMode", mode)
+		}
+	}}
 }
 
 // Match sets the matching policy of a registration or subscription:
 // "exact" (default), "prefix" or "wildcard".
 func Match(policy string) Option {
 	return Option{name: "Match", kinds: kindRegister | kindSubscribe, apply: func(s *reqSettings) {
-		if policy != "" && policy != "exact" {
+		switch policy {
+		case "", "exact":
+			if s.wire != nil {
+				delete(s.wire, "match")
+			}
+		case "prefix", "wildcard":
 			s.set("match", policy)
+		default:
+			s.invalid("Match", policy)
 		}
 	}}
 }
 
 // Invoke sets the shared-registration policy: "single" (default),
-// "roundrobin", "random", "first" or "last".
+// "roundrobin", "random", "first" or "last"; another value is an error (use
+// WithOption("invoke", v) for router-specific policies).
 func Invoke(policy string) Option {
 	return Option{name: "Invoke", kinds: kindRegister, apply: func(s *reqSettings) {
-		if policy != "" && policy != "single" {
+		switch policy {
+		case "", "single":
+			if s.wire != nil {
+				delete(s.wire, "invoke")
+			}
+		case "roundrobin", "random", "first", "last":
 			s.set("invoke", policy)
+		default:
+			s.invalid("Invoke", policy)
 		}
 	}}
 }
