@@ -220,9 +220,7 @@ func putBuf(b *[]byte) {
 
 // finish returns an exact-size copy of a pooled buffer's contents.
 func finish(buf []byte) []byte {
-	out := make([]byte, len(buf))
-	copy(out, buf)
-	return out
+	return append([]byte(nil), buf...) // no zeroing pass, unlike make+copy
 }
 
 // toGeneric converts a payload value of a type the encoders do not handle

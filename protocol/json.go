@@ -98,7 +98,7 @@ func (e *jsonEncoder) value(v any, depth int) error {
 		return e.float(v)
 	case []byte:
 		e.b = append(e.b, `"\u0000`...)
-		e.b = base64.StdEncoding.AppendEncode(e.b, v)
+		e.b = appendBase64(e.b, v)
 		e.b = append(e.b, '"')
 	case List:
 		return e.array(v, depth+1)
