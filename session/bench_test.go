@@ -99,3 +99,64 @@ func BenchmarkCallPipelined(b *testing.B) {
 	}
 	reportCallsPerSecond(b)
 }
+
+// BenchmarkEventDelivery: publisher -> router -> subscriber handler, with
+// an acknowledged publish every 256 events to pace the publisher. Events
+// the subscriber's queue had to drop are reported as drops/op.
+func BenchmarkEventDelivery(b *testing.B) {
+	ctx := context.Background()
+	mr := newMiniRouter()
+	sub, err := mr.connect(ctx, session.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub, err := mr.connect(ctx, session.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		pub.Close(cctx)
+		sub.Close(cctx)
+		mr.close()
+	}()
+	var got atomic.Int64
+	all := make(chan struct{})
+	var target atomic.Int64
+	target.Store(int64(b.N))
+	s, err := sub.Subscribe(ctx, "bench.events", func(*session.Event) {
+		if got.Add(1) == target.Load() {
+			close(all)
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := protocol.List{"tick", int64(1)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		var opts []session.Option
+		if i%256 == 255 {
+			opts = append(opts, session.Acknowledge(true))
+		}
+		if err := pub.Publish(ctx, "bench.events", args, nil, opts...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for {
+		if got.Load()+int64(s.Dropped()) >= int64(b.N) {
+			break
+		}
+		select {
+		case <-all:
+		case <-time.After(time.Millisecond):
+		}
+	}
+	b.StopTimer()
+	if el := b.Elapsed().Seconds(); el > 0 {
+		b.ReportMetric(float64(b.N)/el, "events/s")
+	}
+	b.ReportMetric(float64(s.Dropped())/float64(b.N), "drops/op")
+}
