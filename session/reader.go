@@ -1,9 +1,11 @@
 package session
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/izaber/wamp/protocol"
+	"github.com/izaber/wamp/transport"
 )
 
 // readLoop is the only goroutine that calls peer.Recv. It never runs user
@@ -16,6 +18,14 @@ func (s *Session) readLoop() {
 			s.mu.Lock()
 			st := s.state
 			s.mu.Unlock()
+			if errors.Is(err, protocol.ErrInvalidMessage) && !errors.Is(err, transport.ErrClosed) {
+				// Intact frame that does not decode; the connection is open.
+				if st == stateClosing {
+					continue // only the GOODBYE reply matters now
+				}
+				s.violation(fmt.Errorf("%w: %w", ErrProtocolViolation, err))
+				return
+			}
 			if st == stateClosing {
 				s.shutdown(ErrSessionClosed)
 			} else {

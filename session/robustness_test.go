@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -225,4 +226,71 @@ func TestCloseBoundedWhenTransportIsStuck(t *testing.T) {
 		t.Fatalf("Close took %v", d)
 	}
 	<-s.Done()
+}
+
+// garbage stands for a frame that arrived intact but does not decode.
+type garbage struct{}
+
+func (garbage) Code() protocol.Code { return 999 }
+
+// decodingPeer turns a received garbage value into the error a network
+// transport returns for an undecodable message (the connection stays open).
+type decodingPeer struct{ transport.Peer }
+
+func (p decodingPeer) Recv(ctx context.Context) (protocol.Message, error) {
+	m, err := p.Peer.Recv(ctx)
+	if _, ok := m.(garbage); ok {
+		return nil, fmt.Errorf("transport: received json message (3 bytes) does not decode: %w", protocol.ErrInvalidMessage)
+	}
+	return m, err
+}
+
+func TestUndecodableMessage(t *testing.T) {
+	for _, during := range []string{"join", "session", "closing"} {
+		t.Run(during, func(t *testing.T) {
+			checkLeaks(t)
+			a, b := transport.Pipe(nil)
+			r := &fakeRouter{t: t, p: b}
+			defer b.Close()
+			ch := async(func() (*session.Session, error) {
+				return session.Join(context.Background(), decodingPeer{a}, session.Config{Realm: "realm1"})
+			})
+			expect[*protocol.Hello](r)
+			if during == "join" {
+				r.send(garbage{})
+				msgs := r.recvClosed()
+				if len(msgs) != 1 || msgs[0].(*protocol.Abort).Reason != session.URIProtocolViolation {
+					t.Fatalf("got %v", msgs)
+				}
+				if _, err := wait(t, ch); !errors.Is(err, session.ErrProtocolViolation) || !errors.Is(err, protocol.ErrInvalidMessage) {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			r.send(welcome(1))
+			s, err := wait(t, ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if during == "closing" {
+				closed := async(func() (struct{}, error) { return struct{}{}, s.Close(context.Background()) })
+				expect[*protocol.Goodbye](r)
+				r.send(garbage{}) // ignored while waiting for the GOODBYE reply
+				r.send(&protocol.Goodbye{Details: protocol.Dict{}, Reason: "wamp.close.normal"})
+				if _, err := wait(t, closed); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			r.send(garbage{})
+			msgs := r.recvClosed()
+			if len(msgs) != 1 || msgs[0].(*protocol.Abort).Reason != session.URIProtocolViolation {
+				t.Fatalf("got %v", msgs)
+			}
+			<-s.Done()
+			if !errors.Is(s.Err(), session.ErrProtocolViolation) || !errors.Is(s.Err(), protocol.ErrInvalidMessage) {
+				t.Fatalf("Err() = %v", s.Err())
+			}
+		})
+	}
 }

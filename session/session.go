@@ -135,6 +135,10 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 	for {
 		m, err := p.Recv(ctx)
 		if err != nil {
+			if errors.Is(err, protocol.ErrInvalidMessage) && !errors.Is(err, transport.ErrClosed) {
+				joinAbort(p, URIProtocolViolation, "undecodable message during join")
+				return nil, fmt.Errorf("session: join: %w: %w", ErrProtocolViolation, err)
+			}
 			p.Close()
 			return nil, fmt.Errorf("session: join: %w", joinCause(ctx, err))
 		}
