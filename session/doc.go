@@ -42,7 +42,8 @@
 // [1, 2^53]. A router message that is impossible in the session's state
 // (WELCOME or CHALLENGE after the join, a reply of the wrong kind or for an
 // id never used, invalid ids, ERROR for an invalid request type, a repeated
-// INVOCATION id) ends the session with ABORT wamp.error.protocol_violation.
+// INVOCATION id, a frame that does not decode) ends the session with ABORT
+// wamp.error.protocol_violation.
 // Known router quirks are tolerated: replies arriving after a request was
 // abandoned (its context ended) or completed are ignored (a REGISTERED or
 // SUBSCRIBED arriving after Register or Subscribe gave up is undone with
