@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/izaber/wamp/auth"
 	"github.com/izaber/wamp/protocol"
@@ -214,7 +215,16 @@ func (r *Router) Close(ctx context.Context) error {
 			s.kill()
 		}
 		r.mu.Unlock()
-		<-done
+		// Connections end at once now; only user code that ignores its
+		// context (an authorizer, hook or internal handler) could keep a
+		// goroutine running. Close does not wait for that forever.
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			r.log.Warn("router closed with handlers still running (they ignore their context)")
+		}
 		return ctx.Err()
 	}
 }
