@@ -15,10 +15,13 @@
 //     INVOCATION.Details.procedure carries the called URI for pattern
 //     registrations. Shared registrations (invoke single, roundrobin,
 //     random, first, last); force_reregister revokes the previous
-//     registration with UNREGISTERED. Progressive results, call canceling
-//     (skip, kill, killnowait), call timeouts in milliseconds
-//     (wamp.error.timeout), caller disclosure (disclose_me or the
-//     registration's disclose_caller).
+//     registration with UNREGISTERED. Progressive results (forwarded, as
+//     crossbar does, to callees announcing progressive_call_results), call
+//     canceling (skip, kill, killnowait; skip for callees without
+//     call_canceling), call timeouts in milliseconds (wamp.error.timeout),
+//     caller disclosure (disclose_me, the registration's disclose_caller, or
+//     RealmConfig.Disclose). A callee leaving mid-call fails the call with
+//     wamp.error.canceled; a caller leaving interrupts the callee.
 //   - Subscriptions with exact, prefix and wildcard matching (one id per
 //     topic and match policy), publisher exclusion, acknowledgement,
 //     eligible/exclude lists by session id, authid and authrole, publisher
