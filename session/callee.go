@@ -39,7 +39,7 @@ func (s *Session) Register(ctx context.Context, procedure string, h Handler, opt
 		s.dropPending(id)
 		return nil, err
 	}
-	if err := s.awaitSimple(ctx, id, p, st, "register "+procedure); err != nil {
+	if err := s.awaitSimple(ctx, id, p, st, "register", procedure); err != nil {
 		return nil, err
 	}
 	return p.reg, nil
@@ -70,7 +70,7 @@ func (s *Session) Unregister(ctx context.Context, r *Registration) error {
 		s.dropPending(id)
 		return err
 	}
-	return s.awaitSimple(ctx, id, p, &reqSettings{}, "unregister "+r.Procedure)
+	return s.awaitSimple(ctx, id, p, &reqSettings{}, "unregister", r.Procedure)
 }
 
 // invocation is the session's state for one INVOCATION.

@@ -40,7 +40,7 @@ func (s *Session) Call(ctx context.Context, procedure string, args protocol.List
 	defer cancel()
 	reply, err := s.await(ctx, id, p, st.progress, func() {
 		s.sendCancel(id, st.cancelMode)
-	}, "call "+procedure)
+	}, "call", procedure)
 	if err != nil {
 		return nil, err
 	}
@@ -96,14 +96,14 @@ func (s *Session) Publish(ctx context.Context, topic string, args protocol.List,
 	if p == nil {
 		return nil
 	}
-	return s.awaitSimple(ctx, id, p, st, "publish "+topic)
+	return s.awaitSimple(ctx, id, p, st, "publish", topic)
 }
 
 // awaitSimple waits for the one reply of a non-call request and returns nil
 // or the error (an *Error for ERROR replies).
-func (s *Session) awaitSimple(ctx context.Context, id protocol.ID, p *pendingReq, st *reqSettings, what string) error {
+func (s *Session) awaitSimple(ctx context.Context, id protocol.ID, p *pendingReq, st *reqSettings, op, uri string) error {
 	ctx, cancel := withTimeout(ctx, st.timeout)
 	defer cancel()
-	_, err := s.await(ctx, id, p, nil, nil, what)
+	_, err := s.await(ctx, id, p, nil, nil, op, uri)
 	return err
 }

@@ -87,10 +87,13 @@ type pendingReq struct {
 	notify chan struct{} // capacity 1, signalled after each push
 	mu     sync.Mutex
 	items  []replyItem
+	first  [1]replyItem // backing array for the usual single reply
 }
 
 func newPending(kind protocol.Code) *pendingReq {
-	return &pendingReq{kind: kind, notify: make(chan struct{}, 1)}
+	p := &pendingReq{kind: kind, notify: make(chan struct{}, 1)}
+	p.items = p.first[:0]
+	return p
 }
 
 func (p *pendingReq) push(it replyItem) {
@@ -103,13 +106,15 @@ func (p *pendingReq) push(it replyItem) {
 	}
 }
 
-func (p *pendingReq) popAll(buf []replyItem) []replyItem {
+// take returns the queued items and installs spare (emptied) as the new
+// queue, so a request's buffers are swapped back and forth, not copied.
+func (p *pendingReq) take(spare []replyItem) []replyItem {
+	clear(spare)
 	p.mu.Lock()
-	buf = append(buf, p.items...)
-	clear(p.items)
-	p.items = p.items[:0]
+	items := p.items
+	p.items = spare[:0]
 	p.mu.Unlock()
-	return buf
+	return items
 }
 
 // Join opens a session on p: it sends HELLO, answers CHALLENGEs with the
@@ -528,7 +533,7 @@ var errTimeoutCause = errors.New("session: request timeout")
 // passed to progress in order. When ctx ends first, the request is
 // abandoned, onAbandon (if any) runs, and an error wrapping ctx.Err() (or
 // ErrTimeout for an expired Timeout) is returned.
-func (s *Session) await(ctx context.Context, id protocol.ID, p *pendingReq, progress func(*Result), onAbandon func(), what string) (protocol.Message, error) {
+func (s *Session) await(ctx context.Context, id protocol.ID, p *pendingReq, progress func(*Result), onAbandon func(), op, uri string) (protocol.Message, error) {
 	var buf []replyItem
 	for {
 		select {
@@ -542,15 +547,15 @@ func (s *Session) await(ctx context.Context, id protocol.ID, p *pendingReq, prog
 					onAbandon()
 				}
 				if context.Cause(ctx) == errTimeoutCause {
-					return nil, fmt.Errorf("session: %s: %w: %w", what, ErrTimeout, context.DeadlineExceeded)
+					return nil, fmt.Errorf("session: %s %s: %w: %w", op, uri, ErrTimeout, context.DeadlineExceeded)
 				}
-				return nil, fmt.Errorf("session: %s: %w", what, ctx.Err())
+				return nil, fmt.Errorf("session: %s %s: %w", op, uri, ctx.Err())
 			}
 			s.mu.Unlock()
 			// The final reply (or the session's end) is being delivered.
 			<-p.notify
 		}
-		buf = p.popAll(buf[:0])
+		buf = p.take(buf)
 		for i, it := range buf {
 			if it.err != nil {
 				return nil, it.err

@@ -44,7 +44,7 @@ func (s *Session) Subscribe(ctx context.Context, topic string, h EventHandler, o
 		s.dropPending(id)
 		return nil, err
 	}
-	if err := s.awaitSimple(ctx, id, p, st, "subscribe "+topic); err != nil {
+	if err := s.awaitSimple(ctx, id, p, st, "subscribe", topic); err != nil {
 		return nil, err
 	}
 	return p.sub, nil
@@ -97,7 +97,7 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 		s.dropPending(id)
 		return err
 	}
-	return s.awaitSimple(ctx, id, p, &reqSettings{}, "unsubscribe "+sub.Topic)
+	return s.awaitSimple(ctx, id, p, &reqSettings{}, "unsubscribe", sub.Topic)
 }
 
 // stopSubLocked ends a local subscription's goroutine; s.mu must be held.
