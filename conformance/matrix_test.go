@@ -23,7 +23,7 @@ import (
 
 // The checks of every cell, in the order they run and appear in the report.
 var checkNames = []string{
-	"join", "rpc", "progressive", "cancel", "timeout",
+	"join", "rpc", "progressive", "cancel", "timeout", "router_timeout",
 	"pattern_registration", "pattern_subscription", "shared_registration",
 	"publish", "force_reregister", "goodbye", "bad_password",
 }
@@ -273,6 +273,7 @@ func runCell(t *testing.T, e *cellEnv) map[string]CheckResult {
 		{"progressive", checkProgressive},
 		{"cancel", checkCancel},
 		{"timeout", checkTimeoutCancel},
+		{"router_timeout", checkRouterTimeout},
 		{"pattern_registration", checkPatternRegistration},
 		{"pattern_subscription", checkPatternSubscription},
 		{"shared_registration", checkSharedRegistration},
@@ -576,6 +577,46 @@ func checkTimeoutCancel(ctx context.Context, e *cellEnv, a, b *peer) (string, er
 		note = "timed-out call error URI " + uri
 	}
 	return note, nil
+}
+
+// router_timeout: the dealer's own call timeout (CALL.Options.timeout = 1,
+// no client timer) ends the call with an error matching ErrTimeout and
+// interrupts the callee. A spec router reads 1 ms and answers
+// wamp.error.timeout; crossbar reads 1 s and answers wamp.error.canceled
+// ["timeout reached"], which the client maps to ErrTimeout too.
+func checkRouterTimeout(ctx context.Context, e *cellEnv, a, b *peer) (string, error) {
+	proc := e.prefix + ".rtimeout"
+	reg, started, interrupted, err := blockingCallee(ctx, b, proc)
+	if err != nil {
+		return "", fmt.Errorf("register: %w", err)
+	}
+	defer b.Unregister(ctx, reg)
+	t0 := time.Now()
+	_, callErr := a.Call(ctx, proc, nil, nil, session.WithOption("timeout", int64(1)))
+	took := time.Since(t0)
+	if callErr == nil {
+		return "", errors.New("call with the router timeout succeeded; the handler never returns")
+	}
+	if !errors.Is(callErr, session.ErrTimeout) {
+		return "", fmt.Errorf("router-timed-out call returned %v, want an error matching ErrTimeout", callErr)
+	}
+	if took > 5*time.Second {
+		return "", fmt.Errorf("router timeout took %s", took)
+	}
+	// With a 1 ms timeout the router may give up before the invocation
+	// reaches the callee; only if it did must the callee be interrupted.
+	select {
+	case <-started:
+		if _, err := waitFor(ctx, interrupted, "INTERRUPT at the callee after the router timeout"); err != nil {
+			return "", err
+		}
+	default:
+	}
+	var we *session.Error
+	if errors.As(callErr, &we) {
+		return fmt.Sprintf("router answered %s %v", we.URI, we.Args), nil
+	}
+	return "", fmt.Errorf("router-timed-out call returned %v, want a WAMP ERROR from the router", callErr)
 }
 
 type tagged struct{ procedure, tag string }
