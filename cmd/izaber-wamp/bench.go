@@ -138,7 +138,7 @@ examples:
 		if err != nil {
 			return e.errorf(exitUsage, "%v", err)
 		}
-		defer closeClient(c)
+		defer e.close(c)
 		if err := c.Connect(ctx); err != nil {
 			if ctx.Err() != nil {
 				return e.errorf(exitInterrupt, "interrupted")

@@ -59,7 +59,7 @@ examples:
 	if c == nil {
 		return code
 	}
-	defer closeClient(c)
+	defer e.close(c)
 
 	format := func(r *session.Result) any {
 		if *full {

@@ -39,30 +39,50 @@ var cliUsers = map[string]struct{ password, role string }{
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(cliMain(m))
+	code := m.Run()
+	if cliCleanup != nil {
+		cliCleanup()
+	}
+	os.Exit(code)
 }
 
-func cliMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "izaber-wamp-cli-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+// The binary and the router are set up by the first end-to-end test, so
+// that unit tests and fuzzing do not pay for them.
+var (
+	cliOnce    sync.Once
+	cliErr     error
+	cliCleanup func()
+)
+
+func setupCLI(t *testing.T) {
+	t.Helper()
+	cliOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "izaber-wamp-cli-test-")
+		if err != nil {
+			cliErr = err
+			return
+		}
+		cliBinary = filepath.Join(dir, "izaber-wamp")
+		build := exec.Command("go", "build", "-o", cliBinary, ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			os.RemoveAll(dir)
+			cliErr = fmt.Errorf("building izaber-wamp: %v\n%s", err, out)
+			return
+		}
+		stop, err := startTestRouter(dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			cliErr = fmt.Errorf("test router: %w", err)
+			return
+		}
+		cliCleanup = func() {
+			stop()
+			os.RemoveAll(dir)
+		}
+	})
+	if cliErr != nil {
+		t.Fatal(cliErr)
 	}
-	defer os.RemoveAll(dir)
-	cliBinary = filepath.Join(dir, "izaber-wamp")
-	build := exec.Command("go", "build", "-o", cliBinary, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building izaber-wamp:", err)
-		return 1
-	}
-	stop, err := startTestRouter(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "test router:", err)
-		return 1
-	}
-	defer stop()
-	return m.Run()
 }
 
 // startTestRouter serves realm izaber with the Nexus services on loopback
@@ -177,6 +197,7 @@ type result struct {
 // as returns a command line for user at the WebSocket URL (credentials
 // from the environment, as a person would pass them).
 func as(t *testing.T, user string, args ...string) *cli {
+	setupCLI(t)
 	c := &cli{t: t, dir: t.TempDir(), args: args, env: map[string]string{"IZABER_URL": wsURL}}
 	if user != "" {
 		c.env["IZABER_USER"] = user
@@ -597,10 +618,11 @@ func TestCLIPubSub(t *testing.T) {
 	}
 
 	// Ctrl-C ends a subscription cleanly.
-	forever := as(t, "backend-1", "subscribe", "test.forever").start("subscribed")
+	forever := as(t, "backend-1", "subscribe", "-v", "test.forever").start("subscribed")
 	if code := forever.interrupt(); code != exitOK {
 		t.Fatalf("subscribe after Ctrl-C: exit %d: %s", code, forever.stderr)
 	}
+	mustContain(t, "subscribe -v stderr", forever.stderr.String(), "izaber-wamp: left with GOODBYE")
 	// An invalid URI is refused before sending.
 	r := as(t, "backend-1", "publish", "--absolute", "bad..uri").want(exitWAMPError)
 	mustContain(t, "stderr", r.stderr, `invalid URI "bad..uri"`)
@@ -608,7 +630,7 @@ func TestCLIPubSub(t *testing.T) {
 
 func TestCLIRegister(t *testing.T) {
 	t.Parallel()
-	cat := as(t, "backend-1", "register", "test.cli.cat", "--", "sh", "-c", "cat").start("registered com.izaber.wamp.test.cli.cat")
+	cat := as(t, "backend-1", "register", "-v", "test.cli.cat", "--", "sh", "-c", "cat").start("registered com.izaber.wamp.test.cli.cat")
 	r := as(t, "frontend-1", "call", "test.cli.cat").want(exitWAMPError) // not authorized for frontend
 	mustContain(t, "stderr", r.stderr, "not_authorized")
 	r = as(t, "backend-1", "call", "test.cli.cat", "1", "two", "-k", "k=[3]").want(exitOK)
@@ -649,6 +671,7 @@ func TestCLIRegister(t *testing.T) {
 	}
 	r = as(t, "backend-1", "call", "test.cli.text").want(exitWAMPError)
 	mustContain(t, "stderr", r.stderr, "no_such_procedure")
+	mustContain(t, "register -v stderr", cat.stderr.String(), "izaber-wamp: left with GOODBYE")
 }
 
 func TestCLINexus(t *testing.T) {
@@ -762,6 +785,7 @@ func TestCLINexus(t *testing.T) {
 
 func TestCLIConfig(t *testing.T) {
 	t.Parallel()
+	setupCLI(t) // for wsURL
 	dir := t.TempDir()
 	yaml := fmt.Sprintf(`default:
   wamp:

@@ -127,10 +127,7 @@ func secretKey(k string) bool {
 // keys replaced, at any depth.
 func redactSecrets(v any, key string) any {
 	if key != "" && secretKey(key) {
-		if m, ok := v.(map[string]any); ok {
-			return redactSecrets(m, "")
-		}
-		return redactedText
+		return redactedText // whatever its type: a secret may be a list or a mapping
 	}
 	switch t := v.(type) {
 	case map[string]any:

@@ -409,10 +409,23 @@ func describeUser(cfg izaber.Config) string {
 }
 
 // closeClient leaves the session with GOODBYE, bounded in time.
-func closeClient(c *izaber.Client) {
+func closeClient(c *izaber.Client) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c.Close(ctx)
+	return c.Close(ctx)
+}
+
+// close leaves the session with GOODBYE and says so with -v.
+func (e *env) close(c *izaber.Client) {
+	connected := c.Connected()
+	err := closeClient(c)
+	if l := e.logger(); l != nil && connected {
+		if err != nil {
+			l.Warn("izaber-wamp: leaving", "err", err)
+		} else {
+			l.Info("izaber-wamp: left with GOODBYE")
+		}
+	}
 }
 
 // uriOpts returns the per-request options implied by the flags.

@@ -75,7 +75,7 @@ func runGroup(ctx context.Context, group, summary string, verbs map[string]subco
 	if c == nil {
 		return code
 	}
-	defer closeClient(c)
+	defer e.close(c)
 	return run(ctx, c, pos)
 }
 
@@ -110,7 +110,7 @@ examples:
 	if c == nil {
 		return code
 	}
-	defer closeClient(c)
+	defer e.close(c)
 	me, err := c.WhoAmI(ctx)
 	return e.show(ctx, me, err)
 }

@@ -44,7 +44,7 @@ examples:
 	if c == nil {
 		return code
 	}
-	defer closeClient(c)
+	defer e.close(c)
 	opts := e.uriOpts()
 	if *noAck {
 		opts = append(opts, izaber.FireAndForget())
@@ -96,7 +96,7 @@ examples:
 	if c == nil {
 		return code
 	}
-	defer closeClient(c)
+	defer e.close(c)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

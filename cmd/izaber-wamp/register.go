@@ -68,7 +68,7 @@ examples:
 	if c == nil {
 		return code
 	}
-	defer closeClient(c)
+	defer e.close(c)
 
 	errURI := e.uri(c, "error.invoke.failure")
 	handler := func(hctx context.Context, inv *session.Invocation) (*session.Result, error) {

@@ -44,34 +44,43 @@ func decodeJSON(b []byte) (any, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("trailing data after the JSON value")
 	}
-	return fromJSON(v), nil
+	return fromJSON(v)
 }
 
-func fromJSON(v any) any {
+func fromJSON(v any) (any, error) {
 	switch t := v.(type) {
 	case json.Number:
 		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
-			return i
+			return i, nil
 		}
 		if u, err := strconv.ParseUint(string(t), 10, 64); err == nil {
-			return u
+			return u, nil
 		}
-		f, _ := strconv.ParseFloat(string(t), 64)
-		return f
+		f, err := strconv.ParseFloat(string(t), 64)
+		if err != nil {
+			return nil, fmt.Errorf("number %s: %w", t, err)
+		}
+		return f, nil
 	case map[string]any:
 		d := make(protocol.Dict, len(t))
 		for k, e := range t {
-			d[k] = fromJSON(e)
+			var err error
+			if d[k], err = fromJSON(e); err != nil {
+				return nil, err
+			}
 		}
-		return d
+		return d, nil
 	case []any:
 		l := make(protocol.List, len(t))
 		for i, e := range t {
-			l[i] = fromJSON(e)
+			var err error
+			if l[i], err = fromJSON(e); err != nil {
+				return nil, err
+			}
 		}
-		return l
+		return l, nil
 	}
-	return v
+	return v, nil
 }
 
 // kwargsFlag collects repeated -k KEY=VALUE flags.
