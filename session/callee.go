@@ -76,7 +76,7 @@ func (s *Session) Unregister(ctx context.Context, r *Registration) error {
 // invocation is the session's state for one INVOCATION.
 type invocation struct {
 	s               *Session
-	pub             *Invocation
+	pub             Invocation // what the handler sees
 	handler         Handler
 	ctx             context.Context
 	cancel          context.CancelFunc
@@ -126,7 +126,7 @@ func (s *Session) onInvocation(m *protocol.Invocation) error {
 		cancel:          cancel,
 		receiveProgress: rp,
 	}
-	inv.pub = &Invocation{
+	inv.pub = Invocation{
 		Procedure:    procedure,
 		Args:         m.Args,
 		Kwargs:       m.Kwargs,
@@ -220,7 +220,7 @@ func (s *Session) callHandler(inv *invocation) (res *Result, err error, panicked
 			res, err, panicked = nil, nil, true
 		}
 	}()
-	res, err = inv.handler(inv.ctx, inv.pub)
+	res, err = inv.handler(inv.ctx, &inv.pub)
 	return res, err, false
 }
 
