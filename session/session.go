@@ -32,9 +32,13 @@ const sendTimeout = 10 * time.Second
 // Session is a joined WAMP session. Create it with [Join]; end it with
 // [Session.Close]. All methods are safe for concurrent use.
 //
-// Ownership: the reader goroutine (readLoop) owns peer.Recv and is the only
-// writer of regs/subs entries created from router replies; every field
-// below mu is guarded by mu; immutable fields above it are set by Join.
+// Ownership: the reader goroutine (readLoop) owns peer.Recv; it alone adds
+// regs/subs entries (from REGISTERED/SUBSCRIBED) and pushes replies to
+// pending requests; requesting goroutines add pending entries and remove
+// what they abandon or unregister. Writes go through peer.Send (safe for
+// concurrent use), from whichever goroutine produced the message. Every
+// field below mu is guarded by mu; the fields above it are set by Join and
+// then read-only (or synchronized themselves: channels, atomics).
 // Lock order: Session.mu may be taken while holding invocation.sendMu, never
 // the other way round; pendingReq.mu is a leaf lock. No lock is held while
 // calling user code or Peer.Send (except invocation.sendMu around the
@@ -45,7 +49,7 @@ type Session struct {
 	log  *slog.Logger
 	info Info
 
-	ctx    context.Context // cancelled when the session ends; bounds every Send
+	ctx    context.Context // cancelled when the session ends; bounds Sends (Close uses its ctx)
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the session has ended
 	idle   chan struct{} // closed when it has ended and all its goroutines returned
