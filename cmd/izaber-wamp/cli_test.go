@@ -280,7 +280,7 @@ func (s *syncBuffer) String() string {
 }
 
 // start runs the command in the background and waits until its stderr
-// contains ready.
+// or stdout contains ready.
 func (c *cli) start(ready string) *background {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -306,7 +306,7 @@ func (c *cli) start(ready string) *background {
 		<-b.done
 	})
 	deadline := time.After(15 * time.Second)
-	for !strings.Contains(b.stderr.String(), ready) {
+	for !strings.Contains(b.stderr.String(), ready) && !strings.Contains(b.stdout.String(), ready) {
 		select {
 		case <-b.done:
 			c.t.Fatalf("izaber-wamp %q exited with %d before %q\nstdout: %s\nstderr: %s", c.args, b.code, ready, b.stdout, b.stderr)
@@ -918,4 +918,61 @@ func TestCLIBench(t *testing.T) {
 	mustContain(t, "table", r.stdout, "mode", "pubsub", "(embedded)", "events/s", "delivery latency", "p99")
 	// A user without the permission: every request fails, exit 1.
 	as(t, "frontend-1", "bench", "--count", "10").want(exitWAMPError)
+}
+
+// A long-running command follows its connection: it says when it is lost
+// and when it is back (the subscription restored), and exits 3 when it
+// will not come back.
+func TestCLIConnectionLost(t *testing.T) {
+	t.Parallel()
+	setupCLI(t)
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.yaml")
+	os.WriteFile(users, []byte("users:\n  - {login: backend-1, password: b-secret-4711, role: backend}\n"), 0o600)
+	startRouter := func(addr string) (*background, string) {
+		rt := as(t, "", "router", "--ws", addr, "--rawsocket", "", "--users", users, "--log-level", "error")
+		b := rt.start("Realm: izaber")
+		for _, line := range strings.Split(b.stdout.String(), "\n") {
+			if u, ok := strings.CutPrefix(line, "WebSocket: "); ok {
+				return b, u
+			}
+		}
+		t.Fatalf("no WebSocket line: %s", b.stdout)
+		return nil, ""
+	}
+	rt, url := startRouter("127.0.0.1:0")
+	yaml := func(reconnect bool) string {
+		return fmt.Sprintf("default:\n  wamp:\n    connection:\n      url: %s\n      username: backend-1\n      password: b-secret-4711\n      auto_reconnect: %t\n      backoff_initial: 0.05\n      backoff_max: 0.2\n", url, reconnect)
+	}
+	withYAML := func(text string, args ...string) *cli {
+		c := as(t, "", args...)
+		delete(c.env, "IZABER_URL")
+		c.env["IZABER_YAML"] = text
+		return c
+	}
+	stays := withYAML(yaml(true), "subscribe", "--count", "1", "test.back").start("subscribed")
+	gone := withYAML(yaml(false), "subscribe", "test.gone").start("subscribed")
+
+	if code := rt.interrupt(); code != 0 { // GOODBYE wamp.close.system_shutdown to both
+		t.Fatalf("router exit %d: %s", code, rt.stderr)
+	}
+	if code := gone.wait(); code != exitConnect {
+		t.Fatalf("subscribe without reconnection: exit %d, want %d: %s", code, exitConnect, gone.stderr)
+	}
+	mustContain(t, "stderr", gone.stderr.String(), "connection lost")
+
+	rt, _ = startRouter(strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/ws")) // same port
+	defer rt.interrupt()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(stays.stderr.String(), "reconnected") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reconnection: %s", stays.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mustContain(t, "stderr", stays.stderr.String(), "connection lost")
+	withYAML(yaml(false), "publish", "test.back", "again").want(exitOK)
+	if code := stays.wait(); code != exitOK || !strings.Contains(stays.stdout.String(), `"args":["again"]`) {
+		t.Fatalf("restored subscription: exit %d, stdout %s, stderr %s", code, stays.stdout, stays.stderr)
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/izaber/wamp/client"
 	"github.com/izaber/wamp/izaber"
 	"github.com/izaber/wamp/session"
 )
@@ -491,3 +492,43 @@ First minute:
   export IZABER_PASSWORD=<backend-1's password>
   izaber-wamp whoami
 `
+
+// hold keeps a long-lived command's session until ctx ends (Ctrl-C,
+// --count), d has passed (d > 0), or the client gives up reconnecting. It
+// reports connection losses and reconnections on stderr.
+func (e *env) hold(ctx context.Context, c *izaber.Client, d time.Duration) int {
+	gaveUp := make(chan error, 1)
+	remove := c.OnState(func(ev client.StateEvent) {
+		switch ev.State {
+		case client.StateDisconnected:
+			e.errorf(0, "connection lost (%v); reconnecting", ev.Err)
+		case client.StateConnected:
+			e.errorf(0, "reconnected")
+		case client.StateGaveUp, client.StateClosed:
+			select {
+			case gaveUp <- ev.Err:
+			default:
+			}
+		}
+	})
+	defer remove()
+	if s := c.State(); s == client.StateGaveUp || s == client.StateClosed {
+		return e.errorf(exitConnect, "connection lost")
+	}
+	var timeout <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-timeout:
+	case err := <-gaveUp:
+		if err != nil {
+			return e.errorf(exitConnect, "connection lost for good: %v", err)
+		}
+		return e.errorf(exitConnect, "connection lost for good")
+	}
+	return exitOK
+}

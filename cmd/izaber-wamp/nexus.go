@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/izaber/wamp/izaber"
 	"github.com/izaber/wamp/protocol"
@@ -145,20 +144,10 @@ examples:
 					if code := e.show(ctx, rec, err); code != exitOK {
 						return code
 					}
-					if *hold > 0 {
-						t := time.NewTimer(*hold)
-						defer t.Stop()
-						select {
-						case <-t.C:
-						case <-ctx.Done():
-						}
-					} else {
-						if terminal(e.stderr) {
-							e.errorf(0, "holding the entry; Ctrl-C to remove it and leave")
-						}
-						<-ctx.Done()
+					if *hold <= 0 && terminal(e.stderr) {
+						e.errorf(0, "holding the entry; Ctrl-C to remove it and leave")
 					}
-					return exitOK
+					return e.hold(ctx, c, *hold)
 				}
 			},
 		},

@@ -131,14 +131,11 @@ examples:
 	}
 	// On stderr, so that stdout stays pure JSON lines; scripts may wait for it.
 	e.errorf(0, "subscribed to %s; Ctrl-C to stop", e.uri(c, pos[0]))
-	<-ctx.Done()
+	code = e.hold(ctx, c, 0)
 	mu.Lock()
 	defer mu.Unlock()
-	switch {
-	case failed != nil:
+	if failed != nil {
 		return e.errorf(exitWAMPError, "writing output: %v", failed)
-	case *count > 0 && n >= *count:
-		return exitOK
 	}
-	return exitOK // Ctrl-C is the normal way to stop
+	return code // Ctrl-C is the normal way to stop
 }

@@ -89,8 +89,7 @@ examples:
 		return e.requestErr(ctx, err)
 	}
 	fmt.Fprintf(stderr, "%s: registered %s; Ctrl-C to stop\n", e.name, reg.Procedure)
-	<-ctx.Done()
-	return exitOK
+	return e.hold(ctx, c, 0)
 }
 
 // runHandlerCommand runs one invocation of the register command.
