@@ -143,7 +143,7 @@ examples:
 			if ctx.Err() != nil {
 				return e.errorf(exitInterrupt, "interrupted")
 			}
-			return e.errorf(exitConnect, "cannot connect to %s as %s: %v", cfg.URL, describeUser(cfg), err)
+			return e.errorf(exitConnect, "cannot connect to %s as %s: %v", c.Config().URL, describeUser(cfg), err)
 		}
 		clients[i] = c
 	}

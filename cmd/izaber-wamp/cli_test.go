@@ -363,6 +363,7 @@ func mustContain(t *testing.T, what, s string, subs ...string) {
 
 func TestCLIUsage(t *testing.T) {
 	t.Parallel()
+	setupCLI(t)
 	r := as(t, "").want(exitUsage)
 	mustContain(t, "usage", r.stderr, "usage: izaber-wamp <command>")
 	r = as(t, "", "help").want(exitOK)
@@ -431,6 +432,7 @@ func TestCLIUsage(t *testing.T) {
 
 func TestCLIWhoAmI(t *testing.T) {
 	t.Parallel()
+	setupCLI(t)
 	for _, url := range []string{wsURL, rawURL} {
 		for _, ser := range []string{"json", "msgpack", "cbor"} {
 			c := as(t, "backend-1", "whoami", "--serializer", ser)
@@ -462,6 +464,7 @@ func TestCLIWhoAmI(t *testing.T) {
 
 func TestCLIConnectionFailures(t *testing.T) {
 	t.Parallel()
+	setupCLI(t)
 	// Wrong password: exit 3, the reason on stderr, the password nowhere.
 	c := as(t, "backend-1", "whoami")
 	c.env["IZABER_PASSWORD"] = "not-the-password-91"
@@ -489,6 +492,7 @@ func TestCLIConnectionFailures(t *testing.T) {
 
 func TestCLICall(t *testing.T) {
 	t.Parallel()
+	setupCLI(t)
 	tests := []struct {
 		name string
 		args []string
@@ -578,6 +582,7 @@ func TestCLICall(t *testing.T) {
 
 func TestCLIPubSub(t *testing.T) {
 	t.Parallel()
+	setupCLI(t)
 	sub := as(t, "backend-1", "subscribe", "--count", "2", "test.topic").start("subscribed to com.izaber.wamp.test.topic")
 	as(t, "frontend-1", "publish", "test.topic", "1").want(exitWAMPError) // frontend may not publish here
 	as(t, "backend-1", "publish", "test.topic", "hello", `{"n":1}`, "-k", "from=cli").want(exitOK)
@@ -630,6 +635,7 @@ func TestCLIPubSub(t *testing.T) {
 
 func TestCLIRegister(t *testing.T) {
 	t.Parallel()
+	setupCLI(t)
 	cat := as(t, "backend-1", "register", "-v", "test.cli.cat", "--", "sh", "-c", "cat").start("registered com.izaber.wamp.test.cli.cat")
 	r := as(t, "frontend-1", "call", "test.cli.cat").want(exitWAMPError) // not authorized for frontend
 	mustContain(t, "stderr", r.stderr, "not_authorized")
@@ -676,6 +682,7 @@ func TestCLIRegister(t *testing.T) {
 
 func TestCLINexus(t *testing.T) {
 	t.Parallel()
+	setupCLI(t)
 	t.Run("metadata", func(t *testing.T) {
 		t.Parallel()
 		u := "frontend-1"
@@ -887,6 +894,7 @@ staging:
 
 func TestCLIBench(t *testing.T) {
 	t.Parallel()
+	setupCLI(t)
 	var res benchResult
 	for _, args := range [][]string{
 		{"bench", "--embedded", "--count", "300", "--concurrency", "4", "--json"},

@@ -390,7 +390,7 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 		if ctx.Err() != nil {
 			return nil, e.errorf(exitInterrupt, "interrupted")
 		}
-		return nil, e.errorf(exitConnect, "cannot connect to %s as %s: %v", cfg.URL, describeUser(cfg), err)
+		return nil, e.errorf(exitConnect, "cannot connect to %s as %s: %v", c.Config().URL, describeUser(cfg), err)
 	}
 	if cfg.Logger != nil {
 		info, _ := c.Info()
