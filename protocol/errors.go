@@ -18,6 +18,7 @@ type ValidationError struct {
 	Reason  string // what is wrong, such as `invalid URI "a..b"`
 }
 
+// Error formats the error as "protocol: CALL.Procedure: invalid URI ...".
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	b.WriteString("protocol: ")
@@ -48,6 +49,7 @@ type DecodeError struct {
 	Reason string
 }
 
+// Error formats the error as "protocol: json: reason at offset N".
 func (e *DecodeError) Error() string {
 	s := "protocol: " + e.Format + ": " + e.Reason
 	if e.Offset >= 0 {
@@ -66,6 +68,7 @@ type EncodeError struct {
 	Reason string
 }
 
+// Error formats the error as "protocol: json: cannot encode: reason".
 func (e *EncodeError) Error() string { return "protocol: " + e.Format + ": cannot encode: " + e.Reason }
 
 func invalid(c Code, field, reason string) error {
