@@ -3,6 +3,7 @@
 //   {"scenario": "...", "status": "pass"|"fail", "detail": "..."}
 // and exits 1 if any scenario failed.
 //
+// URL is ws://..., tcp://host:port or unix:///path (RawSocket: JSON only).
 // usage: node autobahn-peer.js URL [--realm R] [--serializer json|msgpack|cbor]
 //          [--ticket authid:ticket] [--wampcra authid:secret] [--wampcra-salted authid:secret]
 //          [--login authid:ticket] [--go-peer]   (the router also has a Go callee at interop.go.* — see conformance/interop_test.go)
@@ -35,10 +36,18 @@ function serializer() {
 // connect resolves with {session, connection, details} or rejects with the close reason.
 function connect(auth) {
 	return new Promise((resolve, reject) => {
-		const o = {
-			url, realm, max_retries: 0, retry_if_unreachable: false,
-			serializers: [serializer()],
-		};
+		const o = { realm, max_retries: 0, retry_if_unreachable: false };
+		if (url.startsWith('tcp://')) {
+			// autobahn-js RawSocket (Node only) speaks JSON only.
+			const hp = url.slice('tcp://'.length);
+			const i = hp.lastIndexOf(':');
+			o.transports = [{ type: 'rawsocket', host: hp.slice(0, i), port: Number(hp.slice(i + 1)) }];
+		} else if (url.startsWith('unix://')) {
+			o.transports = [{ type: 'rawsocket', path: url.slice('unix://'.length) }];
+		} else {
+			o.url = url;
+			o.serializers = [serializer()];
+		}
 		if (auth) {
 			o.authmethods = [auth.method];
 			o.authid = auth.authid;
