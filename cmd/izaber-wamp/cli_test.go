@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -30,6 +31,8 @@ var (
 	cliBinary string // path of the built izaber-wamp
 	wsURL     string // ws://127.0.0.1:port/ws
 	rawURL    string // tcp://127.0.0.1:port
+	wssURL    string // wss://127.0.0.1:port/ws, with a certificate from tlsCAFile
+	tlsCAFile string
 )
 
 var cliUsers = map[string]struct{ password, role string }{
@@ -63,7 +66,11 @@ func setupCLI(t *testing.T) {
 			return
 		}
 		cliBinary = filepath.Join(dir, "izaber-wamp")
-		build := exec.Command("go", "build", "-o", cliBinary, ".")
+		buildArgs := []string{"build", "-o", cliBinary}
+		if os.Getenv("IZABER_CLI_COVERDIR") != "" {
+			buildArgs = append(buildArgs, "-cover") // children write to $GOCOVERDIR (see cmd)
+		}
+		build := exec.Command("go", append(buildArgs, ".")...)
 		if out, err := build.CombinedOutput(); err != nil {
 			os.RemoveAll(dir)
 			cliErr = fmt.Errorf("building izaber-wamp: %v\n%s", err, out)
@@ -113,9 +120,17 @@ func startTestRouter(dir string) (func(), error) {
 	}
 	srv := httptest.NewServer(r.WebSocketHandler())
 	wsURL = "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	tlsSrv := httptest.NewTLSServer(r.WebSocketHandler())
+	wssURL = "wss" + strings.TrimPrefix(tlsSrv.URL, "https") + "/ws"
+	tlsCAFile = filepath.Join(dir, "ca.pem")
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
+	if err := os.WriteFile(tlsCAFile, caPEM, 0o600); err != nil {
+		return nil, err
+	}
 	raw, err := r.ListenRawSocket(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		srv.Close()
+		tlsSrv.Close()
 		return nil, err
 	}
 	rawURL = "tcp://" + raw.Addr().String()
@@ -178,6 +193,7 @@ func startTestRouter(dir string) (func(), error) {
 		callee.Close(ctx)
 		r.Close(ctx)
 		srv.Close()
+		tlsSrv.Close()
 	}, nil
 }
 
@@ -216,6 +232,11 @@ func (c *cli) cmd(ctx context.Context) *exec.Cmd {
 		cmd.Env = append(cmd.Env, kv)
 	}
 	cmd.Env = append(cmd.Env, "HOME="+c.dir, "XDG_DATA_HOME="+c.dir)
+	if d := os.Getenv("IZABER_CLI_COVERDIR"); d != "" {
+		// Coverage of the binary: IZABER_CLI_COVERDIR=/tmp/cov go test ./cmd/izaber-wamp/,
+		// then go tool covdata percent -i /tmp/cov.
+		cmd.Env = append(cmd.Env, "GOCOVERDIR="+d)
+	}
 	for k, v := range c.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -488,6 +509,17 @@ func TestCLIConnectionFailures(t *testing.T) {
 	}
 	// Wrong realm.
 	as(t, "backend-1", "whoami", "--realm", "nowhere").want(exitConnect)
+	// TLS: the test server's certificate is not trusted by default.
+	c = as(t, "backend-1", "whoami", "--url", wssURL, "--connect-timeout", "2s")
+	r = c.want(exitConnect)
+	mustContain(t, "stderr", r.stderr, "certificate")
+	for _, extra := range [][]string{{"--tls-ca", tlsCAFile}, {"--tls-insecure"}, {"--tls-ca", tlsCAFile, "--tls-server-name", "example.com"}} {
+		c = as(t, "backend-1", append([]string{"whoami", "--url", wssURL}, extra...)...)
+		if r := c.want(exitOK); !strings.Contains(r.stdout, "backend-1") {
+			t.Fatalf("%q: %q", extra, r.stdout)
+		}
+	}
+	as(t, "backend-1", "whoami", "--url", wssURL, "--tls-ca", tlsCAFile, "--tls-server-name", "wrong.example.org", "--connect-timeout", "2s").want(exitConnect)
 }
 
 func TestCLICall(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -201,13 +200,4 @@ func resultValue(args protocol.List, kwargs protocol.Dict) any {
 		return args[0]
 	}
 	return args
-}
-
-func sortedKeys(d map[string]any) []string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
