@@ -701,6 +701,23 @@ func TestCLIRegister(t *testing.T) {
 		t.Fatalf("after force: %q", r.stdout)
 	}
 
+	// Shared registrations: round robin between two commands, one at a time each.
+	var shared []*background
+	for _, who := range []string{"one", "two"} {
+		b := as(t, "backend-1", "register", "--invoke", "roundrobin", "--concurrency", "1", "test.cli.shared", "--", "echo", who).start("registered")
+		shared = append(shared, b)
+	}
+	answers := map[string]bool{}
+	for range 2 {
+		answers[as(t, "backend-1", "call", "test.cli.shared").want(exitOK).stdout] = true
+	}
+	if !answers["\"one\"\n"] || !answers["\"two\"\n"] {
+		t.Fatalf("round robin answers: %v", answers)
+	}
+	for _, b := range shared {
+		b.interrupt()
+	}
+
 	// Ctrl-C: exit 0 and the procedure is gone.
 	for _, b := range []*background{over, text, fail, empty, cat} {
 		if code := b.interrupt(); code != exitOK {

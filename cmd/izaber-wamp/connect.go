@@ -255,6 +255,9 @@ type env struct {
 	stderr io.Writer
 	conn   connFlags
 	fs     *flag.FlagSet
+
+	// configure, if set, adjusts the configuration before connecting.
+	configure func(*izaber.Config)
 }
 
 func newEnv(name string, stdout, stderr io.Writer, usage, examples string) *env {
@@ -381,6 +384,9 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 		cfg.DisableReconnect = true
 	}
 	cfg.Logger = e.logger()
+	if e.configure != nil {
+		e.configure(&cfg)
+	}
 	c, err := izaber.New(cfg)
 	if err != nil {
 		return nil, e.errorf(exitUsage, "%v", err)

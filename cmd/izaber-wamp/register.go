@@ -44,6 +44,7 @@ examples:
 	match := e.fs.String("match", "exact", "match policy: exact, prefix or wildcard")
 	invoke := e.fs.String("invoke", "", "shared registration policy: single, roundrobin, random, first or last")
 	force := e.fs.Bool("force", false, "take the procedure over from its current callee (force_reregister)")
+	concurrency := e.fs.Int("concurrency", 0, "invocations (commands) running at once; more wait (default: concurrency_max from izaber.yaml, else 64)")
 	pos, rest, dashdash, code, ok := e.parse(args)
 	if !ok {
 		return code
@@ -60,6 +61,12 @@ examples:
 	case "exact", "prefix", "wildcard":
 	default:
 		return e.usageErr("--match must be exact, prefix or wildcard, not %q", *match)
+	}
+	if *concurrency < 0 {
+		return e.usageErr("--concurrency must not be negative")
+	}
+	if *concurrency > 0 {
+		e.configure = func(cfg *izaber.Config) { cfg.ConcurrencyMax = *concurrency }
 	}
 	if _, err := exec.LookPath(rest[0]); err != nil {
 		return e.usageErr("command %q: %v", rest[0], err)
