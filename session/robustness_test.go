@@ -294,3 +294,34 @@ func TestUndecodableMessage(t *testing.T) {
 		})
 	}
 }
+
+func TestProgressAfterReturnOrInterrupt(t *testing.T) {
+	checkLeaks(t)
+	s, r := join(t, session.Config{})
+	kept := make(chan *session.Invocation, 1)
+	interrupted := make(chan error, 1)
+	register(t, s, r, "p", 1, func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		if inv.Arg(0) == "wait" {
+			<-ctx.Done()
+			interrupted <- inv.Progress(context.Background(), nil, nil)
+			return nil, ctx.Err()
+		}
+		kept <- inv
+		return nil, nil
+	})
+	r.send(&protocol.Invocation{Request: 1, Registration: 1, Details: protocol.Dict{"receive_progress": true}})
+	expect[*protocol.Yield](r)
+	inv := <-kept
+	if err := inv.Progress(context.Background(), protocol.List{"late"}, nil); err == nil {
+		t.Error("Progress after the final YIELD succeeded")
+	}
+	r.send(&protocol.Invocation{Request: 2, Registration: 1, Details: protocol.Dict{"receive_progress": true}, Args: protocol.List{"wait"}})
+	r.send(&protocol.Interrupt{Request: 2, Options: protocol.Dict{"mode": "kill"}})
+	if err := <-interrupted; !errors.Is(err, context.Canceled) {
+		t.Errorf("Progress after INTERRUPT: %v", err)
+	}
+	if e := expect[*protocol.Error](r); e.Request != 2 || e.URI != session.URICanceled {
+		t.Fatalf("ERROR %+v", e)
+	}
+	r.noMessage(10 * time.Millisecond) // no late progressive YIELD
+}
