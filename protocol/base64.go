@@ -23,7 +23,19 @@ func appendBase64(dst, src []byte) []byte {
 	dst = growBytes(dst, n)
 	out := dst[start : start+n]
 	si, di := 0, 0
-	// 6 input bytes -> 8 output bytes per step.
+	// 12 input bytes -> 16 output bytes per step, then 6 -> 8.
+	for ; len(src)-si >= 14 && len(out)-di >= 16; si, di = si+12, di+16 {
+		v := binary.BigEndian.Uint64(src[si:])
+		u := binary.BigEndian.Uint64(src[si+6:])
+		binary.LittleEndian.PutUint64(out[di:], uint64(b64pairs[v>>52&0xfff])|
+			uint64(b64pairs[v>>40&0xfff])<<16|
+			uint64(b64pairs[v>>28&0xfff])<<32|
+			uint64(b64pairs[v>>16&0xfff])<<48)
+		binary.LittleEndian.PutUint64(out[di+8:], uint64(b64pairs[u>>52&0xfff])|
+			uint64(b64pairs[u>>40&0xfff])<<16|
+			uint64(b64pairs[u>>28&0xfff])<<32|
+			uint64(b64pairs[u>>16&0xfff])<<48)
+	}
 	for ; len(src)-si >= 8 && len(out)-di >= 8; si, di = si+6, di+8 {
 		v := binary.BigEndian.Uint64(src[si:]) // reads 8, uses the top 48 bits
 		w := uint64(b64pairs[v>>52&0xfff]) |

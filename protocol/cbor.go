@@ -17,15 +17,16 @@ func (cborSerializer) Marshal(m Message) ([]byte, error) {
 	if err := Validate(m); err != nil {
 		return nil, err
 	}
-	bp := getBuf()
-	e := cborEncoder{b: *bp}
-	err := writeMessage(&e, m)
-	*bp = e.b
+	e := cborEncPool.Get().(*cborEncoder)
+	err := writeMessage(e, m)
 	var out []byte
 	if err == nil {
 		out = finish(e.b)
 	}
-	putBuf(bp)
+	if cap(e.b) <= maxPooledBuf {
+		e.b = e.b[:0]
+		cborEncPool.Put(e)
+	}
 	return out, err
 }
 
@@ -452,6 +453,8 @@ func (d *cborDecoder) object(val uint64) (any, error) {
 // cborEncoder appends CBOR (RFC 8949, definite lengths, smallest integer
 // heads, 64-bit floats) to b.
 type cborEncoder struct{ b []byte }
+
+var cborEncPool = sync.Pool{New: func() any { return &cborEncoder{b: make([]byte, 0, 1024)} }}
 
 const (
 	cborUint   = 0 << 5

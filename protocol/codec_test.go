@@ -390,3 +390,25 @@ func TestHalfFloat(t *testing.T) {
 		t.Error("0x7e00 is not NaN")
 	}
 }
+
+func TestShortFloat(t *testing.T) {
+	r := uint64(7)
+	vals := []float64{0.1, 0.2, 0.3, 3.5, -2.25, 1e-6, 123456.789, 0.000001, 1e14, 99999999999999.9, 5e-324, 1.0 / 3, -0.5, 12.5}
+	for range 50000 {
+		r = r*6364136223846793005 + 1442695040888963407
+		vals = append(vals, float64(int64(r>>20)%2000000-1000000)/pow10[r%7], math.Float64frombits(r>>2))
+	}
+	for _, f := range vals {
+		b, ok := appendShortFloat(nil, f)
+		if !ok {
+			continue
+		}
+		got, err := strconv.ParseFloat(string(b), 64)
+		if err != nil || got != f {
+			t.Fatalf("appendShortFloat(%v) = %s, parses to %v, %v", f, b, got, err)
+		}
+		if want := strconv.FormatFloat(f, 'f', -1, 64); string(b) != want && string(b) != want+".0" {
+			t.Errorf("appendShortFloat(%v) = %s, strconv gives %s", f, b, want)
+		}
+	}
+}

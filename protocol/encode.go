@@ -6,7 +6,6 @@ import (
 	"math"
 	"reflect"
 	"strconv"
-	"sync"
 )
 
 // maxDepth is the deepest nesting of lists and dicts accepted, counting the
@@ -201,22 +200,10 @@ func writeMessage(w msgWriter, m Message) error {
 	return err
 }
 
-// bufPool recycles encode buffers. Marshal copies the result out, so a
-// pooled buffer never escapes to a caller.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// maxPooledBuf keeps one huge message from pinning memory in the pool.
+// Each format pools its encoders (buffer included). Marshal copies the
+// result out, so a pooled buffer never escapes to a caller; maxPooledBuf
+// keeps one huge message from pinning memory in the pool.
 const maxPooledBuf = 256 << 10
-
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
-
-func putBuf(b *[]byte) {
-	if cap(*b) > maxPooledBuf {
-		return
-	}
-	*b = (*b)[:0]
-	bufPool.Put(b)
-}
 
 // finish returns an exact-size copy of a pooled buffer's contents.
 func finish(buf []byte) []byte {

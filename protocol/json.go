@@ -13,16 +13,17 @@ func (jsonSerializer) Marshal(m Message) ([]byte, error) {
 	if err := Validate(m); err != nil {
 		return nil, err
 	}
-	bp := getBuf()
-	e := jsonEncoder{b: *bp}
-	err := writeMessage(&e, m)
+	e := jsonEncPool.Get().(*jsonEncoder)
+	err := writeMessage(e, m)
 	e.b = append(e.b, ']')
-	*bp = e.b
 	var out []byte
 	if err == nil {
 		out = finish(e.b)
 	}
-	putBuf(bp)
+	if cap(e.b) <= maxPooledBuf {
+		e.b = e.b[:0]
+		jsonEncPool.Put(e)
+	}
 	return out, err
 }
 
@@ -50,6 +51,8 @@ func (jsonSerializer) Unmarshal(data []byte) (Message, error) {
 // HTML escaping), writes []byte as "\u0000"+base64 and keeps floats
 // distinguishable from integers ("2.0", never "2").
 type jsonEncoder struct{ b []byte }
+
+var jsonEncPool = sync.Pool{New: func() any { return &jsonEncoder{b: make([]byte, 0, 1024)} }}
 
 func (e *jsonEncoder) head(c Code, _ int) {
 	e.b = append(e.b, '[')
@@ -211,6 +214,10 @@ func (e *jsonEncoder) float(f float64) error {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return &EncodeError{Format: "json", Reason: "NaN or infinite float"}
 	}
+	if b, ok := appendShortFloat(e.b, f); ok {
+		e.b = b
+		return nil
+	}
 	abs := math.Abs(f)
 	format := byte('f')
 	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
@@ -227,6 +234,51 @@ func (e *jsonEncoder) float(f float64) error {
 		e.b = append(e.b, '.', '0')
 	}
 	return nil
+}
+
+// appendShortFloat formats f as an integer m over 10^k (k <= 6, |m| < 2^53)
+// when that is exact, trailing zeros trimmed (the test checks the result
+// against strconv's shortest form). Both
+// m and 10^k are exact float64 values, so a parser's correctly rounded m/10^k
+// is f itself.
+func appendShortFloat(b []byte, f float64) ([]byte, bool) {
+	if f == 0 || math.Abs(f) >= 1e15 {
+		return b, false
+	}
+	for k := 0; k <= 6; k++ {
+		s := f * pow10[k]
+		if s != math.Trunc(s) || s/pow10[k] != f {
+			continue
+		}
+		m := int64(s)
+		if m < 0 {
+			b = append(b, '-')
+			m = -m
+		}
+		var tmp [20]byte
+		digits := strconv.AppendInt(tmp[:0], m, 10)
+		for k > 0 && len(digits) > 1 && digits[len(digits)-1] == '0' {
+			digits = digits[:len(digits)-1]
+			k-- // f*10^k was inexact at this k, but the decimal is the same
+		}
+		switch {
+		case k == 0:
+			b = append(b, digits...)
+			b = append(b, '.', '0')
+		case len(digits) <= k:
+			b = append(b, '0', '.')
+			for range k - len(digits) {
+				b = append(b, '0')
+			}
+			b = append(b, digits...)
+		default:
+			b = append(b, digits[:len(digits)-k]...)
+			b = append(b, '.')
+			b = append(b, digits[len(digits)-k:]...)
+		}
+		return b, true
+	}
+	return b, false
 }
 
 // text writes a string value; one starting with NUL would be read back as

@@ -16,15 +16,16 @@ func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
 	if err := Validate(m); err != nil {
 		return nil, err
 	}
-	bp := getBuf()
-	e := msgpackEncoder{b: *bp}
-	err := writeMessage(&e, m)
-	*bp = e.b
+	e := msgpackEncPool.Get().(*msgpackEncoder)
+	err := writeMessage(e, m)
 	var out []byte
 	if err == nil {
 		out = finish(e.b)
 	}
-	putBuf(bp)
+	if cap(e.b) <= maxPooledBuf {
+		e.b = e.b[:0]
+		msgpackEncPool.Put(e)
+	}
 	return out, err
 }
 
@@ -77,6 +78,8 @@ const (
 // msgpackEncoder appends MessagePack (spec v5: str and bin distinct) to b,
 // with the smallest integer width for each value.
 type msgpackEncoder struct{ b []byte }
+
+var msgpackEncPool = sync.Pool{New: func() any { return &msgpackEncoder{b: make([]byte, 0, 1024)} }}
 
 func (e *msgpackEncoder) head(c Code, n int) {
 	e.b = append(e.b, 0x90|byte(n)) // messages have at most 7 elements
