@@ -266,6 +266,7 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
 	pubID := newID()
 	b := &rl.broker
+	size := -1 // estimated EVENT size, measured once
 	deliver := func(sub *subscription) {
 		details := protocol.Dict{}
 		if sub.match != matchExact {
@@ -279,11 +280,14 @@ func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args proto
 		// One EVENT value per subscription, shared by its subscribers:
 		// nobody modifies a message after queuing it.
 		ev := &protocol.Event{Subscription: sub.id, Publication: pubID, Details: details, Args: args, Kwargs: kwargs}
+		if size < 0 {
+			size = messageSize(ev)
+		}
 		for s := range sub.subscribers {
 			if pub != nil && !f.allows(pub, s) {
 				continue
 			}
-			s.send(ev)
+			s.sendSized(ev, size)
 		}
 	}
 	if sub := b.exact[topic]; sub != nil {

@@ -39,7 +39,8 @@
 // every configured serializer; Router.ServePeer serves any transport.Peer,
 // such as one end of transport.Pipe. Each session has one reader goroutine
 // (which routes its messages) and one writer goroutine fed by a bounded
-// outbound queue (Config.OutboundQueueSize). Routing never waits for a
+// outbound queue (Config.OutboundQueueSize messages and
+// Config.OutboundQueueBytes estimated bytes). Routing never waits for a
 // client: a client that does not read fast enough fills its queue and is
 // dropped (its connection closed), without delaying anyone else. A client
 // that breaks the protocol gets ABORT wamp.error.protocol_violation; a

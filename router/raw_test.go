@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -798,5 +799,44 @@ func TestRawProgressWithoutCanceling(t *testing.T) {
 	caller.call("p.plain", protocol.Dict{"receive_progress": true})
 	if inv := expect[*protocol.Invocation](plain); inv.Details["receive_progress"] != nil {
 		t.Fatalf("receive_progress forwarded to a callee without the feature: %v", inv.Details)
+	}
+}
+
+func TestRawSlowSubscriberDroppedByBytes(t *testing.T) {
+	// Many messages allowed, but only ~200 KB: 10 KB events overflow it
+	// after about 20 events that the slow client does not read.
+	r := newTestRouter(t, Config{OutboundQueueSize: 100000, OutboundQueueBytes: 200 << 10})
+	slow := joinRaw(t, r, rawOpt{})
+	pub := joinRaw(t, r, rawOpt{})
+	slow.subscribe("t.big", nil)
+	payload := protocol.List{strings.Repeat("x", 10<<10)}
+	// The pipe itself buffers 64 messages, so publish well past that.
+	for i := 0; i < 200; i++ {
+		pub.send(&protocol.Publish{Request: pub.nextReq(), Topic: "t.big", Args: payload})
+	}
+	select {
+	case <-slow.done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("slow subscriber was not dropped by the byte limit")
+	}
+	// the publisher is unaffected
+	req := pub.nextReq()
+	pub.send(&protocol.Publish{Request: req, Options: protocol.Dict{"acknowledge": true}, Topic: "t.big"})
+	if p := expect[*protocol.Published](pub); p.Request != req {
+		t.Fatalf("PUBLISHED %+v", p)
+	}
+}
+
+func TestMessageSizeEstimate(t *testing.T) {
+	small := messageSize(&protocol.Event{Args: protocol.List{"a"}})
+	big := messageSize(&protocol.Event{Args: protocol.List{strings.Repeat("a", 1000)}, Kwargs: protocol.Dict{"k": []byte("0123456789")}})
+	if big-small < 1000 || messageSize(&protocol.Subscribed{}) <= 0 {
+		t.Fatalf("estimates: small %d, big %d", small, big)
+	}
+	// a cyclic in-process payload with fan-out does not take forever
+	l := protocol.List{nil, nil}
+	l[0], l[1] = l, l
+	if n := messageSize(&protocol.Result{Args: l}); n <= 0 {
+		t.Fatalf("cyclic estimate %d", n)
 	}
 }

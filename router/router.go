@@ -16,9 +16,10 @@ import (
 
 // Defaults for Config fields left zero.
 const (
-	DefaultMaxMessageSize    = 16 << 20
-	DefaultOutboundQueueSize = 4096
-	DefaultAgent             = "izaber-wamp-go-router"
+	DefaultMaxMessageSize     = 16 << 20
+	DefaultOutboundQueueSize  = 4096
+	DefaultOutboundQueueBytes = 64 << 20
+	DefaultAgent              = "izaber-wamp-go-router"
 )
 
 // Config configures a Router. New copies it; zero fields get the documented
@@ -38,6 +39,10 @@ type Config struct {
 	// client before the router drops it (default DefaultOutboundQueueSize).
 	// The queue grows only as needed, so idle sessions stay cheap.
 	OutboundQueueSize int
+	// OutboundQueueBytes bounds the estimated payload bytes waiting for a
+	// slow client (default DefaultOutboundQueueBytes, 64 MiB); past it the
+	// client is dropped as for OutboundQueueSize.
+	OutboundQueueBytes int
 	// Serializers offered on WebSocket and RawSocket (default JSON, MsgPack
 	// and CBOR).
 	Serializers []protocol.Serializer
@@ -97,7 +102,7 @@ func New(cfg Config) (*Router, error) {
 	if len(cfg.Realms) == 0 {
 		return nil, errors.New("router: no realm configured")
 	}
-	if cfg.MaxMessageSize < 0 || cfg.OutboundQueueSize < 0 {
+	if cfg.MaxMessageSize < 0 || cfg.OutboundQueueSize < 0 || cfg.OutboundQueueBytes < 0 {
 		return nil, errors.New("router: negative size limit")
 	}
 	if cfg.MaxMessageSize == 0 {
@@ -105,6 +110,9 @@ func New(cfg Config) (*Router, error) {
 	}
 	if cfg.OutboundQueueSize == 0 {
 		cfg.OutboundQueueSize = DefaultOutboundQueueSize
+	}
+	if cfg.OutboundQueueBytes == 0 {
+		cfg.OutboundQueueBytes = DefaultOutboundQueueBytes
 	}
 	if cfg.Agent == "" {
 		cfg.Agent = DefaultAgent

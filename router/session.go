@@ -127,7 +127,7 @@ func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joi
 			"transport":    tr,
 		},
 		feat:       parseFeatures(ji.hello),
-		out:        newOutQueue(r.cfg.OutboundQueueSize),
+		out:        newOutQueue(r.cfg.OutboundQueueSize, r.cfg.OutboundQueueBytes),
 		writerDone: make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
@@ -136,12 +136,16 @@ func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joi
 
 // send queues m for the client. It never blocks; on overflow the session
 // is dropped (its connection closed) because it cannot keep up.
-func (s *sess) send(m protocol.Message) {
-	switch s.out.push(m) {
+func (s *sess) send(m protocol.Message) { s.sendSized(m, messageSize(m)) }
+
+// sendSized is send with the message's estimated size already known (an
+// EVENT shared by many subscribers is measured once).
+func (s *sess) sendSized(m protocol.Message, size int) {
+	switch s.out.push(m, size) {
 	case pushOK, pushClosing:
 	case pushOverflow:
 		s.rl.log.Warn("dropping slow session: outbound queue full",
-			"session", s.info.ID, "limit", s.out.limit)
+			"session", s.info.ID, "limit", s.out.limit, "byte_limit", s.out.byteLimit)
 		s.kill()
 	}
 }
