@@ -154,6 +154,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	if *unixPath != "" {
+		removeStaleSocket(*unixPath)
 		if err := serveRS("unix", *unixPath, "unix://"); err != nil {
 			return fail("%v", err)
 		}
@@ -185,4 +186,20 @@ func onOff(b bool) string {
 		return "allowed"
 	}
 	return "off"
+}
+
+// removeStaleSocket removes a Unix socket left behind by a router that
+// did not exit cleanly: one that exists but accepts no connection. Other
+// files, and live sockets, are left alone (listening then fails).
+func removeStaleSocket(path string) {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode().Type() != os.ModeSocket {
+		return
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return
+	}
+	os.Remove(path)
 }
