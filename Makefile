@@ -3,7 +3,11 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: test vet fmt-check unit fuzz bench
+.PHONY: test vet fmt-check unit fuzz bench demo
+
+# The main job against the embedded development router (README).
+demo:
+	$(GO) run ./examples/quickstart
 
 test: vet fmt-check unit conformance-auto interop-auto
 
