@@ -5,10 +5,6 @@ BENCHTIME ?= 1s
 
 .PHONY: test vet fmt-check unit fuzz bench demo
 
-# The main job against the embedded development router (README).
-demo:
-	$(GO) run ./examples/quickstart
-
 test: vet fmt-check unit conformance-auto interop-auto
 
 vet:
@@ -16,6 +12,10 @@ vet:
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# The main job against the embedded development router (README).
+demo:
+	$(GO) run ./examples/quickstart
 
 unit:
 	$(GO) test -race -count=1 ./...
