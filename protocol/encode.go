@@ -205,6 +205,54 @@ func writeMessage(w msgWriter, m Message) error {
 // keeps one huge message from pinning memory in the pool.
 const maxPooledBuf = 256 << 10
 
+// bigPayload is the payload size from which Marshal encodes straight into
+// a buffer of its own, sized from payloadBytes, instead of copying out of a
+// pooled one.
+const bigPayload = 16 << 10
+
+// payloadBytes adds up the lengths of the strings and binaries directly in
+// m's Args and Kwargs: a cheap lower bound of the encoded size.
+func payloadBytes(m Message) int {
+	var args List
+	var kwargs Dict
+	switch m := m.(type) {
+	case *Call:
+		args, kwargs = m.Args, m.Kwargs
+	case *Result:
+		args, kwargs = m.Args, m.Kwargs
+	case *Invocation:
+		args, kwargs = m.Args, m.Kwargs
+	case *Yield:
+		args, kwargs = m.Args, m.Kwargs
+	case *Publish:
+		args, kwargs = m.Args, m.Kwargs
+	case *Event:
+		args, kwargs = m.Args, m.Kwargs
+	case *Error:
+		args, kwargs = m.Args, m.Kwargs
+	default:
+		return 0
+	}
+	n := 0
+	for _, v := range args {
+		n += valueBytes(v)
+	}
+	for _, v := range kwargs {
+		n += valueBytes(v)
+	}
+	return n
+}
+
+func valueBytes(v any) int {
+	switch v := v.(type) {
+	case []byte:
+		return len(v)
+	case string:
+		return len(v)
+	}
+	return 0
+}
+
 // finish returns an exact-size copy of a pooled buffer's contents.
 func finish(buf []byte) []byte {
 	return append([]byte(nil), buf...) // no zeroing pass, unlike make+copy

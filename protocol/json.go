@@ -14,6 +14,20 @@ func (jsonSerializer) Marshal(m Message) ([]byte, error) {
 		return nil, err
 	}
 	e := jsonEncPool.Get().(*jsonEncoder)
+	if n := payloadBytes(m); n >= bigPayload {
+		// Encode into a right-sized buffer of its own and hand it over.
+		pooled := e.b
+		e.b = make([]byte, 0, n*4/3+1024)
+		err := writeMessage(e, m)
+		e.b = append(e.b, ']')
+		out := e.b
+		e.b = pooled
+		jsonEncPool.Put(e)
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	err := writeMessage(e, m)
 	e.b = append(e.b, ']')
 	var out []byte

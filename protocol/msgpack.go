@@ -17,6 +17,19 @@ func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
 		return nil, err
 	}
 	e := msgpackEncPool.Get().(*msgpackEncoder)
+	if n := payloadBytes(m); n >= bigPayload {
+		// Encode into a right-sized buffer of its own and hand it over.
+		pooled := e.b
+		e.b = make([]byte, 0, n+1024)
+		err := writeMessage(e, m)
+		out := e.b
+		e.b = pooled
+		msgpackEncPool.Put(e)
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	err := writeMessage(e, m)
 	var out []byte
 	if err == nil {
