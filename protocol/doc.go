@@ -45,7 +45,13 @@
 // Decoders never panic and never allocate from a declared length that the
 // remaining input cannot hold. Nesting is limited to 64 lists/dicts (the
 // message itself included), strings must be valid UTF-8, MessagePack
-// extension types, CBOR tags and non-string map keys are refused.
+// extension types, CBOR tags and non-string map keys are refused. JSON is
+// parsed by a scanner of this package; MessagePack is walked with the
+// github.com/vmihailenco/msgpack/v5 decoder primitives; CBOR is first checked
+// by github.com/fxamacker/cbor/v2 (DecMode.Wellformed with this package's
+// limits) and then walked. The fuzz targets (FuzzJSONUnmarshal,
+// FuzzMsgPackUnmarshal, FuzzCBORUnmarshal, FuzzFromList) check that anything
+// accepted re-encodes to an equal message.
 //
 // Optional trailing Args/Kwargs are omitted on the wire when empty (Args is
 // sent as [] when only Kwargs is set) and accepted when absent; decoded

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -43,6 +44,38 @@ func TestListRoundTrip(t *testing.T) {
 		}
 		if diff := cmp.Diff(m, got, msgCmp); diff != "" {
 			t.Errorf("%v mismatch (-want +got):\n%s", m.Code(), diff)
+		}
+	}
+}
+
+// TestRoundTripBigPayloads covers the right-sized-buffer path of Marshal,
+// including a payload whose JSON form outgrows the estimate (escapes).
+func TestRoundTripBigPayloads(t *testing.T) {
+	blob := make([]byte, 70000)
+	for i := range blob {
+		blob[i] = byte(i * 31)
+	}
+	ctl := strings.Repeat("\x01\"\\é", 10000)
+	msgs := []Message{
+		&Call{Request: 1, Procedure: "com.x", Args: List{blob}},
+		&Result{Request: 1, Args: List{ctl, blob[:100]}, Kwargs: Dict{"k": ctl}},
+		&Event{Subscription: 1, Publication: 2, Args: List{strings.Repeat("a", 20000)}},
+		&Yield{Request: 3, Kwargs: Dict{"blob": blob, "nested": List{blob}}},
+	}
+	for _, s := range serializers {
+		for _, m := range msgs {
+			b, err := s.Marshal(m)
+			if err != nil {
+				t.Fatalf("%s %v: %v", s.Name(), m.Code(), err)
+			}
+			got, err := s.Unmarshal(b)
+			if err != nil {
+				t.Fatalf("%s %v: %v", s.Name(), m.Code(), err)
+			}
+			// ToList maps the samples' nil dicts to the empty ones decoded.
+			if !sameValue(ToList(m), ToList(got)) {
+				t.Errorf("%s %v: round trip changed the message", s.Name(), m.Code())
+			}
 		}
 	}
 }
