@@ -418,49 +418,125 @@ func (k *apiKeyRecord) dict() protocol.Dict {
 	}
 }
 
-func (s *Service) apikeysCreate(c *call) (any, error) {
+// recordKind describes one kind of per-user key record (API keys, OTPs)
+// for the list and delete services the kinds share.
+type recordKind[T any] struct {
+	records func(d *userData) *[]T             // the user's records of this kind
+	uuid    func(r T) string                   // a record's UUID, what delete matches
+	dict    func(r T) protocol.Dict            // a record as list returns it
+	prune   func(s *Service, d *userData) bool // drops expired records, reports whether any went; nil: none expire
+}
+
+var (
+	apiKeyKind = recordKind[*apiKeyRecord]{
+		records: func(d *userData) *[]*apiKeyRecord { return &d.APIKeys },
+		uuid:    func(k *apiKeyRecord) string { return k.UUID },
+		dict:    (*apiKeyRecord).dict,
+	}
+	otpKind = recordKind[*otpRecord]{
+		records: func(d *userData) *[]*otpRecord { return &d.OTPs },
+		uuid:    func(o *otpRecord) string { return o.UUID },
+		dict:    func(o *otpRecord) protocol.Dict { return o.dict(nil) },
+		prune:   (*Service).pruneOTPs,
+	}
+)
+
+// listRecords is the list service of a record kind: the caller's records
+// as dicts, once expired ones are pruned (and the pruning saved).
+func listRecords[T any](s *Service, c *call, kind recordKind[T]) (any, error) {
+	if _, err := c.params(0); err != nil {
+		return nil, err
+	}
+	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
+		changed := kind.prune != nil && kind.prune(s, d)
+		recs := *kind.records(d)
+		out := make(protocol.List, 0, len(recs))
+		for _, r := range recs {
+			out = append(out, kind.dict(r))
+		}
+		return out, changed, nil
+	})
+}
+
+// deleteRecord is the delete service of a record kind: it removes the
+// caller's record whose UUID is the uuid_b64 argument and returns true,
+// whether or not there was one.
+func deleteRecord[T any](s *Service, c *call, kind recordKind[T]) (any, error) {
+	p, err := c.params(1, "uuid_b64")
+	if err != nil {
+		return nil, err
+	}
+	id, err := asString(c, p[0], "uuid_b64")
+	if err != nil {
+		return nil, err
+	}
+	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
+		recs := kind.records(d)
+		for i, r := range *recs {
+			if kind.uuid(r) == id {
+				*recs = append((*recs)[:i:i], (*recs)[i+1:]...)
+				return true, true, nil
+			}
+		}
+		return true, false, nil
+	})
+}
+
+// dataRec returns the optional data_rec dict argument of a create service
+// (nil when absent).
+func dataRec(c *call) (protocol.Dict, error) {
 	p, err := c.params(0, "data_rec")
 	if err != nil {
 		return nil, err
 	}
+	if p[0] == nil {
+		return nil, nil
+	}
+	d, ok := p[0].(protocol.Dict)
+	if !ok {
+		return nil, errors.New("data_rec must be a dict")
+	}
+	return d, nil
+}
+
+func (s *Service) apikeysCreate(c *call) (any, error) {
+	d, err := dataRec(c)
+	if err != nil {
+		return nil, err
+	}
 	rec := &apiKeyRecord{Permissions: []keyPerm{}}
-	if p[0] != nil {
-		d, ok := p[0].(protocol.Dict)
-		if !ok {
-			return nil, errors.New("data_rec must be a dict")
-		}
-		for k, v := range d {
-			switch k {
-			case "description":
-				if v == nil {
-					continue
-				}
-				if rec.Description, ok = v.(string); !ok {
-					return nil, errors.New("description must be a string")
-				}
-			case "expires":
-				if v == nil {
-					continue
-				}
-				str, ok := v.(string)
-				if !ok {
-					return nil, errors.New("expires must be an ISO 8601 string or None")
-				}
-				if _, err := parseISOTime(str); err != nil {
-					return nil, err
-				}
-				rec.Expires = &str
-			case "permissions":
-				ps, err := parseKeyPerms(v)
-				if err != nil {
-					return nil, err
-				}
-				if ps != nil {
-					rec.Permissions = ps
-				}
-			default:
-				return nil, fmt.Errorf("unknown API key field %q", k)
+	for k, v := range d {
+		switch k {
+		case "description":
+			if v == nil {
+				continue
 			}
+			var ok bool
+			if rec.Description, ok = v.(string); !ok {
+				return nil, errors.New("description must be a string")
+			}
+		case "expires":
+			if v == nil {
+				continue
+			}
+			str, ok := v.(string)
+			if !ok {
+				return nil, errors.New("expires must be an ISO 8601 string or None")
+			}
+			if _, err := parseISOTime(str); err != nil {
+				return nil, err
+			}
+			rec.Expires = &str
+		case "permissions":
+			ps, err := parseKeyPerms(v)
+			if err != nil {
+				return nil, err
+			}
+			if ps != nil {
+				rec.Permissions = ps
+			}
+		default:
+			return nil, fmt.Errorf("unknown API key field %q", k)
 		}
 	}
 	return s.withUser(c, func(u *user, d *userData) (any, bool, error) {
@@ -475,38 +551,9 @@ func (s *Service) apikeysCreate(c *call) (any, error) {
 	})
 }
 
-func (s *Service) apikeysList(c *call) (any, error) {
-	if _, err := c.params(0); err != nil {
-		return nil, err
-	}
-	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
-		out := make(protocol.List, 0, len(d.APIKeys))
-		for _, k := range d.APIKeys {
-			out = append(out, k.dict())
-		}
-		return out, false, nil
-	})
-}
+func (s *Service) apikeysList(c *call) (any, error) { return listRecords(s, c, apiKeyKind) }
 
-func (s *Service) apikeysDelete(c *call) (any, error) {
-	p, err := c.params(1, "uuid_b64")
-	if err != nil {
-		return nil, err
-	}
-	id, err := asString(c, p[0], "uuid_b64")
-	if err != nil {
-		return nil, err
-	}
-	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
-		for i, k := range d.APIKeys {
-			if k.UUID == id {
-				d.APIKeys = append(d.APIKeys[:i:i], d.APIKeys[i+1:]...)
-				return true, true, nil
-			}
-		}
-		return true, false, nil
-	})
-}
+func (s *Service) apikeysDelete(c *call) (any, error) { return deleteRecord(s, c, apiKeyKind) }
 
 func (o *otpRecord) dict(plaintext any) protocol.Dict {
 	return protocol.Dict{
@@ -531,23 +578,17 @@ func (s *Service) pruneOTPs(d *userData) bool {
 }
 
 func (s *Service) otpCreate(c *call) (any, error) {
-	p, err := c.params(0, "data_rec")
+	d, err := dataRec(c)
 	if err != nil {
 		return nil, err
 	}
 	var ps []keyPerm
-	if p[0] != nil {
-		d, ok := p[0].(protocol.Dict)
-		if !ok {
-			return nil, errors.New("data_rec must be a dict")
+	for k, v := range d {
+		if k != "permissions" {
+			return nil, fmt.Errorf("unknown OTP field %q", k)
 		}
-		for k, v := range d {
-			if k != "permissions" {
-				return nil, fmt.Errorf("unknown OTP field %q", k)
-			}
-			if ps, err = parseKeyPerms(v); err != nil {
-				return nil, err
-			}
+		if ps, err = parseKeyPerms(v); err != nil {
+			return nil, err
 		}
 	}
 	if ps == nil {
@@ -568,39 +609,9 @@ func (s *Service) otpCreate(c *call) (any, error) {
 	})
 }
 
-func (s *Service) otpList(c *call) (any, error) {
-	if _, err := c.params(0); err != nil {
-		return nil, err
-	}
-	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
-		changed := s.pruneOTPs(d)
-		out := make(protocol.List, 0, len(d.OTPs))
-		for _, o := range d.OTPs {
-			out = append(out, o.dict(nil))
-		}
-		return out, changed, nil
-	})
-}
+func (s *Service) otpList(c *call) (any, error) { return listRecords(s, c, otpKind) }
 
-func (s *Service) otpDelete(c *call) (any, error) {
-	p, err := c.params(1, "uuid_b64")
-	if err != nil {
-		return nil, err
-	}
-	id, err := asString(c, p[0], "uuid_b64")
-	if err != nil {
-		return nil, err
-	}
-	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
-		for i, o := range d.OTPs {
-			if o.UUID == id {
-				d.OTPs = append(d.OTPs[:i:i], d.OTPs[i+1:]...)
-				return true, true, nil
-			}
-		}
-		return true, false, nil
-	})
-}
+func (s *Service) otpDelete(c *call) (any, error) { return deleteRecord(s, c, otpKind) }
 
 // yamlLoad parses a YAML document into payload types.
 func yamlLoad(src string) (v any, err error) {
