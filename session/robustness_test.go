@@ -300,8 +300,10 @@ func TestProgressAfterReturnOrInterrupt(t *testing.T) {
 	s, r := join(t, session.Config{})
 	kept := make(chan *session.Invocation, 1)
 	interrupted := make(chan error, 1)
+	waiting := make(chan struct{})
 	register(t, s, r, "p", 1, func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		if inv.Arg(0) == "wait" {
+			close(waiting)
 			<-ctx.Done()
 			interrupted <- inv.Progress(context.Background(), nil, nil)
 			return nil, ctx.Err()
@@ -316,6 +318,7 @@ func TestProgressAfterReturnOrInterrupt(t *testing.T) {
 		t.Error("Progress after the final YIELD succeeded")
 	}
 	r.send(&protocol.Invocation{Request: 2, Registration: 1, Details: protocol.Dict{"receive_progress": true}, Args: protocol.List{"wait"}})
+	<-waiting // an INTERRUPT before the handler starts means it never runs
 	r.send(&protocol.Interrupt{Request: 2, Options: protocol.Dict{"mode": "kill"}})
 	if err := <-interrupted; !errors.Is(err, context.Canceled) {
 		t.Errorf("Progress after INTERRUPT: %v", err)
