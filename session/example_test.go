@@ -147,28 +147,54 @@ func ExampleSession_Subscribe() {
 	// dropped: 0
 }
 
-// A handler's ctx ends when the caller cancels; Call returns at once with an
-// error wrapping the context's error.
+// A call with a Timeout returns an error matching ErrTimeout (and
+// context.DeadlineExceeded) when it expires; the session sends CANCEL and
+// the callee's handler sees its ctx end.
 func ExampleTimeout() {
 	ctx := context.Background()
 	mr := newMiniRouter()
 	defer mr.close()
 	callee, _ := mr.connect(ctx, session.Config{})
 	defer callee.Close(ctx)
-	interrupted := make(chan struct{})
 	callee.Register(ctx, "com.example.slow", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
-		<-ctx.Done() // INTERRUPT from the router
-		close(interrupted)
+		<-ctx.Done() // INTERRUPT from the router (or the session's end)
 		return nil, ctx.Err()
 	})
 	caller, _ := mr.connect(ctx, session.Config{})
 	defer caller.Close(ctx)
 	_, err := caller.Call(ctx, "com.example.slow", nil, nil, session.Timeout(50*time.Millisecond))
 	fmt.Println(errors.Is(err, session.ErrTimeout), errors.Is(err, context.DeadlineExceeded))
+	// Output:
+	// true true
+}
+
+// Cancelling a call's context sends CANCEL; the handler's ctx ends.
+func ExampleCancelMode() {
+	ctx := context.Background()
+	mr := newMiniRouter()
+	defer mr.close()
+	callee, _ := mr.connect(ctx, session.Config{})
+	defer callee.Close(ctx)
+	started, interrupted := make(chan struct{}), make(chan struct{})
+	callee.Register(ctx, "com.example.slow", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		close(started)
+		<-ctx.Done()
+		close(interrupted)
+		return nil, ctx.Err()
+	})
+	caller, _ := mr.connect(ctx, session.Config{})
+	defer caller.Close(ctx)
+	callCtx, cancel := context.WithCancel(ctx)
+	go func() {
+		<-started
+		cancel()
+	}()
+	_, err := caller.Call(callCtx, "com.example.slow", nil, nil, session.CancelMode("killnowait"))
+	fmt.Println(errors.Is(err, context.Canceled))
 	<-interrupted
 	fmt.Println("callee interrupted")
 	// Output:
-	// true true
+	// true
 	// callee interrupted
 }
 
