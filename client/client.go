@@ -237,6 +237,22 @@ type Client struct {
 	doneMu sync.Once
 }
 
+// placement is where a desired registration (C = session.Registration)
+// or subscription (C = session.Subscription) stands on the sessions. It is
+// guarded by Client.mu.
+type placement[C any] struct {
+	cur     *C               // the router's registration or subscription, nil when not placed
+	on      *session.Session // the session cur belongs to
+	removed bool             // no longer desired: removed by the user or revoked by the router
+}
+
+// desired is a Registration (C = session.Registration) or a Subscription
+// (C = session.Subscription).
+type desired[C any] interface {
+	comparable
+	placed() *placement[C]
+}
+
 // Registration is a procedure in the Client's desired state. It keeps its
 // URI, handler and options across sessions; ID is the router's id on the
 // current session.
@@ -245,12 +261,10 @@ type Registration struct {
 	c         *Client
 	opts      []session.Option
 	handler   session.Handler
-
-	// guarded by Client.mu
-	cur     *session.Registration
-	on      *session.Session
-	removed bool
+	at        placement[session.Registration] // guarded by Client.mu
 }
+
+func (r *Registration) placed() *placement[session.Registration] { return &r.at }
 
 // ID returns the router's registration id on the current session, or 0.
 func (r *Registration) ID() protocol.ID {
@@ -259,8 +273,8 @@ func (r *Registration) ID() protocol.ID {
 	}
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()
-	if r.cur != nil {
-		return r.cur.ID
+	if r.at.cur != nil {
+		return r.at.cur.ID
 	}
 	return 0
 }
@@ -271,12 +285,10 @@ type Subscription struct {
 	c       *Client
 	opts    []session.Option
 	handler session.EventHandler
-
-	// guarded by Client.mu
-	cur     *session.Subscription
-	on      *session.Session
-	removed bool
+	at      placement[session.Subscription] // guarded by Client.mu
 }
+
+func (s *Subscription) placed() *placement[session.Subscription] { return &s.at }
 
 // ID returns the router's subscription id on the current session, or 0.
 func (s *Subscription) ID() protocol.ID {
@@ -285,10 +297,10 @@ func (s *Subscription) ID() protocol.ID {
 	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
-	if s.cur == nil {
+	if s.at.cur == nil {
 		return 0
 	}
-	return s.cur.ID
+	return s.at.cur.ID
 }
 
 // New returns an unconnected Client; Register and Subscribe may be called
@@ -538,53 +550,57 @@ func (c *Client) restoreLocked(ctx context.Context, s *session.Session, report b
 	regs := append([]*Registration(nil), c.regs...)
 	subs := append([]*Subscription(nil), c.subs...)
 	c.mu.Unlock()
-	for _, r := range regs {
+	failed := func(kind, noun, uriKey, uri string, err error) {
+		c.log.Warn("wamp client: cannot restore "+noun, uriKey, uri, "err", err)
+		if report && c.cfg.OnRestoreError != nil {
+			c.cfg.OnRestoreError(&RestoreError{Kind: kind, URI: uri, Err: err})
+		}
+	}
+	regsPending, ended := restoreEach(c, s, regs,
+		func(r *Registration) (*session.Registration, error) {
+			return s.Register(ctx, r.Procedure, r.handler, r.opts...)
+		},
+		func(r *Registration, err error) { failed("register", "registration", "procedure", r.Procedure, err) })
+	if ended {
+		return false
+	}
+	subsPending, ended := restoreEach(c, s, subs,
+		func(sub *Subscription) (*session.Subscription, error) {
+			return s.Subscribe(ctx, sub.Topic, sub.handler, sub.opts...)
+		},
+		func(sub *Subscription, err error) { failed("subscribe", "subscription", "topic", sub.Topic, err) })
+	if ended {
+		return false
+	}
+	return regsPending || subsPending
+}
+
+// restoreEach places on s, with place, each of items that is still desired
+// and not on s yet, and passes each failure to failed. It reports whether
+// anything failed, or stops early when s ended. Called with opMu held.
+func restoreEach[T desired[C], C any](c *Client, s *session.Session, items []T, place func(x T) (*C, error), failed func(x T, err error)) (pending, ended bool) {
+	for _, x := range items {
+		p := x.placed()
 		c.mu.Lock()
-		skip := r.removed || r.on == s
+		skip := p.removed || p.on == s
 		c.mu.Unlock()
 		if skip {
 			continue
 		}
-		sr, err := s.Register(ctx, r.Procedure, r.handler, r.opts...)
+		cur, err := place(x)
 		if err != nil {
 			if c.sessionEnded(s) {
-				return false
+				return false, true
 			}
 			pending = true
-			c.log.Warn("wamp client: cannot restore registration", "procedure", r.Procedure, "err", err)
-			if report && c.cfg.OnRestoreError != nil {
-				c.cfg.OnRestoreError(&RestoreError{Kind: "register", URI: r.Procedure, Err: err})
-			}
+			failed(x, err)
 			continue
 		}
 		c.mu.Lock()
-		r.cur, r.on = sr, s
+		p.cur, p.on = cur, s
 		c.mu.Unlock()
 	}
-	for _, sub := range subs {
-		c.mu.Lock()
-		skip := sub.removed || sub.on == s
-		c.mu.Unlock()
-		if skip {
-			continue
-		}
-		ss, err := s.Subscribe(ctx, sub.Topic, sub.handler, sub.opts...)
-		if err != nil {
-			if c.sessionEnded(s) {
-				return false
-			}
-			pending = true
-			c.log.Warn("wamp client: cannot restore subscription", "topic", sub.Topic, "err", err)
-			if report && c.cfg.OnRestoreError != nil {
-				c.cfg.OnRestoreError(&RestoreError{Kind: "subscribe", URI: sub.Topic, Err: err})
-			}
-			continue
-		}
-		c.mu.Lock()
-		sub.cur, sub.on = ss, s
-		c.mu.Unlock()
-	}
-	return pending
+	return pending, false
 }
 
 func (c *Client) sessionEnded(s *session.Session) bool {
@@ -733,17 +749,22 @@ func (c *Client) giveUp(err error) {
 	c.setState(StateEvent{State: StateGaveUp, Err: err})
 }
 
-func (c *Client) revokedRegistration(reg *session.Registration, reason string) {
-	c.mu.Lock()
-	var found *Registration
-	for i, r := range c.regs {
-		if r.cur == reg {
-			found = r
-			r.removed, r.cur, r.on = true, nil, nil
-			c.regs = append(c.regs[:i:i], c.regs[i+1:]...)
-			break
+// revoke removes from the desired list the item placed as cur, marks it
+// removed and returns it (nil when none is). Called with c.mu held.
+func revoke[T desired[C], C any](list *[]T, cur *C) (found T) {
+	for i, x := range *list {
+		if p := x.placed(); p.cur == cur {
+			p.removed, p.cur, p.on = true, nil, nil
+			*list = append((*list)[:i:i], (*list)[i+1:]...)
+			return x
 		}
 	}
+	return found
+}
+
+func (c *Client) revokedRegistration(reg *session.Registration, reason string) {
+	c.mu.Lock()
+	found := revoke(&c.regs, reg)
 	c.mu.Unlock()
 	if found == nil {
 		return
@@ -756,15 +777,7 @@ func (c *Client) revokedRegistration(reg *session.Registration, reason string) {
 
 func (c *Client) revokedSubscription(sub *session.Subscription, reason string) {
 	c.mu.Lock()
-	var found *Subscription
-	for i, s := range c.subs {
-		if s.cur == sub {
-			found = s
-			s.removed, s.cur, s.on = true, nil, nil
-			c.subs = append(c.subs[:i:i], c.subs[i+1:]...)
-			break
-		}
-	}
+	found := revoke(&c.subs, sub)
 	c.mu.Unlock()
 	if found == nil {
 		return
@@ -822,31 +835,46 @@ func (c *Client) Register(ctx context.Context, procedure string, h session.Handl
 		return nil, errors.New("client: register: nil handler")
 	}
 	r := &Registration{Procedure: procedure, c: c, opts: append([]session.Option(nil), opts...), handler: h}
+	err := addDesired(c, &c.regs, r, func(s *session.Session) (*session.Registration, error) {
+		return s.Register(ctx, procedure, h, opts...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// addDesired places x on the current session, if any, with place, then
+// appends x to the desired list. An error from the router is returned and
+// nothing is recorded; when the session is gone, x is recorded and placed
+// on the next one.
+func addDesired[T desired[C], C any](c *Client, list *[]T, x T, place func(s *session.Session) (*C, error)) error {
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	s := c.sess
 	c.mu.Unlock()
 	if s != nil {
-		sr, err := s.Register(ctx, procedure, h, opts...)
+		cur, err := place(s)
 		err = c.lost(s, err)
 		switch {
 		case err == nil:
-			r.cur, r.on = sr, s
+			p := x.placed()
+			p.cur, p.on = cur, s
 		case errors.Is(err, session.ErrConnectionLost) || c.sessionEnded(s):
-			// recorded below; registered on the next session
+			// recorded below; placed on the next session
 		default:
-			return nil, err
+			return err
 		}
 	}
 	c.mu.Lock()
-	c.regs = append(c.regs, r)
+	*list = append(*list, x)
 	c.mu.Unlock()
-	return r, nil
+	return nil
 }
 
 // Unregister removes r from the desired state and unregisters it from the
@@ -856,31 +884,42 @@ func (c *Client) Unregister(ctx context.Context, r *Registration) error {
 	if r == nil {
 		return errors.New("client: unregister: nil registration")
 	}
+	return removeDesired(c, &c.regs, r, func(s *session.Session, cur *session.Registration) error {
+		return s.Unregister(ctx, cur)
+	})
+}
+
+// removeDesired drops x from the desired list and, when it is placed on the
+// current session, releases it there with release. Removing an item the
+// router revoked, or one not placed on the current session, only updates
+// the desired state.
+func removeDesired[T desired[C], C any](c *Client, list *[]T, x T, release func(s *session.Session, cur *C) error) error {
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	c.mu.Lock()
 	found := false
-	for i, x := range c.regs {
-		if x == r {
-			c.regs = append(c.regs[:i:i], c.regs[i+1:]...)
+	for i, y := range *list {
+		if y == x {
+			*list = append((*list)[:i:i], (*list)[i+1:]...)
 			found = true
 			break
 		}
 	}
-	wasRemoved := r.removed
-	r.removed = true
-	cur, on, s := r.cur, r.on, c.sess
-	r.cur, r.on = nil, nil
+	p := x.placed()
+	wasRemoved := p.removed
+	p.removed = true
+	cur, on, s := p.cur, p.on, c.sess
+	p.cur, p.on = nil, nil
 	c.mu.Unlock()
 	if !found && wasRemoved {
-		return nil // revoked or already unregistered
+		return nil // revoked or already removed
 	}
 	if cur == nil || on != s || s == nil {
 		return nil
 	}
-	err := s.Unregister(ctx, cur)
+	err := release(s, cur)
 	if err != nil && (errors.Is(err, session.ErrConnectionLost) || c.sessionEnded(s)) {
-		return nil // the session is gone, and with it the registration
+		return nil // the session is gone, and with it the placement
 	}
 	return err
 }
@@ -892,29 +931,12 @@ func (c *Client) Subscribe(ctx context.Context, topic string, h session.EventHan
 		return nil, errors.New("client: subscribe: nil handler")
 	}
 	sub := &Subscription{Topic: topic, c: c, opts: append([]session.Option(nil), opts...), handler: h}
-	c.opMu.Lock()
-	defer c.opMu.Unlock()
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return nil, ErrClosed
+	err := addDesired(c, &c.subs, sub, func(s *session.Session) (*session.Subscription, error) {
+		return s.Subscribe(ctx, topic, h, opts...)
+	})
+	if err != nil {
+		return nil, err
 	}
-	s := c.sess
-	c.mu.Unlock()
-	if s != nil {
-		ss, err := s.Subscribe(ctx, topic, h, opts...)
-		err = c.lost(s, err)
-		switch {
-		case err == nil:
-			sub.cur, sub.on = ss, s
-		case errors.Is(err, session.ErrConnectionLost) || c.sessionEnded(s):
-		default:
-			return nil, err
-		}
-	}
-	c.mu.Lock()
-	c.subs = append(c.subs, sub)
-	c.mu.Unlock()
 	return sub, nil
 }
 
@@ -924,33 +946,9 @@ func (c *Client) Unsubscribe(ctx context.Context, sub *Subscription) error {
 	if sub == nil {
 		return errors.New("client: unsubscribe: nil subscription")
 	}
-	c.opMu.Lock()
-	defer c.opMu.Unlock()
-	c.mu.Lock()
-	found := false
-	for i, x := range c.subs {
-		if x == sub {
-			c.subs = append(c.subs[:i:i], c.subs[i+1:]...)
-			found = true
-			break
-		}
-	}
-	wasRemoved := sub.removed
-	sub.removed = true
-	cur, on, s := sub.cur, sub.on, c.sess
-	sub.cur, sub.on = nil, nil
-	c.mu.Unlock()
-	if !found && wasRemoved {
-		return nil
-	}
-	if cur == nil || on != s || s == nil {
-		return nil
-	}
-	err := s.Unsubscribe(ctx, cur)
-	if err != nil && (errors.Is(err, session.ErrConnectionLost) || c.sessionEnded(s)) {
-		return nil
-	}
-	return err
+	return removeDesired(c, &c.subs, sub, func(s *session.Session, cur *session.Subscription) error {
+		return s.Unsubscribe(ctx, cur)
+	})
 }
 
 // Switch joins a new session with sc (for example other credentials) and,
@@ -1036,18 +1034,8 @@ func (c *Client) Switch(ctx context.Context, sc session.Config) error {
 // Called with opMu held.
 func (c *Client) releaseLocked(ctx context.Context, s *session.Session) {
 	c.mu.Lock()
-	var regs []*session.Registration
-	var subs []*session.Subscription
-	for _, r := range c.regs {
-		if r.on == s && r.cur != nil {
-			regs = append(regs, r.cur)
-		}
-	}
-	for _, sub := range c.subs {
-		if sub.on == s && sub.cur != nil {
-			subs = append(subs, sub.cur)
-		}
-	}
+	regs := placedOn(c.regs, s)
+	subs := placedOn(c.subs, s)
 	c.mu.Unlock()
 	for _, r := range regs {
 		if err := s.Unregister(ctx, r); err != nil {
@@ -1059,6 +1047,17 @@ func (c *Client) releaseLocked(ctx context.Context, s *session.Session) {
 			c.log.Debug("wamp client: unsubscribe from the old session", "topic", sub.Topic, "err", err)
 		}
 	}
+}
+
+// placedOn returns what of items is placed on s. Called with c.mu held.
+func placedOn[T desired[C], C any](items []T, s *session.Session) []*C {
+	var out []*C
+	for _, x := range items {
+		if p := x.placed(); p.on == s && p.cur != nil {
+			out = append(out, p.cur)
+		}
+	}
+	return out
 }
 
 // lost turns the failure of a request on s into an error matching
