@@ -467,6 +467,10 @@ func (s *Session) send(m protocol.Message) error {
 		return s.Err()
 	default:
 	}
+	if errors.Is(err, transport.ErrClosed) {
+		// The connection is gone even if the reader has not noticed yet.
+		return fmt.Errorf("session: sending %s: %w: %w", m.Code(), ErrConnectionLost, err)
+	}
 	return fmt.Errorf("session: sending %s: %w", m.Code(), err)
 }
 
