@@ -251,7 +251,20 @@ type placement[C any] struct {
 type desired[C any] interface {
 	comparable
 	placed() *placement[C]
+	uri() string // the procedure or topic
 }
+
+// itemKind names registrations or subscriptions in logs and hooks.
+type itemKind struct {
+	verb   string // RestoreError.Kind and Revocation.Kind
+	noun   string // in log messages
+	uriKey string // log attribute of the URI
+}
+
+var (
+	registrations = itemKind{verb: "register", noun: "registration", uriKey: "procedure"}
+	subscriptions = itemKind{verb: "subscribe", noun: "subscription", uriKey: "topic"}
+)
 
 // Registration is a procedure in the Client's desired state. It keeps its
 // URI, handler and options across sessions; ID is the router's id on the
@@ -265,6 +278,7 @@ type Registration struct {
 }
 
 func (r *Registration) placed() *placement[session.Registration] { return &r.at }
+func (r *Registration) uri() string                              { return r.Procedure }
 
 // ID returns the router's registration id on the current session, or 0.
 func (r *Registration) ID() protocol.ID {
@@ -289,6 +303,7 @@ type Subscription struct {
 }
 
 func (s *Subscription) placed() *placement[session.Subscription] { return &s.at }
+func (s *Subscription) uri() string                              { return s.Topic }
 
 // ID returns the router's subscription id on the current session, or 0.
 func (s *Subscription) ID() protocol.ID {
@@ -496,13 +511,13 @@ func (c *Client) join(ctx context.Context) (*session.Session, error) {
 func (c *Client) joinPeer(ctx context.Context, p transport.Peer, sc session.Config) (*session.Session, error) {
 	userUnreg, userUnsub := sc.OnUnregistered, sc.OnUnsubscribed
 	sc.OnUnregistered = func(reg *session.Registration, reason string) {
-		c.revokedRegistration(reg, reason)
+		revoked(c, &c.regs, registrations, reg, reason)
 		if userUnreg != nil {
 			userUnreg(reg, reason)
 		}
 	}
 	sc.OnUnsubscribed = func(sub *session.Subscription, reason string) {
-		c.revokedSubscription(sub, reason)
+		revoked(c, &c.subs, subscriptions, sub, reason)
 		if userUnsub != nil {
 			userUnsub(sub, reason)
 		}
@@ -550,25 +565,17 @@ func (c *Client) restoreLocked(ctx context.Context, s *session.Session, report b
 	regs := append([]*Registration(nil), c.regs...)
 	subs := append([]*Subscription(nil), c.subs...)
 	c.mu.Unlock()
-	failed := func(kind, noun, uriKey, uri string, err error) {
-		c.log.Warn("wamp client: cannot restore "+noun, uriKey, uri, "err", err)
-		if report && c.cfg.OnRestoreError != nil {
-			c.cfg.OnRestoreError(&RestoreError{Kind: kind, URI: uri, Err: err})
-		}
-	}
-	regsPending, ended := restoreEach(c, s, regs,
+	regsPending, ended := restoreEach(c, s, regs, registrations, report,
 		func(r *Registration) (*session.Registration, error) {
 			return s.Register(ctx, r.Procedure, r.handler, r.opts...)
-		},
-		func(r *Registration, err error) { failed("register", "registration", "procedure", r.Procedure, err) })
+		})
 	if ended {
 		return false
 	}
-	subsPending, ended := restoreEach(c, s, subs,
+	subsPending, ended := restoreEach(c, s, subs, subscriptions, report,
 		func(sub *Subscription) (*session.Subscription, error) {
 			return s.Subscribe(ctx, sub.Topic, sub.handler, sub.opts...)
-		},
-		func(sub *Subscription, err error) { failed("subscribe", "subscription", "topic", sub.Topic, err) })
+		})
 	if ended {
 		return false
 	}
@@ -576,9 +583,10 @@ func (c *Client) restoreLocked(ctx context.Context, s *session.Session, report b
 }
 
 // restoreEach places on s, with place, each of items that is still desired
-// and not on s yet, and passes each failure to failed. It reports whether
-// anything failed, or stops early when s ended. Called with opMu held.
-func restoreEach[T desired[C], C any](c *Client, s *session.Session, items []T, place func(x T) (*C, error), failed func(x T, err error)) (pending, ended bool) {
+// and not on s yet, logging each failure and reporting it when report is
+// set. It returns whether anything failed, or stops early when s ended.
+// Called with opMu held.
+func restoreEach[T desired[C], C any](c *Client, s *session.Session, items []T, k itemKind, report bool, place func(x T) (*C, error)) (pending, ended bool) {
 	for _, x := range items {
 		p := x.placed()
 		c.mu.Lock()
@@ -593,7 +601,10 @@ func restoreEach[T desired[C], C any](c *Client, s *session.Session, items []T, 
 				return false, true
 			}
 			pending = true
-			failed(x, err)
+			c.log.Warn("wamp client: cannot restore "+k.noun, k.uriKey, x.uri(), "err", err)
+			if report && c.cfg.OnRestoreError != nil {
+				c.cfg.OnRestoreError(&RestoreError{Kind: k.verb, URI: x.uri(), Err: err})
+			}
 			continue
 		}
 		c.mu.Lock()
@@ -749,42 +760,28 @@ func (c *Client) giveUp(err error) {
 	c.setState(StateEvent{State: StateGaveUp, Err: err})
 }
 
-// revoke removes from the desired list the item placed as cur, marks it
-// removed and returns it (nil when none is). Called with c.mu held.
-func revoke[T desired[C], C any](list *[]T, cur *C) (found T) {
+// revoked handles the router's revocation of cur: the item of the desired
+// list placed as cur is marked removed, dropped from the list (so it is not
+// restored again), logged and reported to OnRevoked.
+func revoked[T desired[C], C any](c *Client, list *[]T, k itemKind, cur *C, reason string) {
+	var found T
+	c.mu.Lock()
 	for i, x := range *list {
 		if p := x.placed(); p.cur == cur {
 			p.removed, p.cur, p.on = true, nil, nil
 			*list = append((*list)[:i:i], (*list)[i+1:]...)
-			return x
+			found = x
+			break
 		}
 	}
-	return found
-}
-
-func (c *Client) revokedRegistration(reg *session.Registration, reason string) {
-	c.mu.Lock()
-	found := revoke(&c.regs, reg)
 	c.mu.Unlock()
-	if found == nil {
+	var none T
+	if found == none {
 		return
 	}
-	c.log.Warn("wamp client: registration revoked by the router", "procedure", found.Procedure, "reason", reason)
+	c.log.Warn("wamp client: "+k.noun+" revoked by the router", k.uriKey, found.uri(), "reason", reason)
 	if c.cfg.OnRevoked != nil {
-		c.cfg.OnRevoked(Revocation{Kind: "register", URI: found.Procedure, Reason: reason})
-	}
-}
-
-func (c *Client) revokedSubscription(sub *session.Subscription, reason string) {
-	c.mu.Lock()
-	found := revoke(&c.subs, sub)
-	c.mu.Unlock()
-	if found == nil {
-		return
-	}
-	c.log.Warn("wamp client: subscription revoked by the router", "topic", found.Topic, "reason", reason)
-	if c.cfg.OnRevoked != nil {
-		c.cfg.OnRevoked(Revocation{Kind: "subscribe", URI: found.Topic, Reason: reason})
+		c.cfg.OnRevoked(Revocation{Kind: k.verb, URI: found.uri(), Reason: reason})
 	}
 }
 
