@@ -490,15 +490,7 @@ func (c *Client) target() string {
 
 // join dials and joins one session with the current session config.
 func (c *Client) join(ctx context.Context) (*session.Session, error) {
-	var (
-		p   transport.Peer
-		err error
-	)
-	if c.cfg.Dialer != nil {
-		p, err = c.cfg.Dialer(ctx)
-	} else {
-		p, err = transport.Dial(ctx, c.cfg.URL, c.cfg.DialOptions)
-	}
+	p, err := c.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -506,6 +498,14 @@ func (c *Client) join(ctx context.Context) (*session.Session, error) {
 	sc := c.sessCfg
 	c.mu.Unlock()
 	return c.joinPeer(ctx, p, sc)
+}
+
+// dial connects a new peer with Config.Dialer, or else transport.Dial.
+func (c *Client) dial(ctx context.Context) (transport.Peer, error) {
+	if c.cfg.Dialer != nil {
+		return c.cfg.Dialer(ctx)
+	}
+	return transport.Dial(ctx, c.cfg.URL, c.cfg.DialOptions)
 }
 
 func (c *Client) joinPeer(ctx context.Context, p transport.Peer, sc session.Config) (*session.Session, error) {
@@ -962,15 +962,7 @@ func (c *Client) Switch(ctx context.Context, sc session.Config) error {
 		return ErrClosed
 	}
 	c.mu.Unlock()
-	var (
-		p   transport.Peer
-		err error
-	)
-	if c.cfg.Dialer != nil {
-		p, err = c.cfg.Dialer(ctx)
-	} else {
-		p, err = transport.Dial(ctx, c.cfg.URL, c.cfg.DialOptions)
-	}
+	p, err := c.dial(ctx)
 	if err != nil {
 		return fmt.Errorf("client: switch: %w", err)
 	}
