@@ -310,6 +310,23 @@ func (d *mpDecoder) release() {
 
 func (d *mpDecoder) offset() int { return len(d.data) - d.r.Len() }
 
+// peek returns the next format code without going through the library:
+// the one-byte forms (fixint, fixstr, fixarray, fixmap) are read here
+// directly, everything else with the msgpack decoder's primitives. Both
+// read the same bytes.Reader, which the decoder uses unbuffered.
+func (d *mpDecoder) peek() (byte, error) {
+	off := d.offset()
+	if off >= len(d.data) {
+		return 0, d.fail("unexpected end of input")
+	}
+	return d.data[off], nil
+}
+
+// skip advances past n bytes that peek has shown to be present.
+func (d *mpDecoder) skip(n int) {
+	_, _ = d.r.Seek(int64(n), io.SeekCurrent)
+}
+
 func (d *mpDecoder) fail(reason string) error {
 	return &DecodeError{Format: "msgpack", Offset: d.offset(), Reason: reason}
 }
@@ -336,26 +353,27 @@ func (d *mpDecoder) reset(data []byte) {
 // d.top, without boxing integers and strings. ok is false when the input
 // is something else.
 func (d *mpDecoder) message() (n int, ok bool, err error) {
-	c, err := d.dec.PeekCode()
+	c, err := d.peek()
 	if err != nil {
-		return 0, false, d.wrap(err)
+		return 0, false, err
 	}
 	if c < 0x91 || c > 0x90+maxElems {
 		return 0, false, nil
 	}
-	n, err = d.dec.DecodeArrayLen()
-	if err != nil {
-		return 0, false, d.wrap(err)
-	}
+	d.skip(1)
+	n = int(c & 0x0f)
 	d.depth = 1
 	for i := range n {
 		e := &d.top[i]
-		c, err := d.dec.PeekCode()
+		c, err := d.peek()
 		if err != nil {
-			return 0, false, d.wrap(err)
+			return 0, false, err
 		}
 		switch {
-		case c <= 0x7f || c >= mpUint8 && c <= mpUint64:
+		case c <= 0x7f:
+			d.skip(1)
+			*e = elem{kind: fUint, n: uint64(c)}
+		case c >= mpUint8 && c <= mpUint64:
 			u, err := d.dec.DecodeUint64()
 			if err != nil {
 				return 0, false, d.wrap(err)
@@ -393,12 +411,18 @@ func (d *mpDecoder) document() (any, error) {
 }
 
 func (d *mpDecoder) value() (any, error) {
-	c, err := d.dec.PeekCode()
+	c, err := d.peek()
 	if err != nil {
-		return nil, d.wrap(err)
+		return nil, err
 	}
 	switch {
-	case c <= 0x7f || c >= 0xe0 || c >= mpUint8 && c <= mpUint32 || c >= mpInt8 && c <= mpInt64:
+	case c <= 0x7f:
+		d.skip(1)
+		return int64(c), nil
+	case c >= 0xe0:
+		d.skip(1)
+		return int64(int8(c)), nil
+	case c >= mpUint8 && c <= mpUint32 || c >= mpInt8 && c <= mpInt64:
 		n, err := d.dec.DecodeInt64()
 		if err != nil {
 			return nil, d.wrap(err)
@@ -465,8 +489,17 @@ func (d *mpDecoder) raw() ([]byte, error) {
 }
 
 func (d *mpDecoder) text() (string, error) {
-	p, err := d.raw()
-	if err != nil {
+	var p []byte
+	if c, err := d.peek(); err != nil {
+		return "", err
+	} else if c >= 0xa0 && c <= 0xbf {
+		off, n := d.offset()+1, int(c&0x1f)
+		if n > len(d.data)-off {
+			return "", d.fail("declared length " + strconv.Itoa(n) + " exceeds the input")
+		}
+		d.skip(1 + n)
+		p = d.data[off : off+n]
+	} else if p, err = d.raw(); err != nil {
 		return "", err
 	}
 	if !utf8.Valid(p) {
@@ -491,8 +524,13 @@ func (d *mpDecoder) array() (any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
-	n, err := d.dec.DecodeArrayLen()
-	if err != nil {
+	var n int
+	if c, err := d.peek(); err != nil {
+		return nil, err
+	} else if c >= 0x90 && c <= 0x9f {
+		d.skip(1)
+		n = int(c & 0x0f)
+	} else if n, err = d.dec.DecodeArrayLen(); err != nil {
 		return nil, d.wrap(err)
 	}
 	if n < 0 || n > d.r.Len() { // every element takes at least one byte
@@ -500,9 +538,11 @@ func (d *mpDecoder) array() (any, error) {
 	}
 	l := make(List, n)
 	for i := range l {
-		if l[i], err = d.value(); err != nil {
+		v, err := d.value()
+		if err != nil {
 			return nil, err
 		}
+		l[i] = v
 	}
 	d.depth--
 	return l, nil
@@ -512,8 +552,13 @@ func (d *mpDecoder) object() (any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
-	n, err := d.dec.DecodeMapLen()
-	if err != nil {
+	var n int
+	if c, err := d.peek(); err != nil {
+		return nil, err
+	} else if c >= 0x80 && c <= 0x8f {
+		d.skip(1)
+		n = int(c & 0x0f)
+	} else if n, err = d.dec.DecodeMapLen(); err != nil {
 		return nil, d.wrap(err)
 	}
 	if n < 0 || n > d.r.Len()/2 { // every pair takes at least two bytes
@@ -521,9 +566,9 @@ func (d *mpDecoder) object() (any, error) {
 	}
 	m := make(Dict, min(n, 1024))
 	for range n {
-		c, err := d.dec.PeekCode()
+		c, err := d.peek()
 		if err != nil {
-			return nil, d.wrap(err)
+			return nil, err
 		}
 		if !(c >= 0xa0 && c <= 0xbf || c == mpStr8 || c == mpStr16 || c == mpStr32) {
 			return nil, d.fail("dict key is not a string")
