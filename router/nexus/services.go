@@ -106,53 +106,44 @@ func asBool(c *call, v any, name string) (bool, error) {
 
 type handlerFunc func(s *Service, c *call) (any, error)
 
-// serviceNames lists every service; each is registered bare and prefixed.
-var serviceNames = []string{
-	"auth.whoami",
-	"system.roster.register", "system.roster.unregister", "system.roster.query",
-	"my.metadata.set", "my.metadata.get", "my.metadata.list", "my.metadata.delete",
-	"my.apikeys.create", "my.apikeys.list", "my.apikeys.delete",
-	"my.otp.create", "my.otp.list", "my.otp.delete",
-	"my.otps.create", "my.otps.list", "my.otps.delete",
+// services lists every service with its handler, in the order Install
+// registers them (each bare and prefixed). The OTP services answer under
+// my.otp.* and my.otps.* alike.
+var services = []struct {
+	name    string
+	handler handlerFunc
+}{
+	{"auth.whoami", (*Service).whoami},
+	{"system.roster.register", (*Service).rosterRegister},
+	{"system.roster.unregister", (*Service).rosterUnregister},
+	{"system.roster.query", (*Service).rosterQuery},
+	{"my.metadata.set", (*Service).metadataSet},
+	{"my.metadata.get", (*Service).metadataGet},
+	{"my.metadata.list", (*Service).metadataList},
+	{"my.metadata.delete", (*Service).metadataDelete},
+	{"my.apikeys.create", (*Service).apikeysCreate},
+	{"my.apikeys.list", (*Service).apikeysList},
+	{"my.apikeys.delete", (*Service).apikeysDelete},
+	{"my.otp.create", (*Service).otpCreate},
+	{"my.otp.list", (*Service).otpList},
+	{"my.otp.delete", (*Service).otpDelete},
+	{"my.otps.create", (*Service).otpCreate},
+	{"my.otps.list", (*Service).otpList},
+	{"my.otps.delete", (*Service).otpDelete},
 }
 
-func handlerFor(name string) handlerFunc {
-	switch name {
-	case "auth.whoami":
-		return (*Service).whoami
-	case "system.roster.register":
-		return (*Service).rosterRegister
-	case "system.roster.unregister":
-		return (*Service).rosterUnregister
-	case "system.roster.query":
-		return (*Service).rosterQuery
-	case "my.metadata.set":
-		return (*Service).metadataSet
-	case "my.metadata.get":
-		return (*Service).metadataGet
-	case "my.metadata.list":
-		return (*Service).metadataList
-	case "my.metadata.delete":
-		return (*Service).metadataDelete
-	case "my.apikeys.create":
-		return (*Service).apikeysCreate
-	case "my.apikeys.list":
-		return (*Service).apikeysList
-	case "my.apikeys.delete":
-		return (*Service).apikeysDelete
-	case "my.otp.create", "my.otps.create":
-		return (*Service).otpCreate
-	case "my.otp.list", "my.otps.list":
-		return (*Service).otpList
-	case "my.otp.delete", "my.otps.delete":
-		return (*Service).otpDelete
+// handlers maps each bare service name to its handler.
+var handlers = func() map[string]handlerFunc {
+	m := make(map[string]handlerFunc, len(services))
+	for _, svc := range services {
+		m[svc.name] = svc.handler
 	}
-	return nil
-}
+	return m
+}()
 
 // invoke runs a service by name (bare or prefixed).
 func (s *Service) invoke(c *call) (any, error) {
-	h := handlerFor(strings.TrimPrefix(c.name, prefix))
+	h := handlers[strings.TrimPrefix(c.name, prefix)]
 	if h == nil {
 		return nil, fmt.Errorf("unknown service %q", c.name)
 	}

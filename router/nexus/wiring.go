@@ -35,8 +35,8 @@ func (s *Service) Install(rl *router.Realm) error {
 	if rl == nil {
 		return fmt.Errorf("nexus: install: nil realm")
 	}
-	for _, name := range serviceNames {
-		for _, uri := range []string{name, prefix + name} {
+	for _, svc := range services {
+		for _, uri := range []string{svc.name, prefix + svc.name} {
 			if err := rl.RegisterInternal(uri, s.handler(uri)); err != nil {
 				return fmt.Errorf("nexus: install %s: %w", uri, err)
 			}
