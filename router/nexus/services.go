@@ -86,6 +86,16 @@ func (c *call) params(required int, names ...string) ([]any, error) {
 	return out, nil
 }
 
+// stringParam reads the one argument of a call that takes only name, a
+// required string.
+func (c *call) stringParam(name string) (string, error) {
+	p, err := c.params(1, name)
+	if err != nil {
+		return "", err
+	}
+	return asString(c, p[0], name)
+}
+
 func asString(c *call, v any, name string) (string, error) {
 	s, ok := v.(string)
 	if !ok {
@@ -185,33 +195,32 @@ func (s *Service) rosterRegister(c *call) (any, error) {
 	return s.roster.register(c.session, owner, name, p[1], vis, s.now())
 }
 
+// rosterParam reads the roster_name argument of a call that takes only it
+// and checks that c's role grants want on that roster.
+func (s *Service) rosterParam(c *call, want perms) (string, error) {
+	name, err := c.stringParam("roster_name")
+	if err != nil {
+		return "", err
+	}
+	if !s.rosterAllowed(c, name, want) {
+		return "", permissionDenied()
+	}
+	return name, nil
+}
+
 func (s *Service) rosterUnregister(c *call) (any, error) {
-	p, err := c.params(1, "roster_name")
+	name, err := s.rosterParam(c, permRosterOps)
 	if err != nil {
 		return nil, err
-	}
-	name, err := asString(c, p[0], "roster_name")
-	if err != nil {
-		return nil, err
-	}
-	if !s.rosterAllowed(c, name, permRosterOps) {
-		return nil, permissionDenied()
 	}
 	s.roster.unregister(c.session, name)
 	return true, nil
 }
 
 func (s *Service) rosterQuery(c *call) (any, error) {
-	p, err := c.params(1, "roster_name")
+	name, err := s.rosterParam(c, permRosterQuery)
 	if err != nil {
 		return nil, err
-	}
-	name, err := asString(c, p[0], "roster_name")
-	if err != nil {
-		return nil, err
-	}
-	if !s.rosterAllowed(c, name, permRosterQuery) {
-		return nil, permissionDenied()
 	}
 	return s.roster.query(name, c.role), nil
 }
@@ -338,11 +347,7 @@ func (s *Service) metadataList(c *call) (any, error) {
 }
 
 func (s *Service) metadataDelete(c *call) (any, error) {
-	p, err := c.params(1, "key")
-	if err != nil {
-		return nil, err
-	}
-	key, err := asString(c, p[0], "key")
+	key, err := c.stringParam("key")
 	if err != nil {
 		return nil, err
 	}
@@ -453,11 +458,7 @@ func listRecords[T any](s *Service, c *call, kind recordKind[T]) (any, error) {
 // caller's record whose UUID is the uuid_b64 argument and returns true,
 // whether or not there was one.
 func deleteRecord[T any](s *Service, c *call, kind recordKind[T]) (any, error) {
-	p, err := c.params(1, "uuid_b64")
-	if err != nil {
-		return nil, err
-	}
-	id, err := asString(c, p[0], "uuid_b64")
+	id, err := c.stringParam("uuid_b64")
 	if err != nil {
 		return nil, err
 	}
