@@ -14,33 +14,7 @@ import (
 )
 
 func (cborSerializer) Marshal(m Message) ([]byte, error) {
-	if err := Validate(m); err != nil {
-		return nil, err
-	}
-	e := cborEncPool.Get().(*cborEncoder)
-	if n := payloadBytes(m); n >= bigPayload {
-		// Encode into a right-sized buffer of its own and hand it over.
-		pooled := e.b
-		e.b = make([]byte, 0, n+1024)
-		err := writeMessage(e, m)
-		out := e.b
-		e.b = pooled
-		cborEncPool.Put(e)
-		if err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
-	err := writeMessage(e, m)
-	var out []byte
-	if err == nil {
-		out = finish(e.b)
-	}
-	if cap(e.b) <= maxPooledBuf {
-		e.b = e.b[:0]
-		cborEncPool.Put(e)
-	}
-	return out, err
+	return marshalPooled(&cborEncPool, m, func(n int) int { return n + 1024 }, "")
 }
 
 // cborDecMode holds the resource limits checked by Wellformed before our
@@ -466,6 +440,8 @@ func (d *cborDecoder) object(val uint64) (any, error) {
 // cborEncoder appends CBOR (RFC 8949, definite lengths, smallest integer
 // heads, 64-bit floats) to b.
 type cborEncoder struct{ b []byte }
+
+func (e *cborEncoder) buffer() *[]byte { return &e.b }
 
 var cborEncPool = sync.Pool{New: func() any { return &cborEncoder{b: make([]byte, 0, 1024)} }}
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"sync"
 )
 
 // maxDepth is the deepest nesting of lists and dicts accepted, counting the
@@ -209,6 +210,50 @@ const maxPooledBuf = 256 << 10
 // a buffer of its own, sized from payloadBytes, instead of copying out of a
 // pooled one.
 const bigPayload = 16 << 10
+
+// bufWriter is a msgWriter that writes into a byte slice it owns; each
+// format's pooled encoder is one.
+type bufWriter interface {
+	msgWriter
+	buffer() *[]byte
+}
+
+// marshalPooled is Marshal for every format: validate, encode with an
+// encoder from pool, append trailer (JSON's closing bracket) and hand out
+// the bytes. A message with a big payload is encoded straight into a buffer
+// of its own of bigCap(payloadBytes) bytes, which is handed over without a
+// copy; otherwise the pooled buffer is copied out and reused.
+func marshalPooled(pool *sync.Pool, m Message, bigCap func(n int) int, trailer string) ([]byte, error) {
+	if err := Validate(m); err != nil {
+		return nil, err
+	}
+	e := pool.Get().(bufWriter)
+	b := e.buffer()
+	if n := payloadBytes(m); n >= bigPayload {
+		pooled := *b
+		*b = make([]byte, 0, bigCap(n))
+		err := writeMessage(e, m)
+		*b = append(*b, trailer...)
+		out := *b
+		*b = pooled
+		pool.Put(e)
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	err := writeMessage(e, m)
+	*b = append(*b, trailer...)
+	var out []byte
+	if err == nil {
+		out = finish(*b)
+	}
+	if cap(*b) <= maxPooledBuf {
+		*b = (*b)[:0]
+		pool.Put(e)
+	}
+	return out, err
+}
 
 // payloadBytes adds up the lengths of the strings and binaries directly in
 // m's Args and Kwargs: a cheap lower bound of the encoded size.

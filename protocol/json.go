@@ -10,35 +10,8 @@ import (
 )
 
 func (jsonSerializer) Marshal(m Message) ([]byte, error) {
-	if err := Validate(m); err != nil {
-		return nil, err
-	}
-	e := jsonEncPool.Get().(*jsonEncoder)
-	if n := payloadBytes(m); n >= bigPayload {
-		// Encode into a right-sized buffer of its own and hand it over.
-		pooled := e.b
-		e.b = make([]byte, 0, n*4/3+1024)
-		err := writeMessage(e, m)
-		e.b = append(e.b, ']')
-		out := e.b
-		e.b = pooled
-		jsonEncPool.Put(e)
-		if err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
-	err := writeMessage(e, m)
-	e.b = append(e.b, ']')
-	var out []byte
-	if err == nil {
-		out = finish(e.b)
-	}
-	if cap(e.b) <= maxPooledBuf {
-		e.b = e.b[:0]
-		jsonEncPool.Put(e)
-	}
-	return out, err
+	// Binary grows by 4/3 as base64.
+	return marshalPooled(&jsonEncPool, m, func(n int) int { return n*4/3 + 1024 }, "]")
 }
 
 func (jsonSerializer) Unmarshal(data []byte) (Message, error) {
@@ -65,6 +38,8 @@ func (jsonSerializer) Unmarshal(data []byte) (Message, error) {
 // HTML escaping), writes []byte as "\u0000"+base64 and keeps floats
 // distinguishable from integers ("2.0", never "2").
 type jsonEncoder struct{ b []byte }
+
+func (e *jsonEncoder) buffer() *[]byte { return &e.b }
 
 var jsonEncPool = sync.Pool{New: func() any { return &jsonEncoder{b: make([]byte, 0, 1024)} }}
 

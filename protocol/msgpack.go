@@ -13,33 +13,7 @@ import (
 )
 
 func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
-	if err := Validate(m); err != nil {
-		return nil, err
-	}
-	e := msgpackEncPool.Get().(*msgpackEncoder)
-	if n := payloadBytes(m); n >= bigPayload {
-		// Encode into a right-sized buffer of its own and hand it over.
-		pooled := e.b
-		e.b = make([]byte, 0, n+1024)
-		err := writeMessage(e, m)
-		out := e.b
-		e.b = pooled
-		msgpackEncPool.Put(e)
-		if err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
-	err := writeMessage(e, m)
-	var out []byte
-	if err == nil {
-		out = finish(e.b)
-	}
-	if cap(e.b) <= maxPooledBuf {
-		e.b = e.b[:0]
-		msgpackEncPool.Put(e)
-	}
-	return out, err
+	return marshalPooled(&msgpackEncPool, m, func(n int) int { return n + 1024 }, "")
 }
 
 func (msgpackSerializer) Unmarshal(data []byte) (Message, error) {
@@ -91,6 +65,8 @@ const (
 // msgpackEncoder appends MessagePack (spec v5: str and bin distinct) to b,
 // with the smallest integer width for each value.
 type msgpackEncoder struct{ b []byte }
+
+func (e *msgpackEncoder) buffer() *[]byte { return &e.b }
 
 var msgpackEncPool = sync.Pool{New: func() any { return &msgpackEncoder{b: make([]byte, 0, 1024)} }}
 
