@@ -42,21 +42,14 @@ func (cborSerializer) Unmarshal(data []byte) (Message, error) {
 	}
 	d := cborDecoderPool.Get().(*cborDecoder)
 	defer d.release()
-	d.reset(data)
-	n, ok, err := d.message()
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		d.reset(data)
-		v, err := d.value()
-		if err != nil {
-			return nil, err
-		}
-		return decodeMessage(v)
-	}
-	return decodeElems(d.top[:n])
+	return unmarshalWith(d, data)
 }
+
+func (d *cborDecoder) elems(n int) []elem { return d.top[:n] }
+
+// document is value: Wellformed has already checked that data holds
+// exactly one item.
+func (d *cborDecoder) document() (any, error) { return d.value() }
 
 func trimCBORError(err error) string {
 	s := err.Error()

@@ -15,24 +15,12 @@ func (jsonSerializer) Marshal(m Message) ([]byte, error) {
 }
 
 func (jsonSerializer) Unmarshal(data []byte) (Message, error) {
-	d := getJSONDecoder(data)
+	d := jsonDecoderPool.Get().(*jsonDecoder)
 	defer putJSONDecoder(d)
-	n, ok, err := d.message()
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		// Not a list of at most maxElems elements: take the generic
-		// path for the error message.
-		d.reset(data)
-		v, err := d.document()
-		if err != nil {
-			return nil, err
-		}
-		return decodeMessage(v)
-	}
-	return decodeElems(d.top[:n])
+	return unmarshalWith(d, data)
 }
+
+func (d *jsonDecoder) elems(n int) []elem { return d.top[:n] }
 
 // jsonEncoder appends JSON to b. It escapes only what JSON requires (no
 // HTML escaping), writes []byte as "\u0000"+base64 and keeps floats

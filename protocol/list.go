@@ -396,6 +396,38 @@ func (p Parser) fromElems(code Code, fs []elem) (Message, error) {
 
 // decodeElems is what the serializers call with the elements of a
 // top-level list.
+// frameDecoder is one format's decoder as unmarshalWith drives it.
+type frameDecoder interface {
+	reset(data []byte)
+	// message decodes a top-level list of at most maxElems elements;
+	// ok is false when the input is something else.
+	message() (n int, ok bool, err error)
+	// elems returns the n elements message decoded.
+	elems(n int) []elem
+	// document decodes exactly one value of any shape.
+	document() (any, error)
+}
+
+// unmarshalWith is Unmarshal for every format: the element-wise fast path,
+// or, for input that is not a short list, the generic path, which gives
+// the precise error.
+func unmarshalWith(d frameDecoder, data []byte) (Message, error) {
+	d.reset(data)
+	n, ok, err := d.message()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		d.reset(data)
+		v, err := d.document()
+		if err != nil {
+			return nil, err
+		}
+		return decodeMessage(v)
+	}
+	return decodeElems(d.elems(n))
+}
+
 func decodeElems(fs []elem) (Message, error) {
 	if len(fs) == 0 {
 		return nil, invalid(0, "", "empty message")

@@ -19,21 +19,10 @@ func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
 func (msgpackSerializer) Unmarshal(data []byte) (Message, error) {
 	d := mpDecoderPool.Get().(*mpDecoder)
 	defer d.release()
-	d.reset(data)
-	n, ok, err := d.message()
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		d.reset(data)
-		v, err := d.document()
-		if err != nil {
-			return nil, err
-		}
-		return decodeMessage(v)
-	}
-	return decodeElems(d.top[:n])
+	return unmarshalWith(d, data)
 }
+
+func (d *mpDecoder) elems(n int) []elem { return d.top[:n] }
 
 // MessagePack format codes.
 const (
