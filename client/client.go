@@ -1050,10 +1050,10 @@ func placedOn[T desired[C], C any](items []T, s *session.Session) []*C {
 }
 
 // lost turns the failure of a request on s into an error matching
-// session.ErrConnectionLost when s ended under it (a failed send, or the
-// router's GOODBYE), so that callers can tell a lost connection from an
-// application error. WAMP errors, size limits and the caller's own
-// context pass unchanged.
+// session.ErrConnectionLost when s ended under it (the router's GOODBYE,
+// or a failure the session reported as it ended), so that callers can tell
+// a lost connection from an application error. WAMP errors, size limits,
+// the caller's own context and failures on a live session pass unchanged.
 func (c *Client) lost(s *session.Session, err error) error {
 	if err == nil || errors.Is(err, session.ErrConnectionLost) {
 		return err
@@ -1064,12 +1064,10 @@ func (c *Client) lost(s *session.Session, err error) error {
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	t := time.NewTimer(lostGrace)
-	defer t.Stop()
 	select {
 	case <-s.Done():
-	case <-t.C:
-		return err
+	default:
+		return err // the session is still up: not a connection problem
 	}
 	c.mu.Lock()
 	closed := c.closed
@@ -1079,10 +1077,6 @@ func (c *Client) lost(s *session.Session, err error) error {
 	}
 	return fmt.Errorf("%w: %w", session.ErrConnectionLost, err)
 }
-
-// lostGrace is how long a failed request waits for its session to end
-// before its error is returned as is.
-const lostGrace = 200 * time.Millisecond
 
 // Close stops reconnecting, closes the current session with GOODBYE
 // (bounded by ctx) and waits for the Client's goroutines. It always

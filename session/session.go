@@ -409,10 +409,12 @@ func (s *Session) shutdown(err error) {
 
 	s.cancel()
 	s.peer.Close()
+	// Done closes before pending requests fail, so whoever gets such a
+	// failure already sees the session as ended.
+	close(s.done)
 	for _, p := range pend {
 		p.push(replyItem{err: err})
 	}
-	close(s.done)
 	if errors.Is(err, ErrSessionClosed) {
 		s.log.Debug("session closed", "reason", err)
 	} else {
