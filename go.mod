@@ -1,4 +1,4 @@
-module github.com/izaber/wamp
+module github.com/zabertech/go-izaber-wamp
 
 go 1.26.0
 

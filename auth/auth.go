@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // ClientMethod is one authentication method on the client side.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 func BenchmarkSignCRA(b *testing.B) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Vectors from wamp-protocol-notes.md §4.5 (autobahn's test_wamp_auth.py and

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // A client answers a salted WAMP-CRA challenge. In a session the CHALLENGE

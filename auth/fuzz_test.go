@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // fuzzExtra decodes a fuzz input as a CHALLENGE extra; integers become int64

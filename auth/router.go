@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // ABORT reasons the authenticators of this package use.

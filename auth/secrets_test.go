@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // The secrets below must never appear in String/GoString/fmt output, slog

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/client"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/router"
-	"github.com/izaber/wamp/session"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/router"
+	"github.com/zabertech/go-izaber-wamp/session"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // pipeRouter serves an embedded router over in-memory pipes. Drop cuts

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/izaber/wamp/client"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/router"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/router"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // A reconnecting client against an embedded router on a loopback

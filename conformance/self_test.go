@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/router"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/router"
 )
 
 var flagSelf = flag.Bool("self", os.Getenv("WAMP_CONFORMANCE_SELF") == "1",

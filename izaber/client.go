@@ -8,11 +8,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/client"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // Client is a connection to Nexus (or any WAMP router) with the Zaber

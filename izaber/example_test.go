@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/izaber/wamp/izaber"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // Each example starts the embedded router with the Nexus services on a

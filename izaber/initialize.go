@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // InitOption configures Initialize.

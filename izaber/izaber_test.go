@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/client"
-	"github.com/izaber/wamp/izaber"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 func newRouter(t *testing.T) *nexusRouter {

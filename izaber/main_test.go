@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/internal/leaktest"
+	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 )
 
 // TestMain fails the run when goroutines started by the tests are still

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/izaber/wamp/client"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // Identity is what WhoAmI returns.

@@ -3,8 +3,8 @@ package izaber
 import (
 	"time"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // Option is a per-request option of Call, Register, Subscribe and Publish:

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/izaber"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // freezer is a TCP proxy that can stop forwarding bytes without closing

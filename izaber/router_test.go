@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/izaber/wamp/router"
-	"github.com/izaber/wamp/router/nexus"
+	"github.com/zabertech/go-izaber-wamp/router"
+	"github.com/zabertech/go-izaber-wamp/router/nexus"
 )
 
 // testUsers are the accounts of the test router; the passwords are

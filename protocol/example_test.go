@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 func ExampleSerializer_Marshal() {

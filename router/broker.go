@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // subscription is one (topic, match) pair with its subscribers. All

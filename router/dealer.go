@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Shared registration policies (REGISTER.Options.invoke).

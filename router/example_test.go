@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/router"
-	"github.com/izaber/wamp/session"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/router"
+	"github.com/zabertech/go-izaber-wamp/session"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // An in-process router with a router-side procedure, and a client session

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // installMeta registers the session meta API procedures

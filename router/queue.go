@@ -3,7 +3,7 @@ package router
 import (
 	"sync"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // outQueue is a session's bounded outbound queue. Routing code pushes

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Action is what a session asks to do with a URI, as seen by an Authorizer.

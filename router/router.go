@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Defaults for Config fields left zero.

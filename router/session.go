@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // flushTimeout bounds how long a finished session's writer may take to send

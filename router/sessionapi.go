@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // InternalHandler implements a procedure inside the router. caller is the

@@ -3,7 +3,7 @@ package router
 import (
 	"errors"
 
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // tooBig reports whether err says a message exceeded the transport's size

@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // AcceptConfig configures Accept. The zero value accepts anonymous clients

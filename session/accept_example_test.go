@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/session"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/session"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // A custom router accepts a client with ticket authentication. In a real

@@ -7,9 +7,9 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // FuzzAcceptHandshake sends an arbitrary first message and an arbitrary

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // benchPair joins a caller and a callee (procedure "bench.echo") through a

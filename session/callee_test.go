@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // register registers h and answers REGISTERED with regID.

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Call calls procedure and waits for its result. Progressive results go to

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Error is a WAMP application or protocol error: the content of an ERROR

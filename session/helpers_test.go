@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // checkLeaks fails the test if goroutines started during it are still

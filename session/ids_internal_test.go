@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // TestRequestIDsWrap checks that request ids stay within [1, 2^53] and wrap

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 func TestCloseFailsPendingAndIgnoresLateMessages(t *testing.T) {

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 var loopKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))

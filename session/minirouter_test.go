@@ -4,9 +4,9 @@ import (
 	"context"
 	"sync"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // miniRouter is a small in-test WAMP router: the handshake is session.Accept,

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // reqKind is the set of request kinds an Option applies to.

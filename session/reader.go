@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // readLoop is the only goroutine that calls peer.Recv. It never runs user

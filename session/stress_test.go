@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // TestConcurrentUse hammers two sessions through the mini router with

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Subscribe subscribes h to topic and waits for SUBSCRIBED. Events are

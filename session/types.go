@@ -9,8 +9,8 @@ import (
 	"maps"
 	"sync/atomic"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Config configures [Join]. The zero value of every field is a documented

@@ -1,6 +1,6 @@
 package transport
 
-import "github.com/izaber/wamp/protocol"
+import "github.com/zabertech/go-izaber-wamp/protocol"
 
 // defaultSerializers is the default offer order: CBOR, MsgPack, JSON.
 func defaultSerializers() []protocol.Serializer {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // fakeConn is a net.Conn that reads from a fixed input and records writes.

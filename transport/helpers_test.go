@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // checkLeaks fails the test if goroutines started during it are still

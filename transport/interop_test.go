@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // TestCrossbarInterop joins a crossbar node (started by

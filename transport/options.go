@@ -10,7 +10,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Defaults used when an option is left at its zero value.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Peer is one end of a WAMP connection.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Pipe returns two connected in-memory peers. With a nil serializer messages

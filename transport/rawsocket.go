@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // RawSocket wire constants.

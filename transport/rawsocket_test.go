@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 func TestLengthExponent(t *testing.T) {

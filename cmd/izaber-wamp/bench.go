@@ -18,10 +18,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/izaber/wamp/izaber"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/router"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/router"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 func init() {

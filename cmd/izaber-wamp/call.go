@@ -5,8 +5,8 @@ import (
 	"io"
 	"sync"
 
-	"github.com/izaber/wamp/izaber"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 func init() {

@@ -19,11 +19,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/izaber"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/router"
-	"github.com/izaber/wamp/router/nexus"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/router"
+	"github.com/zabertech/go-izaber-wamp/router/nexus"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // The test router and its users.

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/izaber/wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/izaber"
 )
 
 func init() {

@@ -16,9 +16,9 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/izaber/wamp/client"
-	"github.com/izaber/wamp/izaber"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // Exit codes of the client commands.

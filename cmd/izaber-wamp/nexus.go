@@ -8,8 +8,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/izaber/wamp/izaber"
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 func init() {

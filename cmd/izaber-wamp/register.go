@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/izaber/wamp/izaber"
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 func init() {

@@ -13,8 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/izaber/wamp/router"
-	"github.com/izaber/wamp/router/nexus"
+	"github.com/zabertech/go-izaber-wamp/router"
+	"github.com/zabertech/go-izaber-wamp/router/nexus"
 )
 
 func init() {

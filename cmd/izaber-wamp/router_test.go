@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/session"
-	"github.com/izaber/wamp/transport"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/session"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 func TestRouterCommandDemo(t *testing.T) {

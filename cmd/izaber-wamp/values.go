@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // parseValue turns one command-line argument into a WAMP payload value:

@@ -15,7 +15,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/izaber/wamp/conformance"
+	"github.com/zabertech/go-izaber-wamp/conformance"
 )
 
 func main() {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/izaber/wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/auth"
 )
 
 // Authenticators returns the authenticators for the realm, in this order:

@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"testing"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // runAuth drives an authenticator with a client method answering its challenges.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/izaber/wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/auth"
 )
 
 func TestWriteDemoUsers(t *testing.T) {

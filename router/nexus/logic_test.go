@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // clock is a settable time source for tests.

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // maxRosterPerSession bounds the roster entries one session can hold.

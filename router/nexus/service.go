@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/izaber/wamp/auth"
-	"github.com/izaber/wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Config configures a Service. The zero value is a Service with no users,

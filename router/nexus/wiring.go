@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/izaber/wamp/protocol"
-	"github.com/izaber/wamp/router"
-	"github.com/izaber/wamp/session"
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/router"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // ErrNotAuthorized is the URI of an authorization denial.
