@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // subscription is one (topic, match) pair with its subscribers. All
@@ -64,17 +65,17 @@ func (b *broker) removeSession(s *sess) {
 func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 	match, ok := optString(m.Options, "match", matchExact)
 	if !ok || (match != matchExact && match != matchPrefix && match != matchWildcard) {
-		s.send(errorMsg(protocol.CodeSubscribe, m.Request, "wamp.error.invalid_argument",
+		s.reply(errorMsg(protocol.CodeSubscribe, m.Request, "wamp.error.invalid_argument",
 			fmt.Sprintf("invalid match policy %v", m.Options["match"])))
 		return nil
 	}
 	if !validURI(m.Topic, match) {
-		s.send(errorMsg(protocol.CodeSubscribe, m.Request, "wamp.error.invalid_uri",
+		s.reply(errorMsg(protocol.CodeSubscribe, m.Request, "wamp.error.invalid_uri",
 			fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, match)))
 		return nil
 	}
 	if e := rl.authorize(s, ActionSubscribe, m.Topic); e != nil {
-		s.send(e.message(protocol.CodeSubscribe, m.Request))
+		s.reply(e.message(protocol.CodeSubscribe, m.Request))
 		return nil
 	}
 	rl.mu.Lock()
@@ -101,7 +102,7 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 		s.subs = make(map[protocol.ID]*subscription)
 	}
 	s.subs[sub.id] = sub
-	s.send(&protocol.Subscribed{Request: m.Request, Subscription: sub.id})
+	s.reply(&protocol.Subscribed{Request: m.Request, Subscription: sub.id})
 	return nil
 }
 
@@ -110,12 +111,12 @@ func (rl *Realm) handleUnsubscribe(s *sess, m *protocol.Unsubscribe) error {
 	defer rl.mu.Unlock()
 	sub := s.subs[m.Subscription]
 	if sub == nil {
-		s.send(errorMsg(protocol.CodeUnsubscribe, m.Request, "wamp.error.no_such_subscription",
+		s.reply(errorMsg(protocol.CodeUnsubscribe, m.Request, "wamp.error.no_such_subscription",
 			fmt.Sprintf("no subscription %d for this session", m.Subscription)))
 		return nil
 	}
 	rl.broker.removeSubscriber(sub, s)
-	s.send(&protocol.Unsubscribed{Request: m.Request})
+	s.reply(&protocol.Unsubscribed{Request: m.Request})
 	return nil
 }
 
@@ -234,7 +235,7 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 	ack := optBool(m.Options, "acknowledge")
 	fail := func(e *callError) error {
 		if ack {
-			s.send(e.message(protocol.CodePublish, m.Request))
+			s.reply(e.message(protocol.CodePublish, m.Request))
 		}
 		return nil
 	}
@@ -254,19 +255,18 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 	if s.left {
 		return nil
 	}
-	pubID := rl.publishLocked(s, m.Topic, f, m.Args, m.Kwargs)
+	pubID := rl.publishLocked(&s.routed, s, m.Topic, f, m.Args, m.Kwargs)
 	if ack {
-		s.send(&protocol.Published{Request: m.Request, Publication: pubID})
+		s.reply(&protocol.Published{Request: m.Request, Publication: pubID})
 	}
 	return nil
 }
 
 // publishLocked delivers one publication to every matching subscription;
 // pub is nil for router publications. rl.mu must be held.
-func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
+func (rl *Realm) publishLocked(out *batch, pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
 	pubID := newID()
 	b := &rl.broker
-	size := -1 // estimated EVENT size, measured once
 	deliver := func(sub *subscription) {
 		details := protocol.Dict{}
 		if sub.match != matchExact {
@@ -277,17 +277,15 @@ func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args proto
 			details["publisher_authid"] = pub.info.AuthID
 			details["publisher_authrole"] = pub.info.AuthRole
 		}
-		// One EVENT value per subscription, shared by its subscribers:
-		// nobody modifies a message after queuing it.
-		ev := &protocol.Event{Subscription: sub.id, Publication: pubID, Details: details, Args: args, Kwargs: kwargs}
-		if size < 0 {
-			size = messageSize(ev)
-		}
+		// One EVENT per subscription, shared by its subscribers and
+		// encoded once per serializer: nobody modifies a message after
+		// queuing it.
+		ev := transport.Share(&protocol.Event{Subscription: sub.id, Publication: pubID, Details: details, Args: args, Kwargs: kwargs})
 		for s := range sub.subscribers {
 			if pub != nil && !f.allows(pub, s) {
 				continue
 			}
-			s.sendSized(ev, size)
+			out.send(s, ev)
 		}
 	}
 	if sub := b.exact[topic]; sub != nil {

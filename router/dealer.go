@@ -217,17 +217,17 @@ func optInt(opts protocol.Dict, key string) (int64, bool) {
 
 func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	if !validURI(m.Procedure, matchExact) {
-		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.invalid_uri",
+		s.reply(errorMsg(protocol.CodeCall, m.Request, "wamp.error.invalid_uri",
 			fmt.Sprintf("invalid procedure URI %q", m.Procedure)))
 		return nil
 	}
 	timeoutMS, ok := optInt(m.Options, "timeout")
 	if !ok {
-		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.invalid_argument", "CALL.Options.timeout must be a non-negative integer (milliseconds)"))
+		s.reply(errorMsg(protocol.CodeCall, m.Request, "wamp.error.invalid_argument", "CALL.Options.timeout must be a non-negative integer (milliseconds)"))
 		return nil
 	}
 	if e := rl.authorize(s, ActionCall, m.Procedure); e != nil {
-		s.send(e.message(protocol.CodeCall, m.Request))
+		s.reply(e.message(protocol.CodeCall, m.Request))
 		return nil
 	}
 
@@ -241,7 +241,7 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	}
 	reg := rl.dealer.lookup(m.Procedure)
 	if reg == nil {
-		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.no_such_procedure",
+		s.reply(errorMsg(protocol.CodeCall, m.Request, "wamp.error.no_such_procedure",
 			"no callee registered for procedure "+m.Procedure))
 		return nil
 	}
@@ -282,7 +282,7 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 		cs.invocations = make(map[protocol.ID]*invocation)
 	}
 	cs.invocations[inv.invID] = inv
-	cs.send(&protocol.Invocation{Request: inv.invID, Registration: reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
+	s.routed.send(cs, &protocol.Invocation{Request: inv.invID, Registration: reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
 }
 
@@ -297,20 +297,22 @@ func (rl *Realm) armTimer(inv *invocation) {
 }
 
 func (rl *Realm) callTimeout(inv *invocation, gen int) {
+	var b batch
+	defer b.flush()
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if inv.done || gen != inv.timerGen {
 		return
 	}
-	rl.interrupt(inv, cancelKillNoWait, "wamp.error.timeout")
+	rl.interrupt(&b, inv, cancelKillNoWait, "wamp.error.timeout")
 	rl.endInvocation(inv)
-	inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, "wamp.error.timeout",
+	b.send(inv.caller, errorMsg(protocol.CodeCall, inv.callID, "wamp.error.timeout",
 		fmt.Sprintf("call timed out after %d ms", inv.timeout.Milliseconds())))
 }
 
 // interrupt tells the callee to stop working on inv, if it can be told.
 // rl.mu must be held.
-func (rl *Realm) interrupt(inv *invocation, mode, reason string) {
+func (rl *Realm) interrupt(b *batch, inv *invocation, mode, reason string) {
 	c := inv.callee
 	if c.s == nil {
 		if inv.cancelInternal != nil {
@@ -321,7 +323,7 @@ func (rl *Realm) interrupt(inv *invocation, mode, reason string) {
 	if c.s.feat&featCalleeCanceling == 0 || c.s.left {
 		return
 	}
-	c.s.send(&protocol.Interrupt{Request: inv.invID, Options: protocol.Dict{"mode": mode, "reason": reason}})
+	b.send(c.s, &protocol.Interrupt{Request: inv.invID, Options: protocol.Dict{"mode": mode, "reason": reason}})
 }
 
 // endInvocation forgets inv on both sides. rl.mu must be held.
@@ -366,12 +368,12 @@ func (rl *Realm) handleYield(s *sess, m *protocol.Yield) error {
 			if inv.timeout > 0 {
 				rl.armTimer(inv)
 			}
-			inv.caller.send(&protocol.Result{Request: inv.callID, Details: protocol.Dict{"progress": true}, Args: m.Args, Kwargs: m.Kwargs})
+			s.routed.send(inv.caller, &protocol.Result{Request: inv.callID, Details: protocol.Dict{"progress": true}, Args: m.Args, Kwargs: m.Kwargs})
 		}
 		return nil
 	}
 	rl.endInvocation(inv)
-	inv.caller.send(&protocol.Result{Request: inv.callID, Details: protocol.Dict{}, Args: m.Args, Kwargs: m.Kwargs})
+	s.routed.send(inv.caller, &protocol.Result{Request: inv.callID, Details: protocol.Dict{}, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
 }
 
@@ -387,7 +389,7 @@ func (rl *Realm) handleInvocationError(s *sess, m *protocol.Error) error {
 		uri = "wamp.error.runtime_error"
 	}
 	rl.endInvocation(inv)
-	inv.caller.send(&protocol.Error{RequestType: protocol.CodeCall, Request: inv.callID, Details: protocol.Dict{}, URI: uri, Args: m.Args, Kwargs: m.Kwargs})
+	s.routed.send(inv.caller, &protocol.Error{RequestType: protocol.CodeCall, Request: inv.callID, Details: protocol.Dict{}, URI: uri, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
 }
 
@@ -409,19 +411,19 @@ func (rl *Realm) handleCancel(s *sess, m *protocol.Cancel) error {
 	switch mode {
 	case cancelKill:
 		inv.killed = true
-		rl.interrupt(inv, cancelKill, "wamp.error.canceled")
+		rl.interrupt(&s.routed, inv, cancelKill, "wamp.error.canceled")
 		return nil
 	case cancelKillNoWait:
-		rl.interrupt(inv, cancelKillNoWait, "wamp.error.canceled")
+		rl.interrupt(&s.routed, inv, cancelKillNoWait, "wamp.error.canceled")
 	}
 	rl.endInvocation(inv)
-	s.send(errorMsg(protocol.CodeCall, inv.callID, "wamp.error.canceled", "call canceled by the caller"))
+	s.reply(errorMsg(protocol.CodeCall, inv.callID, "wamp.error.canceled", "call canceled by the caller"))
 	return nil
 }
 
 func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	fail := func(uri string, args ...any) error {
-		s.send(errorMsg(protocol.CodeRegister, m.Request, uri, args...))
+		s.reply(errorMsg(protocol.CodeRegister, m.Request, uri, args...))
 		return nil
 	}
 	match, ok := optString(m.Options, "match", matchExact)
@@ -440,7 +442,7 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 		return fail("wamp.error.invalid_uri", fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, match))
 	}
 	if e := rl.authorize(s, ActionRegister, m.Procedure); e != nil {
-		s.send(e.message(protocol.CodeRegister, m.Request))
+		s.reply(e.message(protocol.CodeRegister, m.Request))
 		return nil
 	}
 
@@ -454,7 +456,7 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	if reg != nil {
 		switch {
 		case optBool(m.Options, "force_reregister") && !reg.hasInternal():
-			rl.revokeRegistration(reg)
+			rl.revokeRegistration(&s.routed, reg)
 			reg = nil
 		case reg.invoke == invokeSingle || (invoke == reg.invoke && reg.calleeIndex(s) >= 0):
 			return fail("wamp.error.procedure_already_exists",
@@ -473,14 +475,14 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 		s.regs = make(map[protocol.ID]*registration)
 	}
 	s.regs[reg.id] = reg
-	s.send(&protocol.Registered{Request: m.Request, Registration: reg.id})
+	s.reply(&protocol.Registered{Request: m.Request, Registration: reg.id})
 	return nil
 }
 
 // revokeRegistration removes reg from the realm and tells its callees
 // (those that announced registration_revocation) with UNREGISTERED. Calls
 // in flight are not affected. rl.mu must be held.
-func (rl *Realm) revokeRegistration(reg *registration) {
+func (rl *Realm) revokeRegistration(b *batch, reg *registration) {
 	rl.dealer.remove(reg)
 	for _, c := range reg.callees {
 		if c.s == nil {
@@ -488,7 +490,7 @@ func (rl *Realm) revokeRegistration(reg *registration) {
 		}
 		delete(c.s.regs, reg.id)
 		if c.s.feat&featCalleeRevocation != 0 {
-			c.s.send(&protocol.Unregistered{Request: 0, Details: protocol.Dict{"registration": reg.id, "reason": "wamp.error.unregistered"}})
+			b.send(c.s, &protocol.Unregistered{Request: 0, Details: protocol.Dict{"registration": reg.id, "reason": "wamp.error.unregistered"}})
 		}
 	}
 	reg.callees = nil
@@ -499,12 +501,12 @@ func (rl *Realm) handleUnregister(s *sess, m *protocol.Unregister) error {
 	defer rl.mu.Unlock()
 	reg := s.regs[m.Registration]
 	if reg == nil || reg.calleeIndex(s) < 0 {
-		s.send(errorMsg(protocol.CodeUnregister, m.Request, "wamp.error.no_such_registration",
+		s.reply(errorMsg(protocol.CodeUnregister, m.Request, "wamp.error.no_such_registration",
 			fmt.Sprintf("no registration %d for this session", m.Registration)))
 		return nil
 	}
 	rl.removeCallee(reg, s)
-	s.send(&protocol.Unregistered{Request: m.Request})
+	s.reply(&protocol.Unregistered{Request: m.Request})
 	return nil
 }
 
@@ -523,19 +525,19 @@ func (rl *Realm) removeCallee(reg *registration, s *sess) {
 }
 
 // removeSession drops everything s had in the dealer. rl.mu must be held.
-func (d *dealer) removeSession(rl *Realm, s *sess) {
+func (d *dealer) removeSession(b *batch, rl *Realm, s *sess) {
 	for _, reg := range s.regs {
 		rl.removeCallee(reg, s)
 	}
 	for _, inv := range s.invocations {
 		rl.endInvocation(inv)
 		if inv.caller != s {
-			inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, "wamp.error.canceled", "callee left before answering"))
+			b.send(inv.caller, errorMsg(protocol.CodeCall, inv.callID, "wamp.error.canceled", "callee left before answering"))
 		}
 	}
 	for _, inv := range s.calls {
 		if inv.callee.s != s {
-			rl.interrupt(inv, cancelKillNoWait, "wamp.error.canceled")
+			rl.interrupt(b, inv, cancelKillNoWait, "wamp.error.canceled")
 		}
 		rl.endInvocation(inv)
 	}

@@ -127,9 +127,11 @@ func (d realmDispatch) Authenticate(ctx context.Context, req *auth.Request, ch a
 
 func (r *Router) serverOptions() transport.ServerOptions {
 	return transport.ServerOptions{
-		Serializers:    r.cfg.Serializers,
-		MaxMessageSize: r.cfg.MaxMessageSize,
-		Logger:         r.log,
+		Serializers:           r.cfg.Serializers,
+		MaxMessageSize:        r.cfg.MaxMessageSize,
+		PreAuthMaxMessageSize: r.cfg.PreAuthMaxMessageSize,
+		AddressLimit:          r.addrs,
+		Logger:                r.log,
 	}
 }
 

@@ -65,14 +65,17 @@ func parseFeatures(hello protocol.Dict) features {
 
 // sess is the router side of one joined session.
 //
-// Ownership: info, details, feat, peer and rl are set before the session is
-// published and never change. The reader goroutine (readLoop) owns all
-// reads from peer; the writer goroutine (writeLoop) owns all writes after
-// WELCOME, fed by out. The routing fields below are guarded by rl.mu.
+// Ownership: info, details, feat, peer, conn and rl are set before the
+// session is published and never change. The reader goroutine (readLoop)
+// owns all reads from peer and routed; out is the queue of messages for
+// this session, flushed to conn by one goroutine at a time (see queue.go).
+// stallMu guards stallTimer and dropped. The routing fields below are
+// guarded by rl.mu.
 type sess struct {
 	r       *Router
 	rl      *Realm
 	peer    transport.Peer
+	conn    flowConn // peer's outbound queue
 	info    *SessionInfo
 	details protocol.Dict // wamp.session.get / on_join details
 	feat    features
@@ -80,8 +83,12 @@ type sess struct {
 	ctx    context.Context // ends when the session is killed
 	cancel context.CancelFunc
 
-	out        outQueue
-	writerDone chan struct{}
+	out    outQueue
+	routed batch // destinations of what the reader routed, not yet flushed
+
+	stallMu    sync.Mutex
+	stallTimer *time.Timer
+	dropped    bool
 
 	goodbyeSent atomic.Bool // the router sent GOODBYE and awaits the reply
 	killOnce    sync.Once
@@ -126,29 +133,19 @@ func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joi
 			"authprovider": info.AuthProvider,
 			"transport":    tr,
 		},
-		feat:       parseFeatures(ji.hello),
-		out:        newOutQueue(r.cfg.OutboundQueueSize, r.cfg.OutboundQueueBytes),
-		writerDone: make(chan struct{}),
+		feat: parseFeatures(ji.hello),
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	if np, ok := p.(transport.NetPeer); ok {
+		s.conn = np
+	} else {
+		s.conn = &peerQueue{p: p, ctx: s.ctx}
+	}
 	return s
 }
 
-// send queues m for the client. It never blocks; on overflow the session
-// is dropped (its connection closed) because it cannot keep up.
-func (s *sess) send(m protocol.Message) { s.sendSized(m, messageSize(m)) }
-
-// sendSized is send with the message's estimated size already known (an
-// EVENT shared by many subscribers is measured once).
-func (s *sess) sendSized(m protocol.Message, size int) {
-	switch s.out.push(m, size) {
-	case pushOK, pushClosing:
-	case pushOverflow:
-		s.rl.log.Warn("dropping slow session: outbound queue full",
-			"session", s.info.ID, "limit", s.out.limit, "byte_limit", s.out.byteLimit)
-		s.kill()
-	}
-}
+// reply queues m for s from its own reader, which flushes it.
+func (s *sess) reply(m protocol.Message) { s.routed.send(s, m) }
 
 // kill ends the session at once: its context is cancelled, which unblocks
 // and closes the transport.
@@ -156,6 +153,11 @@ func (s *sess) kill() {
 	s.killOnce.Do(func() {
 		s.out.close()
 		s.cancel()
+		s.stallMu.Lock()
+		if s.stallTimer != nil {
+			s.stallTimer.Stop()
+		}
+		s.stallMu.Unlock()
 		go s.peer.Close()
 	})
 }
@@ -164,42 +166,15 @@ func (s *sess) kill() {
 // when the client answers.
 func (s *sess) shutdown(reason, message string) {
 	s.goodbyeSent.Store(true)
-	s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{"message": message}, Reason: reason})
+	if s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{"message": message}, Reason: reason}) {
+		s.flush()
+	}
 }
 
 // protocolViolation aborts the session with wamp.error.protocol_violation.
 func (s *sess) protocolViolation(msg string) {
 	s.rl.log.Info("protocol violation; aborting session", "session", s.info.ID, "reason", msg)
 	s.out.pushLast(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: "wamp.error.protocol_violation"})
-}
-
-func (s *sess) writeLoop() {
-	defer close(s.writerDone)
-	for {
-		batch, closing := s.out.take()
-		for i, m := range batch {
-			if err := s.peer.Send(s.ctx, m); err != nil {
-				if _, _, ok := tooBig(err); ok {
-					s.rl.sendTooBig(s, m)
-					continue
-				}
-				s.kill()
-				return
-			}
-			batch[i] = nil
-		}
-		if len(batch) > 0 {
-			continue
-		}
-		if closing {
-			return
-		}
-		select {
-		case <-s.out.wake:
-		case <-s.ctx.Done():
-			return
-		}
-	}
 }
 
 // violationError makes the reader abort the session.
@@ -211,8 +186,18 @@ func violation(format string, args ...any) error {
 	return violationError(fmt.Sprintf(format, args...))
 }
 
+// readLoop reads, decodes and routes the client's messages on the
+// session's goroutine. What they produce is flushed once no further
+// message is already received (or after readAhead of them), and then flow
+// control may hold the reader (see flushRouted).
 func (s *sess) readLoop() {
+	defer s.routed.flush()
+	ahead := 0
 	for {
+		if ahead > 0 && (ahead >= readAhead || !s.conn.Buffered()) {
+			s.flushRouted()
+			ahead = 0
+		}
 		m, err := s.peer.Recv(s.ctx)
 		if err != nil {
 			size, limit, big := tooBig(err)
@@ -239,6 +224,7 @@ func (s *sess) readLoop() {
 			}
 			return
 		}
+		ahead++
 	}
 }
 
@@ -271,6 +257,7 @@ func (s *sess) handle(m protocol.Message) error {
 		return rl.handleUnsubscribe(s, m)
 	case *protocol.Goodbye:
 		s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{}, Reason: "wamp.close.goodbye_and_out"})
+		s.routed.add(s)
 		return errLeave
 	case *protocol.Abort:
 		s.out.close()
@@ -308,20 +295,18 @@ func (r *Router) serveJoined(ctx context.Context, p transport.Peer, ji joinInfo)
 		abort("wamp.error.protocol_violation", "duplicate session id")
 		return
 	}
-	go s.writeLoop()
 	rl.afterJoin(s)
 	s.readLoop()
 	rl.leave(s)
+	// The last messages (GOODBYE, ABORT) are written, for a bounded time.
 	s.out.close()
-	t := time.NewTimer(flushTimeout)
-	select {
-	case <-s.writerDone:
-	case <-t.C:
-	case <-r.ctx.Done():
-	}
-	t.Stop()
+	s.flush()
+	wctx, cancel := context.WithTimeout(s.ctx, flushTimeout)
+	stop := context.AfterFunc(r.ctx, cancel)
+	_ = s.conn.WaitBacklog(wctx, 0)
+	stop()
+	cancel()
 	s.kill()
-	<-s.writerDone
 	p.Close()
 }
 
@@ -350,9 +335,10 @@ func (rl *Realm) leave(s *sess) {
 	rl.mu.Lock()
 	s.left = true
 	delete(rl.sessions, s.info.ID)
-	rl.dealer.removeSession(rl, s)
+	rl.dealer.removeSession(&s.routed, rl, s)
 	rl.broker.removeSession(s)
 	rl.mu.Unlock()
+	s.routed.flush()
 	rl.log.Debug("session left", "session", s.info.ID)
 	rl.Publish("wamp.session.on_leave", protocol.List{s.info.ID, s.info.AuthID, s.info.AuthRole}, nil)
 	rl.runHooks(false, s.info)

@@ -100,7 +100,7 @@ func FuzzRawSocketFrameReader(f *testing.F) {
 			t.Fatal(err)
 		}
 		conn := &fakeConn{r: bytes.NewReader(data)}
-		p := newRawSocketPeer(conn, protocol.JSON, lims, 1<<24, false)
+		p := newRawSocketPeer(conn, protocol.JSON, lims, 1<<24, false, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for {
