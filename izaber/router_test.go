@@ -36,6 +36,7 @@ type nexusRouter struct {
 	addr    string
 	rawAddr string // RawSocket over TCP, same lifetime as the WebSocket
 	r       *router.Router
+	svc     *nexus.Service
 	srv     *http.Server
 	ln      net.Listener
 	conns   map[net.Conn]struct{}
@@ -53,6 +54,8 @@ func startNexus() (*nexusRouter, error) {
 	for login, u := range testUsers {
 		body += fmt.Sprintf("  - {login: %s, password: %s, role: %s}\n", login, u.password, u.role)
 	}
+	// Nexus's backend rules, plus the absolute URIs of TestPrefixOnTheWire.
+	body += "roles:\n  backend:\n    - {uri: 'com.izaber.wamp.*', perms: crsp}\n    - {uri: 'roster.*', perms: oq}\n    - {uri: 'pfx.*', perms: crsp}\n"
 	if err := os.WriteFile(nr.users, []byte(body), 0o600); err != nil {
 		return nil, err
 	}
@@ -150,7 +153,7 @@ func (nr *nexusRouter) Start() error {
 	}
 	nr.rawAddr = raw.Addr().String()
 	go r.ServeRawSocket(raw) // closed by r.Close
-	nr.r, nr.ln = r, ln
+	nr.r, nr.svc, nr.ln = r, svc, ln
 	nr.done = make(chan struct{})
 	go func(srv *http.Server, done chan struct{}) {
 		srv.Serve(ln)
@@ -162,7 +165,7 @@ func (nr *nexusRouter) Start() error {
 // Stop kills every connection at once and shuts the router down.
 func (nr *nexusRouter) Stop() {
 	nr.mu.Lock()
-	r, srv, done := nr.r, nr.srv, nr.done
+	r, svc, srv, done := nr.r, nr.svc, nr.srv, nr.done
 	conns := make([]net.Conn, 0, len(nr.conns))
 	for c := range nr.conns {
 		conns = append(conns, c)
@@ -180,6 +183,7 @@ func (nr *nexusRouter) Stop() {
 	r.Close(ctx)
 	cancel()
 	<-done
+	svc.Close()
 }
 
 // Close stops the router and removes its files.

@@ -95,6 +95,9 @@ func (p *wsPeer) closeWS(cause error) {
 	}
 }
 
+// RemoteAddr is the address of the other end (see Peer).
+func (p *wsPeer) RemoteAddr() net.Addr { return p.raw.RemoteAddr() }
+
 func (p *wsPeer) Send(ctx context.Context, m protocol.Message) error {
 	// The socket gets the connection's own context (never ending) so that
 	// only core.write decides when an expired ctx closes the connection.

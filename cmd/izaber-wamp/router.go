@@ -25,6 +25,9 @@ func init() {
 const shutdownTimeout = 5 * time.Second
 
 func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "hash-password" {
+		return runHashPassword(args[1:], os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("izaber-wamp router", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	wsAddr := fs.String("ws", "127.0.0.1:8282", `WebSocket listen address, served at path /ws ("" disables)`)
@@ -35,9 +38,12 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	dataDir := fs.String("data", "", "data directory for metadata, API keys and OTPs (empty: in memory only)")
 	demo := fs.Bool("demo", false, "create demo users with fresh random credentials and print them")
 	anonymous := fs.Bool("anonymous", false, `allow anonymous sessions (role "public"); on by default when there are no users`)
+	permissive := fs.Bool("permissive", false, "let roles frontend and backend do everything (development only: Nexus's own rules are stricter)")
+	allowReadable := fs.Bool("allow-readable-users-file", false, "accept a users file with plaintext secrets that other users can read")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: izaber-wamp router [flags]")
+		fmt.Fprintln(stderr, "       izaber-wamp router hash-password   (a password_hash for the users file)")
 		fmt.Fprintln(stderr, "\nRuns a WAMP router for development and tests (not a crossbar/Nexus replacement).")
 		fmt.Fprintln(stderr, "Ctrl-C sends GOODBYE to every session and exits.")
 		fmt.Fprintln(stderr)
@@ -98,10 +104,12 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	allowAnon := *anonymous || *usersFile == ""
-	svc, err := nexus.New(nexus.Config{UsersFile: *usersFile, DataDir: *dataDir, AllowAnonymous: allowAnon, Logger: log})
+	svc, err := nexus.New(nexus.Config{UsersFile: *usersFile, DataDir: *dataDir, AllowAnonymous: allowAnon,
+		PermissiveRoles: *permissive, AllowReadableSecrets: *allowReadable, Logger: log})
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer svc.Close()
 	r, err := router.New(router.Config{
 		Realms: []router.RealmConfig{{
 			Name:           *realmName,
