@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 
 	"github.com/zabertech/go-izaber-wamp/izaber"
@@ -309,10 +310,15 @@ examples:
 			flags: func(e *env) func(ctx context.Context, c *izaber.Client, pos []string) int {
 				return func(ctx context.Context, c *izaber.Client, pos []string) int {
 					l, err := c.APIKeysList(ctx)
-					if l == nil {
-						l = []protocol.Dict{}
+					out := make([]protocol.Dict, 0, len(l))
+					for _, k := range l {
+						// Nexus versions that still keep keys in plaintext
+						// list them: never print a secret here.
+						k = maps.Clone(k)
+						delete(k, "plaintext_key")
+						out = append(out, k)
 					}
-					return e.show(ctx, l, err)
+					return e.show(ctx, out, err)
 				}
 			},
 		},
