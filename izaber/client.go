@@ -84,6 +84,7 @@ func New(cfg Config) (*Client, error) {
 		OnRestoreError:   func(err *client.RestoreError) { c.reportRestore(err) },
 		OnRevoked:        c.onRevoked,
 		OnState:          c.onState,
+		Trace:            d.Trace,
 	})
 	return c, nil
 }
@@ -212,6 +213,10 @@ func (c *Client) Info() (info session.Info, ok bool) {
 
 // State returns the lifecycle state of the connection.
 func (c *Client) State() client.State { return c.sup.State() }
+
+// Stats returns the client's counters: messages and bytes in and out,
+// calls, errors, reconnections, dropped events (see client.Stats).
+func (c *Client) Stats() client.Stats { return c.sup.Stats() }
 
 // Supervisor returns the underlying reconnecting client.
 func (c *Client) Supervisor() *client.Client { return c.sup }

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Defaults of the wamp.connection settings; the same values as Python's
@@ -105,6 +108,10 @@ type Config struct {
 
 	// Logger receives the client's diagnostics (nil = discard).
 	Logger *slog.Logger
+	// Trace, when set, sees every WAMP message sent and received, the
+	// handshake included, with AUTHENTICATE signatures redacted (see
+	// client.Config.Trace).
+	Trace func(dir client.Direction, m protocol.Message)
 }
 
 // uriBase returns the effective prefix ("" when prefixing is off).
