@@ -208,8 +208,12 @@ type Revocation struct {
 
 // Errors returned by Client methods.
 var (
+	// ErrNotStarted is returned by requests made before the first
+	// Connect (or Switch) succeeded, such as after a delayed login's
+	// configuration; it does not match session.ErrConnectionLost.
+	ErrNotStarted = errors.New("client: not connected yet: call Connect first")
 	// ErrNotConnected is returned by requests made while no session is
-	// joined; it matches session.ErrConnectionLost.
+	// joined after one was; it matches session.ErrConnectionLost.
 	ErrNotConnected = fmt.Errorf("client: not connected: %w", session.ErrConnectionLost)
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("client: closed")
@@ -828,6 +832,8 @@ func (c *Client) current() (*session.Session, error) {
 		return c.sess, nil
 	case c.state == StateGaveUp:
 		return nil, ErrGaveUp
+	case c.state == StateIdle || c.state == StateConnecting && !c.supervising:
+		return nil, ErrNotStarted
 	}
 	return nil, ErrNotConnected
 }
