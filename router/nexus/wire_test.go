@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/router/nexus"
@@ -45,6 +46,7 @@ type sockRig struct {
 
 func newSockRig(t *testing.T, users string, configure ...func(*nexus.Config)) *sockRig {
 	t.Helper()
+	leaktest.Guard(t) // nothing may outlive the router, its listeners and sessions
 	dir := t.TempDir()
 	usersFile := filepath.Join(dir, "users.yaml")
 	if err := os.WriteFile(usersFile, []byte(users), 0o600); err != nil {
