@@ -2,6 +2,7 @@ package nexus
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -125,5 +126,32 @@ func TestInheritedPermissions(t *testing.T) {
 	}
 	if n := len(lv.(protocol.List)); n != maxKeyGenerations {
 		t.Errorf("%d keys listed, want %d", n, maxKeyGenerations)
+	}
+}
+
+// The key_permissions quota counts the rules a key inherits.
+func TestInheritedRulesCountAgainstQuota(t *testing.T) {
+	s, _ := newTestService(t, "")
+	rules := func(prefix string, n int) protocol.Dict {
+		l := protocol.List{protocol.Dict{"uri": "com.izaber.wamp.my.apikeys.*", "perms": "c"}}
+		for i := 1; i < n; i++ {
+			l = append(l, protocol.Dict{"uri": fmt.Sprintf("%s.%d", prefix, i), "perms": "c"})
+		}
+		return protocol.Dict{"permissions": l}
+	}
+	v, err := callAs(s, "alice", "frontend", nil, "my.apikeys.create", rules("a", 40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.checkTicket(context.Background(), "alice", v.(protocol.Dict)["plaintext_key"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = callAs(s, "alice", "frontend", id.AuthExtra, "my.apikeys.create", rules("b", 30))
+	if u, _, kw := errorURI(err); u != ErrQuotaExceeded || kw["quota"] != "key_permissions" || kw["size"] != int64(70) {
+		t.Errorf("40 inherited + 30 own rules: %v (kwargs %v)", err, kw)
+	}
+	if _, err := callAs(s, "alice", "frontend", id.AuthExtra, "my.apikeys.create", rules("b", 24)); err != nil {
+		t.Errorf("40 inherited + 24 own rules: %v", err)
 	}
 }

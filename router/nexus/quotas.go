@@ -13,6 +13,10 @@ import (
 // strings. The users file can set any of them in a quotas: section, with
 // the snake_case names (metadata_value_bytes: 1048576).
 //
+// Under the defaults one user holds at most about 6 MiB on disk
+// (metadata with its keys and records, API keys and OTPs with their
+// descriptions and permissions) and 4 MiB of roster entries in memory.
+//
 // A request over a quota fails with ERROR
 // com.izaber.wamp.error.quota_exceeded, args [message] and kwargs {quota,
 // limit, size}, and stores nothing.
@@ -24,9 +28,9 @@ type Quotas struct {
 	APIKeys              int `yaml:"api_keys"`                // API keys per user; default 100
 	OTPs                 int `yaml:"otps"`                    // unexpired one-time passwords per user; default 100
 	KeyDescriptionBytes  int `yaml:"key_description_bytes"`   // an API key's description; default 1024
-	KeyPermissions       int `yaml:"key_permissions"`         // rules in an API key's or OTP's permissions; default 100
-	RosterEntries        int `yaml:"roster_entries"`          // roster entries per user (authid), over all its sessions; default 1000
-	RosterDataBytes      int `yaml:"roster_data_bytes"`       // one roster entry's name and data; default 65536
+	KeyPermissions       int `yaml:"key_permissions"`         // rules of an API key or OTP, inherited ones included; default 64
+	RosterEntries        int `yaml:"roster_entries"`          // roster entries per user (authid), over all its sessions; default 256
+	RosterDataBytes      int `yaml:"roster_data_bytes"`       // one roster entry's name and data; default 16384
 }
 
 // DefaultQuotas are the quotas of a zero Quotas field.
@@ -38,9 +42,9 @@ var DefaultQuotas = Quotas{
 	APIKeys:              100,
 	OTPs:                 100,
 	KeyDescriptionBytes:  1024,
-	KeyPermissions:       100,
-	RosterEntries:        1000,
-	RosterDataBytes:      64 << 10,
+	KeyPermissions:       64,
+	RosterEntries:        256,
+	RosterDataBytes:      16 << 10,
 }
 
 // fields lists every quota with its users-file name, so that merging,

@@ -636,7 +636,7 @@ func (s *Service) parseKeyPerms(v any) ([]keyPerm, error) {
 }
 
 // maxPatternBytes bounds one URI pattern of an API key's or OTP's permissions.
-const maxPatternBytes = 1024
+const maxPatternBytes = 256
 
 // inheritedLists returns the permission lists a key or OTP created by the
 // session of c inherits: those of the API key or OTP the session logged
@@ -651,6 +651,16 @@ func (s *Service) inheritedLists(c *call) ([][]keyPerm, error) {
 		return nil, fmt.Errorf("keys can be minted at most %d sessions deep", maxKeyGenerations)
 	}
 	return k.perms, nil
+}
+
+// checkRuleCount applies the key_permissions quota to a new key's or
+// OTP's own rules and those it inherits.
+func (s *Service) checkRuleCount(own []keyPerm, inherited [][]keyPerm) error {
+	n := len(own)
+	for _, l := range inherited {
+		n += len(l)
+	}
+	return over("permissions, inherited ones included,", "key_permissions", n, s.quotas.KeyPermissions, "rules")
 }
 
 func permsList(ps []keyPerm) protocol.List {
@@ -809,6 +819,9 @@ func (s *Service) apikeysCreate(c *call) (any, error) {
 	if rec.Inherited, err = s.inheritedLists(c); err != nil {
 		return nil, err
 	}
+	if err := s.checkRuleCount(rec.Permissions, rec.Inherited); err != nil {
+		return nil, err
+	}
 	plain := newToken(24)
 	rec.UUID, rec.Owner, rec.Key = newUUID(), u.uuid, keyDigest(u.login, plain)
 	return s.update(u.login, func(tx *userTx) (any, error) {
@@ -870,6 +883,9 @@ func (s *Service) newOTP(c *call, u *user, d protocol.Dict, origin string) (any,
 	}
 	inherited, err := s.inheritedLists(c)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRuleCount(ps, inherited); err != nil {
 		return nil, err
 	}
 	plain := newToken(24)
