@@ -258,18 +258,22 @@ func (s *Service) left(session protocol.ID, extra protocol.Dict) {
 // sessionCookie returns a copy of the cookie of the session with authextra
 // extra, or nil.
 func (s *Service) sessionCookie(extra protocol.Dict) *cookie {
+	var cp *cookie
+	s.touchCookie(extra, func(k *cookie) bool { c := *k; cp = &c; return true })
+	return cp
+}
+
+// touchCookie runs f on the cookie of the session with authextra extra,
+// under cookieMu, and returns what f returns (false without a cookie).
+func (s *Service) touchCookie(extra protocol.Dict, f func(k *cookie) bool) bool {
 	id := cacheID(extra)
 	if id == "" {
-		return nil
+		return false
 	}
 	s.cookieMu.Lock()
 	defer s.cookieMu.Unlock()
-	c := s.cookies[id]
-	if c == nil {
-		return nil
-	}
-	cp := *c
-	return &cp
+	k := s.cookies[id]
+	return k != nil && f(k)
 }
 
 func (s *Service) lookupUser(login string) *user {

@@ -293,19 +293,6 @@ func (s *Service) extendReauthenticate(c *call) (any, error) {
 	return int64(elevatedWindow / time.Second), nil
 }
 
-// touchCookie runs f on the caller's cookie under cookieMu and returns what
-// it returns (false without a cookie).
-func (s *Service) touchCookie(extra protocol.Dict, f func(k *cookie) bool) bool {
-	id := cacheID(extra)
-	if id == "" {
-		return false
-	}
-	s.cookieMu.Lock()
-	defer s.cookieMu.Unlock()
-	k := s.cookies[id]
-	return k != nil && f(k)
-}
-
 // refreshAuthorizer is auth.refresh_authorizer(): Nexus reloads its
 // database; the users file here is read once, so it does nothing.
 func (s *Service) refreshAuthorizer(c *call) (any, error) {

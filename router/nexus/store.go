@@ -205,41 +205,37 @@ func (s *store) usable(login string) error {
 }
 
 // view runs f in a read transaction on login's data.
-func (s *store) view(login string, f func(u *userTx) error) error {
-	if err := s.usable(login); err != nil {
-		return err
-	}
-	var ferr error
-	err := s.db.View(func(tx *bolt.Tx) error {
-		ferr = f(&userTx{tx: tx, login: login, user: tx.Bucket(bucketUsers).Bucket([]byte(login))})
-		return ferr
-	})
-	if ferr != nil {
-		return ferr
-	}
-	if err != nil {
-		return &storageError{err}
-	}
-	return nil
-}
+func (s *store) view(login string, f func(u *userTx) error) error { return s.run(login, false, f) }
 
 // update runs f in a write transaction on login's data and commits it when
 // f returns nil: update returns after the change is on disk. When f fails,
 // nothing is written and its error is returned as is; a failure to commit
 // is a *storageError.
-func (s *store) update(login string, f func(u *userTx) error) error {
+func (s *store) update(login string, f func(u *userTx) error) error { return s.run(login, true, f) }
+
+func (s *store) run(login string, write bool, f func(u *userTx) error) error {
 	if err := s.usable(login); err != nil {
 		return err
 	}
 	var ferr error
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		u, err := userBucket(tx, login)
-		if err != nil {
-			return err
+	txf := func(tx *bolt.Tx) error {
+		u := &userTx{tx: tx, login: login, user: tx.Bucket(bucketUsers).Bucket([]byte(login))}
+		if write {
+			b, err := userBucket(tx, login)
+			if err != nil {
+				return err
+			}
+			u.user = b
 		}
-		ferr = f(&userTx{tx: tx, login: login, user: u})
+		ferr = f(u)
 		return ferr
-	})
+	}
+	var err error
+	if write {
+		err = s.db.Update(txf)
+	} else {
+		err = s.db.View(txf)
+	}
 	if ferr != nil {
 		return ferr
 	}
