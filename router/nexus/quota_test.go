@@ -67,6 +67,11 @@ quotas:
 	sr.mustCall(alice, "my.metadata.delete", "d")
 	sr.mustCall(alice, "my.metadata.set", strings.Repeat("k", 1000), "v")
 	sr.mustCall(alice, "my.metadata.delete", strings.Repeat("k", 1000))
+	_, err = sr.call(alice, "my.metadata.set", strings.Repeat("k", 40000), "v")
+	quota(err, "metadata_key_bytes", 32768) // bbolt's own key limit
+	if _, err := sr.call(alice, "my.metadata.set", "", "v"); errURI(err) != "com.izaber.wamp.error" {
+		t.Errorf("empty metadata key: %v", err)
+	}
 
 	// API keys and their permissions.
 	for range 2 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
@@ -452,7 +453,14 @@ func (s *Service) metadataSet(c *call) (any, error) {
 		return nil, err
 	}
 	q := s.quotas
-	if err := overQuota("metadata key", "metadata_key_bytes", len(key), q.MetadataKeyBytes); err != nil {
+	if key == "" {
+		return nil, errors.New("key must not be empty")
+	}
+	keyLimit := q.MetadataKeyBytes
+	if keyLimit < 0 {
+		keyLimit = bolt.MaxKeySize // the store's own limit
+	}
+	if err := overQuota("metadata key", "metadata_key_bytes", len(key), keyLimit); err != nil {
 		return nil, err
 	}
 	value := p[1]
