@@ -5,7 +5,6 @@ import (
 	"io"
 	"sync"
 
-	"github.com/zabertech/go-izaber-wamp/izaber"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
 
@@ -70,7 +69,7 @@ examples:
 	opts := e.uriOpts()
 	var mu sync.Mutex // progress callbacks and the final print share stdout
 	if *progress {
-		opts = append(opts, izaber.ReceiveProgress(func(r *session.Result) {
+		opts = append(opts, session.ReceiveProgress(func(r *session.Result) {
 			mu.Lock()
 			defer mu.Unlock()
 			e.printJSON(format(r))

@@ -109,13 +109,13 @@ type settings struct {
 // variables and flags. It does not prompt.
 func (c *connFlags) load() (*settings, error) {
 	st := &settings{}
-	s, err := izaber.Load(izaber.LoadOptions{File: c.configFile, Environment: c.env})
+	s, err := izaber.Load(izaber.Source{File: c.configFile, Environment: c.env})
 	switch {
 	case err == nil:
 		st.cfg = s.Config
-		st.source = s.Source
+		st.source = s.Origin
 		st.environment = s.Environment
-		st.warnings = s.Warnings
+		st.warnings = s.Config.Warnings
 		st.values = s.Values
 	case errors.Is(err, izaber.ErrNoConfig) && c.configFile == "":
 		// No izaber.yaml anywhere: defaults, env and flags only.
@@ -436,9 +436,9 @@ func (e *env) close(c *izaber.Client) {
 }
 
 // uriOpts returns the per-request options implied by the flags.
-func (e *env) uriOpts() []izaber.Option {
+func (e *env) uriOpts() []session.Option {
 	if e.conn.absolute {
-		return []izaber.Option{izaber.Absolute()}
+		return []session.Option{izaber.Absolute()}
 	}
 	return nil
 }

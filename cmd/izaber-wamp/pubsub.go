@@ -5,7 +5,6 @@ import (
 	"io"
 	"sync"
 
-	"github.com/zabertech/go-izaber-wamp/izaber"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
 
@@ -47,10 +46,10 @@ examples:
 	defer e.close(c)
 	opts := e.uriOpts()
 	if *noAck {
-		opts = append(opts, izaber.FireAndForget())
+		opts = append(opts, session.Acknowledge(false))
 	}
 	if *me {
-		opts = append(opts, izaber.ExcludeMe(false))
+		opts = append(opts, session.ExcludeMe(false))
 	}
 	if err := c.Publish(ctx, pos[0], parseArgs(pos[1:], *asString), kw.dict(*asString), opts...); err != nil {
 		return e.requestErr(ctx, err)
@@ -124,7 +123,7 @@ examples:
 	}
 	opts := e.uriOpts()
 	if *match != "exact" {
-		opts = append(opts, izaber.Match(*match))
+		opts = append(opts, session.Match(*match))
 	}
 	if _, err := c.Subscribe(ctx, pos[0], handler, opts...); err != nil {
 		return e.requestErr(ctx, err)

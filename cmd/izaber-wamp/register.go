@@ -83,13 +83,13 @@ examples:
 	}
 	opts := e.uriOpts()
 	if *match != "exact" {
-		opts = append(opts, izaber.Match(*match))
+		opts = append(opts, session.Match(*match))
 	}
 	if *invoke != "" {
-		opts = append(opts, izaber.Invoke(*invoke))
+		opts = append(opts, session.Invoke(*invoke))
 	}
 	if *force {
-		opts = append(opts, izaber.ForceReregister())
+		opts = append(opts, session.ForceReregister())
 	}
 	reg, err := c.Register(ctx, pos[0], handler, opts...)
 	if err != nil {
