@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"context"
+	"errors"
 	"encoding/hex"
 	"encoding/json"
 	"strings"
@@ -207,4 +208,24 @@ func unhexT(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestClientRefusesWronglyTypedOptions: the client side validates what it
+// sends with the same table: a raw option of the wrong type is an error
+// naming the key, returned to the caller; the session stays up.
+func TestClientRefusesWronglyTypedOptions(t *testing.T) {
+	_, ep := serveAll(t, router.Config{})
+	ctx := ctxT(t)
+	s := dialJoin(t, ep.ws, protocol.JSON, 0)
+	err := s.Publish(ctx, "com.t", nil, nil, session.WithOption("acknowledge", 1))
+	if !errors.Is(err, protocol.ErrInvalidMessage) || !strings.Contains(err.Error(), "acknowledge") {
+		t.Errorf("Publish = %v, want an error naming acknowledge", err)
+	}
+	_, err = s.Call(ctx, "wamp.session.count", nil, nil, session.WithOption("timeout", "soon"))
+	if !errors.Is(err, protocol.ErrInvalidMessage) || !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("Call = %v, want an error naming timeout", err)
+	}
+	if _, err := s.Call(ctx, "wamp.session.count", nil, nil); err != nil {
+		t.Errorf("session unusable afterwards: %v", err)
+	}
 }
