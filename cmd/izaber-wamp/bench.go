@@ -18,15 +18,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/zabertech/go-izaber-wamp/izaber"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
-
-func init() {
-	commands["bench"] = command{summary: "measure call latency/throughput or pub/sub throughput against a router", run: runBench}
-}
 
 // benchResult is what bench reports (the --json output).
 type benchResult struct {
@@ -55,13 +53,13 @@ type latencyReport struct {
 	Max  float64 `json:"max"`
 }
 
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	mode := "call"
-	if len(args) > 0 && (args[0] == "call" || args[0] == "pubsub") {
-		mode, args = args[0], args[1:]
-	}
-	e := newEnv("bench", stdout, stderr, "bench [call|pubsub] [flags]", `
-bench call (the default) registers its own echo procedure on one session
+func newBenchCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:       "bench [call|pubsub]",
+		Short:     "measure call latency/throughput or pub/sub throughput against a router",
+		GroupID:   groupTools,
+		ValidArgs: []cobra.Completion{"call", "pubsub"},
+		Long: `bench call (the default) registers its own echo procedure on one session
 and calls it from another with --concurrency calls in flight, then reports
 the round-trip latency (mean, p50, p90, p99, max) and the throughput.
 bench pubsub subscribes one session to its own topic and publishes to it
@@ -75,116 +73,119 @@ it is a terminal; results go to stdout as a table, or as JSON with --json.
 loopback port, so no server is needed; --transport picks WebSocket or
 RawSocket for it. Otherwise the connection settings are those of every
 command (izaber.yaml, IZABER_*, flags); the user needs permission to
-register/subscribe under uri_base.
-
-examples:
-  izaber-wamp bench --embedded
+register/subscribe under uri_base.`,
+		Example: `  izaber-wamp bench --embedded
   izaber-wamp bench --embedded --serializer msgpack --concurrency 64 --size 1024 --duration 10s
   izaber-wamp bench pubsub --embedded --transport rawsocket --json
-  izaber-wamp bench --url ws://127.0.0.1:8282/ws --user backend-1 --count 10000`)
-	e.conn.register(e.fs)
-	concurrency := e.fs.Int("concurrency", 16, "requests in flight at once")
-	size := e.fs.Int("size", 64, "payload size in bytes")
-	duration := e.fs.Duration("duration", 5*time.Second, "how long to measure (ignored with --count)")
-	count := e.fs.Int64("count", 0, "measure this many operations instead of a duration")
-	asJSON := e.fs.Bool("json", false, "print the results as JSON")
-	embedded := e.fs.Bool("embedded", false, "start an in-process router on a loopback port and bench against it")
-	transportName := e.fs.String("transport", "websocket", "with --embedded: websocket or rawsocket")
-	noAck := e.fs.Bool("no-ack", false, "pubsub: publish without waiting for acknowledgements")
-	pos, rest, _, code, ok := e.parse(args)
-	if !ok {
-		return code
+  izaber-wamp bench --url ws://127.0.0.1:8282/ws --user backend-1 --count 10000`,
 	}
-	if len(pos)+len(rest) > 0 {
-		return e.usageErr("unexpected arguments %q", append(pos, rest...))
-	}
-	switch {
-	case *concurrency < 1:
-		return e.usageErr("--concurrency must be at least 1")
-	case *size < 0 || *size > 64<<20:
-		return e.usageErr("--size must be between 0 and 64 MiB")
-	case *count < 0:
-		return e.usageErr("--count must not be negative")
-	case *count == 0 && *duration <= 0:
-		return e.usageErr("--duration must be positive")
-	case *transportName != "websocket" && *transportName != "rawsocket":
-		return e.usageErr("--transport must be websocket or rawsocket")
-	}
-
-	st, err := e.conn.load()
-	if err != nil {
-		return e.errorf(exitUsage, "%v", err)
-	}
-	cfg := st.cfg
-	if *embedded {
-		url, stop, err := startEmbeddedRouter(ctx, *transportName, e.logger())
-		if err != nil {
-			return e.errorf(exitConnect, "embedded router: %v", err)
+	e := a.client(cmd)
+	concurrency := cmd.Flags().Int("concurrency", 16, "requests in flight at once")
+	size := cmd.Flags().Int("size", 64, "payload size in bytes")
+	duration := cmd.Flags().Duration("duration", 5*time.Second, "how long to measure (ignored with --count)")
+	count := cmd.Flags().Int64("count", 0, "measure this many operations instead of a duration")
+	asJSON := cmd.Flags().Bool("json", false, "print the results as JSON")
+	embedded := cmd.Flags().Bool("embedded", false, "start an in-process router on a loopback port and bench against it")
+	transportName := cmd.Flags().String("transport", "websocket", "with --embedded: websocket or rawsocket")
+	cmd.RegisterFlagCompletionFunc("transport", cobra.FixedCompletions([]cobra.Completion{"websocket", "rawsocket"}, cobra.ShellCompDirectiveNoFileComp))
+	noAck := cmd.Flags().Bool("no-ack", false, "pubsub: publish without waiting for acknowledgements")
+	cmd.RunE = e.runE(func(ctx context.Context, args []string) int {
+		mode := "call"
+		if len(args) > 0 && (args[0] == "call" || args[0] == "pubsub") {
+			mode, args = args[0], args[1:]
 		}
-		defer stop()
-		cfg.URL = url
-		cfg.Realm = "izaber"
-		cfg.AuthMethods = []string{"anonymous"}
-		cfg.Username, cfg.AuthID, cfg.Password = "", "", ""
-	}
-	cfg.DisableReconnect = true
-	cfg.Logger = e.logger()
-	if cfg.MaxPayloadSize == 0 && *size > izaber.DefaultMaxPayloadSize-1024 {
-		cfg.MaxPayloadSize = *size + 1<<20
-	}
-	var clients [2]*izaber.Client
-	for i := range clients {
-		c, err := izaber.New(cfg)
+		if len(args) > 0 {
+			return e.usageErr("unexpected arguments %q", args)
+		}
+		switch {
+		case *concurrency < 1:
+			return e.usageErr("--concurrency must be at least 1")
+		case *size < 0 || *size > 64<<20:
+			return e.usageErr("--size must be between 0 and 64 MiB")
+		case *count < 0:
+			return e.usageErr("--count must not be negative")
+		case *count == 0 && *duration <= 0:
+			return e.usageErr("--duration must be positive")
+		case *transportName != "websocket" && *transportName != "rawsocket":
+			return e.usageErr("--transport must be websocket or rawsocket")
+		}
+
+		st, err := e.conn.load()
 		if err != nil {
 			return e.errorf(exitUsage, "%v", err)
 		}
-		defer e.close(c)
-		if err := c.Connect(ctx); err != nil {
-			if ctx.Err() != nil {
-				return e.errorf(exitInterrupt, "interrupted")
+		cfg := st.cfg
+		if *embedded {
+			url, stop, err := startEmbeddedRouter(ctx, *transportName, e.logger())
+			if err != nil {
+				return e.errorf(exitConnect, "embedded router: %v", err)
 			}
-			return e.errorf(exitConnect, "cannot connect to %s as %s: %v", c.Config().URL, describeUser(cfg), err)
+			defer stop()
+			cfg.URL = url
+			cfg.Realm = "izaber"
+			cfg.AuthMethods = []string{"anonymous"}
+			cfg.Username, cfg.AuthID, cfg.Password = "", "", ""
 		}
-		clients[i] = c
-	}
-	ser := "cbor"
-	if len(cfg.Serializers) > 0 {
-		ser = cfg.Serializers[0]
-	}
-	b := &bench{
-		e: e, server: clients[0], client: clients[1], opts: e.uriOpts(),
-		concurrency: *concurrency, duration: *duration, count: *count, noAck: *noAck,
-		payload: strings.Repeat("x", *size),
-		res:     benchResult{Mode: mode, URL: cfg.URL, Embedded: *embedded, Serializer: ser, Concurrency: *concurrency, Size: *size},
-	}
-	var lats []time.Duration
-	if mode == "call" {
-		lats, err = b.runCall(ctx)
-	} else {
-		lats, err = b.runPubSub(ctx)
-	}
-	if err != nil {
-		return e.requestErr(ctx, err)
-	}
-	b.res.Interrupted = ctx.Err() != nil
-	b.res.Latency = summarize(lats)
-	if b.res.Elapsed > 0 {
-		b.res.Throughput = float64(b.res.Ops) / b.res.Elapsed
-	}
-	if *asJSON {
-		if err := writeJSON(stdout, b.res, e.indent()); err != nil {
-			return e.errorf(exitWAMPError, "%v", err)
+		cfg.DisableReconnect = true
+		cfg.Logger = e.logger()
+		if cfg.MaxPayloadSize == 0 && *size > izaber.DefaultMaxPayloadSize-1024 {
+			cfg.MaxPayloadSize = *size + 1<<20
 		}
-	} else {
-		printBenchTable(stdout, &b.res)
-	}
-	switch {
-	case b.res.Interrupted:
-		return exitInterrupt
-	case b.res.Ops == 0:
-		return e.errorf(exitWAMPError, "no operation succeeded: %s", b.res.FirstError)
-	}
-	return exitOK
+		var clients [2]*izaber.Client
+		for i := range clients {
+			c, err := izaber.New(cfg)
+			if err != nil {
+				return e.errorf(exitUsage, "%v", err)
+			}
+			defer e.close(c)
+			if err := c.Connect(ctx); err != nil {
+				if ctx.Err() != nil {
+					return e.errorf(exitInterrupt, "interrupted")
+				}
+				return e.errorf(exitConnect, "cannot connect to %s as %s: %v", c.Config().URL, describeUser(cfg), err)
+			}
+			clients[i] = c
+		}
+		ser := "cbor"
+		if len(cfg.Serializers) > 0 {
+			ser = cfg.Serializers[0]
+		}
+		b := &bench{
+			e: e, server: clients[0], client: clients[1], opts: e.uriOpts(),
+			concurrency: *concurrency, duration: *duration, count: *count, noAck: *noAck,
+			payload: strings.Repeat("x", *size),
+			res:     benchResult{Mode: mode, URL: cfg.URL, Embedded: *embedded, Serializer: ser, Concurrency: *concurrency, Size: *size},
+		}
+		var lats []time.Duration
+		if mode == "call" {
+			lats, err = b.runCall(ctx)
+		} else {
+			lats, err = b.runPubSub(ctx)
+		}
+		if err != nil {
+			return e.requestErr(ctx, err)
+		}
+		b.res.Interrupted = ctx.Err() != nil
+		b.res.Latency = summarize(lats)
+		if b.res.Elapsed > 0 {
+			b.res.Throughput = float64(b.res.Ops) / b.res.Elapsed
+		}
+		if *asJSON {
+			if err := writeJSON(e.stdout, b.res, e.indent()); err != nil {
+				return e.errorf(exitWAMPError, "%v", err)
+			}
+		} else {
+			printBenchTable(e.stdout, &b.res)
+		}
+		switch {
+		case b.res.Interrupted:
+			return exitInterrupt
+		case b.res.Ops == 0:
+			return e.errorf(exitWAMPError, "no operation succeeded: %s", b.res.FirstError)
+		}
+		return exitOK
+	})
+	return cmd
 }
 
 type bench struct {

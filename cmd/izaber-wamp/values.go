@@ -89,6 +89,9 @@ type kwargsFlag struct {
 
 func (k *kwargsFlag) String() string { return "" }
 
+// Type names the flag's value in help.
+func (k *kwargsFlag) Type() string { return "KEY=VALUE" }
+
 func (k *kwargsFlag) Set(s string) error {
 	key, value, ok := strings.Cut(s, "=")
 	if !ok || key == "" {
