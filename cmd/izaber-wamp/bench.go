@@ -80,15 +80,17 @@ register/subscribe under uri_base.`,
   izaber-wamp bench --url ws://127.0.0.1:8282/ws --user backend-1 --count 10000`,
 	}
 	e := a.client(cmd)
-	concurrency := cmd.Flags().Int("concurrency", 16, "requests in flight at once")
-	size := cmd.Flags().Int("size", 64, "payload size in bytes")
-	duration := cmd.Flags().Duration("duration", 5*time.Second, "how long to measure (ignored with --count)")
-	count := cmd.Flags().Int64("count", 0, "measure this many operations instead of a duration")
-	asJSON := cmd.Flags().Bool("json", false, "print the results as JSON")
-	embedded := cmd.Flags().Bool("embedded", false, "start an in-process router on a loopback port and bench against it")
-	transportName := cmd.Flags().String("transport", "websocket", "with --embedded: websocket or rawsocket")
+	var f benchFlags
+	fs := cmd.Flags()
+	fs.IntVar(&f.concurrency, "concurrency", 16, "requests in flight at once")
+	fs.IntVar(&f.size, "size", 64, "payload size in bytes")
+	fs.DurationVar(&f.duration, "duration", 5*time.Second, "how long to measure (ignored with --count)")
+	fs.Int64Var(&f.count, "count", 0, "measure this many operations instead of a duration")
+	fs.BoolVar(&f.asJSON, "json", false, "print the results as JSON")
+	fs.BoolVar(&f.embedded, "embedded", false, "start an in-process router on a loopback port and bench against it")
+	fs.StringVar(&f.transport, "transport", "websocket", "with --embedded: websocket or rawsocket")
 	cmd.RegisterFlagCompletionFunc("transport", cobra.FixedCompletions([]cobra.Completion{"websocket", "rawsocket"}, cobra.ShellCompDirectiveNoFileComp))
-	noAck := cmd.Flags().Bool("no-ack", false, "pubsub: publish without waiting for acknowledgements")
+	fs.BoolVar(&f.noAck, "no-ack", false, "pubsub: publish without waiting for acknowledgements")
 	cmd.RunE = e.runE(func(ctx context.Context, args []string) int {
 		mode := "call"
 		if len(args) > 0 && (args[0] == "call" || args[0] == "pubsub") {
@@ -97,95 +99,110 @@ register/subscribe under uri_base.`,
 		if len(args) > 0 {
 			return e.usageErr("unexpected arguments %q", args)
 		}
-		switch {
-		case *concurrency < 1:
-			return e.usageErr("--concurrency must be at least 1")
-		case *size < 0 || *size > 64<<20:
-			return e.usageErr("--size must be between 0 and 64 MiB")
-		case *count < 0:
-			return e.usageErr("--count must not be negative")
-		case *count == 0 && *duration <= 0:
-			return e.usageErr("--duration must be positive")
-		case *transportName != "websocket" && *transportName != "rawsocket":
-			return e.usageErr("--transport must be websocket or rawsocket")
-		}
+		return e.runBench(ctx, mode, &f)
+	})
+	return cmd
+}
 
-		st, err := e.conn.load()
+// benchFlags are the bench command's own flags.
+type benchFlags struct {
+	concurrency, size       int
+	duration                time.Duration
+	count                   int64
+	asJSON, embedded, noAck bool
+	transport               string
+}
+
+func (e *env) runBench(ctx context.Context, mode string, f *benchFlags) int {
+	concurrency, size, duration, count := &f.concurrency, &f.size, &f.duration, &f.count
+	asJSON, embedded, transportName, noAck := &f.asJSON, &f.embedded, &f.transport, &f.noAck
+	switch {
+	case *concurrency < 1:
+		return e.usageErr("--concurrency must be at least 1")
+	case *size < 0 || *size > 64<<20:
+		return e.usageErr("--size must be between 0 and 64 MiB")
+	case *count < 0:
+		return e.usageErr("--count must not be negative")
+	case *count == 0 && *duration <= 0:
+		return e.usageErr("--duration must be positive")
+	case *transportName != "websocket" && *transportName != "rawsocket":
+		return e.usageErr("--transport must be websocket or rawsocket")
+	}
+
+	st, err := e.conn.load()
+	if err != nil {
+		return e.errorf(exitUsage, "%v", err)
+	}
+	cfg := st.cfg
+	if *embedded {
+		url, stop, err := startEmbeddedRouter(ctx, *transportName, e.logger())
+		if err != nil {
+			return e.errorf(exitConnect, "embedded router: %v", err)
+		}
+		defer stop()
+		cfg.URL = url
+		cfg.Realm = "izaber"
+		cfg.AuthMethods = []string{"anonymous"}
+		cfg.Username, cfg.AuthID, cfg.Password = "", "", ""
+	}
+	cfg.DisableReconnect = true
+	cfg.Logger = e.logger()
+	if cfg.MaxPayloadSize == 0 && *size > izaber.DefaultMaxPayloadSize-1024 {
+		cfg.MaxPayloadSize = *size + 1<<20
+	}
+	var clients [2]*izaber.Client
+	for i := range clients {
+		c, err := izaber.New(cfg)
 		if err != nil {
 			return e.errorf(exitUsage, "%v", err)
 		}
-		cfg := st.cfg
-		if *embedded {
-			url, stop, err := startEmbeddedRouter(ctx, *transportName, e.logger())
-			if err != nil {
-				return e.errorf(exitConnect, "embedded router: %v", err)
+		defer e.close(c)
+		if err := c.Connect(ctx); err != nil {
+			if ctx.Err() != nil {
+				return e.errorf(exitInterrupt, "interrupted")
 			}
-			defer stop()
-			cfg.URL = url
-			cfg.Realm = "izaber"
-			cfg.AuthMethods = []string{"anonymous"}
-			cfg.Username, cfg.AuthID, cfg.Password = "", "", ""
+			return e.errorf(exitConnect, "cannot connect to %s as %s: %v", c.Config().URL, describeUser(cfg), err)
 		}
-		cfg.DisableReconnect = true
-		cfg.Logger = e.logger()
-		if cfg.MaxPayloadSize == 0 && *size > izaber.DefaultMaxPayloadSize-1024 {
-			cfg.MaxPayloadSize = *size + 1<<20
+		clients[i] = c
+	}
+	ser := "cbor"
+	if len(cfg.Serializers) > 0 {
+		ser = cfg.Serializers[0]
+	}
+	b := &bench{
+		e: e, server: clients[0], client: clients[1], opts: e.uriOpts(),
+		concurrency: *concurrency, duration: *duration, count: *count, noAck: *noAck,
+		payload: strings.Repeat("x", *size),
+		res:     benchResult{Mode: mode, URL: cfg.URL, Embedded: *embedded, Serializer: ser, Concurrency: *concurrency, Size: *size},
+	}
+	var lats []time.Duration
+	if mode == "call" {
+		lats, err = b.runCall(ctx)
+	} else {
+		lats, err = b.runPubSub(ctx)
+	}
+	if err != nil {
+		return e.requestErr(ctx, err)
+	}
+	b.res.Interrupted = ctx.Err() != nil
+	b.res.Latency = summarize(lats)
+	if b.res.Elapsed > 0 {
+		b.res.Throughput = float64(b.res.Ops) / b.res.Elapsed
+	}
+	if *asJSON {
+		if err := writeJSON(e.stdout, b.res, e.indent()); err != nil {
+			return e.errorf(exitWAMPError, "%v", err)
 		}
-		var clients [2]*izaber.Client
-		for i := range clients {
-			c, err := izaber.New(cfg)
-			if err != nil {
-				return e.errorf(exitUsage, "%v", err)
-			}
-			defer e.close(c)
-			if err := c.Connect(ctx); err != nil {
-				if ctx.Err() != nil {
-					return e.errorf(exitInterrupt, "interrupted")
-				}
-				return e.errorf(exitConnect, "cannot connect to %s as %s: %v", c.Config().URL, describeUser(cfg), err)
-			}
-			clients[i] = c
-		}
-		ser := "cbor"
-		if len(cfg.Serializers) > 0 {
-			ser = cfg.Serializers[0]
-		}
-		b := &bench{
-			e: e, server: clients[0], client: clients[1], opts: e.uriOpts(),
-			concurrency: *concurrency, duration: *duration, count: *count, noAck: *noAck,
-			payload: strings.Repeat("x", *size),
-			res:     benchResult{Mode: mode, URL: cfg.URL, Embedded: *embedded, Serializer: ser, Concurrency: *concurrency, Size: *size},
-		}
-		var lats []time.Duration
-		if mode == "call" {
-			lats, err = b.runCall(ctx)
-		} else {
-			lats, err = b.runPubSub(ctx)
-		}
-		if err != nil {
-			return e.requestErr(ctx, err)
-		}
-		b.res.Interrupted = ctx.Err() != nil
-		b.res.Latency = summarize(lats)
-		if b.res.Elapsed > 0 {
-			b.res.Throughput = float64(b.res.Ops) / b.res.Elapsed
-		}
-		if *asJSON {
-			if err := writeJSON(e.stdout, b.res, e.indent()); err != nil {
-				return e.errorf(exitWAMPError, "%v", err)
-			}
-		} else {
-			printBenchTable(e.stdout, &b.res)
-		}
-		switch {
-		case b.res.Interrupted:
-			return exitInterrupt
-		case b.res.Ops == 0:
-			return e.errorf(exitWAMPError, "no operation succeeded: %s", b.res.FirstError)
-		}
-		return exitOK
-	})
-	return cmd
+	} else {
+		printBenchTable(e.stdout, &b.res)
+	}
+	switch {
+	case b.res.Interrupted:
+		return exitInterrupt
+	case b.res.Ops == 0:
+		return e.errorf(exitWAMPError, "no operation succeeded: %s", b.res.FirstError)
+	}
+	return exitOK
 }
 
 type bench struct {
