@@ -39,21 +39,25 @@ and one line per result when piped.
 		Annotations: map[string]string{annotationTakesValues: "yes"},
 	}
 	e := a.client(cmd)
-	var kw kwargsFlag
-	cmd.Flags().VarP(&kw, "kwarg", "k", "keyword argument `KEY=VALUE` (repeatable)")
-	asString := cmd.Flags().BoolP("string", "s", false, "take every ARG and VALUE as a string, never as JSON")
+	var p payloadFlags
+	p.register(cmd)
+	opts := optionFlag(cmd, "CALL")
 	full := cmd.Flags().Bool("full", false, `print {"args", "kwargs", "details"} of the result`)
 	progress := cmd.Flags().Bool("progress", false, "ask for progressive results and print each as it arrives")
 	cmd.RunE = e.runE(func(ctx context.Context, pos []string) int {
 		if len(pos) == 0 {
 			return e.usageErr("missing PROCEDURE")
 		}
-		return e.runCall(ctx, pos[0], parseArgs(pos[1:], *asString), kw.dict(*asString), *full, *progress)
+		args, kwargs, err := p.payload(pos[1:], a.stdin)
+		if err != nil {
+			return e.usageErr("%v", err)
+		}
+		return e.runCall(ctx, pos[0], args, kwargs, wampOptions(opts), *full, *progress)
 	})
 	return cmd
 }
 
-func (e *env) runCall(ctx context.Context, proc string, cargs protocol.List, ckw protocol.Dict, full, progress bool) int {
+func (e *env) runCall(ctx context.Context, proc string, cargs protocol.List, ckw protocol.Dict, callOpts []izaber.Option, full, progress bool) int {
 	c, code := e.connect(ctx, false)
 	if c == nil {
 		return code
@@ -66,7 +70,7 @@ func (e *env) runCall(ctx context.Context, proc string, cargs protocol.List, ckw
 		}
 		return resultValue(r.Args, r.Kwargs)
 	}
-	opts := e.uriOpts()
+	opts := append(e.uriOpts(), callOpts...)
 	var mu sync.Mutex // progress callbacks and the final print share stdout
 	if progress {
 		opts = append(opts, izaber.ReceiveProgress(func(r *session.Result) {

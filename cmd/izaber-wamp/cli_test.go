@@ -180,6 +180,22 @@ func startTestRouter(dir string) (func(), error) {
 			}
 			return izaber.Yield("done"), nil
 		},
+		// test.gated sends one progressive result, then waits for the
+		// test to close progressGate: the result must be out before that.
+		"test.gated": func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+			if err := inv.Progress(ctx, protocol.List{"first"}, nil); err != nil {
+				return nil, err
+			}
+			select {
+			case <-progressGate:
+				return izaber.Yield("done"), nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		},
+		"test.details": func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+			return &session.Result{Kwargs: inv.Details}, nil
+		},
 	}
 	for name, h := range procs {
 		if _, err := callee.Register(ctx, name, h); err != nil {
@@ -197,12 +213,17 @@ func startTestRouter(dir string) (func(), error) {
 	}, nil
 }
 
+// progressGate releases test.gated.
+var progressGate = make(chan struct{})
+
 // cli is one run of the binary.
 type cli struct {
 	t    *testing.T
 	env  map[string]string // added to a clean environment
 	dir  string            // working directory (and HOME): no izaber.yaml unless the test writes one
 	args []string
+	// stdin is the standard input (default: none, as from /dev/null).
+	stdin string
 }
 
 type result struct {
@@ -225,6 +246,9 @@ func as(t *testing.T, user string, args ...string) *cli {
 func (c *cli) cmd(ctx context.Context) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, cliBinary, c.args...)
 	cmd.Dir = c.dir
+	if c.stdin != "" {
+		cmd.Stdin = strings.NewReader(c.stdin)
+	}
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "IZABER_") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_DATA_HOME=") {
 			continue

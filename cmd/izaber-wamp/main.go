@@ -78,7 +78,7 @@ services from the shell; runs a local router for development.`,
 		&cobra.Group{ID: groupNexus, Title: "Nexus services"},
 		&cobra.Group{ID: groupTools, Title: "Tools"},
 	)
-	a := &app{stdout: stdout, stderr: stderr}
+	a := &app{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	for _, c := range []*cobra.Command{
 		newCallCmd(a), newPublishCmd(a), newSubscribeCmd(a), newRegisterCmd(a),
 		newWhoAmICmd(a), newRosterCmd(a), newMetadataCmd(a), newAPIKeysCmd(a), newOTPCmd(a),
@@ -107,8 +107,9 @@ services from the shell; runs a local router for development.`,
 	return root
 }
 
-// app is what every command shares: the output streams.
+// app is what every command shares: the standard streams.
 type app struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,27 +29,31 @@ The publisher's own subscriptions do not receive it unless --me is given.
 		Annotations: map[string]string{annotationTakesValues: "yes"},
 	}
 	e := a.client(cmd)
-	var kw kwargsFlag
-	cmd.Flags().VarP(&kw, "kwarg", "k", "keyword argument `KEY=VALUE` (repeatable)")
-	asString := cmd.Flags().BoolP("string", "s", false, "take every ARG and VALUE as a string, never as JSON")
+	var p payloadFlags
+	p.register(cmd)
+	opts := optionFlag(cmd, "PUBLISH")
 	noAck := cmd.Flags().Bool("no-ack", false, "do not wait for the router's acknowledgement")
 	me := cmd.Flags().Bool("me", false, "deliver to this session's own subscriptions too (exclude_me=false)")
 	cmd.RunE = e.runE(func(ctx context.Context, pos []string) int {
 		if len(pos) == 0 {
 			return e.usageErr("missing TOPIC")
 		}
-		return e.runPublish(ctx, pos[0], parseArgs(pos[1:], *asString), kw.dict(*asString), *noAck, *me)
+		args, kwargs, err := p.payload(pos[1:], a.stdin)
+		if err != nil {
+			return e.usageErr("%v", err)
+		}
+		return e.runPublish(ctx, pos[0], args, kwargs, wampOptions(opts), *noAck, *me)
 	})
 	return cmd
 }
 
-func (e *env) runPublish(ctx context.Context, topic string, pargs protocol.List, pkw protocol.Dict, noAck, me bool) int {
+func (e *env) runPublish(ctx context.Context, topic string, pargs protocol.List, pkw protocol.Dict, pubOpts []izaber.Option, noAck, me bool) int {
 	c, code := e.connect(ctx, false)
 	if c == nil {
 		return code
 	}
 	defer e.close(c)
-	opts := e.uriOpts()
+	opts := append(e.uriOpts(), pubOpts...)
 	if noAck {
 		opts = append(opts, izaber.FireAndForget())
 	}
@@ -76,9 +81,11 @@ restored after a reconnection.`,
   izaber-wamp subscribe --match wildcard sensors..temp
   izaber-wamp subscribe --count 1 jobs.done | jq .args`,
 	}
-	e := a.client(cmd)
+	e := a.client(cmd, "timeout") // --timeout is the subscription's own
 	match := matchFlag(cmd)
 	count := cmd.Flags().Int("count", 0, "exit after this many events (0: run until Ctrl-C)")
+	timeout := cmd.Flags().Duration("timeout", 0, "exit after `DURATION` (0: run until Ctrl-C); with --count, fewer events by then exit 1")
+	opts := optionFlag(cmd, "SUBSCRIBE")
 	cmd.RunE = e.runE(func(ctx context.Context, pos []string) int {
 		switch {
 		case len(pos) == 0:
@@ -87,16 +94,18 @@ restored after a reconnection.`,
 			return e.usageErr("unexpected arguments after TOPIC: %q", pos[1:])
 		case *count < 0:
 			return e.usageErr("--count must not be negative")
+		case *timeout < 0:
+			return e.usageErr("--timeout must not be negative")
 		}
 		if err := checkMatch(*match); err != nil {
 			return e.usageErr("%v", err)
 		}
-		return e.runSubscribe(ctx, pos[0], *match, *count)
+		return e.runSubscribe(ctx, pos[0], *match, *count, *timeout, wampOptions(opts))
 	})
 	return cmd
 }
 
-func (e *env) runSubscribe(ctx context.Context, topic, match string, count int) int {
+func (e *env) runSubscribe(ctx context.Context, topic, match string, count int, timeout time.Duration, subOpts []izaber.Option) int {
 	c, code := e.connect(ctx, true)
 	if c == nil {
 		return code
@@ -131,16 +140,20 @@ func (e *env) runSubscribe(ctx context.Context, topic, match string, count int) 
 	if match != "exact" {
 		opts = append(opts, izaber.Match(match))
 	}
+	opts = append(opts, subOpts...)
 	if _, err := c.Subscribe(ctx, topic, handler, opts...); err != nil {
 		return e.requestErr(ctx, err)
 	}
 	// On stderr, so that stdout stays pure JSON lines; scripts may wait for it.
 	e.errorf(0, "subscribed to %s; Ctrl-C to stop", e.uri(c, topic))
-	code = e.hold(ctx, c, 0)
+	code = e.hold(ctx, c, timeout)
 	mu.Lock()
 	defer mu.Unlock()
 	if failed != nil {
 		return e.errorf(exitWAMPError, "writing output: %v", failed)
+	}
+	if code == exitOK && count > 0 && n < count {
+		return e.errorf(exitWAMPError, "timeout: %d of %d events in %s", n, count, timeout)
 	}
 	return code
 }

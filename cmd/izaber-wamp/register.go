@@ -44,6 +44,7 @@ reconnection.`,
 	invoke := cmd.Flags().String("invoke", "", "shared registration policy: single, roundrobin, random, first or last")
 	cmd.RegisterFlagCompletionFunc("invoke", cobra.FixedCompletions([]cobra.Completion{"single", "roundrobin", "random", "first", "last"}, cobra.ShellCompDirectiveNoFileComp))
 	force := cmd.Flags().Bool("force", false, "take the procedure over from its current callee (force_reregister)")
+	wopts := optionFlag(cmd, "REGISTER")
 	concurrency := cmd.Flags().Int("concurrency", 0, "invocations (commands) running at once; more wait (default: concurrency_max from izaber.yaml, else 64)")
 	cmd.RunE = e.runE(func(ctx context.Context, args []string) int {
 		pos, rest := args, []string(nil)
@@ -80,6 +81,7 @@ reconnection.`,
 		if *force {
 			opts = append(opts, izaber.ForceReregister())
 		}
+		opts = append(opts, wampOptions(wopts)...)
 		return e.runRegister(ctx, pos[0], rest, opts)
 	})
 	return cmd
