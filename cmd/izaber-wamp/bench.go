@@ -129,7 +129,7 @@ func (e *env) runBench(ctx context.Context, mode string, f *benchFlags) int {
 		return e.usageErr("--transport must be websocket or rawsocket")
 	}
 
-	st, err := e.conn.load()
+	st, err := e.settings(!*embedded)
 	if err != nil {
 		return e.errorf(exitUsage, "%v", err)
 	}

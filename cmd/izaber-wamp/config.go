@@ -39,7 +39,7 @@ environment with every secret-looking value redacted. It does not connect.`,
 }
 
 func (e *env) runConfig(ctx context.Context) int {
-	st, err := e.conn.load()
+	st, err := e.settings(true)
 	if err != nil {
 		return e.errorf(exitUsage, "%v", err)
 	}
@@ -115,10 +115,12 @@ func nonNilStrings(l []string) []string {
 // secretWords mark keys whose values are never printed.
 var secretWords = []string{"password", "passwd", "secret", "token", "ticket", "apikey", "api_key", "private", "otp", "credential"}
 
+// secretKey reports whether the value of key k is never printed: k
+// contains a secret word or is a misspelling of one (pasword:).
 func secretKey(k string) bool {
 	k = strings.ToLower(k)
 	for _, w := range secretWords {
-		if strings.Contains(k, w) {
+		if strings.Contains(k, w) || len(w) >= 6 && editDistance(k, w) <= 2 {
 			return true
 		}
 	}

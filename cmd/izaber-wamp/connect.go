@@ -430,19 +430,26 @@ func (e *env) logger() *slog.Logger {
 // reconnection as configured; one-shot commands do not reconnect. On
 // failure it has printed the error and returns the exit code.
 func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int) {
-	st, err := e.conn.load()
+	st, err := e.settings(true)
 	if err != nil {
 		return nil, e.errorf(exitUsage, "%v", err)
 	}
 	cfg := st.cfg
-	if st.passwordSource == "default" && ticketAuth(cfg) && cfg.Username != "" && cfg.Username != izaber.DefaultUsername && terminal(os.Stdin) {
-		fmt.Fprintf(e.stderr, "Password for %s: ", cfg.Username)
-		b, err := term.ReadPassword(int(os.Stdin.Fd()))
-		fmt.Fprintln(e.stderr)
-		if err != nil {
-			return nil, e.errorf(exitUsage, "reading password: %v", err)
+	if st.passwordSource == "default" && ticketAuth(cfg) {
+		switch {
+		case cfg.Username != "" && cfg.Username != izaber.DefaultUsername && terminal(os.Stdin):
+			fmt.Fprintf(e.stderr, "Password for %s: ", cfg.Username)
+			b, err := term.ReadPassword(int(os.Stdin.Fd()))
+			fmt.Fprintln(e.stderr)
+			if err != nil {
+				return nil, e.errorf(exitUsage, "reading password: %v", err)
+			}
+			cfg.Password = string(b)
+		case cfg.Username == "":
+			e.errorf(0, "no user configured (izaber.yaml username, $%s or --user): logging in as %s with the default password", envUser, izaber.DefaultUsername)
+		default:
+			e.errorf(0, "no password configured for %s (izaber.yaml password, $%s or --password) and no terminal to ask: sending the default password", cfg.Username, envPassword)
 		}
-		cfg.Password = string(b)
 	}
 	if !longLived {
 		cfg.DisableReconnect = true
@@ -467,6 +474,23 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 		cfg.Logger.Info("izaber-wamp: joined", "url", cfg.URL, "realm", info.Realm, "session", info.Session, "authid", info.AuthID, "authrole", info.AuthRole)
 	}
 	return c, exitOK
+}
+
+// settings loads the configuration and says on stderr what the user
+// should know about it: izaber.yaml's warnings and, with announceURL,
+// whether the built-in production URL is used.
+func (e *env) settings(announceURL bool) (*settings, error) {
+	st, err := e.conn.load()
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range st.warnings {
+		e.errorf(0, "warning: %s", w)
+	}
+	if announceURL && st.cfg.URL == "" {
+		e.errorf(0, "no URL configured (izaber.yaml url, $%s or --url): using the default %s", envURL, izaber.DefaultURL)
+	}
+	return st, nil
 }
 
 func describeUser(cfg izaber.Config) string {
