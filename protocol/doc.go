@@ -5,6 +5,17 @@
 // It performs no I/O. The transport package moves the bytes that a
 // Serializer produces; the session package gives the messages meaning.
 //
+// # Names
+//
+// The URIs and names the specification defines live here once: error and
+// close URIs (URINoSuchProcedure, URICloseNormal, ...), meta API procedures
+// and topics (MetaSessionGet, ...), role and feature names (RoleCallee,
+// FeatureCallCanceling, ...), and the role/feature lists this module
+// announces: ClientRoles (HELLO, package session) and RouterRoles
+// (WELCOME, package router and session.Accept). Other packages refer to
+// these constants rather than spelling the strings again; HasFeature reads
+// an announcement.
+//
 // # Values
 //
 // Payload values (Args, Kwargs, Details, Options) use a small set of Go types

@@ -208,7 +208,7 @@ func (e *env) runBench(ctx context.Context, mode string, f *benchFlags) int {
 type bench struct {
 	e              *env
 	server, client *izaber.Client
-	opts           []izaber.Option
+	opts           []session.Option
 	concurrency    int
 	duration       time.Duration
 	count          int64
@@ -348,7 +348,7 @@ func (b *bench) runPubSub(ctx context.Context) ([]time.Duration, error) {
 	}
 	opts := b.opts
 	if b.noAck {
-		opts = append(slices.Clip(opts), izaber.FireAndForget())
+		opts = append(slices.Clip(opts), session.Acknowledge(false))
 	}
 	args := protocol.List{b.payload}
 	op := func(ctx context.Context) error {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/zabertech/go-izaber-wamp/izaber"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
@@ -57,7 +56,7 @@ and one line per result when piped.
 	return cmd
 }
 
-func (e *env) runCall(ctx context.Context, proc string, cargs protocol.List, ckw protocol.Dict, callOpts []izaber.Option, full, progress bool) int {
+func (e *env) runCall(ctx context.Context, proc string, cargs protocol.List, ckw protocol.Dict, callOpts []session.Option, full, progress bool) int {
 	c, code := e.connect(ctx, false)
 	if c == nil {
 		return code
@@ -73,7 +72,7 @@ func (e *env) runCall(ctx context.Context, proc string, cargs protocol.List, ckw
 	opts := append(e.uriOpts(), callOpts...)
 	var mu sync.Mutex // progress callbacks and the final print share stdout
 	if progress {
-		opts = append(opts, izaber.ReceiveProgress(func(r *session.Result) {
+		opts = append(opts, session.ReceiveProgress(func(r *session.Result) {
 			mu.Lock()
 			defer mu.Unlock()
 			e.printJSON(format(r))

@@ -166,13 +166,13 @@ func (c *connFlags) set(name string) bool {
 // izaber.yaml the command would read.
 func completeEnvironments(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	file, _ := cmd.Flags().GetString("config")
-	s, err := izaber.Load(izaber.LoadOptions{File: file})
+	s, err := izaber.Load(izaber.Source{File: file})
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	text := os.Getenv(izaber.EnvYAML)
-	if s.Source != "$"+izaber.EnvYAML {
-		b, err := os.ReadFile(s.Source)
+	if s.Origin != "$"+izaber.EnvYAML {
+		b, err := os.ReadFile(s.Origin)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -205,13 +205,13 @@ type settings struct {
 // variables and flags. It does not prompt.
 func (c *connFlags) load() (*settings, error) {
 	st := &settings{}
-	s, err := izaber.Load(izaber.LoadOptions{File: c.configFile, Environment: c.env})
+	s, err := izaber.Load(izaber.Source{File: c.configFile, Environment: c.env})
 	switch {
 	case err == nil:
 		st.cfg = s.Config
-		st.source = s.Source
+		st.source = s.Origin
 		st.environment = s.Environment
-		st.warnings = s.Warnings
+		st.warnings = s.Config.Warnings
 		st.values = s.Values
 	case errors.Is(err, izaber.ErrNoConfig) && c.configFile == "":
 		// No izaber.yaml anywhere: defaults, env and flags only.
@@ -524,9 +524,9 @@ func (e *env) close(c *izaber.Client) {
 }
 
 // uriOpts returns the per-request options implied by the flags.
-func (e *env) uriOpts() []izaber.Option {
+func (e *env) uriOpts() []session.Option {
 	if e.conn.absolute {
-		return []izaber.Option{izaber.Absolute()}
+		return []session.Option{izaber.Absolute()}
 	}
 	return nil
 }

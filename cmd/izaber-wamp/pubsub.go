@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/zabertech/go-izaber-wamp/izaber"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
@@ -47,7 +46,7 @@ The publisher's own subscriptions do not receive it unless --me is given.
 	return cmd
 }
 
-func (e *env) runPublish(ctx context.Context, topic string, pargs protocol.List, pkw protocol.Dict, pubOpts []izaber.Option, noAck, me bool) int {
+func (e *env) runPublish(ctx context.Context, topic string, pargs protocol.List, pkw protocol.Dict, pubOpts []session.Option, noAck, me bool) int {
 	c, code := e.connect(ctx, false)
 	if c == nil {
 		return code
@@ -55,10 +54,10 @@ func (e *env) runPublish(ctx context.Context, topic string, pargs protocol.List,
 	defer e.close(c)
 	opts := append(e.uriOpts(), pubOpts...)
 	if noAck {
-		opts = append(opts, izaber.FireAndForget())
+		opts = append(opts, session.Acknowledge(false))
 	}
 	if me {
-		opts = append(opts, izaber.ExcludeMe(false))
+		opts = append(opts, session.ExcludeMe(false))
 	}
 	if err := c.Publish(ctx, topic, pargs, pkw, opts...); err != nil {
 		return e.requestErr(ctx, err)
@@ -105,7 +104,7 @@ restored after a reconnection.`,
 	return cmd
 }
 
-func (e *env) runSubscribe(ctx context.Context, topic, match string, count int, timeout time.Duration, subOpts []izaber.Option) int {
+func (e *env) runSubscribe(ctx context.Context, topic, match string, count int, timeout time.Duration, subOpts []session.Option) int {
 	c, code := e.connect(ctx, true)
 	if c == nil {
 		return code
@@ -138,7 +137,7 @@ func (e *env) runSubscribe(ctx context.Context, topic, match string, count int, 
 	}
 	opts := e.uriOpts()
 	if match != "exact" {
-		opts = append(opts, izaber.Match(match))
+		opts = append(opts, session.Match(match))
 	}
 	opts = append(opts, subOpts...)
 	if _, err := c.Subscribe(ctx, topic, handler, opts...); err != nil {

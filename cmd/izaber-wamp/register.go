@@ -71,15 +71,15 @@ reconnection.`,
 		if _, err := exec.LookPath(rest[0]); err != nil {
 			return e.usageErr("command %q: %v", rest[0], err)
 		}
-		var opts []izaber.Option
+		var opts []session.Option
 		if *match != "exact" {
-			opts = append(opts, izaber.Match(*match))
+			opts = append(opts, session.Match(*match))
 		}
 		if *invoke != "" {
-			opts = append(opts, izaber.Invoke(*invoke))
+			opts = append(opts, session.Invoke(*invoke))
 		}
 		if *force {
-			opts = append(opts, izaber.ForceReregister())
+			opts = append(opts, session.ForceReregister())
 		}
 		opts = append(opts, wampOptions(wopts)...)
 		return e.runRegister(ctx, pos[0], rest, opts)
@@ -87,7 +87,7 @@ reconnection.`,
 	return cmd
 }
 
-func (e *env) runRegister(ctx context.Context, proc string, argv []string, regOpts []izaber.Option) int {
+func (e *env) runRegister(ctx context.Context, proc string, argv []string, regOpts []session.Option) int {
 	c, code := e.connect(ctx, true)
 	if c == nil {
 		return code

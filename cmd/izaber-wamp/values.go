@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/zabertech/go-izaber-wamp/izaber"
 	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // parseValue turns one command-line argument into a WAMP payload value:
@@ -323,10 +323,10 @@ func optionFlag(cmd *cobra.Command, message string) *kwargsFlag {
 }
 
 // wampOptions turns -o pairs into request options.
-func wampOptions(o *kwargsFlag) []izaber.Option {
-	var opts []izaber.Option
+func wampOptions(o *kwargsFlag) []session.Option {
+	var opts []session.Option
 	for _, p := range o.pairs {
-		opts = append(opts, izaber.WithOption(p[0], parseValue(p[1], false)))
+		opts = append(opts, session.WithOption(p[0], parseValue(p[1], false)))
 	}
 	return opts
 }
