@@ -147,6 +147,9 @@ func (e *env) runBench(ctx context.Context, mode string, f *benchFlags) int {
 	}
 	cfg.DisableReconnect = true
 	cfg.Logger = e.logger()
+	if e.conn.trace {
+		cfg.Trace = e.tracer()
+	}
 	if cfg.MaxPayloadSize == 0 && *size > izaber.DefaultMaxPayloadSize-1024 {
 		cfg.MaxPayloadSize = *size + 1<<20
 	}

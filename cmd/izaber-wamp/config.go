@@ -116,11 +116,14 @@ func nonNilStrings(l []string) []string {
 var secretWords = []string{"password", "passwd", "secret", "token", "ticket", "apikey", "api_key", "private", "otp", "credential"}
 
 // secretKey reports whether the value of key k is never printed: k
-// contains a secret word or is a misspelling of one (pasword:).
+// contains a secret word, or is a misspelling of "password" (pasword:).
 func secretKey(k string) bool {
 	k = strings.ToLower(k)
+	if editDistance(k, "password") <= 2 {
+		return true
+	}
 	for _, w := range secretWords {
-		if strings.Contains(k, w) || len(w) >= 6 && editDistance(k, w) <= 2 {
+		if strings.Contains(k, w) {
 			return true
 		}
 	}

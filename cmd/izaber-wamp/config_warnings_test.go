@@ -58,8 +58,8 @@ func TestCLIAnnouncesDefaults(t *testing.T) {
 func TestSecretKey(t *testing.T) {
 	for k, want := range map[string]bool{
 		"password": true, "pasword": true, "passwrd": true, "Password": true, "bind_password": true,
-		"secret": true, "secert": true, "plaintext_key": true, "key": true, "api_key": true, "ticket": true,
-		"url": false, "username": false, "realm": false, "host": false, "keys": false, "port": false, "serializer": false,
+		"secret": true, "plaintext_key": true, "key": true, "api_key": true, "ticket": true,
+		"url": false, "username": false, "realm": false, "host": false, "keys": false, "port": false, "serializer": false, "socket": false, "packet": false,
 	} {
 		if got := secretKey(k); got != want {
 			t.Errorf("secretKey(%q) = %v, want %v", k, got, want)

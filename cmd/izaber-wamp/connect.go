@@ -69,6 +69,7 @@ type connFlags struct {
 	tlsServerName  string
 	tlsInsecure    bool
 	verbose        bool
+	trace          bool
 	pretty         bool
 	compact        bool
 
@@ -153,6 +154,7 @@ func (c *connFlags) register(cmd *cobra.Command, skip ...string) {
 	}
 	fs.BoolVar(&c.absolute, "absolute", false, "send URIs exactly as given, without the uri_base prefix")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "log connection diagnostics to stderr")
+	fs.BoolVar(&c.trace, "trace", false, "print each WAMP message sent (-->) and received (<--) on stderr, secrets redacted")
 	fs.BoolVar(&c.pretty, "pretty", false, "indent JSON output (default: when stdout is a terminal)")
 	fs.BoolVar(&c.compact, "compact", false, "one-line JSON output (default: when stdout is not a terminal)")
 }
@@ -455,6 +457,9 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 		cfg.DisableReconnect = true
 	}
 	cfg.Logger = e.logger()
+	if e.conn.trace {
+		cfg.Trace = e.tracer()
+	}
 	if e.configure != nil {
 		e.configure(&cfg)
 	}

@@ -5,6 +5,7 @@ package main
 // progressive results as they arrive.
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,5 +137,35 @@ func TestCLICallProgressAsItArrives(t *testing.T) {
 	}
 	if out := b.stdout.String(); out != `"first"`+"\n"+`"done"`+"\n" {
 		t.Fatalf("output %q", out)
+	}
+}
+
+// --trace prints every WAMP message, both ways, on stderr, with the
+// password and other secrets redacted; stdout is unchanged.
+func TestCLITrace(t *testing.T) {
+	t.Parallel()
+	setupCLI(t)
+	r := as(t, "backend-1", "call", "--trace", "test.add", "2", "3").want(exitOK)
+	if r.stdout != "5\n" {
+		t.Fatalf("stdout %q", r.stdout)
+	}
+	mustContain(t, "trace", r.stderr,
+		"--> HELLO [1,", "<-- CHALLENGE [4,", "--> AUTHENTICATE [5,", "<-- WELCOME [2,",
+		`--> CALL [48,`, `"com.izaber.wamp.test.add",[2,3]]`, "<-- RESULT [50,", ",[5]]", "--> GOODBYE", "<-- GOODBYE")
+	if strings.Contains(r.stderr, cliUsers["backend-1"].password) {
+		t.Fatalf("password in the trace:\n%s", r.stderr)
+	}
+	// The plaintext key of a new API key is on stdout (asked for), not in
+	// the trace.
+	r = as(t, "backend-1", "apikeys", "create", "--trace", "--description", "trace test").want(exitOK)
+	var key struct {
+		Plain string `json:"plaintext_key"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &key); err != nil || key.Plain == "" {
+		t.Fatalf("apikeys create: %v %q", err, r.stdout)
+	}
+	mustContain(t, "trace", r.stderr, "<-- RESULT", `"plaintext_key":"[redacted]"`)
+	if strings.Contains(r.stderr, key.Plain) {
+		t.Fatalf("API key in the trace:\n%s", r.stderr)
 	}
 }
