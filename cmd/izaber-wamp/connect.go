@@ -447,6 +447,7 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 				return nil, e.errorf(exitUsage, "reading password: %v", err)
 			}
 			cfg.Password = string(b)
+			st.passwordSource = "the prompt"
 		case cfg.Username == "":
 			e.errorf(0, "no user configured (izaber.yaml username, $%s or --user): logging in as %s with the default password", envUser, izaber.DefaultUsername)
 		default:
@@ -472,7 +473,7 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 		if ctx.Err() != nil {
 			return nil, e.errorf(exitInterrupt, "interrupted")
 		}
-		return nil, e.errorf(exitConnect, "cannot connect to %s as %s: %v", c.Config().URL, describeUser(cfg), err)
+		return nil, e.connectFailure(st, cfg, c.Config().URL, err)
 	}
 	if cfg.Logger != nil {
 		info, _ := c.Info()
