@@ -3,40 +3,48 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/zabertech/go-izaber-wamp/router/nexus"
 )
 
-// runHashPassword is `izaber-wamp router hash-password`: it reads a
-// password (asking twice, without echo, on a terminal; else the first line
-// of stdin) and prints its password_hash for the users file.
-func runHashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("izaber-wamp router hash-password", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: izaber-wamp router hash-password < password-file")
-		fmt.Fprintln(stderr, "\nPrints a password_hash (PBKDF2-SHA256, passlib's pbkdf2_sha256 format, as Nexus stores)")
-		fmt.Fprintln(stderr, "for the router's users file, in place of a plaintext password:")
-		fmt.Fprintln(stderr, "\n  users:\n    - login: alice\n      password_hash: \"$pbkdf2-sha256$100000$...\"")
-		fmt.Fprintln(stderr, "\nOn a terminal it asks for the password twice, without echo; otherwise it reads the")
-		fmt.Fprintln(stderr, "first line of standard input.")
+// newHashPasswordCmd is `izaber-wamp router hash-password`.
+func newHashPasswordCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "hash-password",
+		Short: "print a password_hash for the router's users file",
+		Args:  cobra.NoArgs,
+		Long: `Prints a password_hash (PBKDF2-SHA256 in passlib's pbkdf2_sha256 format, as
+Nexus stores it) for the router's users file, in place of a plaintext
+password:
+
+  users:
+    - login: alice
+      password_hash: "$pbkdf2-sha256$100000$..."
+
+On a terminal it asks for the password twice, without echo; otherwise it
+reads the first line of standard input. The password is never an argument
+(it would show in the shell history and the process list).`,
+		Example: `  izaber-wamp router hash-password
+  printf '%s\n' "$PASSWORD" | izaber-wamp router hash-password`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return status(hashPassword(a.stdin, a.stdout, a.stderr))
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "izaber-wamp router hash-password: the password is read from standard input, not from arguments")
-		return 2
+}
+
+// hashPassword reads a password from stdin (asking twice, without echo, on
+// a terminal) and prints its hash.
+func hashPassword(stdin io.Reader, stdout, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "izaber-wamp router hash-password: "+format+"\n", a...)
+		return 1 // as the router command's own failures
 	}
 	var pw string
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -48,36 +56,30 @@ func runHashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		}
 		a, err := read("Password: ")
 		if err != nil {
-			fmt.Fprintf(stderr, "izaber-wamp router hash-password: %v\n", err)
-			return 1
+			return fail("%v", err)
 		}
 		b, err := read("Again: ")
 		if err != nil {
-			fmt.Fprintf(stderr, "izaber-wamp router hash-password: %v\n", err)
-			return 1
+			return fail("%v", err)
 		}
 		if a != b {
-			fmt.Fprintln(stderr, "izaber-wamp router hash-password: the passwords differ")
-			return 1
+			return fail("the passwords differ")
 		}
 		pw = a
 	} else {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
-			fmt.Fprintf(stderr, "izaber-wamp router hash-password: %v\n", err)
-			return 1
+			return fail("%v", err)
 		}
 		pw = strings.TrimRight(line, "\r\n")
 	}
 	if pw == "" {
-		fmt.Fprintln(stderr, "izaber-wamp router hash-password: empty password")
-		return 1
+		return fail("empty password")
 	}
 	h, err := nexus.HashPassword(pw)
 	if err != nil {
-		fmt.Fprintf(stderr, "izaber-wamp router hash-password: %v\n", err)
-		return 1
+		return fail("%v", err)
 	}
 	fmt.Fprintln(stdout, h)
-	return 0
+	return exitOK
 }

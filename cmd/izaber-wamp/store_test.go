@@ -78,7 +78,7 @@ func TestAPIKeysListShowsNoSecret(t *testing.T) {
 // users file accepts and that logs the user in.
 func TestRouterHashPassword(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := runHashPassword(nil, strings.NewReader("correct horse\n"), &out, &errb); code != 0 {
+	if code := hashPassword(strings.NewReader("correct horse\n"), &out, &errb); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	hash := strings.TrimSpace(out.String())
@@ -117,21 +117,19 @@ func TestRouterHashPassword(t *testing.T) {
 			cl.Close()
 		}
 	}
-
-	for _, c := range []struct {
-		args  []string
-		stdin string
-		code  int
-	}{
-		{[]string{"secret"}, "", 2},
-		{nil, "\n", 1},
-		{nil, "", 1},
-		{[]string{"-h"}, "", 0},
-	} {
+	for _, stdin := range []string{"\n", ""} {
 		out.Reset()
-		errb.Reset()
-		if code := runHashPassword(c.args, strings.NewReader(c.stdin), &out, &errb); code != c.code || out.Len() != 0 {
-			t.Errorf("hash-password %q < %q: exit %d, stdout %q; want exit %d and no output", c.args, c.stdin, code, out.String(), c.code)
+		if code := hashPassword(strings.NewReader(stdin), &out, &errb); code == exitOK || out.Len() != 0 {
+			t.Errorf("hash-password < %q: exit %d, stdout %q", stdin, code, out.String())
 		}
+	}
+
+	// Through the command line: stdin (here empty), never arguments.
+	if r := as(t, "", "router", "hash-password").want(1); !strings.Contains(r.stderr, "empty password") {
+		t.Errorf("empty stdin: %q", r.stderr)
+	}
+	as(t, "", "router", "hash-password", "secret").want(exitUsage)
+	if r := as(t, "", "router", "hash-password", "--help").want(exitOK); !strings.Contains(r.stdout, "password_hash") {
+		t.Errorf("help: %q", r.stdout)
 	}
 }
