@@ -198,8 +198,8 @@ func clientSeeds() [][]byte {
 		// CBOR: tag 64 in a RESULT.
 		encodeRecords(
 			record{2 | waitClient, frame(protocol.CBOR, &protocol.Welcome{Session: 77, Details: protocol.Dict{}})},
-			record{2 | waitClient, []byte("\x83\x18\x21\x01\x07")},                     // SUBSCRIBED 1, 7
-			record{2 | waitClient, []byte("\x83\x18\x41\x02\x08")},                     // REGISTERED 2, 8
+			record{2 | waitClient, []byte("\x83\x18\x21\x01\x07")},                         // SUBSCRIBED 1, 7
+			record{2 | waitClient, []byte("\x83\x18\x41\x02\x08")},                         // REGISTERED 2, 8
 			record{2 | waitClient, []byte("\x84\x18\x32\x03\xa0\x81\xd8\x40\x42\x01\x02")}, // RESULT 3 [tag64 h'0102']
 		),
 	)
