@@ -597,9 +597,9 @@ func TestChangeUserMovesRegistrations(t *testing.T) {
 	}
 
 	// A failed switch changes nothing.
-	if err := c.ChangeUser(ctx, "backend-1", "wrong"); err == nil {
+	if err := c.ChangeUser(ctx, "backend-1", "bad-pass-7Qx"); err == nil {
 		t.Fatal("switch with a bad password succeeded")
-	} else if strings.Contains(err.Error(), "wrong") {
+	} else if strings.Contains(err.Error(), "bad-pass-7Qx") {
 		t.Errorf("password in error: %v", err)
 	}
 	if got, err := izaber.CallAs[string](ctx, other, "cu.who", nil, nil); err != nil || got != "backend-2" {

@@ -228,7 +228,7 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 				b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 				body = strings.TrimSpace(string(b))
 			}
-			return nil, fmt.Errorf("transport: websocket handshake: server answered %s: %q", resp.Status, body)
+			return nil, &HandshakeError{StatusCode: resp.StatusCode, Status: resp.Status, Body: body}
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("transport: websocket dial: %w (%v)", context.Cause(ctx), err)
