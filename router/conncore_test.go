@@ -27,10 +27,10 @@ import (
 // Tests of the connection core (issue 11): flow control instead of drops,
 // pre-authentication limits, goroutines per idle session.
 
-// wire is a WAMP client written by hand over a transport peer, so that a
+// tclient is a WAMP client written by hand over a transport peer, so that a
 // test controls every message (pipelining thousands of requests) without
 // the session layer's own limits.
-type wire struct {
+type tclient struct {
 	t  testing.TB
 	p  transport.Peer
 	id protocol.ID
@@ -40,7 +40,7 @@ var rawRoles = protocol.Dict{"roles": protocol.Dict{
 	"caller": protocol.Dict{}, "callee": protocol.Dict{}, "publisher": protocol.Dict{}, "subscriber": protocol.Dict{},
 }}
 
-func dialWire(t testing.TB, url string, ser protocol.Serializer) *wire {
+func dialTClient(t testing.TB, url string, ser protocol.Serializer) *tclient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -60,10 +60,10 @@ func dialWire(t testing.TB, url string, ser protocol.Serializer) *wire {
 	if !ok {
 		t.Fatalf("got %v, want WELCOME", m)
 	}
-	return &wire{t: t, p: p, id: w.Session}
+	return &tclient{t: t, p: p, id: w.Session}
 }
 
-func (w *wire) send(m protocol.Message) {
+func (w *tclient) send(m protocol.Message) {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -72,7 +72,7 @@ func (w *wire) send(m protocol.Message) {
 	}
 }
 
-func (w *wire) recv() (protocol.Message, error) {
+func (w *tclient) recv() (protocol.Message, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return w.p.Recv(ctx)
@@ -87,7 +87,7 @@ func TestBurstDropsNoOne(t *testing.T) {
 	_, ep := serveAll(t, router.Config{})
 	t.Run("calls", func(t *testing.T) {
 		const n = 20000
-		callee := dialWire(t, ep.tcp, protocol.MsgPack)
+		callee := dialTClient(t, ep.tcp, protocol.MsgPack)
 		callee.send(&protocol.Register{Request: 1, Options: protocol.Dict{}, Procedure: "burst.echo"})
 		if m, err := callee.recv(); err != nil {
 			t.Fatal(err)
@@ -116,7 +116,7 @@ func TestBurstDropsNoOne(t *testing.T) {
 				}
 			}
 		}()
-		caller := dialWire(t, ep.ws, protocol.JSON)
+		caller := dialTClient(t, ep.ws, protocol.JSON)
 		results := make(chan error, 1)
 		go func() {
 			seen := make(map[protocol.ID]bool, n)
@@ -160,7 +160,7 @@ func TestBurstDropsNoOne(t *testing.T) {
 	})
 	t.Run("publishes", func(t *testing.T) {
 		const n = 50000
-		sub := dialWire(t, ep.tcp, protocol.CBOR)
+		sub := dialTClient(t, ep.tcp, protocol.CBOR)
 		sub.send(&protocol.Subscribe{Request: 1, Options: protocol.Dict{}, Topic: "burst.topic"})
 		if m, err := sub.recv(); err != nil {
 			t.Fatal(err)

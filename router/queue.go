@@ -205,7 +205,7 @@ func (s *sess) drop(why string) {
 	msg := "router: session dropped: " + why
 	s.rl.log.Warn("dropping session: client not reading", "session", s.info.ID, "authid", s.info.AuthID, "reason", why)
 	s.out.close()
-	s.conn.Drop(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: "wamp.error.timeout"}, errors.New(msg))
+	s.conn.Drop(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: protocol.URITimeout}, errors.New(msg))
 	s.kill()
 }
 

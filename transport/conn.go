@@ -532,3 +532,6 @@ func (e *keepAliveError) Error() string {
 	return e.msg
 }
 func (e *keepAliveError) Unwrap() error { return e.cause }
+
+// Traffic implements TrafficCounter.
+func (c *core) Traffic() (in, out uint64) { return c.traffic.in.Load(), c.traffic.out.Load() }

@@ -16,6 +16,9 @@ import (
 //
 // A context passed to Send or Recv bounds the wait of that one call and
 // never closes the connection (see the package doc, "Contexts").
+//
+// The WebSocket and RawSocket peers also have a RemoteAddr() net.Addr
+// method, the address of the other end (for a server, the client's).
 type Peer interface {
 	// Send serializes one message and queues it for writing, waiting while
 	// the connection's outbox is full.
@@ -32,3 +35,10 @@ type Peer interface {
 // ErrClosed is returned by Send and Recv after the connection was closed by
 // either side.
 var ErrClosed = errors.New("transport: connection closed")
+
+// TrafficCounter is implemented by the WebSocket and RawSocket peers: the
+// bytes read from and written to the socket so far, framing, handshakes and
+// keep-alive included. It is safe to call at any time, also after Close.
+type TrafficCounter interface {
+	Traffic() (in, out uint64)
+}

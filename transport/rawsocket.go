@@ -214,6 +214,9 @@ func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLi
 	return p
 }
 
+// RemoteAddr is the address of the other end (see Peer).
+func (p *rawSocketPeer) RemoteAddr() net.Addr { return p.conn.RemoteAddr() }
+
 // rawSocketSource is what the frame reader reads: the buffered socket,
 // with reads the Recv context may interrupt.
 type rawSocketSource struct{ p *rawSocketPeer }

@@ -95,6 +95,9 @@ func (p *wsPeer) shutdown(cause error, graceful bool) {
 	_ = p.ws.Close(status, reason)
 }
 
+// RemoteAddr is the address of the other end (see Peer).
+func (p *wsPeer) RemoteAddr() net.Addr { return p.conn.RemoteAddr() }
+
 func (p *wsPeer) push(b []byte) error {
 	o := p.out
 	o.cork()
@@ -415,7 +418,7 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 				b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 				msg = strings.TrimSpace(string(b))
 			}
-			return nil, fmt.Errorf("transport: websocket handshake: server answered %s: %q", resp.Status, msg)
+			return nil, &HandshakeError{StatusCode: resp.StatusCode, Status: resp.Status, Body: msg}
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("transport: websocket dial: %w (%v)", context.Cause(ctx), err)
