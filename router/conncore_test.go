@@ -557,13 +557,18 @@ func TestPreAuthOversizedHellos(t *testing.T) {
 	}
 }
 
-// TestConnectionsPerAddress: connections from one source address beyond
-// Config.MaxConnectionsPerAddress are refused (RawSocket error 4, "maximum
-// connection count reached"); closing one frees a slot.
+// TestConnectionsPerAddress: unauthenticated connections from one source
+// address beyond Config.MaxPendingPerAddress are refused (RawSocket error 4,
+// "maximum connection count reached"); established sessions do not count.
 func TestConnectionsPerAddress(t *testing.T) {
 	_, ep := serveAll(t, router.Config{})
+	// Sessions that completed the handshake: not limited.
+	for i := 0; i < router.DefaultMaxPendingPerAddress+10; i++ {
+		c := dialRS(t, strings.TrimPrefix(ep.tcp, "tcp://"), 0)
+		c.join()
+	}
 	addr := strings.TrimPrefix(ep.tcp, "tcp://")
-	limit := router.DefaultMaxConnectionsPerAddress
+	limit := router.DefaultMaxPendingPerAddress
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {

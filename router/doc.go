@@ -39,8 +39,11 @@
 // every configured serializer; Router.ServePeer serves any transport.Peer,
 // such as one end of transport.Pipe. Before a session is established a
 // client may send messages of at most Config.PreAuthMaxMessageSize (64 KiB)
-// and must complete the handshake in time; one IP address may hold at most
-// Config.MaxConnectionsPerAddress connections. A client that breaks the
+// and must complete the handshake in time, and one IP address may have at
+// most Config.MaxPendingPerAddress (64) such connections: a stranger costs
+// the router about 64 KiB per connection, for a bounded number of them.
+// Config.MaxConnectionsPerAddress optionally caps established connections
+// too. A client that breaks the
 // protocol gets ABORT wamp.error.protocol_violation; a message over
 // Config.MaxMessageSize is refused the same way. Router.Close sends GOODBYE
 // wamp.close.system_shutdown to every session and waits for the answers.

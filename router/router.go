@@ -19,7 +19,7 @@ import (
 const (
 	DefaultMaxMessageSize           = 16 << 20
 	DefaultPreAuthMaxMessageSize    = 64 << 10
-	DefaultMaxConnectionsPerAddress = 256
+	DefaultMaxPendingPerAddress     = 64
 	DefaultBackpressureBytes        = 1 << 20
 	DefaultWriteStallTimeout        = 10 * time.Second
 	DefaultOutboundQueueBytes       = 64 << 20
@@ -48,10 +48,17 @@ type Config struct {
 	// connection before its bytes are buffered, so a stranger costs the
 	// router little memory.
 	PreAuthMaxMessageSize int
-	// MaxConnectionsPerAddress caps the WebSocket and RawSocket connections
-	// open at the same time from one IP address, authenticated or not
-	// (default DefaultMaxConnectionsPerAddress, 256; negative: no limit).
-	// Connections over Unix sockets and ServePeer are not counted.
+	// MaxPendingPerAddress caps the WebSocket and RawSocket connections from
+	// one IP address that have not completed the WAMP handshake (default
+	// DefaultMaxPendingPerAddress, 64; negative: no limit): with the
+	// pre-authentication message size and the handshake deadline, it bounds
+	// what strangers at one address can make the router hold. Connections
+	// over Unix sockets and ServePeer are not counted.
+	MaxPendingPerAddress int
+	// MaxConnectionsPerAddress caps the connections open at the same time
+	// from one IP address, established sessions included (default 0: no
+	// limit, since many legitimate clients can share an address behind NAT
+	// and per-user quotas bound what users hold).
 	MaxConnectionsPerAddress int
 	// BackpressureBytes is how much may wait to be written to a client
 	// before the router slows down the sessions that send it messages: a
@@ -145,8 +152,8 @@ func New(cfg Config) (*Router, error) {
 	if cfg.PreAuthMaxMessageSize == 0 {
 		cfg.PreAuthMaxMessageSize = DefaultPreAuthMaxMessageSize
 	}
-	if cfg.MaxConnectionsPerAddress == 0 {
-		cfg.MaxConnectionsPerAddress = DefaultMaxConnectionsPerAddress
+	if cfg.MaxPendingPerAddress == 0 {
+		cfg.MaxPendingPerAddress = DefaultMaxPendingPerAddress
 	}
 	if cfg.BackpressureBytes == 0 {
 		cfg.BackpressureBytes = DefaultBackpressureBytes
@@ -173,7 +180,7 @@ func New(cfg Config) (*Router, error) {
 		sessions:  make(map[*sess]struct{}),
 		listeners: make(map[io.Closer]struct{}),
 	}
-	r.addrs = transport.NewAddressLimit(cfg.MaxConnectionsPerAddress)
+	r.addrs = transport.NewAddressLimit(cfg.MaxConnectionsPerAddress, cfg.MaxPendingPerAddress)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.closing, r.closeCancel = context.WithCancel(r.ctx)
 	for _, rc := range cfg.Realms {

@@ -59,7 +59,7 @@ type core struct {
 	traffic   traffic
 	reading   atomic.Int32 // a Recv is reading the socket
 	preAuth   atomic.Bool  // the pre-authentication size limit applies
-	onEnd     func()       // runs once when the connection ends (address limit)
+	slot      *addrSlot    // the connection's place in an AddressLimit, or nil
 
 	sendMu sync.Mutex
 
@@ -125,9 +125,7 @@ func (c *core) finish(cause error) {
 	_ = c.conn.Close()
 	c.out.wg.Wait()
 	c.intr.disarm()
-	if c.onEnd != nil {
-		c.onEnd()
-	}
+	c.slot.release()
 }
 
 // errWrite marks write failures: nothing more can be written.
@@ -308,6 +306,7 @@ func (c *core) Authenticated() {
 	if c.preAuth.CompareAndSwap(true, false) {
 		c.w.setRecvLimit(c.recvLimit)
 	}
+	c.slot.authenticated()
 }
 
 // currentRecvLimit is the incoming message size limit now.

@@ -333,40 +333,84 @@ func TestPreAuthLimit(t *testing.T) {
 }
 
 // TestAddressLimit: a shared AddressLimit caps the connections from one
-// address across a WebSocket handler and a RawSocket listener.
+// address across a WebSocket handler and a RawSocket listener: open ones,
+// and among them unauthenticated ones.
 func TestAddressLimit(t *testing.T) {
 	checkLeaks(t)
-	lim := NewAddressLimit(2)
-	opts := ServerOptions{AddressLimit: lim}
-	ws := startServer(t, "ws", opts, nil, echo)
-	rs := startServer(t, "tcp", opts, nil, echo)
+	for _, tc := range []struct {
+		name          string
+		open, pending int
+		authenticate  bool
+	}{
+		{"open", 2, 0, true},
+		{"pending", 0, 2, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lim := NewAddressLimit(tc.open, tc.pending)
+			opts := ServerOptions{AddressLimit: lim}
+			handle := func(p Peer) {
+				if tc.authenticate {
+					p.(NetPeer).Authenticated()
+				}
+				echo(p)
+			}
+			ws := startServer(t, "ws", opts, nil, handle)
+			rs := startServer(t, "tcp", opts, nil, handle)
+			ctx := ctxT(t, 10*time.Second)
+			a, err := Dial(ctx, ws.url, DialOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Dial(ctx, rs.url, DialOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			var re *RawSocketError
+			if _, err := Dial(ctx, rs.url, DialOptions{}); !errors.As(err, &re) || re.Code != RawSocketMaxConnections {
+				t.Fatalf("third RawSocket connection: %v, want handshake error 4", err)
+			}
+			if _, err := Dial(ctx, ws.url, DialOptions{}); err == nil || !strings.Contains(err.Error(), "503") {
+				t.Fatalf("third WebSocket connection: %v, want HTTP 503", err)
+			}
+			a.Close()
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				if open, _ := lim.Count("127.0.0.1:1"); open <= 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("closed connection still counted")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			c, err := Dial(ctx, rs.url, DialOptions{})
+			if err != nil {
+				t.Fatalf("after one closed: %v", err)
+			}
+			c.Close()
+		})
+	}
+	// Authenticated connections leave the pending count.
+	lim := NewAddressLimit(0, 1)
+	rs := startServer(t, "tcp", ServerOptions{AddressLimit: lim}, nil, func(p Peer) {
+		p.(NetPeer).Authenticated()
+		echo(p)
+	})
 	ctx := ctxT(t, 10*time.Second)
-	a, err := Dial(ctx, ws.url, DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Dial(ctx, rs.url, DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var re *RawSocketError
-	if _, err := Dial(ctx, rs.url, DialOptions{}); !errors.As(err, &re) || re.Code != RawSocketMaxConnections {
-		t.Fatalf("third RawSocket connection: %v, want handshake error 4", err)
-	}
-	if _, err := Dial(ctx, ws.url, DialOptions{}); err == nil || !strings.Contains(err.Error(), "503") {
-		t.Fatalf("third WebSocket connection: %v, want HTTP 503", err)
-	}
-	a.Close()
-	for deadline := time.Now().Add(5 * time.Second); lim.Count("127.0.0.1:1") > 1; {
-		if time.Now().After(deadline) {
-			t.Fatal("closed connection still counted")
+	for i := 0; i < 5; i++ {
+		p, err := Dial(ctx, rs.url, DialOptions{})
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		defer p.Close()
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			if _, pending := lim.Count("127.0.0.1:1"); pending == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("authenticated connection still pending")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
-	c, err := Dial(ctx, rs.url, DialOptions{})
-	if err != nil {
-		t.Fatalf("after one closed: %v", err)
-	}
-	c.Close()
-	b.Close()
 }

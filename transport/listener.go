@@ -162,12 +162,12 @@ func (rl *RawSocketListener) acceptLoop() {
 		rl.pending[c] = struct{}{}
 		rl.wg.Add(1)
 		rl.mu.Unlock()
-		remote := c.RemoteAddr().String()
-		if !rl.addrs.acquire(remote) {
+		slot, ok := rl.addrs.acquire(c.RemoteAddr().String())
+		if !ok {
 			go rl.refuse(c)
 			continue
 		}
-		go rl.handshake(c, remote)
+		go rl.handshake(c, slot)
 	}
 }
 
@@ -175,7 +175,7 @@ func (rl *RawSocketListener) acceptLoop() {
 // handshake error "maximum connection count reached".
 func (rl *RawSocketListener) refuse(c net.Conn) {
 	defer rl.wg.Done()
-	rl.lim.log.Info("transport: rawsocket connection refused: too many from this address", "remote", c.RemoteAddr(), "limit", rl.addrs.Max())
+	rl.lim.log.Info("transport: rawsocket connection refused: too many from this address", "remote", c.RemoteAddr(), "limit", rl.addrs.String())
 	_ = c.SetDeadline(time.Now().Add(min(rl.timeout, time.Second)))
 	var hello [4]byte
 	if _, err := io.ReadFull(c, hello[:]); err == nil && hello[0] == rawSocketMagic {
@@ -188,23 +188,19 @@ func (rl *RawSocketListener) refuse(c net.Conn) {
 	_ = c.Close()
 }
 
-func (rl *RawSocketListener) handshake(c net.Conn, remote string) {
+func (rl *RawSocketListener) handshake(c net.Conn, slot *addrSlot) {
 	defer rl.wg.Done()
 	ser, clientMax, err := serverHandshake(c, rl.lim.serializers, rl.lim.maxSize, rl.timeout)
 	rl.mu.Lock()
 	delete(rl.pending, c)
 	rl.mu.Unlock()
 	if err != nil {
-		rl.addrs.release(remote)
+		slot.release()
 		rl.lim.log.Info("transport: rawsocket handshake failed", "remote", c.RemoteAddr(), "err", err)
 		_ = c.Close()
 		return
 	}
-	var onEnd func()
-	if rl.addrs != nil {
-		onEnd = func() { rl.addrs.release(remote) }
-	}
-	p := newRawSocketPeer(c, ser, rl.lim, clientMax, rl.lim.rawSocketPing, onEnd)
+	p := newRawSocketPeer(c, ser, rl.lim, clientMax, rl.lim.rawSocketPing, slot)
 	select {
 	case rl.ready <- p:
 	case <-rl.done:

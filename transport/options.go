@@ -104,8 +104,8 @@ type ServerOptions struct {
 	// so that a stranger cannot make the server buffer MaxMessageSize
 	// bytes. Zero means MaxMessageSize (no separate limit).
 	PreAuthMaxMessageSize int
-	// AddressLimit, when not nil, caps the connections open at once from
-	// one source IP address (see AddressLimit).
+	// AddressLimit, when not nil, caps the connections from one source IP
+	// address, open and not yet authenticated (see AddressLimit).
 	AddressLimit *AddressLimit
 	// HandshakeTimeout bounds each RawSocket handshake (including TLS),
 	// so a silent client cannot hold a connection slot (default 10s).

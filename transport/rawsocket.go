@@ -201,10 +201,10 @@ type rawSocketPeer struct {
 	pingSeq uint64
 }
 
-func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLimit int, ping bool, onEnd func()) *rawSocketPeer {
+func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLimit int, ping bool, slot *addrSlot) *rawSocketPeer {
 	recvLimit := min(lim.maxSize, rawSocketMaxLen)
 	p := &rawSocketPeer{}
-	p.onEnd = onEnd
+	p.slot = slot
 	p.init("rawsocket", p, conn, ser, lim, min(sendLimit, lim.maxSize), recvLimit, conn)
 	p.lr = newLazyReader(countingReader{r: conn, t: &p.traffic})
 	p.fr = frameReader{r: rawSocketSource{p}}

@@ -521,8 +521,9 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no supported WAMP subprotocol offered; supported: "+strings.Join(sup, ", "), http.StatusBadRequest)
 		return
 	}
-	if h.addrs != nil && !h.addrs.acquire(r.RemoteAddr) {
-		h.lim.log.Info("transport: websocket connection refused: too many from this address", "remote", r.RemoteAddr, "limit", h.addrs.Max())
+	slot, ok := h.addrs.acquire(r.RemoteAddr)
+	if !ok {
+		h.lim.log.Info("transport: websocket connection refused: too many from this address", "remote", r.RemoteAddr, "limit", h.addrs.String())
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, "too many connections from your address", http.StatusServiceUnavailable)
 		return
@@ -534,24 +535,17 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		OriginPatterns: h.origins,
 	})
 	if err != nil {
-		if h.addrs != nil {
-			h.addrs.release(r.RemoteAddr)
-		}
+		slot.release()
 		h.lim.log.Info("transport: websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	if hw.wc == nil { // cannot happen: Accept hijacks through hw
 		_ = ws.CloseNow()
-		if h.addrs != nil {
-			h.addrs.release(r.RemoteAddr)
-		}
+		slot.release()
 		return
 	}
 	h.lim.log.Debug("transport: websocket accepted", "remote", r.RemoteAddr, "subprotocol", ser.Subprotocol())
-	if h.addrs != nil {
-		remote := r.RemoteAddr
-		p.onEnd = func() { h.addrs.release(remote) }
-	}
+	p.slot = slot
 	h.accept(newWSPeer(ws, hw.wc, hw.raw, hw.raw, ser, h.lim, false))
 }
 
