@@ -17,13 +17,13 @@ import (
 
 // Defaults for Config fields left zero.
 const (
-	DefaultMaxMessageSize           = 16 << 20
-	DefaultPreAuthMaxMessageSize    = 64 << 10
-	DefaultMaxPendingPerAddress     = 64
-	DefaultBackpressureBytes        = 1 << 20
-	DefaultWriteStallTimeout        = 10 * time.Second
-	DefaultOutboundQueueBytes       = 64 << 20
-	DefaultAgent                    = "izaber-wamp-go-router"
+	DefaultMaxMessageSize        = 16 << 20
+	DefaultPreAuthMaxMessageSize = 64 << 10
+	DefaultMaxPendingPerAddress  = 64
+	DefaultBackpressureBytes     = 1 << 20
+	DefaultWriteStallTimeout     = 10 * time.Second
+	DefaultOutboundQueueBytes    = 64 << 20
+	DefaultAgent                 = "izaber-wamp-go-router"
 
 	// Deprecated: OutboundQueueSize is ignored; see Config.BackpressureBytes.
 	DefaultOutboundQueueSize = 4096
