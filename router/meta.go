@@ -99,7 +99,7 @@ func (rl *Realm) metaGet(_ context.Context, _ *SessionInfo, c *internalCall) (pr
 	if s == nil {
 		return nil, nil, &callError{URI: protocol.URINoSuchSession, Args: protocol.List{fmt.Sprintf("no session %d", id)}}
 	}
-	return protocol.List{s.details}, nil, nil
+	return protocol.List{s.details()}, nil, nil
 }
 
 // sendTooBig handles a message the transport refused as too big for s's

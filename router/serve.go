@@ -120,10 +120,12 @@ func (r *Router) serverOptions() transport.ServerOptions {
 
 // WebSocketHandler returns an http.Handler serving WAMP over WebSocket
 // with the configured serializers and message size limit. Each connection
-// is served on its request's goroutine until the session ends.
+// is served on a goroutine of its own until the session ends; the
+// request's goroutine returns once the connection is upgraded, so that
+// net/http lets go of its buffers for it.
 func (r *Router) WebSocketHandler() http.Handler {
 	return transport.WebSocketHandler(r.serverOptions(), func(p transport.Peer) {
-		r.serve(r.ctx, p, "websocket")
+		go r.serve(r.ctx, p, "websocket")
 	})
 }
 

@@ -60,7 +60,7 @@ func parseFeatures(hello protocol.Dict) features {
 
 // sess is the router side of one joined session.
 //
-// Ownership: info, details, feat, peer, conn and rl are set before the
+// Ownership: info, kind, feat, peer, conn and rl are set before the
 // session is published and never change. The reader goroutine (readLoop)
 // owns all reads from peer and routed; out is the queue of messages for
 // this session, flushed to conn by one goroutine at a time (see queue.go).
@@ -72,7 +72,7 @@ type sess struct {
 	peer    transport.Peer
 	conn    flowConn // peer's outbound queue
 	info    *SessionInfo
-	details protocol.Dict // wamp.session.get / on_join details
+	kind    string // transport: "websocket", "rawsocket" or ""
 	feat    features
 
 	ctx    context.Context // ends when the session is killed
@@ -110,27 +110,12 @@ func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joi
 	if ra, ok := p.(interface{ RemoteAddr() net.Addr }); ok {
 		info.RemoteAddr = ra.RemoteAddr()
 	}
-	tr := protocol.Dict{}
-	if ji.transport != "" {
-		tr["type"] = ji.transport
-	}
-	if ser := p.Serializer(); ser != nil {
-		tr["serializer"] = ser.Name()
-	}
 	s := &sess{
 		r:    r,
 		rl:   rl,
 		peer: p,
 		info: info,
-		details: protocol.Dict{
-			"session":      info.ID,
-			"realm":        info.Realm,
-			"authid":       info.AuthID,
-			"authrole":     info.AuthRole,
-			"authmethod":   info.AuthMethod,
-			"authprovider": info.AuthProvider,
-			"transport":    tr,
-		},
+		kind: ji.transport,
 		feat: parseFeatures(ji.hello),
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
@@ -140,6 +125,28 @@ func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joi
 		s.conn = &peerQueue{p: p, ctx: s.ctx}
 	}
 	return s
+}
+
+// details is what wamp.session.get and wamp.session.on_join tell about s
+// (made on demand: an idle session does not hold it).
+func (s *sess) details() protocol.Dict {
+	tr := protocol.Dict{}
+	if s.kind != "" {
+		tr["type"] = s.kind
+	}
+	if ser := s.peer.Serializer(); ser != nil {
+		tr["serializer"] = ser.Name()
+	}
+	info := s.info
+	return protocol.Dict{
+		"session":      info.ID,
+		"realm":        info.Realm,
+		"authid":       info.AuthID,
+		"authrole":     info.AuthRole,
+		"authmethod":   info.AuthMethod,
+		"authprovider": info.AuthProvider,
+		"transport":    tr,
+	}
 }
 
 // reply queues m for s from its own reader, which flushes it.
@@ -196,7 +203,9 @@ func (s *sess) readLoop() {
 			s.flushRouted()
 			ahead = 0
 		}
-		m, err := s.peer.Recv(s.ctx)
+		// Not s.ctx: kill closes the peer, which ends Recv; a context
+		// that never ends costs Recv nothing.
+		m, err := s.peer.Recv(context.Background())
 		if err != nil {
 			size, limit, big := tooBig(err)
 			switch {
@@ -321,7 +330,7 @@ func (rl *Realm) join(s *sess) bool {
 
 func (rl *Realm) afterJoin(s *sess) {
 	rl.log.Debug("session joined", "session", s.info.ID, "authid", s.info.AuthID, "authrole", s.info.AuthRole)
-	rl.Publish(protocol.MetaSessionOnJoin, protocol.List{s.details}, nil)
+	rl.Publish(protocol.MetaSessionOnJoin, protocol.List{s.details()}, nil)
 	rl.runHooks(true, s.info)
 }
 

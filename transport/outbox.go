@@ -250,6 +250,7 @@ func (o *outbox) gatherLocked() [][]byte {
 // advanceLocked records n bytes written.
 func (o *outbox) advanceLocked(n int) {
 	o.flying = 0
+	clear(o.iov) // let written buffers go
 	if n <= 0 {
 		return
 	}

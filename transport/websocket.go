@@ -579,5 +579,5 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.wc.lr = newLazyReader(countingReader{r: src, t: &h.p.traffic})
 	// Small buffers: the real buffering is the wsConn's, whose buffer an
 	// idle connection does not hold.
-	return h.wc, bufio.NewReadWriter(bufio.NewReaderSize(h.wc, 16), bufio.NewWriterSize(h.wc, 512)), nil
+	return h.wc, bufio.NewReadWriter(bufio.NewReaderSize(h.wc, 16), bufio.NewWriterSize(h.wc, 64)), nil
 }
