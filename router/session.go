@@ -67,13 +67,13 @@ func parseFeatures(hello protocol.Dict) features {
 // stallMu guards stallTimer and dropped. The routing fields below are
 // guarded by rl.mu.
 type sess struct {
-	r       *Router
-	rl      *Realm
-	peer    transport.Peer
-	conn    flowConn // peer's outbound queue
-	info    *SessionInfo
-	kind    string // transport: "websocket", "rawsocket" or ""
-	feat    features
+	r    *Router
+	rl   *Realm
+	peer transport.Peer
+	conn flowConn // peer's outbound queue
+	info *SessionInfo
+	kind string // transport: "websocket", "rawsocket" or ""
+	feat features
 
 	ctx    context.Context // ends when the session is killed
 	cancel context.CancelFunc
