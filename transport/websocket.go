@@ -156,6 +156,23 @@ func (p *wsPeer) readMessage() ([]byte, error) {
 				frameName(typ), p.ser.Subprotocol(), frameName(p.msgType)),
 		}
 	}
+	// A message in one frame is read at its exact size, with no read
+	// for io.EOF: coder/websocket is done with it once its payload is.
+	size := int64(-1)
+	if t := &p.wc.tr; len(t.msgs) > 0 {
+		size = t.msgs[0]
+		t.msgs = append(t.msgs[:0], t.msgs[1:]...)
+	}
+	if size >= 0 {
+		if limit := p.currentRecvLimit(); size > int64(limit) {
+			return nil, &MessageTooBigError{Size: int(min(size, 1<<62)), Limit: limit, Received: true}
+		}
+		b := make([]byte, size)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, p.readError(err)
+		}
+		return b, nil
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, p.readError(err)
@@ -270,6 +287,10 @@ type frameTracker struct {
 	left      uint64 // payload octets left in the current frame
 	inPayload bool
 	frag      bool // inside a fragmented data message
+	// msgs are the messages whose first frame header went by and that
+	// readMessage has not started yet: the size of each one that is a
+	// single frame, or -1.
+	msgs []int64
 }
 
 // boundary reports whether the stream so far ends between two messages.
@@ -315,6 +336,11 @@ func (t *frameTracker) feed(p []byte) {
 			switch op := t.hdr[0] & 0x0F; op {
 			case 1, 2:
 				t.frag = !fin
+				size := int64(-1)
+				if fin && n <= 1<<62 {
+					size = int64(n)
+				}
+				t.msgs = append(t.msgs, size)
 			case 0:
 				if fin {
 					t.frag = false
