@@ -327,21 +327,7 @@ func TestPeerThatNeverReadsIsDropped(t *testing.T) {
 	r.Realm(testRealm).OnLeave(func(si *router.SessionInfo) { left <- si.ID })
 	ctx := ctxT(t)
 
-	stuck := dialRS(t, strings.TrimPrefix(ep.tcp, "tcp://"), 4096)
-	stuck.join()
-	if err := stuck.write(&protocol.Subscribe{Request: 1, Options: protocol.Dict{}, Topic: "stall.topic"}); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := stuck.read(); err != nil {
-		t.Fatal(err)
-	} else if _, ok := m.(*protocol.Subscribed); !ok {
-		t.Fatalf("got %v, want SUBSCRIBED", m)
-	}
-	healthy := dialJoin(t, ep.ws, protocol.MsgPack, 0)
-	var got atomic.Int64
-	if _, err := healthy.Subscribe(ctx, "stall.topic", func(*session.Event) { got.Add(1) }); err != nil {
-		t.Fatal(err)
-	}
+	stuck, got := stuckAndHealthy(t, ep, "stall.topic")
 	pub := dialJoin(t, ep.ws, protocol.JSON, 0)
 
 	// 4 KiB events until the stuck subscriber is gone: far more than the
@@ -413,21 +399,7 @@ func TestPeerThatNeverReadsIsDropped(t *testing.T) {
 func TestStalledSubscriberDoesNotHoldPublisher(t *testing.T) {
 	_, ep := serveAll(t, router.Config{WriteStallTimeout: time.Minute})
 	ctx := ctxT(t)
-	stuck := dialRS(t, strings.TrimPrefix(ep.tcp, "tcp://"), 4096)
-	stuck.join()
-	if err := stuck.write(&protocol.Subscribe{Request: 1, Options: protocol.Dict{}, Topic: "hostage.topic"}); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := stuck.read(); err != nil {
-		t.Fatal(err)
-	} else if _, ok := m.(*protocol.Subscribed); !ok {
-		t.Fatalf("got %v, want SUBSCRIBED", m)
-	}
-	healthy := dialJoin(t, ep.ws, protocol.MsgPack, 0)
-	var got atomic.Int64
-	if _, err := healthy.Subscribe(ctx, "hostage.topic", func(*session.Event) { got.Add(1) }); err != nil {
-		t.Fatal(err)
-	}
+	_, got := stuckAndHealthy(t, ep, "hostage.topic")
 	pub := dialJoin(t, ep.tcp, protocol.CBOR, 0)
 	// 8 KiB events, 3,000 of them (24 MB): far more than the stuck
 	// subscriber's socket buffers and the backpressure threshold.
@@ -460,6 +432,29 @@ func TestStalledSubscriberDoesNotHoldPublisher(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// stuckAndHealthy subscribes to topic a RawSocket client with a small
+// receive buffer that reads nothing more (stuck) and a session that counts
+// the events it gets.
+func stuckAndHealthy(t *testing.T, ep endpoints, topic string) (stuck *rsConn, got *atomic.Int64) {
+	t.Helper()
+	stuck = dialRS(t, strings.TrimPrefix(ep.tcp, "tcp://"), 4096)
+	stuck.join()
+	if err := stuck.write(&protocol.Subscribe{Request: 1, Options: protocol.Dict{}, Topic: topic}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := stuck.read(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := m.(*protocol.Subscribed); !ok {
+		t.Fatalf("got %v, want SUBSCRIBED", m)
+	}
+	healthy := dialJoin(t, ep.ws, protocol.MsgPack, 0)
+	got = new(atomic.Int64)
+	if _, err := healthy.Subscribe(ctxT(t), topic, func(*session.Event) { got.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	return stuck, got
 }
 
 type syncBuffer struct {

@@ -304,15 +304,9 @@ func (s *sess) waitFor(d *sess, limit int) {
 	}
 }
 
-// flowConn is what the router needs from a connection: transport.NetPeer,
-// or a peerQueue around any other transport.Peer.
-type flowConn interface {
-	Enqueue(msgs []protocol.Message) (int, error)
-	Backlog() (bytes int, stalled time.Duration)
-	WaitBacklog(ctx context.Context, n int) error
-	Buffered() bool
-	Drop(last protocol.Message, why error)
-}
+// flowConn is what the router needs from a connection:
+// transport.NetPeer's, or a peerQueue around any other transport.Peer.
+type flowConn = transport.Outbound
 
 // peerQueue gives a transport.Peer without an outbound queue of its own
 // (such as transport.Pipe) the non-blocking Enqueue of a NetPeer: a

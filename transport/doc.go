@@ -34,8 +34,9 @@
 // client may send before NetPeer.Authenticated (a RawSocket frame header
 // announcing more is refused before anything is allocated for it, a
 // WebSocket read stops at the limit), and ServerOptions.AddressLimit caps
-// the connections open at once from one IP address (RawSocket handshake
-// error 4, "maximum connection count reached"; WebSocket HTTP 503).
+// the connections from one IP address, open and not yet authenticated
+// (RawSocket handshake error 4, "maximum connection count reached";
+// WebSocket HTTP 503).
 //
 // # Protocol details
 //

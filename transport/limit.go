@@ -43,6 +43,7 @@ func (l *AddressLimit) Count(addr string) (open, pending int) {
 	return l.open[ip], l.pending[ip]
 }
 
+// String describes the limits, for logs.
 func (l *AddressLimit) String() string {
 	f := func(n int) string {
 		if n <= 0 {

@@ -14,6 +14,7 @@ import (
 // pre-authentication size limit, and the outbound queue for flow control.
 type NetPeer interface {
 	Peer
+	Outbound
 
 	// KeepAlive returns the connection's keep-alive settings (interval <= 0:
 	// off) and whether it is sending pings now.
@@ -25,10 +26,15 @@ type NetPeer interface {
 	// connection that sends it a RawSocket PING.
 	StartPing() bool
 	// Authenticated lifts the pre-authentication message size limit
-	// (ServerOptions.PreAuthMaxMessageSize) to MaxMessageSize. The session
+	// (ServerOptions.PreAuthMaxMessageSize) to MaxMessageSize and the
+	// connection out of its address's unauthenticated count. The session
 	// layer calls it once WELCOME has been sent.
 	Authenticated()
+}
 
+// Outbound is a connection's outbound queue as a router doing flow control
+// sees it.
+type Outbound interface {
 	// Enqueue encodes msgs in order and queues them for writing without
 	// ever waiting: what the socket takes at once is written at once, the
 	// rest by a goroutine of the connection started for as long as there is
