@@ -16,6 +16,7 @@ import (
 // printed already.
 type exitError int
 
+// Error says which status.
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // status turns a command's exit code into what a cobra RunE returns.
@@ -30,6 +31,7 @@ func status(code int) error {
 // prints it like the parser's own errors.
 type usageError struct{ msg string }
 
+// Error is the message.
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error {
