@@ -57,6 +57,8 @@ func TestCLIShortUsageErrors(t *testing.T) {
 		{[]string{"register", "--forse", "p", "--", "cat"}, []string{"--forse", "did you mean --force?"}},
 		{[]string{"calll", "x"}, []string{`unknown command "calll"`, "did you mean call?"}},
 		{[]string{"metadata", "lst"}, []string{`unknown command "lst"`, "did you mean list?"}},
+		{[]string{"router", "hash-pasword"}, []string{`unknown command "hash-pasword"`, "did you mean hash-password?"}},
+		{[]string{"version", "extra"}, []string{`unexpected arguments ["extra"]`}},
 		{[]string{"call", "x", "--timeout", "soon"}, []string{"--timeout", "soon"}},
 	} {
 		c := as(t, "", tt.args...)

@@ -308,3 +308,15 @@ func writeCommands(b *strings.Builder, cmd *cobra.Command) {
 	}
 	fmt.Fprintf(b, "\nRun '%s <command>' for a command's flags and examples.\n", helpCommandLine(cmd))
 }
+
+// noArgs is the Args of commands that take no arguments: an argument is a
+// usage error, named as a mistyped subcommand when the command has some.
+func noArgs(cmd *cobra.Command, args []string) error {
+	switch {
+	case len(args) == 0:
+		return nil
+	case cmd.HasAvailableSubCommands():
+		return unknownCommand(cmd, args[0])
+	}
+	return usagef("unexpected arguments %q", args)
+}
