@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/client"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
@@ -154,16 +153,11 @@ func (c *Client) sessionConfig(username, password string) (session.Config, error
 		EventQueueSize:        d.ConcurrencyQueueMax,
 		ErrorURI:              c.errorURI(),
 	}
-	for _, m := range d.AuthMethods {
-		switch strings.ToLower(m) {
-		case "ticket":
-			sc.Auth = append(sc.Auth, auth.Ticket(password))
-		case "anonymous":
-			sc.Auth = append(sc.Auth, auth.Anonymous())
-		default:
-			return sc, fmt.Errorf("izaber: authmethod %q is not supported by the izaber client (use ticket or anonymous, or package client for others)", m)
-		}
+	methods, err := authMethods(&d, password)
+	if err != nil {
+		return sc, err
 	}
+	sc.Auth = methods
 	return sc, nil
 }
 

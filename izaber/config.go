@@ -1,6 +1,7 @@
 package izaber
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -49,9 +50,17 @@ type Config struct {
 
 	// AuthID overrides the authid sent in HELLO (default: Username).
 	AuthID string
-	// AuthMethods are offered in HELLO in this order. Default ["ticket"].
-	// Supported here: "ticket" and "anonymous".
+	// AuthMethods are offered in HELLO in this order: "ticket",
+	// "wampcra", "cryptosign", "anonymous" (wamp.connection.authmethods).
+	// Default ["ticket"].
 	AuthMethods []string
+	// CRASecret is the WAMP-CRA secret (wamp.connection.wampcra_secret);
+	// empty means the password. Like the password, it never appears in
+	// logs, errors or String output.
+	CRASecret string
+	// CryptosignKey is the Ed25519 key for cryptosign, read by Load from
+	// wamp.connection.cryptosign_key_file (see ReadCryptosignKey).
+	CryptosignKey ed25519.PrivateKey
 	// Realm to join. Default "izaber".
 	Realm string
 	// URIBase is the prefix for Call, Register, Subscribe and Publish URIs
@@ -161,7 +170,7 @@ func (c Config) notices() []string {
 	if c.URL == "" {
 		out = append(out, fmt.Sprintf("no url configured: connecting to the production Nexus at %s; set wamp.connection.url in izaber.yaml or $%s", DefaultURL, EnvURL))
 	}
-	if c.Password == "" && c.usesMethod("ticket") {
+	if c.Password == "" && (c.usesMethod("ticket") || c.usesMethod("wampcra") && c.CRASecret == "") {
 		if c.Username == "" {
 			out = append(out, fmt.Sprintf("no username or password configured: logging in as %q with Python's default password %q; set wamp.connection.username and password in izaber.yaml, or $%s and $%s", DefaultUsername, DefaultPassword, EnvUser, EnvPassword))
 		} else {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,7 +20,7 @@ var knownConnectionKeys = []string{
 	"heartbeat_timeout", "max_payload_size", "concurrency_max",
 	"concurrency_queue_max", "concurrency_configs",
 	"tls", "backoff_initial", "backoff_max", "max_retries",
-	"connect_timeout",
+	"connect_timeout", "wampcra_secret", "cryptosign_key_file",
 }
 
 // pythonOnlyKeys are accepted for compatibility with Python izaber-wamp
@@ -154,6 +155,23 @@ func (d *decoder) connection(c *Config, conn map[string]any) error {
 	if v, ok := conn["password"]; ok && v != nil {
 		if c.Password, err = d.secret(p+"password", v); err != nil {
 			return err
+		}
+	}
+	if v, ok := conn["wampcra_secret"]; ok && v != nil {
+		if c.CRASecret, err = d.secret(p+"wampcra_secret", v); err != nil {
+			return err
+		}
+	}
+	if v, ok := conn["cryptosign_key_file"]; ok && v != nil {
+		path, err := d.str(p+"cryptosign_key_file", v)
+		if err != nil {
+			return err
+		}
+		if !filepath.IsAbs(path) && filepath.IsAbs(d.source) {
+			path = filepath.Join(filepath.Dir(d.source), path) // relative to izaber.yaml
+		}
+		if c.CryptosignKey, err = ReadCryptosignKey(path); err != nil {
+			return d.errf(p+"cryptosign_key_file", "is not usable: %v", err)
 		}
 	}
 	if v, ok := conn["uri_base"]; ok && v != nil {
