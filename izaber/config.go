@@ -102,12 +102,28 @@ type Config struct {
 	// (default 50,000,000).
 	MaxPayloadSize int
 
-	// ConcurrencyMax is how many invocation handlers may run at once
-	// (default: the session package's, 64). ConcurrencyQueueMax is the
-	// bounded queue of events per subscription (default: the session
-	// package's).
+	// ConcurrencyMax is how many handlers of one concurrency queue run at
+	// once (wamp.connection.concurrency_max), for queues without a limit of
+	// their own; default 64, negative (0 in izaber.yaml) for no limit.
+	// ConcurrencyQueueMax is how many invocations or events wait for a
+	// turn in such a queue (concurrency_queue_max, Python's waitlist);
+	// default 8 per running slot, negative (0 in izaber.yaml) for no limit.
+	// See Queue for the semantics.
 	ConcurrencyMax      int
 	ConcurrencyQueueMax int
+	// Queues are the named concurrency queues (concurrency_configs):
+	// Queues["default"] applies to every queue but "unlimited", and
+	// Queues[name] to queue name.
+	Queues map[string]QueueConfig
+	// LenientQueueNames accepts queue names not in Queues, with the
+	// default limits and a warning (concurrency_strict_naming: false);
+	// otherwise Register and Subscribe refuse them, as Python does.
+	LenientQueueNames bool
+	// EventQueueSize is how many events wait for each subscription's
+	// handler before new ones are dropped and counted
+	// (wamp.connection.event_queue_size; default 1024; see
+	// client.Subscription.Dropped).
+	EventQueueSize int
 
 	// TLS settings for wss://, tcps:// and tcpips://. Verification is on
 	// unless TLSInsecure is set.
