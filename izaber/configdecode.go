@@ -27,10 +27,10 @@ var knownConnectionKeys = []string{
 // pythonOnlyKeys are accepted for compatibility with Python izaber-wamp
 // but have no effect in Go; Load warns about them.
 var pythonOnlyKeys = map[string]string{
-	"loop_timeout":              "the Go client has no polling loop",
-	"sockopt":                   "socket options are not configurable",
-	"sslopt":                    "use wamp.connection.tls (ca_file, cert_file, key_file, server_name, insecure)",
-	"concurrency_class":         "the Go client has no queue classes",
+	"loop_timeout":      "the Go client has no polling loop",
+	"sockopt":           "socket options are not configurable",
+	"sslopt":            "use wamp.connection.tls (ca_file, cert_file, key_file, server_name, insecure)",
+	"concurrency_class": "the Go client has no queue classes",
 }
 
 // knownWAMPSections are the keys of the wamp section: the ones Load reads,
