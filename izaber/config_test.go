@@ -3,8 +3,11 @@ package izaber
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -447,4 +450,19 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("password not redacted in %s", s)
 		}
 	})
+}
+
+// TestEveryKeyDocumented keeps the package documentation's list of
+// izaber.yaml keys complete.
+func TestEveryKeyDocumented(t *testing.T) {
+	b, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, k := range append(append([]string(nil), knownConnectionKeys...), slices.Collect(maps.Keys(pythonOnlyKeys))...) {
+		if !regexp.MustCompile(`\b` + k + `\b`).MatchString(doc) {
+			t.Errorf("wamp.connection.%s is not in the package documentation", k)
+		}
+	}
 }

@@ -50,6 +50,7 @@ type ConnectError struct {
 	bad bool // the configuration is wrong
 }
 
+// Error returns the sentence, starting "izaber: ".
 func (e *ConnectError) Error() string { return "izaber: " + e.msg }
 
 // Unwrap returns the cause.
@@ -78,6 +79,8 @@ type LoginError struct {
 	what  string // "password", "WAMP-CRA secret", ...
 }
 
+// Error says what the router refused, for whom, where, and what to
+// check, with the notes.
 func (e *LoginError) Error() string {
 	var b strings.Builder
 	said := e.Abort.Reason
