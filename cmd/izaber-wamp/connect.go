@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/client"
 	"github.com/zabertech/go-izaber-wamp/izaber"
 	"github.com/zabertech/go-izaber-wamp/protocol"
@@ -60,6 +61,9 @@ type connFlags struct {
 	tlsKey         string
 	tlsServerName  string
 	tlsInsecure    bool
+	authMethods    string
+	craSecret      string
+	cryptosignKey  string
 	verbose        bool
 	trace          bool
 	pretty         bool
@@ -117,8 +121,24 @@ func (c *connFlags) register(cmd *cobra.Command, skip ...string) {
 		fs.StringVar(&c.uriBase, "uri-base", "", "`PREFIX` of relative URIs (env "+izaber.EnvURIBase+`; default com.izaber.wamp; "-" for none)`)
 		cmd.RegisterFlagCompletionFunc("uri-base", cobra.NoFileCompletions)
 	}
+	if conn("authmethods") {
+		fs.StringVar(&c.authMethods, "authmethods", "", "login methods offered, a `LIST` of ticket, wampcra, cryptosign, anonymous (env "+izaber.EnvAuthMethods+"; default ticket)")
+		cmd.RegisterFlagCompletionFunc("authmethods", cobra.FixedCompletions([]cobra.Completion{
+			cobra.CompletionWithDesc(auth.MethodTicket, "the password"),
+			cobra.CompletionWithDesc(auth.MethodWAMPCRA, "WAMP-CRA with --wampcra-secret, else the password"),
+			cobra.CompletionWithDesc(auth.MethodCryptosign, "Ed25519 with --cryptosign-key-file"),
+			cobra.CompletionWithDesc(auth.MethodAnonymous, "no credentials"),
+		}, cobra.ShellCompDirectiveNoFileComp))
+	}
+	if conn("wampcra-secret") {
+		fs.StringVar(&c.craSecret, "wampcra-secret", "", "WAMP-CRA `SECRET` (INSECURE like --password; prefer env "+izaber.EnvWAMPCRASecret+" or izaber.yaml wampcra_secret; default: the password)")
+		cmd.RegisterFlagCompletionFunc("wampcra-secret", cobra.NoFileCompletions)
+	}
+	if conn("cryptosign-key-file") {
+		fs.StringVar(&c.cryptosignKey, "cryptosign-key-file", "", "Ed25519 key for cryptosign in `FILE`: hex of the seed, or PKCS #8 PEM (env "+izaber.EnvCryptosignKeyFile+")")
+	}
 	if conn("anonymous") {
-		fs.BoolVar(&c.anonymous, "anonymous", false, "authenticate anonymously instead of with a ticket")
+		fs.BoolVar(&c.anonymous, "anonymous", false, "log in anonymously (--authmethods anonymous)")
 	}
 	if conn("timeout") {
 		fs.DurationVar(&c.timeout, "timeout", 0, "time limit of each request, a `DURATION` such as 10s (default from izaber.yaml, else 300s)")
@@ -241,7 +261,19 @@ func (c *connFlags) load() (*settings, error) {
 		{"password", "password", func() error { cfg.Password = c.password; return nil }},
 		{"serializer", "serializers", func() (err error) { cfg.Serializers, err = izaber.ParseSerializers(c.serializer); return err }},
 		{"uri-base", "uri_base", func() error { cfg.SetURIBase(c.uriBase); return nil }},
-		{"anonymous", "authmethods", func() error { cfg.AuthMethods = []string{"anonymous"}; return nil }},
+		{"authmethods", "authmethods", func() (err error) { cfg.AuthMethods, err = izaber.ParseAuthMethods(c.authMethods); return err }},
+		{"anonymous", "authmethods", func() error {
+			if c.set("authmethods") {
+				return errors.New("and --authmethods both choose the login method: give one")
+			}
+			cfg.AuthMethods = []string{auth.MethodAnonymous}
+			return nil
+		}},
+		{"wampcra-secret", "wampcra_secret", func() error { cfg.CRASecret = c.craSecret; return nil }},
+		{"cryptosign-key-file", "cryptosign_key_file", func() (err error) {
+			cfg.CryptosignKey, err = izaber.ReadCryptosignKey(c.cryptosignKey)
+			return err
+		}},
 		{"timeout", "timeout", func() error {
 			cfg.Timeout = c.timeout
 			if c.timeout == 0 {
@@ -270,7 +302,7 @@ func (c *connFlags) load() (*settings, error) {
 // configuration, for "config".
 func (st *settings) overrides() []string {
 	var out []string
-	for _, key := range []string{"url", "realm", "username", "password", "serializers", "uri_base", "authmethods",
+	for _, key := range []string{"url", "realm", "username", "password", "serializers", "uri_base", "authmethods", "wampcra_secret", "cryptosign_key_file",
 		"timeout", "connect_timeout", "tls.ca_file", "tls.cert_file", "tls.key_file", "tls.server_name", "tls.insecure"} {
 		if from := st.cfg.From[key]; strings.HasPrefix(from, "$") || strings.HasPrefix(from, "--") {
 			out = append(out, from)
@@ -291,14 +323,14 @@ func (st *settings) passwordFrom() string {
 	return "the configuration"
 }
 
-// ticketAuth reports whether the configuration authenticates with a
-// ticket (the default) and so needs a password.
-func ticketAuth(cfg izaber.Config) bool {
+// needsPassword reports whether the configuration logs in with the
+// password: ticket (the default), or WAMP-CRA without a secret of its own.
+func needsPassword(cfg izaber.Config) bool {
 	if len(cfg.AuthMethods) == 0 {
 		return true
 	}
 	for _, m := range cfg.AuthMethods {
-		if strings.EqualFold(m, "ticket") {
+		if strings.EqualFold(m, auth.MethodTicket) || strings.EqualFold(m, auth.MethodWAMPCRA) && cfg.CRASecret == "" {
 			return true
 		}
 	}
@@ -340,8 +372,10 @@ const exitStatusHelp = "Exit status: 0 ok, 1 WAMP error, 2 usage or configuratio
 func (e *env) runE(run func(ctx context.Context, args []string) int) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		e.name = cmd.CommandPath()
-		if e.conn.set("password") {
-			fmt.Fprintf(e.stderr, "%s: warning: --password is visible in the process list and lands in shell history; prefer $%s or the prompt\n", e.name, izaber.EnvPassword)
+		for flag, env := range map[string]string{"password": izaber.EnvPassword, "wampcra-secret": izaber.EnvWAMPCRASecret} {
+			if e.conn.set(flag) {
+				fmt.Fprintf(e.stderr, "%s: warning: --%s is visible in the process list and lands in shell history; prefer $%s or izaber.yaml\n", e.name, flag, env)
+			}
 		}
 		return status(run(cmd.Context(), unmark(args)))
 	}
@@ -400,7 +434,7 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 		return nil, e.fail(err)
 	}
 	cfg := st.cfg
-	if st.passwordFrom() == "default" && ticketAuth(cfg) && cfg.Username != "" && cfg.Username != izaber.DefaultUsername && terminal(os.Stdin) {
+	if st.passwordFrom() == "default" && needsPassword(cfg) && cfg.Username != "" && cfg.Username != izaber.DefaultUsername && terminal(os.Stdin) {
 		fmt.Fprintf(e.stderr, "Password for %s: ", cfg.Username)
 		b, err := term.ReadPassword(int(os.Stdin.Fd()))
 		fmt.Fprintln(e.stderr)
