@@ -13,13 +13,17 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
@@ -31,6 +35,29 @@ import (
 func checkLeaks(t testing.TB) {
 	t.Helper()
 	leaktest.Guard(t)
+}
+
+// waitWriteBlocked waits until a goroutine whose stack mentions fn is
+// parked in a socket write (internal/poll's waitWrite, status IO wait): with
+// a peer that never reads (silentServer), every buffer on the way is then
+// full for good. Nothing signals that, so it polls the goroutine stacks.
+func waitWriteBlocked(t testing.TB, fn string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
+			header, _, _ := strings.Cut(g, "\n")
+			if strings.Contains(header, "[IO wait") && strings.Contains(g, "waitWrite") && strings.Contains(g, fn) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no goroutine of %s blocked in a socket write after 10s:\n%s", fn, buf[:n])
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func ctxT(t testing.TB, d time.Duration) context.Context {
@@ -288,6 +315,34 @@ func dialOpts(t testing.TB, ser protocol.Serializer) DialOptions {
 		o.Serializers = []protocol.Serializer{ser}
 	}
 	return o
+}
+
+// silentServer accepts one client on scheme ("ws" or "tcp"), does the
+// opening handshake (WebSocket upgrade with the WAMP subprotocols, or
+// RawSocket), and then never reads a byte until release is closed. It
+// returns the URL to dial.
+func silentServer(t testing.TB, scheme string, release <-chan struct{}) string {
+	t.Helper()
+	if scheme == "tcp" {
+		return rawServer(t, func(c net.Conn) {
+			rawAcceptHandshake(t, c, 0xF)
+			<-release
+		})
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var sps []string
+		for _, s := range []protocol.Serializer{protocol.CBOR, protocol.MsgPack, protocol.JSON} {
+			sps = append(sps, s.Subprotocol())
+		}
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: sps})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		<-release
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 }
 
 // rawServer listens on loopback TCP and runs fn for the first connection;

@@ -620,10 +620,10 @@ func TestSlowReader(t *testing.T) {
 		t.Run(scheme, func(t *testing.T) {
 			checkLeaks(t)
 			release := make(chan struct{})
-			ts := startServer(t, scheme, ServerOptions{}, nil, func(p Peer) { <-release })
+			url := silentServer(t, scheme, release)
 			defer close(release)
 			ctx := ctxT(t, 10*time.Second)
-			p, err := Dial(ctx, ts.url, DialOptions{})
+			p, err := Dial(ctx, url, DialOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -642,14 +642,7 @@ func TestSlowReader(t *testing.T) {
 					sent.Add(1)
 				}
 			}()
-			for last := int64(-1); ; {
-				time.Sleep(500 * time.Millisecond)
-				n := sent.Load()
-				if n == last {
-					break // no progress: the writer is blocked
-				}
-				last = n
-			}
+			waitWriteBlocked(t, "TestSlowReader")
 			// A second Send waits for the writer slot and gives up: open.
 			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 			err = p.Send(short, testCall(1))
