@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,11 +38,14 @@ func checkLeaks(t testing.TB) {
 	leaktest.Guard(t)
 }
 
-// waitWriteBlocked waits until a goroutine whose stack mentions fn is
-// parked in a socket write (internal/poll's waitWrite, status IO wait): with
-// a peer that never reads (silentServer), every buffer on the way is then
-// full for good. Nothing signals that, so it polls the goroutine stacks.
-func waitWriteBlocked(t testing.TB, fn string) {
+// waitParked waits until a goroutine whose stack mentions each of funcs is
+// parked (blocked: IO wait, select, chan receive, ...; not running, runnable
+// or in a system call). For a test over real sockets this is the signal
+// that the code under test has reached a wait, where synctest.Wait cannot
+// be used; nothing else signals it, so it polls the goroutine stacks.
+// Examples: ("waitWrite", "TestX") is a write blocked on a full socket;
+// ("serverHandshake", "waitRead") a handshake waiting for the client.
+func waitParked(t testing.TB, funcs ...string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	buf := make([]byte, 1<<20)
@@ -49,12 +53,16 @@ func waitWriteBlocked(t testing.TB, fn string) {
 		n := runtime.Stack(buf, true)
 		for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
 			header, _, _ := strings.Cut(g, "\n")
-			if strings.Contains(header, "[IO wait") && strings.Contains(g, "waitWrite") && strings.Contains(g, fn) {
+			_, status, _ := strings.Cut(header, "[")
+			if strings.HasPrefix(status, "running") || strings.HasPrefix(status, "runnable") || strings.HasPrefix(status, "syscall") {
+				continue
+			}
+			if !slices.ContainsFunc(funcs, func(f string) bool { return !strings.Contains(g, f) }) {
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no goroutine of %s blocked in a socket write after 10s:\n%s", fn, buf[:n])
+			t.Fatalf("no goroutine parked in %q after 10s:\n%s", funcs, buf[:n])
 		}
 		time.Sleep(time.Millisecond)
 	}
