@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -209,6 +210,11 @@ func medianResults(rounds [][]*Result) []*Result {
 }
 
 func runOrchestrator(ctx context.Context, args []string) error {
+	return orchestrate(ctx, args, os.Stdout)
+}
+
+// orchestrate runs the benchmark and prints the report to out.
+func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	o, err := parseOptions(args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -277,10 +283,10 @@ func runOrchestrator(ctx context.Context, args []string) error {
 		}
 	}
 	if o.asJSON {
-		_, err := os.Stdout.Write(js)
+		_, err := out.Write(js)
 		return err
 	}
-	rep.print(os.Stdout)
+	rep.print(out)
 	return nil
 }
 
