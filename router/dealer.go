@@ -383,7 +383,13 @@ func (rl *Realm) handleInvocationError(s *sess, m *protocol.Error) error {
 		return err
 	}
 	uri := m.URI
-	if !validURI(uri, matchExact) {
+	switch {
+	case inv.killed:
+		// CANCEL mode kill: the caller asked to stop the call and gets
+		// wamp.error.canceled whatever the callee's own URI (crossbar does
+		// the same); the callee's payload is kept.
+		uri = "wamp.error.canceled"
+	case !validURI(uri, matchExact):
 		uri = "wamp.error.runtime_error"
 	}
 	rl.endInvocation(inv)
