@@ -14,9 +14,14 @@ type subscription struct {
 	id          protocol.ID
 	topic       string
 	match       string
+	created     string // ISO 8601, for the meta API
 	wild        *wildcardPattern
 	subscribers map[*sess]struct{}
 }
+
+// meta reports whether changes to sub are published as meta events: not
+// for wamp.* topics (as crossbar), so meta subscriptions are silent.
+func (sub *subscription) meta() bool { return !strings.HasPrefix(sub.topic, "wamp.") }
 
 // broker holds a realm's subscriptions. Guarded by Realm.mu.
 type broker struct {
@@ -45,19 +50,49 @@ func (b *broker) table(match string) map[string]*subscription {
 	return b.exact
 }
 
-func (b *broker) removeSubscriber(sub *subscription, s *sess) {
-	delete(sub.subscribers, s)
+// removeSubscriber takes s off sub, deleting sub when nobody is left, and
+// publishes the meta events. Realm.mu must be held.
+func (rl *Realm) removeSubscriber(sub *subscription, s *sess) {
+	b := &rl.broker
 	delete(s.subs, sub.id)
-	if len(sub.subscribers) == 0 {
+	if _, ok := sub.subscribers[s]; !ok {
+		return
+	}
+	delete(sub.subscribers, s)
+	deleted := len(sub.subscribers) == 0
+	if deleted {
 		delete(b.table(sub.match), sub.topic)
 		delete(b.byID, sub.id)
+	}
+	if sub.meta() {
+		rl.publishUnsubscribed(s, sub, deleted)
 	}
 }
 
 // removeSession drops every subscription of s. Realm.mu must be held.
-func (b *broker) removeSession(s *sess) {
+func (b *broker) removeSession(rl *Realm, s *sess) {
 	for _, sub := range s.subs {
-		b.removeSubscriber(sub, s)
+		rl.removeSubscriber(sub, s)
+	}
+}
+
+// matching calls f for every subscription an event to topic goes to.
+func (b *broker) matching(topic string, f func(*subscription)) {
+	if sub := b.exact[topic]; sub != nil {
+		f(sub)
+	}
+	for p, sub := range b.prefix {
+		if strings.HasPrefix(topic, p) {
+			f(sub)
+		}
+	}
+	if len(b.wildcard) > 0 {
+		parts := strings.Split(topic, ".")
+		for _, sub := range b.wildcard {
+			if sub.wild.matches(parts) {
+				f(sub)
+			}
+		}
 	}
 }
 
@@ -84,8 +119,9 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 	}
 	b := &rl.broker
 	sub := b.table(match)[m.Topic]
-	if sub == nil {
-		sub = &subscription{topic: m.Topic, match: match, subscribers: make(map[*sess]struct{})}
+	created := sub == nil
+	if created {
+		sub = &subscription{topic: m.Topic, match: match, created: createdNow(), subscribers: make(map[*sess]struct{})}
 		if match == matchWildcard {
 			sub.wild = newWildcardPattern(m.Topic)
 		}
@@ -96,12 +132,16 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 		b.table(match)[m.Topic] = sub
 		b.byID[sub.id] = sub
 	}
+	_, already := sub.subscribers[s]
 	sub.subscribers[s] = struct{}{}
 	if s.subs == nil {
 		s.subs = make(map[protocol.ID]*subscription)
 	}
 	s.subs[sub.id] = sub
 	s.send(&protocol.Subscribed{Request: m.Request, Subscription: sub.id})
+	if sub.meta() && !already {
+		rl.publishSubscribed(s, sub, created)
+	}
 	return nil
 }
 
@@ -114,8 +154,8 @@ func (rl *Realm) handleUnsubscribe(s *sess, m *protocol.Unsubscribe) error {
 			fmt.Sprintf("no subscription %d for this session", m.Subscription)))
 		return nil
 	}
-	rl.broker.removeSubscriber(sub, s)
 	s.send(&protocol.Unsubscribed{Request: m.Request})
+	rl.removeSubscriber(sub, s)
 	return nil
 }
 
@@ -290,21 +330,6 @@ func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args proto
 			s.sendSized(ev, size)
 		}
 	}
-	if sub := b.exact[topic]; sub != nil {
-		deliver(sub)
-	}
-	for p, sub := range b.prefix {
-		if strings.HasPrefix(topic, p) {
-			deliver(sub)
-		}
-	}
-	if len(b.wildcard) > 0 {
-		parts := strings.Split(topic, ".")
-		for _, sub := range b.wildcard {
-			if sub.wild.matches(parts) {
-				deliver(sub)
-			}
-		}
-	}
+	b.matching(topic, deliver)
 	return pubID
 }

@@ -38,9 +38,16 @@ type registration struct {
 	uri     string
 	match   string
 	invoke  string
+	created string           // ISO 8601, for the meta API
 	wild    *wildcardPattern // match == wildcard only
 	callees []*callee
 	next    int // roundrobin position
+}
+
+// meta reports whether changes to reg are published as meta events: not
+// for internal procedures nor for wamp.* URIs (as crossbar).
+func (r *registration) meta() bool {
+	return !r.hasInternal() && !strings.HasPrefix(r.uri, "wamp.")
 }
 
 // callee is one callee of a registration: a session or an internal handler.
@@ -125,6 +132,7 @@ func (d *dealer) add(r *registration) {
 	if r.match == matchWildcard {
 		r.wild = newWildcardPattern(r.uri)
 	}
+	r.created = createdNow()
 	d.table(r.match)[r.uri] = r
 	d.byID[r.id] = r
 }
@@ -470,7 +478,8 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 				fmt.Sprintf("procedure %q is registered with invocation policy %q", m.Procedure, reg.invoke))
 		}
 	}
-	if reg == nil {
+	created := reg == nil
+	if created {
 		reg = &registration{uri: m.Procedure, match: match, invoke: invoke}
 		rl.dealer.add(reg)
 	}
@@ -480,6 +489,9 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	}
 	s.regs[reg.id] = reg
 	s.send(&protocol.Registered{Request: m.Request, Registration: reg.id})
+	if reg.meta() {
+		rl.publishRegistered(s, reg, created)
+	}
 	return nil
 }
 
@@ -487,17 +499,13 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 // (those that announced registration_revocation) with UNREGISTERED. Calls
 // in flight are not affected. rl.mu must be held.
 func (rl *Realm) revokeRegistration(reg *registration) {
-	rl.dealer.remove(reg)
-	for _, c := range reg.callees {
-		if c.s == nil {
-			continue
-		}
-		delete(c.s.regs, reg.id)
+	for len(reg.callees) > 0 {
+		c := reg.callees[len(reg.callees)-1]
+		rl.removeCallee(reg, c.s)
 		if c.s.feat&featCalleeRevocation != 0 {
 			c.s.send(&protocol.Unregistered{Request: 0, Details: protocol.Dict{"registration": reg.id, "reason": "wamp.error.unregistered"}})
 		}
 	}
-	reg.callees = nil
 }
 
 func (rl *Realm) handleUnregister(s *sess, m *protocol.Unregister) error {
@@ -514,17 +522,24 @@ func (rl *Realm) handleUnregister(s *sess, m *protocol.Unregister) error {
 	return nil
 }
 
-// removeCallee takes s off reg, deleting reg when no callee is left.
+// removeCallee takes s off reg, deleting reg when no callee is left, and
+// publishes the meta events. rl.mu must be held.
 func (rl *Realm) removeCallee(reg *registration, s *sess) {
 	delete(s.regs, reg.id)
-	if i := reg.calleeIndex(s); i >= 0 {
-		reg.callees = append(reg.callees[:i], reg.callees[i+1:]...)
-		if reg.next > i {
-			reg.next--
-		}
+	i := reg.calleeIndex(s)
+	if i < 0 {
+		return
 	}
-	if len(reg.callees) == 0 {
+	reg.callees = append(reg.callees[:i], reg.callees[i+1:]...)
+	if reg.next > i {
+		reg.next--
+	}
+	deleted := len(reg.callees) == 0
+	if deleted {
 		rl.dealer.remove(reg)
+	}
+	if reg.meta() {
+		rl.publishUnregistered(s, reg, deleted)
 	}
 }
 

@@ -20,6 +20,7 @@ func (rl *Realm) installMeta() {
 	must(rl.registerInternal("wamp.session.count", rl.metaCount))
 	must(rl.registerInternal("wamp.session.list", rl.metaList))
 	must(rl.registerInternal("wamp.session.get", rl.metaGet))
+	must(rl.installObservationMeta())
 }
 
 // roleFilter parses the optional [filter_authroles] argument.

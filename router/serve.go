@@ -54,26 +54,10 @@ func (r *Router) acceptConfig() session.AcceptConfig {
 	return session.AcceptConfig{
 		Realms:         func(name string) bool { return r.Realm(name) != nil },
 		Authenticators: r.authenticators(),
-		Roles:          routerRoles(),
-		Agent:          r.cfg.Agent,
-		Logger:         r.log,
-	}
-}
-
-// routerRoles is WELCOME.Details.roles: exactly the features implemented.
-func routerRoles() protocol.Dict {
-	f := func(names ...string) protocol.Dict {
-		d := protocol.Dict{}
-		for _, n := range names {
-			d[n] = true
-		}
-		return protocol.Dict{"features": d}
-	}
-	return protocol.Dict{
-		"broker": f("pattern_based_subscription", "publisher_exclusion", "publisher_identification",
-			"subscriber_blackwhite_listing", "session_meta_api"),
-		"dealer": f("pattern_based_registration", "shared_registration", "call_canceling", "call_timeout",
-			"progressive_call_results", "caller_identification", "registration_revocation", "session_meta_api"),
+		// nil: session.Accept's defaults are exactly this router's features.
+		Roles:  nil,
+		Agent:  r.cfg.Agent,
+		Logger: r.log,
 	}
 }
 

@@ -83,7 +83,8 @@ type sess struct {
 	out        outQueue
 	writerDone chan struct{}
 
-	goodbyeSent atomic.Bool // the router sent GOODBYE and awaits the reply
+	goodbyeSent atomic.Bool                // the router sent GOODBYE and awaits the reply
+	killTimer   atomic.Pointer[time.Timer] // bounds the wait for a killed session's GOODBYE
 	killOnce    sync.Once
 
 	// Guarded by rl.mu.
@@ -165,6 +166,20 @@ func (s *sess) kill() {
 func (s *sess) shutdown(reason, message string) {
 	s.goodbyeSent.Store(true)
 	s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{"message": message}, Reason: reason})
+}
+
+// killWithGoodbye ends the session on the router's initiative
+// (wamp.session.kill): GOODBYE with reason and message, then the client's
+// reply is awaited for at most flushTimeout.
+func (s *sess) killWithGoodbye(reason, message string) {
+	d := protocol.Dict{}
+	if message != "" {
+		d["message"] = message
+	}
+	s.goodbyeSent.Store(true)
+	if s.out.pushLast(&protocol.Goodbye{Details: d, Reason: reason}) {
+		s.killTimer.Store(time.AfterFunc(flushTimeout, s.kill))
+	}
 }
 
 // protocolViolation aborts the session with wamp.error.protocol_violation.
@@ -311,6 +326,9 @@ func (r *Router) serveJoined(ctx context.Context, p transport.Peer, ji joinInfo)
 	go s.writeLoop()
 	rl.afterJoin(s)
 	s.readLoop()
+	if t := s.killTimer.Load(); t != nil {
+		t.Stop()
+	}
 	rl.leave(s)
 	s.out.close()
 	t := time.NewTimer(flushTimeout)
@@ -350,8 +368,10 @@ func (rl *Realm) leave(s *sess) {
 	rl.mu.Lock()
 	s.left = true
 	delete(rl.sessions, s.info.ID)
+	// Subscriptions first, so that s gets none of the meta events its
+	// leaving causes.
+	rl.broker.removeSession(rl, s)
 	rl.dealer.removeSession(rl, s)
-	rl.broker.removeSession(s)
 	rl.mu.Unlock()
 	rl.log.Debug("session left", "session", s.info.ID)
 	rl.Publish("wamp.session.on_leave", protocol.List{s.info.ID, s.info.AuthID, s.info.AuthRole}, nil)

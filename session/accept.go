@@ -439,9 +439,10 @@ func acceptDefaultRoles() protocol.Dict {
 	}
 	return protocol.Dict{
 		"broker": features("publisher_identification", "pattern_based_subscription", "session_meta_api",
-			"subscriber_blackwhite_listing", "publisher_exclusion"),
+			"subscription_meta_api", "subscriber_blackwhite_listing", "publisher_exclusion",
+			"subscription_revocation"),
 		"dealer": features("caller_identification", "pattern_based_registration", "session_meta_api",
-			"shared_registration", "progressive_call_results", "registration_revocation",
-			"call_canceling", "call_timeout"),
+			"registration_meta_api", "shared_registration", "progressive_call_results",
+			"registration_revocation", "call_canceling", "call_timeout"),
 	}
 }
