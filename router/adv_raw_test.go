@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,4 +72,38 @@ func welcomeRoles(t *testing.T, serve func(transport.Peer)) protocol.Dict {
 	s.Close(ctx)
 	<-done
 	return roles
+}
+
+// A killed session that never answers the GOODBYE is dropped after
+// flushTimeout.
+func TestRawKilledSessionMustAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New(Config{Realms: []RealmConfig{{Name: "realm1"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := joinRaw(t, r, rawOpt{})
+		victim := joinRaw(t, r, rawOpt{})
+		req := admin.call("wamp.session.kill", nil, victim.id)
+		if res := expect[*protocol.Result](admin); res.Request != req {
+			t.Fatalf("RESULT %+v", res)
+		}
+		if g := expect[*protocol.Goodbye](victim); g.Reason != "wamp.close.killed" {
+			t.Fatalf("GOODBYE %+v", g)
+		}
+		time.Sleep(flushTimeout - time.Millisecond)
+		synctest.Wait()
+		if r.Realm("realm1").session(victim.id) == nil {
+			t.Fatal("dropped before flushTimeout")
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if r.Realm("realm1").session(victim.id) != nil {
+			t.Fatal("killed session that never answers is still there")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		admin.p.Close()
+		r.Close(ctx)
+	})
 }

@@ -29,6 +29,7 @@ type broker struct {
 	prefix   map[string]*subscription
 	wildcard map[string]*subscription
 	byID     map[protocol.ID]*subscription
+	retained retention
 }
 
 func newBroker() broker {
@@ -141,6 +142,9 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 	s.send(&protocol.Subscribed{Request: m.Request, Subscription: sub.id})
 	if sub.meta() && !already {
 		rl.publishSubscribed(s, sub, created)
+	}
+	if optBool(m.Options, "get_retained") {
+		rl.sendRetained(s, sub)
 	}
 	return nil
 }
@@ -295,16 +299,35 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 		return nil
 	}
 	pubID := rl.publishLocked(s, m.Topic, f, m.Args, m.Kwargs)
+	if optBool(m.Options, "retain") {
+		rl.broker.retained.retain(m.Topic, &retainedEvent{pub: s, filter: f, details: publisherDetails(s, f), args: m.Args, kwargs: m.Kwargs})
+	}
 	if ack {
 		s.send(&protocol.Published{Request: m.Request, Publication: pubID})
 	}
 	return nil
 }
 
+// publisherDetails is the EVENT.Details disclosing pub, when f asks for it.
+func publisherDetails(pub *sess, f *pubFilter) protocol.Dict {
+	if pub == nil || f == nil || !f.disclose {
+		return nil
+	}
+	return protocol.Dict{
+		"publisher":          pub.info.ID,
+		"publisher_authid":   pub.info.AuthID,
+		"publisher_authrole": pub.info.AuthRole,
+	}
+}
+
 // publishLocked delivers one publication to every matching subscription;
 // pub is nil for router publications. rl.mu must be held.
 func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
-	pubID := newID()
+	return rl.publishLockedID(newID(), pub, topic, f, args, kwargs)
+}
+
+// publishLockedID is publishLocked with the publication id chosen.
+func (rl *Realm) publishLockedID(pubID protocol.ID, pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
 	b := &rl.broker
 	size := -1 // estimated EVENT size, measured once
 	deliver := func(sub *subscription) {
@@ -312,10 +335,8 @@ func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args proto
 		if sub.match != matchExact {
 			details["topic"] = topic
 		}
-		if pub != nil && f != nil && f.disclose {
-			details["publisher"] = pub.info.ID
-			details["publisher_authid"] = pub.info.AuthID
-			details["publisher_authrole"] = pub.info.AuthRole
+		for k, v := range publisherDetails(pub, f) {
+			details[k] = v
 		}
 		// One EVENT value per subscription, shared by its subscribers:
 		// nobody modifies a message after queuing it.

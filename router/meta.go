@@ -21,6 +21,7 @@ func (rl *Realm) installMeta() {
 	must(rl.registerInternal("wamp.session.list", rl.metaList))
 	must(rl.registerInternal("wamp.session.get", rl.metaGet))
 	must(rl.installObservationMeta())
+	must(rl.installTestaments())
 }
 
 // roleFilter parses the optional [filter_authroles] argument.

@@ -94,6 +94,7 @@ type sess struct {
 	calls       map[protocol.ID]*invocation   // as caller, by CALL.Request
 	regs        map[protocol.ID]*registration // registrations it is a callee of
 	subs        map[protocol.ID]*subscription // subscriptions it holds
+	testaments  [2][]*testament               // by scope: detached, destroyed
 }
 
 func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joinInfo) *sess {
@@ -372,6 +373,7 @@ func (rl *Realm) leave(s *sess) {
 	// leaving causes.
 	rl.broker.removeSession(rl, s)
 	rl.dealer.removeSession(rl, s)
+	rl.publishTestaments(s)
 	rl.mu.Unlock()
 	rl.log.Debug("session left", "session", s.info.ID)
 	rl.Publish("wamp.session.on_leave", protocol.List{s.info.ID, s.info.AuthID, s.info.AuthRole}, nil)

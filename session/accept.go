@@ -440,9 +440,9 @@ func acceptDefaultRoles() protocol.Dict {
 	return protocol.Dict{
 		"broker": features("publisher_identification", "pattern_based_subscription", "session_meta_api",
 			"subscription_meta_api", "subscriber_blackwhite_listing", "publisher_exclusion",
-			"subscription_revocation"),
+			"subscription_revocation", "event_retention"),
 		"dealer": features("caller_identification", "pattern_based_registration", "session_meta_api",
 			"registration_meta_api", "shared_registration", "progressive_call_results",
-			"registration_revocation", "call_canceling", "call_timeout"),
+			"registration_revocation", "call_canceling", "call_timeout", "testament_meta_api"),
 	}
 }
