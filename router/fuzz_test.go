@@ -48,6 +48,12 @@ func FuzzSessionMessages(f *testing.F) {
 			callee, _ := fuzzJoin(r)
 			ctx := context.Background()
 			callee.Send(ctx, &protocol.Register{Request: 1, Procedure: "fz.echo"})
+			// The first input calls fz.echo at once: wait until it exists.
+			if m, err := callee.Recv(ctx); err != nil {
+				panic(err)
+			} else if _, ok := m.(*protocol.Registered); !ok {
+				panic(m)
+			}
 			go func() {
 				for {
 					m, err := callee.Recv(ctx)
