@@ -107,3 +107,111 @@ func TestRawKilledSessionMustAnswer(t *testing.T) {
 		r.Close(ctx)
 	})
 }
+
+func progressiveHello() protocol.Dict {
+	f := protocol.Dict{"call_canceling": true, "progressive_call_results": true, "progressive_call_invocations": true}
+	return protocol.Dict{"roles": protocol.Dict{
+		"caller": protocol.Dict{"features": f},
+		"callee": protocol.Dict{"features": f},
+	}}
+}
+
+func TestRawProgressiveCallInvocations(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	callee := joinRaw(t, r, rawOpt{hello: progressiveHello()})
+	other := joinRaw(t, r, rawOpt{hello: progressiveHello()})
+	caller := joinRaw(t, r, rawOpt{hello: progressiveHello()})
+	plainCaller := joinRaw(t, r, rawOpt{})
+	plainCallee := joinRaw(t, r, rawOpt{})
+	reg := callee.register("p.stream", protocol.Dict{"invoke": "roundrobin"})
+	other.register("p.stream", protocol.Dict{"invoke": "roundrobin"})
+	plainCallee.register("p.plain", nil)
+
+	t.Run("stream", func(t *testing.T) {
+		// chunks all go to the callee the first CALL picked, with the same
+		// INVOCATION id and the first CALL's options
+		req := caller.nextReq()
+		caller.send(&protocol.Call{Request: req, Options: protocol.Dict{"progress": true, "disclose_me": true, "receive_progress": true}, Procedure: "p.stream", Args: protocol.List{"a"}})
+		first := expect[*protocol.Invocation](callee)
+		if first.Registration != reg || first.Details["progress"] != true || first.Details["caller"] == nil || first.Details["receive_progress"] != true {
+			t.Fatalf("first INVOCATION %+v", first)
+		}
+		caller.send(&protocol.Call{Request: req, Options: protocol.Dict{"progress": true}, Procedure: "p.stream", Args: protocol.List{"b"}})
+		callee.send(&protocol.Yield{Request: first.Request, Options: protocol.Dict{"progress": true}, Args: protocol.List{"got a"}})
+		caller.send(&protocol.Call{Request: req, Options: protocol.Dict{}, Procedure: "p.stream", Args: protocol.List{"c"}})
+		for _, want := range []struct {
+			arg      string
+			progress bool
+		}{{"b", true}, {"c", false}} {
+			inv := expect[*protocol.Invocation](callee)
+			if inv.Request != first.Request || inv.Args[0] != want.arg || (inv.Details["progress"] == true) != want.progress || inv.Details["caller"] == nil {
+				t.Fatalf("chunk %s: INVOCATION %+v", want.arg, inv)
+			}
+		}
+		if res := expect[*protocol.Result](caller); res.Details["progress"] != true || res.Args[0] != "got a" {
+			t.Fatalf("progressive RESULT %+v", res)
+		}
+		callee.send(&protocol.Yield{Request: first.Request, Args: protocol.List{"abc"}})
+		if res := expect[*protocol.Result](caller); res.Request != req || res.Args[0] != "abc" {
+			t.Fatalf("RESULT %+v", res)
+		}
+		other.noMessage(20 * time.Millisecond)
+	})
+	t.Run("callee-ends-early", func(t *testing.T) {
+		// roundrobin: this call goes to other
+		req := caller.nextReq()
+		caller.send(&protocol.Call{Request: req, Options: protocol.Dict{"progress": true}, Procedure: "p.stream"})
+		inv := expect[*protocol.Invocation](other)
+		other.send(&protocol.Error{RequestType: protocol.CodeInvocation, Request: inv.Request, URI: "app.error.enough"})
+		if e := expect[*protocol.Error](caller); e.URI != "app.error.enough" {
+			t.Fatalf("ERROR %+v", e)
+		}
+		// late chunks are dropped, not a new call nor a violation
+		caller.send(&protocol.Call{Request: req, Options: protocol.Dict{"progress": true}, Procedure: "p.stream"})
+		caller.send(&protocol.Call{Request: req, Options: protocol.Dict{}, Procedure: "p.stream"})
+		other.noMessage(20 * time.Millisecond)
+		callee.noMessage(time.Millisecond)
+		caller.noMessage(time.Millisecond)
+	})
+	t.Run("cancel", func(t *testing.T) {
+		req := caller.nextReq()
+		caller.send(&protocol.Call{Request: req, Options: protocol.Dict{"progress": true}, Procedure: "p.stream"})
+		inv := expect[*protocol.Invocation](callee)
+		caller.send(&protocol.Cancel{Request: req, Options: protocol.Dict{"mode": "killnowait"}})
+		if e := expect[*protocol.Error](caller); e.URI != "wamp.error.canceled" {
+			t.Fatalf("ERROR %+v", e)
+		}
+		if in := expect[*protocol.Interrupt](callee); in.Request != inv.Request {
+			t.Fatalf("INTERRUPT %+v", in)
+		}
+		caller.send(&protocol.Call{Request: req, Options: protocol.Dict{"progress": true}, Procedure: "p.stream"})
+		callee.noMessage(20 * time.Millisecond)
+	})
+	t.Run("callee-without-feature", func(t *testing.T) {
+		req := caller.nextReq()
+		caller.send(&protocol.Call{Request: req, Options: protocol.Dict{"progress": true}, Procedure: "p.plain"})
+		if e := expect[*protocol.Error](caller); e.URI != "wamp.error.feature_not_supported" {
+			t.Fatalf("ERROR %+v", e)
+		}
+		req = caller.nextReq()
+		caller.send(&protocol.Call{Request: req, Options: protocol.Dict{"progress": true}, Procedure: "wamp.session.count"})
+		if e := expect[*protocol.Error](caller); e.URI != "wamp.error.feature_not_supported" {
+			t.Fatalf("internal procedure: ERROR %+v", e)
+		}
+	})
+	t.Run("caller-leaves", func(t *testing.T) {
+		c2 := joinRaw(t, r, rawOpt{hello: progressiveHello()})
+		c2.send(&protocol.Call{Request: 1, Options: protocol.Dict{"progress": true}, Procedure: "p.stream"})
+		inv := expect[*protocol.Invocation](other)
+		c2.p.Close()
+		if in := expect[*protocol.Interrupt](other); in.Request != inv.Request || in.Options["mode"] != "killnowait" {
+			t.Fatalf("INTERRUPT %+v", in)
+		}
+	})
+	t.Run("caller-without-feature-violates", func(t *testing.T) {
+		plainCaller.send(&protocol.Call{Request: 1, Options: protocol.Dict{"progress": true}, Procedure: "p.stream"})
+		if a := expect[*protocol.Abort](plainCaller); a.Reason != "wamp.error.protocol_violation" {
+			t.Fatalf("ABORT %+v", a)
+		}
+	})
+}

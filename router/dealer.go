@@ -69,6 +69,8 @@ type invocation struct {
 	timer           *time.Timer
 	timerGen        int
 	killed          bool               // CANCEL kill sent, awaiting the callee's answer
+	streaming       bool               // progressive call invocation: the caller sends more input
+	details         protocol.Dict      // INVOCATION.Details of a progressive call invocation's chunks
 	cancelInternal  context.CancelFunc // internal callees
 	done            bool
 }
@@ -224,6 +226,13 @@ func optInt(opts protocol.Dict, key string) (int64, bool) {
 }
 
 func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
+	progress := optBool(m.Options, "progress")
+	if handled, err := rl.callContinuation(s, m, progress); handled {
+		return err
+	}
+	if progress && s.feat&featCallerProgressiveInvocations == 0 {
+		return violation("CALL with progress=true from a caller that did not announce progressive_call_invocations")
+	}
 	if !validURI(m.Procedure, matchExact) {
 		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.invalid_uri",
 			fmt.Sprintf("invalid procedure URI %q", m.Procedure)))
@@ -254,7 +263,12 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 		return nil
 	}
 	c := reg.pick()
-	inv := &invocation{caller: s, callID: m.Request, reg: reg, callee: c}
+	if progress && (c.s == nil || c.s.feat&featCalleeProgressiveInvocations == 0 || c.s.feat&featCalleeCanceling == 0) {
+		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.feature_not_supported",
+			"the callee of "+m.Procedure+" does not support progressive call invocations"))
+		return nil
+	}
+	inv := &invocation{caller: s, callID: m.Request, reg: reg, callee: c, streaming: progress}
 	details := protocol.Dict{}
 	if reg.match != matchExact {
 		details["procedure"] = m.Procedure
@@ -290,8 +304,60 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 		cs.invocations = make(map[protocol.ID]*invocation)
 	}
 	cs.invocations[inv.invID] = inv
+	if progress {
+		inv.details = details
+		details = withProgress(details)
+	}
 	cs.send(&protocol.Invocation{Request: inv.invID, Registration: reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
+}
+
+// withProgress returns a copy of details with progress=true.
+func withProgress(details protocol.Dict) protocol.Dict {
+	d := make(protocol.Dict, len(details)+1)
+	for k, v := range details {
+		d[k] = v
+	}
+	d["progress"] = true
+	return d
+}
+
+// callContinuation handles a CALL that continues a progressive call
+// invocation (spec A/rpc_progressive_call_invocations.md): the same request
+// id as a call in flight. It forwards the chunk to the callee chosen by the
+// first CALL, as an INVOCATION with the same request id and the details of
+// the first one (options are frozen by the first CALL, only progress
+// counts). A continuation of a call that has ended meanwhile (answered,
+// cancelled, timed out) is dropped. handled is false for a new call.
+func (rl *Realm) callContinuation(s *sess, m *protocol.Call, progress bool) (handled bool, err error) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if s.left {
+		return true, nil
+	}
+	inv := s.calls[m.Request]
+	if inv == nil {
+		if s.endedStreams.has(m.Request) {
+			return true, nil // late chunk of a progressive call that is over
+		}
+		return false, nil
+	}
+	if !inv.streaming {
+		return true, violation("CALL request id %d is already in use by a pending call", m.Request)
+	}
+	if inv.killed {
+		return true, nil // being cancelled: the callee gets no more input
+	}
+	inv.streaming = progress
+	if inv.timeout > 0 {
+		rl.armTimer(inv)
+	}
+	details := inv.details
+	if progress {
+		details = withProgress(details)
+	}
+	inv.callee.s.send(&protocol.Invocation{Request: inv.invID, Registration: inv.reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
+	return true, nil
 }
 
 // armTimer (re)starts the call timeout of inv. rl.mu must be held.
@@ -335,6 +401,9 @@ func (rl *Realm) interrupt(inv *invocation, mode, reason string) {
 // endInvocation forgets inv on both sides. rl.mu must be held.
 func (rl *Realm) endInvocation(inv *invocation) {
 	inv.done = true
+	if inv.streaming {
+		inv.caller.endedStreams.add(inv.callID)
+	}
 	if inv.timer != nil {
 		inv.timer.Stop()
 	}

@@ -34,6 +34,8 @@ const (
 	featCalleeProgress
 	featCalleeRevocation
 	featSubscriberRevocation
+	featCallerProgressiveInvocations
+	featCalleeProgressiveInvocations
 )
 
 func parseFeatures(hello protocol.Dict) features {
@@ -59,6 +61,12 @@ func parseFeatures(hello protocol.Dict) features {
 	}
 	if has("subscriber", "subscription_revocation") {
 		f |= featSubscriberRevocation
+	}
+	if has("caller", "progressive_call_invocations") {
+		f |= featCallerProgressiveInvocations
+	}
+	if has("callee", "progressive_call_invocations") {
+		f |= featCalleeProgressiveInvocations
 	}
 	return f
 }
@@ -95,6 +103,29 @@ type sess struct {
 	regs        map[protocol.ID]*registration // registrations it is a callee of
 	subs        map[protocol.ID]*subscription // subscriptions it holds
 	testaments  [2][]*testament               // by scope: detached, destroyed
+	// endedStreams remembers the request ids of its progressive call
+	// invocations that ended while it may still be sending input.
+	endedStreams idRing
+}
+
+// idRing is a bounded set of recently seen ids (oldest forgotten first).
+type idRing struct {
+	ids  [64]protocol.ID
+	next int
+}
+
+func (r *idRing) add(id protocol.ID) {
+	r.ids[r.next] = id
+	r.next = (r.next + 1) % len(r.ids)
+}
+
+func (r *idRing) has(id protocol.ID) bool {
+	for _, v := range r.ids {
+		if v == id && id != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joinInfo) *sess {

@@ -443,6 +443,7 @@ func acceptDefaultRoles() protocol.Dict {
 			"subscription_revocation", "event_retention"),
 		"dealer": features("caller_identification", "pattern_based_registration", "session_meta_api",
 			"registration_meta_api", "shared_registration", "progressive_call_results",
-			"registration_revocation", "call_canceling", "call_timeout", "testament_meta_api"),
+			"registration_revocation", "call_canceling", "call_timeout", "testament_meta_api",
+			"progressive_call_invocations"),
 	}
 }

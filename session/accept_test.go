@@ -340,7 +340,7 @@ func TestAcceptWelcomeDetails(t *testing.T) {
 			"broker": {"publisher_identification", "pattern_based_subscription", "session_meta_api",
 				"subscription_meta_api", "subscriber_blackwhite_listing", "publisher_exclusion", "subscription_revocation", "event_retention"},
 			"dealer": {"caller_identification", "pattern_based_registration", "session_meta_api", "registration_meta_api",
-				"shared_registration", "progressive_call_results", "registration_revocation", "call_canceling", "call_timeout", "testament_meta_api"},
+				"shared_registration", "progressive_call_results", "registration_revocation", "call_canceling", "call_timeout", "testament_meta_api", "progressive_call_invocations"},
 		}
 		if len(roles) != len(want) {
 			t.Errorf("roles %v", roles)
