@@ -86,6 +86,7 @@ var (
 	ErrNoSuchSubscription     = &Error{URI: URINoSuchSubscription}
 	ErrNoSuchRealm            = &Error{URI: "wamp.error.no_such_realm"}
 	ErrRuntime                = &Error{URI: URIRuntimeError}
+	ErrFeatureNotSupported    = &Error{URI: "wamp.error.feature_not_supported"}
 
 	// ErrTimeout matches a call whose [Timeout] expired (such errors also
 	// match context.DeadlineExceeded) and an ERROR wamp.error.timeout from

@@ -37,7 +37,9 @@ type Config struct {
 	InvocationConcurrency int
 	// EventQueueSize is the number of events buffered per subscription
 	// (default 1024). When a subscription's queue is full, new events for it
-	// are dropped, logged and counted by Subscription.Dropped.
+	// are dropped, logged and counted by Subscription.Dropped. It also
+	// bounds the input chunks of a streamed invocation waiting for
+	// Invocation.Recv; past it the invocation fails with ERROR ErrorURI.
 	EventQueueSize int
 	// ErrorURI is the ERROR URI used when a handler fails with an error that
 	// is not an *Error, or panics (default "wamp.error.runtime_error").
