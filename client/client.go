@@ -73,6 +73,14 @@ type Config struct {
 	OnRevoked func(r Revocation)
 	// OnState reports every lifecycle change.
 	OnState func(e StateEvent)
+
+	// Trace, when set, is called with every WAMP message sent and
+	// received on every connection of the Client, the handshake included
+	// (for a --trace output, say). The signature of an AUTHENTICATE is
+	// replaced by Redacted; application payloads are passed as they are.
+	// It is called on the connection's reader and writer goroutines,
+	// possibly at the same time, and must neither block nor modify m.
+	Trace func(dir Direction, m protocol.Message)
 }
 
 // Backoff is an exponential backoff with jitter. Attempt n (from 0) waits
@@ -200,8 +208,12 @@ type Revocation struct {
 
 // Errors returned by Client methods.
 var (
+	// ErrNotStarted is returned by requests made before the first
+	// Connect (or Switch) succeeded, such as after a delayed login's
+	// configuration; it does not match session.ErrConnectionLost.
+	ErrNotStarted = errors.New("client: not connected yet: call Connect first")
 	// ErrNotConnected is returned by requests made while no session is
-	// joined; it matches session.ErrConnectionLost.
+	// joined after one was; it matches session.ErrConnectionLost.
 	ErrNotConnected = fmt.Errorf("client: not connected: %w", session.ErrConnectionLost)
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("client: closed")
@@ -216,6 +228,7 @@ type Client struct {
 	cfg     Config
 	backoff Backoff
 	log     *slog.Logger
+	k       counters
 
 	connectMu sync.Mutex // serializes Connect calls; before opMu
 	opMu      sync.Mutex // serializes desired-state changes with their replay; before mu
@@ -502,10 +515,30 @@ func (c *Client) join(ctx context.Context) (*session.Session, error) {
 
 // dial connects a new peer with Config.Dialer, or else transport.Dial.
 func (c *Client) dial(ctx context.Context) (transport.Peer, error) {
+	var p transport.Peer
+	var err error
 	if c.cfg.Dialer != nil {
-		return c.cfg.Dialer(ctx)
+		p, err = c.cfg.Dialer(ctx)
+	} else {
+		p, err = transport.Dial(ctx, c.cfg.URL, c.cfg.DialOptions)
 	}
-	return transport.Dial(ctx, c.cfg.URL, c.cfg.DialOptions)
+	if err != nil {
+		return nil, err
+	}
+	return c.k.observe(p, c.cfg.Trace), nil
+}
+
+// Stats returns the Client's counters.
+func (c *Client) Stats() Stats {
+	s := c.k.snapshot()
+	c.mu.Lock()
+	for _, sub := range c.subs {
+		if sub.at.cur != nil {
+			s.EventsDropped += sub.at.cur.Dropped()
+		}
+	}
+	c.mu.Unlock()
+	return s
 }
 
 func (c *Client) joinPeer(ctx context.Context, p transport.Peer, sc session.Config) (*session.Session, error) {
@@ -742,6 +775,9 @@ func (c *Client) reconnect() (*session.Session, bool) {
 		}
 		adopted := c.adopt(ctx, s)
 		cancel()
+		if adopted {
+			c.k.reconnects.Add(1)
+		}
 		if !adopted {
 			s.Close(context.Background())
 			c.mu.Lock()
@@ -796,6 +832,8 @@ func (c *Client) current() (*session.Session, error) {
 		return c.sess, nil
 	case c.state == StateGaveUp:
 		return nil, ErrGaveUp
+	case c.state == StateIdle || c.state == StateConnecting && !c.supervising:
+		return nil, ErrNotStarted
 	}
 	return nil, ErrNotConnected
 }
@@ -982,6 +1020,9 @@ func (c *Client) Switch(ctx context.Context, sc session.Config) error {
 	old := c.sess
 	c.sessCfg = sc
 	c.sess = ns
+	if old != nil {
+		c.k.reconnects.Add(1)
+	}
 	start := !c.supervising
 	if start {
 		c.supervising = true

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Defaults of the wamp.connection settings; the same values as Python's
@@ -42,6 +45,11 @@ type Config struct {
 	// "changeme" (wamp.connection.password). It never appears in logs,
 	// errors or String output.
 	Password string
+	// PasswordFrom says where Password came from, for messages: Load sets
+	// it to "<file>: wamp.connection.password" or "$IZABER_PASSWORD"; a
+	// program that asks for the password may set "prompt". Empty means set
+	// by the program (or the default, when Password is empty).
+	PasswordFrom string
 	// AuthID overrides the authid sent in HELLO (default: Username).
 	AuthID string
 	// AuthMethods are offered in HELLO in this order. Default ["ticket"].
@@ -103,8 +111,21 @@ type Config struct {
 	TLSServerName string
 	TLSInsecure   bool
 
-	// Logger receives the client's diagnostics (nil = discard).
+	// Warnings are the problems Load found in the configuration (unknown
+	// or misspelt keys and sections, keys without effect), each naming the
+	// file and key. New logs them; a refused login quotes those about
+	// credentials.
+	Warnings []string
+
+	// Logger receives the client's diagnostics. nil sends warnings and
+	// errors (configuration problems, retries, restore failures) to
+	// slog.Default(), as Python's logging shows warnings by default;
+	// slog.New(slog.DiscardHandler) silences them.
 	Logger *slog.Logger
+	// Trace, when set, sees every WAMP message sent and received, the
+	// handshake included, with AUTHENTICATE signatures redacted (see
+	// client.Config.Trace).
+	Trace func(dir client.Direction, m protocol.Message)
 }
 
 // uriBase returns the effective prefix ("" when prefixing is off).

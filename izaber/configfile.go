@@ -20,7 +20,7 @@ import (
 const (
 	// EnvYAML holds izaber.yaml text, used when no file is found.
 	EnvYAML = "IZABER_YAML"
-	// EnvEnvironment names the environment when LoadOptions.Environment
+	// EnvEnvironment names the environment when Source.Environment
 	// is empty.
 	EnvEnvironment = "IZABER_ENVIRONMENT"
 )
@@ -31,9 +31,9 @@ const DefaultConfigFile = "izaber.yaml"
 // ErrNoConfig is returned by Load when no source of configuration exists.
 var ErrNoConfig = errors.New("izaber: no source for configuration found")
 
-// LoadOptions selects where Load reads izaber.yaml from. The zero value
-// does what Python's initialize() does.
-type LoadOptions struct {
+// Source says where Load reads izaber.yaml from. The zero value does what
+// Python's initialize() does.
+type Source struct {
 	// YAML is configuration text used instead of any file (Python's
 	// config_buffer).
 	YAML string
@@ -63,20 +63,17 @@ type Settings struct {
 	Run bool
 	// Environment is the environment that was selected.
 	Environment string
-	// Source names where the configuration came from: a file path,
+	// Origin names where the configuration came from: a file path,
 	// "$IZABER_YAML" or "YAML text".
-	Source string
+	Origin string
 	// Values is the whole merged environment, for sections other than wamp;
 	// wamp.connection.password is replaced by "[redacted]".
 	Values map[string]any
-	// Warnings lists keys that were ignored or have no effect, each naming
-	// the source and key.
-	Warnings []string
 }
 
 // String describes the settings without the password.
 func (s *Settings) String() string {
-	return fmt.Sprintf("izaber settings from %s, environment %q, run=%t: %s", s.Source, s.Environment, s.Run, s.Config)
+	return fmt.Sprintf("izaber settings from %s, environment %q, run=%t: %s", s.Origin, s.Environment, s.Run, s.Config)
 }
 
 // UserDataDir is the per-user directory searched for izaber.yaml, the one
@@ -111,7 +108,7 @@ func UserDataDir() string {
 //
 // Errors name the source, the key and the problem; they never contain the
 // password.
-func Load(opts LoadOptions) (*Settings, error) {
+func Load(opts Source) (*Settings, error) {
 	text, source, err := findSource(opts)
 	if err != nil {
 		return nil, err
@@ -153,7 +150,7 @@ func Load(opts LoadOptions) (*Settings, error) {
 	if m == nil {
 		m = map[string]any{}
 	}
-	s := &Settings{Run: true, Environment: env, Source: source, Values: m}
+	s := &Settings{Run: true, Environment: env, Origin: source, Values: m}
 	if err := s.decodeWAMP(m); err != nil {
 		return nil, err
 	}
@@ -183,7 +180,7 @@ func redactPassword(m map[string]any) {
 }
 
 // findSource returns the configuration text and a name for its source.
-func findSource(opts LoadOptions) (text, source string, err error) {
+func findSource(opts Source) (text, source string, err error) {
 	if opts.YAML != "" {
 		return opts.YAML, "YAML text", nil
 	}
@@ -401,7 +398,7 @@ var pythonOnlyKeys = map[string]string{
 
 // decodeWAMP fills s.Config and s.Run from the merged environment.
 func (s *Settings) decodeWAMP(m map[string]any) error {
-	d := &decoder{source: s.Source}
+	d := &decoder{source: s.Origin}
 	wampV, ok := m["wamp"]
 	if !ok || wampV == nil {
 		return nil
@@ -428,7 +425,7 @@ func (s *Settings) decodeWAMP(m map[string]any) error {
 	if err := d.connection(&s.Config, conn); err != nil {
 		return err
 	}
-	s.Warnings = d.warnings
+	s.Config.Warnings = d.warnings
 	return nil
 }
 

@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -47,12 +48,14 @@ func FuzzSessionMessages(f *testing.F) {
 			fuzzRouter = r
 			callee, _ := fuzzJoin(r)
 			ctx := context.Background()
+			// The procedure must be registered before the first input
+			// runs: its check calls it.
 			callee.Send(ctx, &protocol.Register{Request: 1, Procedure: "fz.echo"})
-			// The first input calls fz.echo at once: wait until it exists.
-			if m, err := callee.Recv(ctx); err != nil {
-				panic(err)
-			} else if _, ok := m.(*protocol.Registered); !ok {
-				panic(m)
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			m, err := callee.Recv(rctx)
+			cancel()
+			if _, ok := m.(*protocol.Registered); !ok {
+				panic(fmt.Sprintf("fuzz callee: got %T %v, want REGISTERED", m, err))
 			}
 			go func() {
 				for {

@@ -333,10 +333,20 @@ func TestSessionKill(t *testing.T) {
 	_, ep := serveAll(t, router.Config{Realms: []router.RealmConfig{{Name: testRealm, Authenticators: []auth.Authenticator{anyTicket}}}})
 	ctx := ctxT(t)
 	admin := dialJoinCfg(t, ep.ws, protocol.JSON, 0, ticketCfg("admin", "backend"))
+	// The router adds a session to the realm just after WELCOME: wait for
+	// on_join (and on_leave below) rather than racing with it.
+	joins, leaves := newEventLog(), newEventLog()
+	if _, err := admin.Subscribe(ctx, "wamp.session.on_join", joins.handler); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Subscribe(ctx, "wamp.session.on_leave", leaves.handler); err != nil {
+		t.Fatal(err)
+	}
 	v1 := dialJoinCfg(t, ep.tcp, protocol.MsgPack, 0, ticketCfg("alice", "frontend"))
 	v2 := dialJoinCfg(t, ep.unix, protocol.CBOR, 0, ticketCfg("alice", "frontend"))
 	v3 := dialJoinCfg(t, ep.ws, protocol.CBOR, 0, ticketCfg("bob", "frontend"))
 	other := dialJoinCfg(t, ep.ws, protocol.MsgPack, 0, ticketCfg("carol", "backend"))
+	joins.wait(t, 4)
 
 	closedWith := func(s *session.Session, reason, message string) {
 		t.Helper()
@@ -378,6 +388,7 @@ func TestSessionKill(t *testing.T) {
 		t.Fatalf("kill_by_authrole returned %v", got)
 	}
 	closedWith(other, "wamp.close.killed", "")
+	leaves.wait(t, 4)
 	if n := callArg(t, admin, "wamp.session.count"); fmt.Sprint(n) != "1" {
 		t.Fatalf("sessions left: %v", n)
 	}

@@ -33,23 +33,23 @@ func (rl *Realm) installObservationMeta() error {
 		uri string
 		fn  internalFunc
 	}{
-		{"wamp.registration.list", rl.metaRegList},
-		{"wamp.registration.lookup", rl.metaRegLookup},
-		{"wamp.registration.match", rl.metaRegMatch},
-		{"wamp.registration.get", rl.metaRegGet},
-		{"wamp.registration.list_callees", rl.metaRegListCallees},
-		{"wamp.registration.count_callees", rl.metaRegCountCallees},
-		{"wamp.registration.remove_callee", rl.metaRegRemoveCallee},
-		{"wamp.subscription.list", rl.metaSubList},
-		{"wamp.subscription.lookup", rl.metaSubLookup},
-		{"wamp.subscription.match", rl.metaSubMatch},
-		{"wamp.subscription.get", rl.metaSubGet},
-		{"wamp.subscription.list_subscribers", rl.metaSubListSubscribers},
-		{"wamp.subscription.count_subscribers", rl.metaSubCountSubscribers},
-		{"wamp.subscription.remove_subscriber", rl.metaSubRemoveSubscriber},
-		{"wamp.session.kill", rl.metaKill},
-		{"wamp.session.kill_by_authid", rl.metaKillByAuthID},
-		{"wamp.session.kill_by_authrole", rl.metaKillByAuthRole},
+		{protocol.MetaRegistrationList, rl.metaRegList},
+		{protocol.MetaRegistrationLookup, rl.metaRegLookup},
+		{protocol.MetaRegistrationMatch, rl.metaRegMatch},
+		{protocol.MetaRegistrationGet, rl.metaRegGet},
+		{protocol.MetaRegistrationListCallees, rl.metaRegListCallees},
+		{protocol.MetaRegistrationCountCallees, rl.metaRegCountCallees},
+		{protocol.MetaRegistrationRemoveCallee, rl.metaRegRemoveCallee},
+		{protocol.MetaSubscriptionList, rl.metaSubList},
+		{protocol.MetaSubscriptionLookup, rl.metaSubLookup},
+		{protocol.MetaSubscriptionMatch, rl.metaSubMatch},
+		{protocol.MetaSubscriptionGet, rl.metaSubGet},
+		{protocol.MetaSubscriptionListSubscribers, rl.metaSubListSubscribers},
+		{protocol.MetaSubscriptionCountSubscribers, rl.metaSubCountSubscribers},
+		{protocol.MetaSubscriptionRemoveSubscriber, rl.metaSubRemoveSubscriber},
+		{protocol.MetaSessionKill, rl.metaKill},
+		{protocol.MetaSessionKillByAuthID, rl.metaKillByAuthID},
+		{protocol.MetaSessionKillByAuthRole, rl.metaKillByAuthRole},
 	} {
 		if err := rl.registerInternal(p.uri, p.fn); err != nil {
 			return err
@@ -63,11 +63,11 @@ func protectedURI(uri string, caller *SessionInfo) bool {
 	if caller != nil && caller.AuthRole == "trusted" {
 		return false
 	}
-	return strings.HasPrefix(uri, "wamp.") || strings.HasPrefix(uri, "crossbar.")
+	return strings.HasPrefix(uri, protocol.ReservedPrefix) || strings.HasPrefix(uri, "crossbar.")
 }
 
 func invalidArg(format string, args ...any) *callError {
-	return &callError{URI: "wamp.error.invalid_argument", Args: protocol.List{fmt.Sprintf(format, args...)}}
+	return &callError{URI: protocol.URIInvalidArgument, Args: protocol.List{fmt.Sprintf(format, args...)}}
 }
 
 // toID converts a decoded integer to an ID; ok is false for anything else.
@@ -137,19 +137,19 @@ func idList(ids []protocol.ID) protocol.List {
 }
 
 func noSuchRegistration(id protocol.ID) *callError {
-	return &callError{URI: "wamp.error.no_such_registration", Args: protocol.List{fmt.Sprintf("no registration with ID %d exists on this dealer", id)}}
+	return &callError{URI: protocol.URINoSuchRegistration, Args: protocol.List{fmt.Sprintf("no registration with ID %d exists on this dealer", id)}}
 }
 
 func noSuchSubscription(id protocol.ID) *callError {
-	return &callError{URI: "wamp.error.no_such_subscription", Args: protocol.List{fmt.Sprintf("no subscription with ID %d exists on this broker", id)}}
+	return &callError{URI: protocol.URINoSuchSubscription, Args: protocol.List{fmt.Sprintf("no subscription with ID %d exists on this broker", id)}}
 }
 
 func noSuchSession(id protocol.ID) *callError {
-	return &callError{URI: "wamp.error.no_such_session", Args: protocol.List{fmt.Sprintf("no session with ID %d exists on this router", id)}}
+	return &callError{URI: protocol.URINoSuchSession, Args: protocol.List{fmt.Sprintf("no session with ID %d exists on this router", id)}}
 }
 
 func protectedError(what, uri string) *callError {
-	return &callError{URI: "wamp.error.not_authorized", Args: protocol.List{fmt.Sprintf("not authorized to %s for protected URI %q", what, uri)}}
+	return &callError{URI: protocol.URINotAuthorized, Args: protocol.List{fmt.Sprintf("not authorized to %s for protected URI %q", what, uri)}}
 }
 
 // ---- registrations ----
@@ -335,7 +335,7 @@ func (rl *Realm) metaRegRemoveCallee(_ context.Context, caller *SessionInfo, c *
 		return nil, nil, err
 	}
 	if reg.calleeIndex(s) < 0 {
-		return nil, nil, &callError{URI: "wamp.error.no_such_registration",
+		return nil, nil, &callError{URI: protocol.URINoSuchRegistration,
 			Args: protocol.List{fmt.Sprintf("session %d is not registered on registration %d on this dealer", calleeID, reg.id)}}
 	}
 	rl.removeCallee(reg, s)
@@ -353,17 +353,17 @@ func (rl *Realm) metaRegRemoveCallee(_ context.Context, caller *SessionInfo, c *
 // on_register. rl.mu must be held.
 func (rl *Realm) publishRegistered(s *sess, reg *registration, created bool) {
 	if created {
-		rl.publishLocked(nil, "wamp.registration.on_create", nil, protocol.List{s.info.ID, reg.details()}, nil)
+		rl.publishLocked(nil, protocol.MetaRegistrationOnCreate, nil, protocol.List{s.info.ID, reg.details()}, nil)
 	}
-	rl.publishLocked(nil, "wamp.registration.on_register", nil, protocol.List{s.info.ID, reg.id}, nil)
+	rl.publishLocked(nil, protocol.MetaRegistrationOnRegister, nil, protocol.List{s.info.ID, reg.id}, nil)
 }
 
 // publishUnregistered publishes on_unregister and, when the registration
 // is gone, on_delete. rl.mu must be held.
 func (rl *Realm) publishUnregistered(s *sess, reg *registration, deleted bool) {
-	rl.publishLocked(nil, "wamp.registration.on_unregister", nil, protocol.List{s.info.ID, reg.id}, nil)
+	rl.publishLocked(nil, protocol.MetaRegistrationOnUnregister, nil, protocol.List{s.info.ID, reg.id}, nil)
 	if deleted {
-		rl.publishLocked(nil, "wamp.registration.on_delete", nil, protocol.List{s.info.ID, reg.id}, nil)
+		rl.publishLocked(nil, protocol.MetaRegistrationOnDelete, nil, protocol.List{s.info.ID, reg.id}, nil)
 	}
 }
 
@@ -524,7 +524,7 @@ func (rl *Realm) metaSubRemoveSubscriber(_ context.Context, caller *SessionInfo,
 		return nil, nil, err
 	}
 	if _, ok := sub.subscribers[s]; !ok {
-		return nil, nil, &callError{URI: "wamp.error.no_such_subscription",
+		return nil, nil, &callError{URI: protocol.URINoSuchSubscription,
 			Args: protocol.List{fmt.Sprintf("session %d is not subscribed on subscription %d on this broker", subscriberID, sub.id)}}
 	}
 	rl.removeSubscriber(sub, s)
@@ -540,15 +540,15 @@ func (rl *Realm) metaSubRemoveSubscriber(_ context.Context, caller *SessionInfo,
 
 func (rl *Realm) publishSubscribed(s *sess, sub *subscription, created bool) {
 	if created {
-		rl.publishLocked(nil, "wamp.subscription.on_create", nil, protocol.List{s.info.ID, sub.details()}, nil)
+		rl.publishLocked(nil, protocol.MetaSubscriptionOnCreate, nil, protocol.List{s.info.ID, sub.details()}, nil)
 	}
-	rl.publishLocked(nil, "wamp.subscription.on_subscribe", nil, protocol.List{s.info.ID, sub.id}, nil)
+	rl.publishLocked(nil, protocol.MetaSubscriptionOnSubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
 }
 
 func (rl *Realm) publishUnsubscribed(s *sess, sub *subscription, deleted bool) {
-	rl.publishLocked(nil, "wamp.subscription.on_unsubscribe", nil, protocol.List{s.info.ID, sub.id}, nil)
+	rl.publishLocked(nil, protocol.MetaSubscriptionOnUnsubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
 	if deleted {
-		rl.publishLocked(nil, "wamp.subscription.on_delete", nil, protocol.List{s.info.ID, sub.id}, nil)
+		rl.publishLocked(nil, protocol.MetaSubscriptionOnDelete, nil, protocol.List{s.info.ID, sub.id}, nil)
 	}
 }
 
@@ -564,9 +564,9 @@ func killOptions(c *internalCall) (reason, message string, err error) {
 		return "", "", err
 	}
 	if reason == "" {
-		reason = "wamp.close.killed"
+		reason = protocol.URIKilled
 	} else if !validURI(reason, matchExact) {
-		return "", "", &callError{URI: "wamp.error.invalid_uri", Args: protocol.List{fmt.Sprintf("invalid reason URI %q", reason)}}
+		return "", "", &callError{URI: protocol.URIInvalidURI, Args: protocol.List{fmt.Sprintf("invalid reason URI %q", reason)}}
 	}
 	return reason, message, nil
 }

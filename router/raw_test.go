@@ -2,12 +2,12 @@ package router
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -39,7 +39,7 @@ func newTestRouter(t testing.TB, cfg Config) *Router {
 	if len(cfg.Realms) == 0 {
 		cfg.Realms = []RealmConfig{{Name: "realm1"}}
 	}
-	before := runtime.NumGoroutine()
+	leaktest.Guard(t)
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -51,14 +51,6 @@ func newTestRouter(t testing.TB, cfg Config) *Router {
 		// first) closed the pipes, so every session is gone already.
 		if err := r.Close(ctx); err != nil {
 			t.Errorf("Close: %v", err)
-		}
-		for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
 		}
 	})
 	return r

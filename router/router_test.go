@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/session"
@@ -32,25 +32,7 @@ func ctxT(t testing.TB) context.Context {
 
 // checkLeaks fails the test if goroutines started during it are still
 // running at the end (after every other cleanup).
-func checkLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
+func checkLeaks(t *testing.T) { leaktest.Guard(t) }
 
 func newRouter(t *testing.T, rcs ...router.RealmConfig) *router.Router {
 	t.Helper()

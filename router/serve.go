@@ -54,10 +54,9 @@ func (r *Router) acceptConfig() session.AcceptConfig {
 	return session.AcceptConfig{
 		Realms:         func(name string) bool { return r.Realm(name) != nil },
 		Authenticators: r.authenticators(),
-		// nil: session.Accept's defaults are exactly this router's features.
-		Roles:  nil,
-		Agent:  r.cfg.Agent,
-		Logger: r.log,
+		Roles:          protocol.RouterRoles(),
+		Agent:          r.cfg.Agent,
+		Logger:         r.log,
 	}
 }
 
@@ -98,14 +97,14 @@ func (d realmDispatch) Method() string { return d.method }
 func (d realmDispatch) Authenticate(ctx context.Context, req *auth.Request, ch auth.Challenger) (*auth.Identity, error) {
 	rl := d.r.Realm(req.Realm)
 	if rl == nil {
-		return nil, &auth.Denied{Reason: "wamp.error.no_such_realm", Message: fmt.Sprintf("no realm %q", req.Realm)}
+		return nil, &auth.Denied{Reason: protocol.URINoSuchRealm, Message: fmt.Sprintf("no realm %q", req.Realm)}
 	}
 	for _, a := range realmAuthenticators(rl.cfg) {
 		if a.Method() == d.method {
 			return a.Authenticate(ctx, req, ch)
 		}
 	}
-	return nil, &auth.Denied{Reason: "wamp.error.no_auth_method",
+	return nil, &auth.Denied{Reason: protocol.URINoAuthMethod,
 		Message: fmt.Sprintf("authentication method %q is not available on realm %q", d.method, req.Realm)}
 }
 

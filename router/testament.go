@@ -42,14 +42,14 @@ type testament struct {
 }
 
 func (rl *Realm) installTestaments() error {
-	if err := rl.registerInternal("wamp.session.add_testament", rl.addTestament); err != nil {
+	if err := rl.registerInternal(protocol.MetaSessionAddTestament, rl.addTestament); err != nil {
 		return err
 	}
-	return rl.registerInternal("wamp.session.flush_testaments", rl.flushTestaments)
+	return rl.registerInternal(protocol.MetaSessionFlushTestaments, rl.flushTestaments)
 }
 
 func testamentError(format string, args ...any) *callError {
-	return &callError{URI: "wamp.error.testament_error", Args: protocol.List{fmt.Sprintf(format, args...)}}
+	return &callError{URI: protocol.URITestamentError, Args: protocol.List{fmt.Sprintf(format, args...)}}
 }
 
 // testamentScope reads the scope argument (positional i or keyword).
@@ -76,7 +76,7 @@ func (rl *Realm) addTestament(ctx context.Context, caller *SessionInfo, c *inter
 		return nil, nil, err
 	}
 	if !validURI(topic, matchExact) {
-		return nil, nil, &callError{URI: "wamp.error.invalid_uri", Args: protocol.List{fmt.Sprintf("invalid topic URI %q", topic)}}
+		return nil, nil, &callError{URI: protocol.URIInvalidURI, Args: protocol.List{fmt.Sprintf("invalid topic URI %q", topic)}}
 	}
 	arg := func(i int, key string) any {
 		if i < len(c.args) && c.args[i] != nil {

@@ -336,6 +336,7 @@ func TestAcceptWelcomeDetails(t *testing.T) {
 			t.Errorf("default identity %+v agent %v", j.Identity, w.Details["agent"])
 		}
 		roles, _ := w.Details["roles"].(protocol.Dict)
+		// What package router implements.
 		want := map[string][]string{
 			"broker": {"publisher_identification", "pattern_based_subscription", "session_meta_api",
 				"subscription_meta_api", "subscriber_blackwhite_listing", "publisher_exclusion", "subscription_revocation", "event_retention"},

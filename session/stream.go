@@ -63,7 +63,7 @@ func (s *Session) CallStream(ctx context.Context, procedure string, opts ...Opti
 	if procedure == "" {
 		return nil, errors.New("session: call stream: empty procedure URI")
 	}
-	if !s.routerHas("dealer", "progressive_call_invocations") {
+	if !protocol.HasFeature(s.info.Details, protocol.RoleDealer, protocol.FeatureProgressiveCallInvocations) {
 		return nil, fmt.Errorf("session: call stream %s: the router does not announce progressive_call_invocations: %w", procedure, ErrFeatureNotSupported)
 	}
 	if err := ctx.Err(); err != nil {
@@ -79,15 +79,6 @@ func (s *Session) CallStream(ctx context.Context, procedure string, opts ...Opti
 	cs.ctx, cs.cancel = withTimeout(ctx, st.timeout)
 	cs.stop = context.AfterFunc(cs.ctx, cs.abandon)
 	return cs, nil
-}
-
-// routerHas reports whether WELCOME announced feature for role.
-func (s *Session) routerHas(role, feature string) bool {
-	roles, _ := s.info.Details["roles"].(protocol.Dict)
-	r, _ := roles[role].(protocol.Dict)
-	f, _ := r["features"].(protocol.Dict)
-	v, _ := f[feature].(bool)
-	return v
 }
 
 // abandon gives the call up when its context ends: CANCEL, and Result

@@ -32,3 +32,10 @@ type Peer interface {
 // ErrClosed is returned by Send and Recv after the connection was closed by
 // either side.
 var ErrClosed = errors.New("transport: connection closed")
+
+// TrafficCounter is implemented by the WebSocket and RawSocket peers: the
+// bytes read from and written to the socket so far, framing, handshakes and
+// keep-alive included. It is safe to call at any time, also after Close.
+type TrafficCounter interface {
+	Traffic() (in, out uint64)
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/router/nexus"
@@ -47,19 +47,18 @@ users:
 `
 
 type rig struct {
-	t      *testing.T
-	svc    *nexus.Service
-	r      *router.Router
-	ctx    context.Context
-	wg     sync.WaitGroup
-	dir    string
-	before int
-	ser    protocol.Serializer
+	t   *testing.T
+	svc *nexus.Service
+	r   *router.Router
+	ctx context.Context
+	wg  sync.WaitGroup
+	dir string
+	ser protocol.Serializer
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	before := runtime.NumGoroutine()
+	leaktest.Guard(t) // no goroutine may outlive the router and its sessions
 	dir := t.TempDir()
 	users := filepath.Join(dir, "users.yaml")
 	if err := os.WriteFile(users, []byte(rigUsers), 0o600); err != nil {
@@ -79,7 +78,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	rg := &rig{t: t, svc: svc, r: r, ctx: ctx, dir: dir, before: before, ser: protocol.JSON}
+	rg := &rig{t: t, svc: svc, r: r, ctx: ctx, dir: dir, ser: protocol.JSON}
 	t.Cleanup(func() {
 		cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer ccancel()
@@ -88,15 +87,6 @@ func newRig(t *testing.T) *rig {
 		}
 		rg.wg.Wait()
 		cancel()
-		// No goroutine may outlive the router and its sessions.
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > rg.before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > rg.before {
-			buf := make([]byte, 1<<16)
-			t.Errorf("goroutines: %d before, %d after\n%s", rg.before, n, buf[:runtime.Stack(buf, true)])
-		}
 	})
 	return rg
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // ErrNotAuthorized is the URI of an authorization denial.
-const ErrNotAuthorized = "wamp.error.not_authorized"
+const ErrNotAuthorized = protocol.URINotAuthorized
 
 // Authorizer returns the realm authorizer: the caller's role rules (trust
 // bypasses them) and, for API key and OTP sessions, the key restrictions.
