@@ -139,12 +139,14 @@ type RoleFeatures struct {
 // announced in every HELLO.
 var clientRoles = []RoleFeatures{
 	{RoleCaller, []string{FeatureProgressiveCallResults, FeatureCallCanceling, FeatureCallerIdentification,
-		FeatureProgressiveCallInvocations}},
+		FeatureProgressiveCallInvocations, FeaturePayloadPassthruMode}},
 	{RoleCallee, []string{FeatureProgressiveCallResults, FeatureCallCanceling, FeaturePatternBasedRegistration,
 		FeatureSharedRegistration, FeatureCallerIdentification, FeatureRegistrationRevocation,
-		FeatureProgressiveCallInvocations}},
-	{RolePublisher, []string{FeaturePublisherExclusion, FeaturePublisherIdentification, FeatureSubscriberBlackWhiteList}},
-	{RoleSubscriber, []string{FeaturePatternBasedSubscription, FeaturePublisherIdentification, FeatureSubscriptionRevocation}},
+		FeatureProgressiveCallInvocations, FeaturePayloadPassthruMode}},
+	{RolePublisher, []string{FeaturePublisherExclusion, FeaturePublisherIdentification, FeatureSubscriberBlackWhiteList,
+		FeaturePayloadPassthruMode}},
+	{RoleSubscriber, []string{FeaturePatternBasedSubscription, FeaturePublisherIdentification, FeatureSubscriptionRevocation,
+		FeaturePayloadPassthruMode}},
 }
 
 // routerRoles is exactly what package router implements; it is announced
@@ -152,11 +154,11 @@ var clientRoles = []RoleFeatures{
 var routerRoles = []RoleFeatures{
 	{RoleBroker, []string{FeaturePatternBasedSubscription, FeaturePublisherExclusion, FeaturePublisherIdentification,
 		FeatureSubscriberBlackWhiteList, FeatureSessionMetaAPI, FeatureSubscriptionMetaAPI,
-		FeatureSubscriptionRevocation, FeatureEventRetention}},
+		FeatureSubscriptionRevocation, FeatureEventRetention, FeaturePayloadPassthruMode}},
 	{RoleDealer, []string{FeaturePatternBasedRegistration, FeatureSharedRegistration, FeatureCallCanceling,
 		FeatureCallTimeout, FeatureProgressiveCallResults, FeatureProgressiveCallInvocations,
 		FeatureCallerIdentification, FeatureRegistrationRevocation, FeatureSessionMetaAPI,
-		FeatureRegistrationMetaAPI, FeatureTestamentMetaAPI}},
+		FeatureRegistrationMetaAPI, FeatureTestamentMetaAPI, FeaturePayloadPassthruMode}},
 }
 
 // ClientRoles returns HELLO.Details.roles for the features package session

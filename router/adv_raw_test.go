@@ -215,3 +215,67 @@ func TestRawProgressiveCallInvocations(t *testing.T) {
 		}
 	})
 }
+
+// Payload passthru mode: the router forwards ppt_* keys and the payload
+// untouched, and enforces the spec's feature rules.
+func TestRawPassthruRules(t *testing.T) {
+	r := newTestRouter(t, Config{})
+	ppt := protocol.Dict{"roles": protocol.ClientRoles()}
+	caller := joinRaw(t, r, rawOpt{hello: ppt})
+	callee := joinRaw(t, r, rawOpt{hello: ppt})
+	plain := joinRaw(t, r, rawOpt{}) // announces no payload_passthru_mode
+	callee.register("ppt.rpc", nil)
+	plain.register("ppt.plain", nil)
+	opts := protocol.Dict{"ppt_scheme": "mqtt", "ppt_serializer": "mqtt", "x_custom": "kept out"}
+	payload := protocol.List{[]byte{0xde, 0xad}}
+
+	req := caller.call("ppt.rpc", opts, payload...)
+	inv := expect[*protocol.Invocation](callee)
+	if inv.Details["ppt_scheme"] != "mqtt" || inv.Details["ppt_serializer"] != "mqtt" || inv.Details["x_custom"] != nil || len(inv.Args) != 1 {
+		t.Fatalf("INVOCATION %+v", inv)
+	}
+	callee.send(&protocol.Yield{Request: inv.Request, Options: protocol.Dict{"ppt_scheme": "mqtt", "ppt_keyid": "k"}, Args: payload})
+	if res := expect[*protocol.Result](caller); res.Request != req || res.Details["ppt_keyid"] != "k" || res.Details["ppt_scheme"] != "mqtt" {
+		t.Fatalf("RESULT %+v", res)
+	}
+	req = caller.call("ppt.rpc", opts, payload...)
+	inv = expect[*protocol.Invocation](callee)
+	callee.send(&protocol.Error{RequestType: protocol.CodeInvocation, Request: inv.Request, Details: protocol.Dict{"ppt_scheme": "mqtt"}, URI: "app.error.x", Args: payload})
+	if e := expect[*protocol.Error](caller); e.Request != req || e.Details["ppt_scheme"] != "mqtt" {
+		t.Fatalf("ERROR %+v", e)
+	}
+
+	// a callee without the feature: feature_not_supported
+	caller.call("ppt.plain", opts, payload...)
+	if e := expect[*protocol.Error](caller); e.URI != protocol.URIFeatureNotSupported {
+		t.Fatalf("ERROR %+v", e)
+	}
+	plain.noMessage(10 * time.Millisecond)
+
+	// a caller without the feature gets no passthru result
+	plain.call("ppt.rpc", nil)
+	inv = expect[*protocol.Invocation](callee)
+	callee.send(&protocol.Yield{Request: inv.Request, Options: protocol.Dict{"ppt_scheme": "mqtt"}, Args: payload})
+	if e := expect[*protocol.Error](plain); e.URI != protocol.URIFeatureNotSupported {
+		t.Fatalf("ERROR %+v", e)
+	}
+
+	// sending ppt without announcing it is a protocol violation
+	for _, m := range []protocol.Message{
+		&protocol.Call{Request: 9, Options: opts, Procedure: "ppt.rpc", Args: payload},
+		&protocol.Publish{Request: 9, Options: opts, Topic: "ppt.t", Args: payload},
+	} {
+		c := joinRaw(t, r, rawOpt{})
+		c.send(m)
+		if a := expect[*protocol.Abort](c); a.Reason != protocol.URIProtocolViolation {
+			t.Fatalf("%s: ABORT %+v", m.Code(), a)
+		}
+	}
+	// autobahn's enc_* spelling is forwarded without feature checks
+	plain2 := joinRaw(t, r, rawOpt{})
+	plain2.subscribe("ppt.enc", nil)
+	caller.send(&protocol.Publish{Request: 99, Options: protocol.Dict{"enc_algo": "cryptobox", "enc_serializer": "json"}, Topic: "ppt.enc", Args: protocol.List{[]byte{1, 2}}})
+	if ev := expect[*protocol.Event](plain2); ev.Details["enc_algo"] != "cryptobox" || ev.Details["enc_serializer"] != "json" {
+		t.Fatalf("EVENT %+v", ev)
+	}
+}

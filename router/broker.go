@@ -167,6 +167,7 @@ func (rl *Realm) handleUnsubscribe(s *sess, m *protocol.Unsubscribe) error {
 type pubFilter struct {
 	excludeMe                         bool
 	disclose                          bool
+	passthru                          protocol.Dict // payload passthru keys, forwarded in EVENT.Details
 	eligible, exclude                 map[protocol.ID]bool
 	eligibleAuthID, excludeAuthID     map[string]bool
 	eligibleAuthRole, excludeAuthRole map[string]bool
@@ -227,7 +228,7 @@ func stringSet(opts protocol.Dict, key string) (map[string]bool, error) {
 }
 
 func parsePubFilter(opts protocol.Dict) (*pubFilter, error) {
-	f := &pubFilter{excludeMe: true, disclose: optBool(opts, "disclose_me")}
+	f := &pubFilter{excludeMe: true, disclose: optBool(opts, "disclose_me"), passthru: protocol.CopyPassthru(nil, opts)}
 	if v, ok := opts["exclude_me"].(bool); ok {
 		f.excludeMe = v
 	}
@@ -285,6 +286,9 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 	if !validURI(m.Topic, matchExact) {
 		return fail(&callError{URI: protocol.URIInvalidURI, Args: protocol.List{fmt.Sprintf("invalid topic URI %q", m.Topic)}})
 	}
+	if hasPPT(m.Options) && s.feat&featPublisherPassthru == 0 {
+		return violation("PUBLISH with ppt_scheme from a publisher that did not announce payload_passthru_mode")
+	}
 	f, err := parsePubFilter(m.Options)
 	if err != nil {
 		return fail(&callError{URI: protocol.URIInvalidArgument, Args: protocol.List{err.Error()}})
@@ -300,7 +304,7 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 	}
 	pubID := rl.publishLocked(s, m.Topic, f, m.Args, m.Kwargs)
 	if optBool(m.Options, "retain") {
-		rl.broker.retained.retain(m.Topic, &retainedEvent{pub: s, filter: f, details: publisherDetails(s, f), args: m.Args, kwargs: m.Kwargs})
+		rl.broker.retained.retain(m.Topic, &retainedEvent{pub: s, filter: f, details: eventDetails(s, f), args: m.Args, kwargs: m.Kwargs})
 	}
 	if ack {
 		s.send(&protocol.Published{Request: m.Request, Publication: pubID})
@@ -308,16 +312,22 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 	return nil
 }
 
-// publisherDetails is the EVENT.Details disclosing pub, when f asks for it.
-func publisherDetails(pub *sess, f *pubFilter) protocol.Dict {
-	if pub == nil || f == nil || !f.disclose {
+// eventDetails is what EVENT.Details take from the PUBLISH: the payload
+// passthru keys, and the publisher's identity when f asks for disclosure.
+func eventDetails(pub *sess, f *pubFilter) protocol.Dict {
+	if f == nil {
 		return nil
 	}
-	return protocol.Dict{
-		"publisher":          pub.info.ID,
-		"publisher_authid":   pub.info.AuthID,
-		"publisher_authrole": pub.info.AuthRole,
+	d := protocol.CopyPassthru(nil, f.passthru)
+	if pub != nil && f.disclose {
+		if d == nil {
+			d = protocol.Dict{}
+		}
+		d["publisher"] = pub.info.ID
+		d["publisher_authid"] = pub.info.AuthID
+		d["publisher_authrole"] = pub.info.AuthRole
 	}
+	return d
 }
 
 // publishLocked delivers one publication to every matching subscription;
@@ -335,7 +345,7 @@ func (rl *Realm) publishLockedID(pubID protocol.ID, pub *sess, topic string, f *
 		if sub.match != matchExact {
 			details["topic"] = topic
 		}
-		for k, v := range publisherDetails(pub, f) {
+		for k, v := range eventDetails(pub, f) {
 			details[k] = v
 		}
 		// One EVENT value per subscription, shared by its subscribers:

@@ -233,6 +233,10 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	if progress && s.feat&featCallerProgressiveInvocations == 0 {
 		return violation("CALL with progress=true from a caller that did not announce progressive_call_invocations")
 	}
+	ppt := hasPPT(m.Options)
+	if ppt && s.feat&featCallerPassthru == 0 {
+		return violation("CALL with ppt_scheme from a caller that did not announce payload_passthru_mode")
+	}
 	if !validURI(m.Procedure, matchExact) {
 		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIInvalidURI,
 			fmt.Sprintf("invalid procedure URI %q", m.Procedure)))
@@ -268,8 +272,13 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 			"the callee of "+m.Procedure+" does not support progressive call invocations"))
 		return nil
 	}
+	if ppt && (c.s == nil || c.s.feat&featCalleePassthru == 0) {
+		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIFeatureNotSupported,
+			"the callee of "+m.Procedure+" does not support payload passthru mode"))
+		return nil
+	}
 	inv := &invocation{caller: s, callID: m.Request, reg: reg, callee: c, streaming: progress}
-	details := protocol.Dict{}
+	details := protocol.CopyPassthru(protocol.Dict{}, m.Options)
 	if reg.match != matchExact {
 		details["procedure"] = m.Procedure
 	}
@@ -310,6 +319,15 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	}
 	cs.send(&protocol.Invocation{Request: inv.invID, Registration: reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
+}
+
+// hasPPT reports whether Options announce payload passthru mode in the
+// specification's spelling (ppt_scheme). autobahn's enc_* spelling (payload
+// transparency) is forwarded untouched without feature checks, as crossbar
+// does.
+func hasPPT(opts protocol.Dict) bool {
+	s, _ := opts[protocol.OptPPTScheme].(string)
+	return s != ""
 }
 
 // withProgress returns a copy of details with progress=true.
@@ -438,17 +456,33 @@ func (rl *Realm) handleYield(s *sess, m *protocol.Yield) error {
 	if inv == nil {
 		return err
 	}
+	if hasPPT(m.Options) {
+		if s.feat&featCalleePassthru == 0 {
+			return violation("YIELD with ppt_scheme from a callee that did not announce payload_passthru_mode")
+		}
+		if inv.caller.feat&featCallerPassthru == 0 {
+			// The spec wants ERROR feature_not_supported for the YIELD,
+			// which WAMP cannot express (ERROR answers requests, and YIELD
+			// is none): the call fails instead, and the payload is dropped.
+			rl.endInvocation(inv)
+			inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, protocol.URIFeatureNotSupported,
+				"the callee answered in payload passthru mode, which this caller does not support"))
+			return nil
+		}
+	}
+	details := protocol.CopyPassthru(protocol.Dict{}, m.Options)
 	if optBool(m.Options, "progress") {
 		if inv.receiveProgress && !inv.killed {
 			if inv.timeout > 0 {
 				rl.armTimer(inv)
 			}
-			inv.caller.send(&protocol.Result{Request: inv.callID, Details: protocol.Dict{"progress": true}, Args: m.Args, Kwargs: m.Kwargs})
+			details["progress"] = true
+			inv.caller.send(&protocol.Result{Request: inv.callID, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 		}
 		return nil
 	}
 	rl.endInvocation(inv)
-	inv.caller.send(&protocol.Result{Request: inv.callID, Details: protocol.Dict{}, Args: m.Args, Kwargs: m.Kwargs})
+	inv.caller.send(&protocol.Result{Request: inv.callID, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
 }
 
@@ -470,7 +504,7 @@ func (rl *Realm) handleInvocationError(s *sess, m *protocol.Error) error {
 		uri = protocol.URIRuntimeError
 	}
 	rl.endInvocation(inv)
-	inv.caller.send(&protocol.Error{RequestType: protocol.CodeCall, Request: inv.callID, Details: protocol.Dict{}, URI: uri, Args: m.Args, Kwargs: m.Kwargs})
+	inv.caller.send(&protocol.Error{RequestType: protocol.CodeCall, Request: inv.callID, Details: protocol.CopyPassthru(protocol.Dict{}, m.Details), URI: uri, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
 }
 

@@ -36,6 +36,9 @@ const (
 	featSubscriberRevocation
 	featCallerProgressiveInvocations
 	featCalleeProgressiveInvocations
+	featCallerPassthru
+	featCalleePassthru
+	featPublisherPassthru
 )
 
 func parseFeatures(hello protocol.Dict) features {
@@ -56,11 +59,20 @@ func parseFeatures(hello protocol.Dict) features {
 	if has(protocol.RoleSubscriber, protocol.FeatureSubscriptionRevocation) {
 		f |= featSubscriberRevocation
 	}
-	if has("caller", "progressive_call_invocations") {
+	if has(protocol.RoleCaller, protocol.FeatureProgressiveCallInvocations) {
 		f |= featCallerProgressiveInvocations
 	}
-	if has("callee", "progressive_call_invocations") {
+	if has(protocol.RoleCallee, protocol.FeatureProgressiveCallInvocations) {
 		f |= featCalleeProgressiveInvocations
+	}
+	if has(protocol.RoleCaller, protocol.FeaturePayloadPassthruMode) {
+		f |= featCallerPassthru
+	}
+	if has(protocol.RoleCallee, protocol.FeaturePayloadPassthruMode) {
+		f |= featCalleePassthru
+	}
+	if has(protocol.RolePublisher, protocol.FeaturePayloadPassthruMode) {
+		f |= featPublisherPassthru
 	}
 	return f
 }

@@ -169,7 +169,7 @@ func (rl *Realm) publishTestaments(s *sess) {
 		for _, t := range l {
 			rl.publishLockedID(t.id, s, t.topic, t.filter, t.args, t.kwargs)
 			if t.retain {
-				rl.broker.retained.retain(t.topic, &retainedEvent{pub: s, filter: t.filter, details: publisherDetails(s, t.filter), args: t.args, kwargs: t.kwargs})
+				rl.broker.retained.retain(t.topic, &retainedEvent{pub: s, filter: t.filter, details: eventDetails(s, t.filter), args: t.args, kwargs: t.kwargs})
 			}
 		}
 	}

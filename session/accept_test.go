@@ -339,9 +339,9 @@ func TestAcceptWelcomeDetails(t *testing.T) {
 		// What package router implements.
 		want := map[string][]string{
 			"broker": {"publisher_identification", "pattern_based_subscription", "session_meta_api",
-				"subscription_meta_api", "subscriber_blackwhite_listing", "publisher_exclusion", "subscription_revocation", "event_retention"},
+				"subscription_meta_api", "subscriber_blackwhite_listing", "publisher_exclusion", "subscription_revocation", "event_retention", "payload_passthru_mode"},
 			"dealer": {"caller_identification", "pattern_based_registration", "session_meta_api", "registration_meta_api",
-				"shared_registration", "progressive_call_results", "registration_revocation", "call_canceling", "call_timeout", "testament_meta_api", "progressive_call_invocations"},
+				"shared_registration", "progressive_call_results", "registration_revocation", "call_canceling", "call_timeout", "testament_meta_api", "progressive_call_invocations", "payload_passthru_mode"},
 		}
 		if len(roles) != len(want) {
 			t.Errorf("roles %v", roles)

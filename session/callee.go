@@ -318,7 +318,7 @@ func (inv *invocation) finish(res *Result, err error, panicked bool) {
 	case res == nil:
 		msg = &protocol.Yield{Request: req, Options: protocol.Dict{}}
 	default:
-		msg = &protocol.Yield{Request: req, Options: protocol.Dict{}, Args: res.Args, Kwargs: res.Kwargs}
+		msg = &protocol.Yield{Request: req, Options: protocol.CopyPassthru(protocol.Dict{}, res.Details), Args: res.Args, Kwargs: res.Kwargs}
 	}
 	if err := s.peer.Send(s.ctx, msg); err != nil {
 		s.log.Debug("sending invocation reply failed", "request", req, "error", err)

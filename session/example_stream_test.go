@@ -157,3 +157,53 @@ func ExampleInvocation_Recv() {
 	// sent 3 got 6
 	// sum 6
 }
+
+// Payload passthru mode: the router forwards an opaque payload (here bytes
+// the application encrypted itself) and its ppt_* attributes untouched; the
+// callee reads them with Invocation.Passthru and answers the same way.
+func ExamplePassthru() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: "realm1"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close(ctx)
+	join := func() *session.Session {
+		client, server := transport.Pipe(protocol.MsgPack)
+		go r.ServePeer(ctx, server)
+		s, err := session.Join(ctx, client, session.Config{Realm: "realm1"})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return s
+	}
+
+	callee := join()
+	defer callee.Close(ctx)
+	_, err = callee.Register(ctx, "com.example.vault", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		in, ok := inv.Passthru()
+		if !ok {
+			return nil, session.NewError("com.example.error.cleartext", nil, nil)
+		}
+		fmt.Printf("callee got %d opaque bytes, scheme %s, key %s\n", len(in.Payload), in.Scheme, in.KeyID)
+		return session.PassthruResult(protocol.Passthru{Scheme: in.Scheme, KeyID: "reply-key", Payload: []byte{0xca, 0xfe}}), nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	caller := join()
+	defer caller.Close(ctx)
+	res, err := caller.Call(ctx, "com.example.vault", nil, nil, session.Passthru(protocol.Passthru{
+		Scheme: "x_example", Cipher: "xsalsa20poly1305", KeyID: "caller-key", Payload: []byte{1, 2, 3, 4},
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, _ := res.Passthru()
+	fmt.Printf("caller got % x with key %s\n", out.Payload, out.KeyID)
+	// Output:
+	// callee got 4 opaque bytes, scheme x_example, key caller-key
+	// caller got ca fe with key reply-key
+}
