@@ -20,9 +20,12 @@ demo:
 unit:
 	$(GO) test -race -count=1 ./...
 
-# Each fuzz target for FUZZTIME (override: make fuzz FUZZTIME=5m).
+# Each fuzz target for FUZZTIME (override: make fuzz FUZZTIME=5m), in the
+# packages FUZZPKGS (default all; make fuzz FUZZPKGS=./fuzz runs only the
+# cross-layer fuzzers of fuzz/).
+FUZZPKGS ?= ./...
 fuzz:
-	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+	FUZZTIME=$(FUZZTIME) FUZZPKGS="$(FUZZPKGS)" scripts/fuzz.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...

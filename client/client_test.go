@@ -165,7 +165,7 @@ func TestConnectUnreachableTimesOut(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("Connect took %s with ConnectTimeout 200ms", el)
 	}
-	if _, err := c.Call(context.Background(), "x", nil, nil); !errors.Is(err, session.ErrConnectionLost) {
+	if _, err := c.Call(context.Background(), "x", nil, nil); !errors.Is(err, client.ErrNotStarted) {
 		t.Errorf("Call after failed Connect: %v", err)
 	}
 	closeClient(t, c)

@@ -66,13 +66,15 @@ type counters struct {
 	live     map[*observedPeer]struct{}
 }
 
-func (k *counters) sent(m protocol.Message) {
-	k.msgOut.Add(1)
+// sent counts m as sent (n = 1) or takes a failed send back (n = -1).
+func (k *counters) sent(m protocol.Message, n int) {
+	d := uint64(n) // -1 wraps around: atomic subtraction
+	k.msgOut.Add(d)
 	switch m.(type) {
 	case *protocol.Call:
-		k.calls.Add(1)
+		k.calls.Add(d)
 	case *protocol.Publish:
-		k.pubs.Add(1)
+		k.pubs.Add(d)
 	}
 }
 
@@ -111,9 +113,11 @@ func (o *observedPeer) Send(ctx context.Context, m protocol.Message) error {
 	if o.trace != nil {
 		o.trace(Sent, redact(m))
 	}
+	// Counted first: the reply can arrive before Send returns.
+	o.k.sent(m, 1)
 	err := o.Peer.Send(ctx, m)
-	if err == nil {
-		o.k.sent(m)
+	if err != nil {
+		o.k.sent(m, -1)
 	}
 	return err
 }

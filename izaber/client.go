@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/client"
@@ -43,6 +45,8 @@ type Client struct {
 	stateHooks  []*hook[func(e client.StateEvent)]
 	rosters     map[string]rosterEntry // registered through this client; restored on rejoin
 	rosterOrder []string
+
+	warnings []string // set by New, then read-only
 }
 
 type hook[F any] struct{ f F }
@@ -63,7 +67,8 @@ func New(cfg Config) (*Client, error) {
 		d.Logger = log
 	}
 	c := &Client{base: d.uriBase(), log: log, cfg: d, rosters: map[string]rosterEntry{}}
-	for _, w := range d.Warnings {
+	c.warnings = append(append([]string(nil), cfg.Warnings...), cfg.notices()...)
+	for _, w := range c.warnings {
 		log.Warn("izaber: " + w)
 	}
 	dial, err := dialOptions(&d)
@@ -194,6 +199,12 @@ func (c *Client) Config() Config {
 	return c.cfg
 }
 
+// Warnings returns what New logged about the configuration: the problems
+// Load found in it (Config.Warnings) and the use of built-in defaults that
+// are probably not what the program wants (the production Nexus URL,
+// Python's default password).
+func (c *Client) Warnings() []string { return append([]string(nil), c.warnings...) }
+
 // Settings returns the izaber.yaml settings the client was built from by
 // Initialize, or nil.
 func (c *Client) Settings() *Settings {
@@ -212,11 +223,22 @@ func (c *Client) String() string {
 // Connect makes the first connection (Python's wamp.run()), bounded by
 // ConnectTimeout and ctx; afterwards the client reconnects by itself until
 // Close. Connect on a connected client does nothing.
+//
+// A failure is one sentence that says what happened, where and what to
+// try: a *LoginError when the router refused the credentials, a
+// *ConnectError otherwise (matching ErrConfig when the URL, the router's
+// answer or its certificate is wrong, which Connect does not retry).
+// While the router is unreachable, each retry is logged at Warn level.
 func (c *Client) Connect(ctx context.Context) error {
-	if err := c.sup.Connect(ctx); err != nil {
-		return fmt.Errorf("izaber: %w", err)
+	return c.explain(c.Config(), c.sup.Connect(ctx))
+}
+
+// explain turns a failed connection attempt with cfg into one sentence.
+func (c *Client) explain(cfg Config, err error) error {
+	if err != nil && errors.Is(err, context.Canceled) && !errors.Is(err, client.ErrClosed) {
+		return fmt.Errorf("izaber: connecting to %s: %w", cfg.URL, err)
 	}
-	return nil
+	return explain(cfg, c.warnings, err)
 }
 
 // Connected reports whether a session is joined.
@@ -403,8 +425,7 @@ func (c *Client) onJoin(ctx context.Context, s *session.Session) {
 	}
 }
 
-func (c *Client) onLeave(s *session.Session) {
-	info := s.Info()
+func (c *Client) onLeave(info session.Info) {
 	for _, f := range snapshot(&c.mu, c.leaveHooks) {
 		f(info)
 	}
@@ -424,6 +445,13 @@ func (c *Client) reportRestore(err error) {
 }
 
 func (c *Client) onState(e client.StateEvent) {
+	if e.Err != nil && (e.State == client.StateConnecting || e.State == client.StateReconnecting ||
+		e.State == client.StateGaveUp || e.State == client.StateIdle) {
+		e.Err = c.explain(c.Config(), e.Err)
+		if e.Delay > 0 {
+			c.log.Warn(fmt.Sprintf("%v; retrying in %s (attempt %d)", e.Err, e.Delay.Round(time.Millisecond), e.Attempt))
+		}
+	}
 	for _, f := range snapshot(&c.mu, c.stateHooks) {
 		f(e)
 	}
@@ -449,26 +477,33 @@ func (c *Client) ChangeUser(ctx context.Context, username, password string) erro
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.Config().ConnectTimeout)
-	defer cancel()
+	next := c.withUser(username, password, "the ChangeUser call")
 	if err := c.sup.Switch(ctx, sc); err != nil {
-		return fmt.Errorf("izaber: change user to %q: %w", username, err)
+		return c.explain(next, err)
 	}
 	c.mu.Lock()
-	c.cfg.Username, c.cfg.Password = username, password
-	if c.cfg.AuthID != "" {
-		c.cfg.AuthID = username
-	}
+	c.cfg = next
 	c.mu.Unlock()
 	return nil
+}
+
+// withUser returns the configuration with other credentials, given by
+// from.
+func (c *Client) withUser(username, password, from string) Config {
+	cfg := c.Config()
+	cfg.Username, cfg.Password, cfg.AuthID = username, password, ""
+	cfg.From = maps.Clone(cfg.From)
+	cfg.setFrom("password", from)
+	cfg.setFrom("username", from)
+	return cfg
 }
 
 // Spawn connects an independent client with the same configuration and
 // other credentials (Python's spawn_connection). It has none of this
 // client's hooks, registrations or subscriptions; close it when done.
 func (c *Client) Spawn(ctx context.Context, username, password string) (*Client, error) {
-	cfg := c.Config()
-	cfg.Username, cfg.Password, cfg.AuthID = username, password, ""
+	cfg := c.withUser(username, password, "the Spawn call")
+	cfg.Warnings = nil // New has logged them for c
 	n, err := New(cfg)
 	if err != nil {
 		return nil, err

@@ -128,6 +128,7 @@ func TestLoadDefaults(t *testing.T) {
 		Serializers: []string{"cbor"}, Timeout: 300 * time.Second, ConnectTimeout: DefaultConnectTimeout,
 		BackoffInitial: time.Second, BackoffMax: time.Minute, PingInterval: 3 * time.Second,
 		HeartbeatTimeout: 10 * time.Second, MaxPayloadSize: 50_000_000,
+		From: map[string]string{"password": "default"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -260,7 +261,7 @@ scalar:
 		{name: "argument beats variable", env: "default", envVar: "staging", user: "base", pw: "basepw", methods: "[ticket anonymous]", port: uint64(25)},
 		{name: "override from code", env: "staging", override: map[string]any{"wamp": map[string]any{"connection": map[string]any{"username": "code"}}, "email": map[string]any{"port": 1}},
 			user: "code", pw: "basepw", methods: "[anonymous]", port: 1},
-		{name: "missing environment", env: "nope", errHas: `could not find environment "nope"`},
+		{name: "missing environment", env: "nope", errHas: `there is no environment "nope"`},
 		{name: "type mismatch", env: "broken", errHas: "email: cannot combine a mapping with a list"},
 		{name: "scalar vs list", env: "scalar", errHas: "wamp.connection.realm: cannot combine a string with a list"},
 		{name: "override mismatch", override: map[string]any{"wamp": "x"}, errHas: "wamp: cannot combine a mapping with a string"},
@@ -345,7 +346,7 @@ func TestLoadErrors(t *testing.T) {
 		conn   string // body of wamp.connection
 		errHas []string
 	}{
-		{"malformed", "url: [x\n", []string{"malformed YAML"}},
+		{"malformed", "url: [x\n", []string{"is not valid YAML: line 4, column 12"}},
 		{"url not text", "url: [a, b]", []string{"wamp.connection.url", "must be a string, got a list"}},
 		{"password list", "password: [s3cr3t]", []string{"wamp.connection.password", "must be text"}},
 		{"password bool", "password: true", []string{"wamp.connection.password", "must be text, got a boolean"}},
@@ -379,7 +380,7 @@ func TestLoadErrors(t *testing.T) {
 	t.Run("wamp not a mapping", func(t *testing.T) {
 		isolate(t)
 		_, err := Load(Source{YAML: "default:\n  wamp: 3\n"})
-		if err == nil || !strings.Contains(err.Error(), "wamp: must be a mapping") {
+		if err == nil || !strings.Contains(err.Error(), "wamp must be a mapping") {
 			t.Fatalf("err = %v", err)
 		}
 	})

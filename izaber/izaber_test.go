@@ -93,7 +93,8 @@ func TestURIRule(t *testing.T) {
 // TestPrefixOnTheWire checks what the router actually sees.
 func TestPrefixOnTheWire(t *testing.T) {
 	nr := newRouter(t)
-	c := login(t, nr, "backend-1")
+	// trust-1: Nexus's backend rules allow only com.izaber.wamp.* URIs.
+	c := login(t, nr, "trust-1")
 	ctx := context.Background()
 	procedure := func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		return izaber.Yield(inv.Procedure), nil
@@ -104,7 +105,7 @@ func TestPrefixOnTheWire(t *testing.T) {
 	if _, err := c.Register(ctx, "pfx.abs", procedure, izaber.Absolute()); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := izaber.New(izaber.Config{URL: nr.URL(), Username: "backend-2", Password: nr.Password("backend-2"), NoURIBase: true})
+	raw, err := izaber.New(izaber.Config{URL: nr.URL(), Username: "trust-1", Password: nr.Password("trust-1"), NoURIBase: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,9 +597,9 @@ func TestChangeUserMovesRegistrations(t *testing.T) {
 	}
 
 	// A failed switch changes nothing.
-	if err := c.ChangeUser(ctx, "backend-1", "wrong"); err == nil {
+	if err := c.ChangeUser(ctx, "backend-1", "bad-pass-7Qx"); err == nil {
 		t.Fatal("switch with a bad password succeeded")
-	} else if strings.Contains(err.Error(), "wrong") {
+	} else if strings.Contains(err.Error(), "bad-pass-7Qx") {
 		t.Errorf("password in error: %v", err)
 	}
 	if got, err := izaber.CallAs[string](ctx, other, "cu.who", nil, nil); err != nil || got != "backend-2" {

@@ -112,43 +112,18 @@ func fieldID(c Code, field string, f *elem, zeroOK bool) (ID, error) {
 }
 
 func toID(c Code, field string, v any, zeroOK bool) (ID, error) {
-	var id ID
-	switch v := v.(type) {
-	case int64:
-		if v < 0 {
-			return 0, invalid(c, field, "ID "+strconv.FormatInt(v, 10)+" out of range [1, 2^53]")
+	n, ok := integer(v)
+	if !ok {
+		switch v.(type) {
+		case float64, float32:
+			return 0, invalid(c, field, "ID is a float, want an integer")
 		}
-		id = ID(v)
-	case uint64:
-		id = v
-	case int:
-		if v < 0 {
-			return 0, invalid(c, field, "ID "+strconv.Itoa(v)+" out of range [1, 2^53]")
-		}
-		id = ID(v)
-	case int32:
-		return toID(c, field, int64(v), zeroOK)
-	case int16:
-		return toID(c, field, int64(v), zeroOK)
-	case int8:
-		return toID(c, field, int64(v), zeroOK)
-	case uint:
-		id = ID(v)
-	case uint32:
-		id = ID(v)
-	case uint16:
-		id = ID(v)
-	case uint8:
-		id = ID(v)
-	case float64, float32:
-		return 0, invalid(c, field, "ID is a float, want an integer")
-	default:
 		return 0, invalid(c, field, "ID is "+typeName(v)+", want an integer")
 	}
-	if id > MaxID || id == 0 && !zeroOK {
-		return 0, invalid(c, field, "ID "+strconv.FormatUint(id, 10)+" out of range [1, 2^53]")
+	if n.neg || n.u > MaxID || n.u == 0 && !zeroOK {
+		return 0, invalid(c, field, "ID "+n.String()+" out of range [1, 2^53]")
 	}
-	return id, nil
+	return n.u, nil
 }
 
 // typeName names the WAMP type of a decoded value for error messages.

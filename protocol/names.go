@@ -131,8 +131,8 @@ const (
 
 // RoleFeatures is one role and the features announced for it.
 type RoleFeatures struct {
-	Role     string
-	Features []string
+	Role     string   // a role name, such as RoleCallee
+	Features []string // feature names, such as FeatureCallCanceling
 }
 
 // clientRoles is what package session implements as a client; it is

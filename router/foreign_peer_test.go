@@ -2,9 +2,9 @@ package router_test
 
 import (
 	"context"
-	"errors"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"

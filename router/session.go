@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,6 +144,9 @@ func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joi
 		AuthMethod:   ji.identity.AuthMethod,
 		AuthProvider: ji.identity.AuthProvider,
 		AuthExtra:    ji.identity.AuthExtra,
+	}
+	if ra, ok := p.(interface{ RemoteAddr() net.Addr }); ok {
+		info.RemoteAddr = ra.RemoteAddr()
 	}
 	tr := protocol.Dict{}
 	if ji.transport != "" {

@@ -17,6 +17,9 @@ import (
 // ends while bytes are half written or half read closes the connection,
 // because the stream cannot be resynchronised; pass a long-lived context to
 // the read loop and a per-message one only where that is acceptable.
+//
+// The WebSocket and RawSocket peers also have a RemoteAddr() net.Addr
+// method, the address of the other end (for a server, the client's).
 type Peer interface {
 	// Send serializes and writes one message.
 	Send(ctx context.Context, m protocol.Message) error

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -286,10 +287,15 @@ func newAPIKeysCmd(a *app) *cobra.Command {
 			flags: func(e *env) func(ctx context.Context, c *izaber.Client, pos []string) int {
 				return func(ctx context.Context, c *izaber.Client, pos []string) int {
 					l, err := c.APIKeysList(ctx)
-					if l == nil {
-						l = []protocol.Dict{}
+					out := make([]protocol.Dict, 0, len(l))
+					for _, k := range l {
+						// Nexus versions that still keep keys in plaintext
+						// list them: never print a secret here.
+						k = maps.Clone(k)
+						delete(k, "plaintext_key")
+						out = append(out, k)
 					}
-					return e.show(ctx, l, err)
+					return e.show(ctx, out, err)
 				}
 			},
 		},

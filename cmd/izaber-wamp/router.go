@@ -34,7 +34,8 @@ Nexus-format YAML file, or fresh demo users with --demo. Ctrl-C sends
 GOODBYE to every session and exits.`,
 		Example: `  izaber-wamp router --demo
   izaber-wamp router --users users.yaml --data ./router-data --ws 0.0.0.0:8282
-  izaber-wamp router --ws "" --unix /tmp/wamp.sock --anonymous`,
+  izaber-wamp router --ws "" --unix /tmp/wamp.sock --anonymous
+  izaber-wamp router hash-password`,
 	}
 	var f routerFlags
 	fs := cmd.Flags()
@@ -46,6 +47,8 @@ GOODBYE to every session and exits.`,
 	fs.StringVar(&f.dataDir, "data", "", "data directory `DIR` for metadata, API keys and OTPs (empty: in memory only)")
 	fs.BoolVar(&f.demo, "demo", false, "create demo users with fresh random credentials and print them")
 	fs.BoolVar(&f.anonymous, "anonymous", false, `allow anonymous sessions (role "public"); on by default when there are no users`)
+	fs.BoolVar(&f.permissive, "permissive", false, "let roles frontend and backend do everything (development only: Nexus's own rules are stricter)")
+	fs.BoolVar(&f.allowReadable, "allow-readable-users-file", false, "accept a users file with plaintext secrets that other users can read")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]cobra.Completion{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("users", cobra.FixedCompletions([]cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt))
@@ -53,13 +56,14 @@ GOODBYE to every session and exits.`,
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		return status(runRouter(cmd.Context(), f, a.stdout, a.stderr))
 	}
+	cmd.AddCommand(newHashPasswordCmd(a))
 	return cmd
 }
 
 // routerFlags are the router command's flags.
 type routerFlags struct {
 	wsAddr, rsAddr, unixPath, realm, usersFile, dataDir, logLevel string
-	demo, anonymous                                               bool
+	demo, anonymous, permissive, allowReadable                    bool
 }
 
 func runRouter(ctx context.Context, f routerFlags, stdout, stderr io.Writer) int {
@@ -110,10 +114,12 @@ func runRouter(ctx context.Context, f routerFlags, stdout, stderr io.Writer) int
 		}
 	}
 	allowAnon := *anonymous || *usersFile == ""
-	svc, err := nexus.New(nexus.Config{UsersFile: *usersFile, DataDir: *dataDir, AllowAnonymous: allowAnon, Logger: log})
+	svc, err := nexus.New(nexus.Config{UsersFile: *usersFile, DataDir: *dataDir, AllowAnonymous: allowAnon,
+		PermissiveRoles: f.permissive, AllowReadableSecrets: f.allowReadable, Logger: log})
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer svc.Close()
 	r, err := router.New(router.Config{
 		Realms: []router.RealmConfig{{
 			Name:           *realmName,

@@ -23,10 +23,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -49,19 +51,22 @@ type User struct {
 	// CryptosignKey is the Ed25519 key whose public half the router
 	// knows, or nil.
 	CryptosignKey ed25519.PrivateKey
+
+	craSalt string
 }
 
 // Router is a running embedded router. Its methods are safe for
 // concurrent use.
 type Router struct {
-	dir   string
-	users map[string]User
-	file  string // users file
+	dir  string
+	file string // users file
 
 	mu      sync.Mutex
+	users   map[string]User
 	addr    string // WebSocket listen address, kept across Restart
 	rawAddr string // RawSocket listen address (a new one after Restart)
 	r       *router.Router
+	svc     *nexus.Service // closed after r, releasing the data directory
 	srv     *http.Server
 	conns   map[net.Conn]struct{}
 	served  chan struct{} // closed when srv.Serve returned
@@ -100,18 +105,37 @@ func (nr *Router) writeUsers() error {
 	for _, u := range []User{
 		{Login: "backend-1", Role: nexus.RoleBackend},
 		{Login: "backend-2", Role: nexus.RoleBackend},
-		{Login: "frontend-1", Role: nexus.RoleFrontend, CRASecret: token()},
+		{Login: "frontend-1", Role: nexus.RoleFrontend, CRASecret: token(), craSalt: token()},
 		{Login: "trust-1", Role: nexus.RoleTrust, CryptosignKey: key},
 	} {
 		u.Password = token()
 		nr.users[u.Login] = u
 	}
+	return nr.saveUsers()
+}
+
+// SetPassword changes the password of login; the router uses it from the
+// next Restart (for a test of a login that fails on reconnection).
+func (nr *Router) SetPassword(login, password string) error {
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	u, ok := nr.users[login]
+	if !ok {
+		return fmt.Errorf("izabertest: no user %q", login)
+	}
+	u.Password = password
+	nr.users[login] = u
+	return nr.saveUsers()
+}
+
+// saveUsers writes the users file.
+func (nr *Router) saveUsers() error {
 	body := "users:\n"
-	for _, login := range nr.Logins() {
+	for _, login := range slices.Sorted(maps.Keys(nr.users)) {
 		u := nr.users[login]
 		body += fmt.Sprintf("  - login: %s\n    password: %q\n    role: %s\n", u.Login, u.Password, u.Role)
 		if u.CRASecret != "" {
-			body += fmt.Sprintf("    wampcra_secret: %q\n    wampcra_salt: %q\n    wampcra_iterations: 1000\n    wampcra_keylen: 32\n", u.CRASecret, token())
+			body += fmt.Sprintf("    wampcra_secret: %q\n    wampcra_salt: %q\n    wampcra_iterations: 1000\n    wampcra_keylen: 32\n", u.CRASecret, u.craSalt)
 		}
 		if u.CryptosignKey != nil {
 			body += fmt.Sprintf("    cryptosign_pubkeys: [%s]\n", hex.EncodeToString(u.CryptosignKey.Public().(ed25519.PublicKey)))
@@ -122,6 +146,8 @@ func (nr *Router) writeUsers() error {
 
 // Logins lists the users' logins, sorted.
 func (nr *Router) Logins() []string {
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
 	out := make([]string, 0, len(nr.users))
 	for l := range nr.users {
 		out = append(out, l)
@@ -131,10 +157,14 @@ func (nr *Router) Logins() []string {
 }
 
 // User returns the account login (the zero User if there is none).
-func (nr *Router) User(login string) User { return nr.users[login] }
+func (nr *Router) User(login string) User {
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	return nr.users[login]
+}
 
 // Password returns the password of login.
-func (nr *Router) Password(login string) string { return nr.users[login].Password }
+func (nr *Router) Password(login string) string { return nr.User(login).Password }
 
 // URL is the router's WebSocket URL, ws://127.0.0.1:<port>/ws; it stays
 // the same across Restart.
@@ -166,7 +196,7 @@ func (nr *Router) YAML(login string) string {
       backoff_initial: 0.05
       backoff_max: 0.2
       timeout: 10
-`, nr.URL(), login, nr.users[login].Password)
+`, nr.URL(), login, nr.Password(login))
 }
 
 // Restart serves a fresh router (no sessions, registrations or
@@ -185,10 +215,11 @@ func (nr *Router) Restart() error {
 	r, err := router.New(router.Config{Realms: []router.RealmConfig{{
 		Name: Realm, Authenticators: svc.Authenticators(), Authorizer: svc.Authorizer(),
 	}}})
-	if err != nil {
-		return err
+	if err == nil {
+		err = svc.Install(r.Realm(Realm))
 	}
-	if err := svc.Install(r.Realm(Realm)); err != nil {
+	if err != nil {
+		svc.Close()
 		return err
 	}
 	addr := nr.addr
@@ -205,12 +236,14 @@ func (nr *Router) Restart() error {
 	}
 	if err != nil {
 		r.Close(context.Background())
+		svc.Close()
 		return err
 	}
 	raw, err := r.ListenRawSocket(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		ln.Close()
 		r.Close(context.Background())
+		svc.Close()
 		return err
 	}
 	go r.ServeRawSocket(raw) // ends at r.Close
@@ -231,7 +264,7 @@ func (nr *Router) Restart() error {
 			}
 		},
 	}
-	nr.r = r
+	nr.r, nr.svc = r, svc
 	nr.served = make(chan struct{})
 	go func(srv *http.Server, done chan struct{}) {
 		srv.Serve(ln)
@@ -244,7 +277,7 @@ func (nr *Router) Restart() error {
 // once, without GOODBYE, and nothing listens until Restart.
 func (nr *Router) Stop() {
 	nr.mu.Lock()
-	r, srv, served := nr.r, nr.srv, nr.served
+	r, svc, srv, served := nr.r, nr.svc, nr.srv, nr.served
 	conns := make([]net.Conn, 0, len(nr.conns))
 	for c := range nr.conns {
 		conns = append(conns, c)
@@ -262,6 +295,7 @@ func (nr *Router) Stop() {
 	r.Close(ctx)
 	cancel()
 	<-served
+	svc.Close()
 }
 
 // Close stops the router and removes its files.

@@ -10,7 +10,7 @@ func FuzzParseUsers(f *testing.F) {
 	f.Add([]byte("users:\n  - login: a\n    role: r\nroles:\n  r:\n    - {uri: 'a./x/.*', perms: c}\n"))
 	f.Add([]byte("users: [\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		db, err := parseUsers("fuzz.yaml", data)
+		db, err := parseUsers("fuzz.yaml", data, false)
 		if err != nil {
 			if !strings.Contains(err.Error(), "fuzz.yaml") {
 				t.Errorf("error %q does not name the file", err)
