@@ -89,7 +89,7 @@ func TestRegistrationMetaAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := ra.ID
-	evs := log.settle(t, 5)
+	evs := settleMarked(t, log, watcher, "wamp.registration.zz", 5)
 	want := []metaEvent{
 		{"wamp.registration.on_create", fmt.Sprint(protocol.List{aID, protocol.Dict{"id": fmt.Sprint(id), "uri": "m.shared", "match": "exact", "invoke": "roundrobin"}})},
 		{"wamp.registration.on_register", ids(aID, id)},
@@ -157,7 +157,7 @@ func TestRegistrationMetaAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Close(ctx)
-	evs = log.settle(t, 3)
+	evs = settleMarked(t, log, watcher, "wamp.registration.zz", 3)
 	got := metaEvents(evs)
 	// b's shared registration goes when b leaves.
 	want = []metaEvent{
@@ -169,7 +169,7 @@ func TestRegistrationMetaAPI(t *testing.T) {
 		t.Fatalf("meta events (-want +got):\n%s", diff)
 	}
 	a.Close(ctx)
-	evs = log.settle(t, 2)
+	evs = settleMarked(t, log, watcher, "wamp.registration.zz", 2)
 	want = []metaEvent{
 		{"wamp.registration.on_unregister", ids(aID, id)},
 		{"wamp.registration.on_delete", ids(aID, id)},
@@ -226,7 +226,7 @@ func TestSubscriptionMetaAPI(t *testing.T) {
 		{"wamp.subscription.on_create", fmt.Sprint(protocol.List{bID, protocol.Dict{"id": fmt.Sprint(sp.ID), "uri": "m.", "match": "prefix"}})},
 		{"wamp.subscription.on_subscribe", ids(bID, sp.ID)},
 	}
-	if diff := cmp.Diff(want, metaEvents(log.settle(t, len(want)))); diff != "" {
+	if diff := cmp.Diff(want, metaEvents(settleMarked(t, log, watcher, "wamp.subscription.zz", len(want)))); diff != "" {
 		t.Fatalf("meta events (-want +got):\n%s", diff)
 	}
 	list := callArg(t, watcher, "wamp.subscription.list").(protocol.Dict)
@@ -261,7 +261,7 @@ func TestSubscriptionMetaAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Close(ctx)
-	got := metaEvents(log.settle(t, 6))
+	got := metaEvents(settleMarked(t, log, watcher, "wamp.subscription.zz", 6))
 	if got[0] != (metaEvent{"wamp.subscription.on_unsubscribe", ids(aID, id)}) {
 		t.Fatalf("first event after unsubscribe %v", got[0])
 	}
@@ -394,5 +394,28 @@ func TestSessionKill(t *testing.T) {
 	}
 	if uri := callErr(t, admin, "wamp.session.kill_by_authid", "x", "not a uri"); uri != "wamp.error.invalid_uri" {
 		t.Fatalf("bad reason: %s", uri)
+	}
+}
+
+// settleMarked is eventLog.settle for sessions on real sockets (outside a
+// synctest bubble): it waits for n events, then has s publish a marker to
+// topic, which the logged subscription must match, and waits for it. Events
+// the router queued before the marker are in the log by then, so an
+// unexpected extra one is seen. It returns the events before the marker.
+func settleMarked(t *testing.T, l *eventLog, s *session.Session, topic string, n int) []*session.Event {
+	t.Helper()
+	l.wait(t, n)
+	if err := s.Publish(ctxT(t), topic, nil, protocol.Dict{"settle-marker": true}, session.ExcludeMe(false), session.Acknowledge(true)); err != nil {
+		t.Fatalf("marker: %v", err)
+	}
+	for want := n + 1; ; want++ {
+		l.wait(t, want)
+		l.mu.Lock()
+		last := l.ev[len(l.ev)-1]
+		l.mu.Unlock()
+		if last.Kwargs["settle-marker"] == true {
+			evs := l.take()
+			return evs[:len(evs)-1]
+		}
 	}
 }

@@ -39,7 +39,7 @@ func TestEventRetention(t *testing.T) {
 		if _, err := sub.Subscribe(ctx, "ret.a", log.handler, session.WithOption("get_retained", true)); err != nil {
 			t.Fatal(err)
 		}
-		evs := log.settle(t, 1)
+		evs := settleMarked(t, log, sub, "ret.a", 1)
 		if len(evs) != 1 || fmt.Sprint(evs[0].Args) != "[2]" || evs[0].Details["retained"] != true {
 			t.Fatalf("retained events %v", evs)
 		}
@@ -47,7 +47,7 @@ func TestEventRetention(t *testing.T) {
 		if err := pub.Publish(ctx, "ret.a", protocol.List{3}, nil, session.Acknowledge(true)); err != nil {
 			t.Fatal(err)
 		}
-		evs = log.settle(t, 1)
+		evs = settleMarked(t, log, sub, "ret.a", 1)
 		if _, flagged := evs[0].Details["retained"]; flagged || fmt.Sprint(evs[0].Args) != "[3]" {
 			t.Fatalf("live event %+v", evs[0])
 		}
@@ -70,7 +70,7 @@ func TestEventRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := map[string]*session.Event{}
-		for _, ev := range log.settle(t, 2) {
+		for _, ev := range settleMarked(t, log, sub, "ret.zz", 2) {
 			got[ev.Topic] = ev
 		}
 		b := got["ret.b"]
@@ -97,7 +97,7 @@ func TestEventRetention(t *testing.T) {
 			if _, err := c.s.Subscribe(ctx, "ret.e", log.handler, session.WithOption("get_retained", true)); err != nil {
 				t.Fatal(err)
 			}
-			if evs := log.settle(t, 1); len(evs) != 1 || fmt.Sprint(evs[0].Args) != c.want {
+			if evs := settleMarked(t, log, c.s, "ret.e", 1); len(evs) != 1 || fmt.Sprint(evs[0].Args) != c.want {
 				t.Fatalf("%s got %v, want %s", c.s.Info().AuthID, evs, c.want)
 			}
 		}
@@ -167,7 +167,7 @@ func TestTestaments(t *testing.T) {
 				add(s, "will.detached", protocol.List{"x2"}, protocol.Dict{"scope": "detached"})
 				tc.end(s, p)
 				var got []string
-				for _, ev := range log.settle(t, 3) {
+				for _, ev := range settleMarked(t, log, watcher, "will.zz", 3) {
 					got = append(got, ev.Topic+fmt.Sprint(ev.Args))
 				}
 				if want := "[will.detached[x2] will.destroyed[d1] will.destroyed[d2]]"; fmt.Sprint(got) != want {
