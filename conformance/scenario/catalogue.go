@@ -1,0 +1,12 @@
+package scenario
+
+// All returns the scenario catalogue, grouped by spec area.
+func All() []*Scenario {
+	var all []*Scenario
+	for _, group := range [][]*Scenario{
+		sessionScenarios(),
+	} {
+		all = append(all, group...)
+	}
+	return all
+}
