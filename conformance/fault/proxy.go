@@ -33,14 +33,14 @@ type Options struct {
 // direction); its Rule runs under the Flow's rule mutex. Close closes the
 // listeners and every connection and waits for all goroutines.
 type Proxy struct {
-	b     Breaker
-	o     Options
-	eps   []wire.Endpoint // the proxy's own endpoints
-	ups   map[string]wire.Endpoint
-	rs    []*wire.Listener
-	srv   *http.Server
-	dir   string
-	wg    sync.WaitGroup // listener goroutines
+	b   Breaker
+	o   Options
+	eps []wire.Endpoint // the proxy's own endpoints
+	ups map[string]wire.Endpoint
+	rs  []*wire.Listener
+	srv *http.Server
+	dir string
+	wg  sync.WaitGroup // listener goroutines
 
 	mu     sync.Mutex // guards conns and closed
 	conns  map[*wire.Conn]struct{}

@@ -167,7 +167,6 @@ func readFull(ctx context.Context, c net.Conn, b []byte) (int, error) {
 	return n, err
 }
 
-
 func dialRawSocket(ctx context.Context, ep Endpoint, o *Options) (*Conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, ep.Network, ep.Address)
