@@ -56,6 +56,9 @@ type Breaker struct {
 	// client from its offer and the router's pick ("" when the router
 	// refused the offer); "" refuses the upgrade.
 	Subprotocol func(offered []string, routers string) string
+	// KeepClientOpen leaves the client's connection open when the router
+	// closes its side (a router that never drops a connection).
+	KeepClientOpen bool
 }
 
 // Flow is one proxied connection.

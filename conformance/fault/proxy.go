@@ -277,6 +277,9 @@ func (p *Proxy) serve(client *wire.Conn) {
 			fr, err := from.Recv(context.Background())
 			if err != nil {
 				// Pass the end on: a WebSocket close status as it came.
+				if dir == ToClient && p.b.KeepClientOpen {
+					return
+				}
 				if to != nil {
 					var ce *wire.ClosedError
 					if errors.As(err, &ce) && ce.Status > 0 {

@@ -89,6 +89,7 @@ func Chain(bs ...Breaker) Breaker {
 		if out.Subprotocol == nil {
 			out.Subprotocol = b.Subprotocol
 		}
+		out.KeepClientOpen = out.KeepClientOpen || b.KeepClientOpen
 	}
 	out.Rule = func() Rule {
 		var rules []Rule

@@ -5,6 +5,8 @@ func All() []*Scenario {
 	var all []*Scenario
 	for _, group := range [][]*Scenario{
 		sessionScenarios(),
+		violationScenarios(),
+		authScenarios(),
 	} {
 		all = append(all, group...)
 	}

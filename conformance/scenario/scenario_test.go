@@ -208,7 +208,7 @@ func TestCatalogue(t *testing.T) {
 		if sc.Feature != "" && !feature.MatchString(sc.Feature) {
 			t.Errorf("%s: bad feature %q", sc.ID, sc.Feature)
 		}
-		if sc.Breaker.Rule == nil && sc.Breaker.RawSocketReply == nil && sc.Breaker.Subprotocol == nil {
+		if sc.Breaker.Rule == nil && sc.Breaker.RawSocketReply == nil && sc.Breaker.Subprotocol == nil && !sc.Breaker.KeepClientOpen {
 			t.Errorf("%s: no breaker", sc.ID)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -285,7 +286,7 @@ func Describe(ser protocol.Serializer, transport string, f *Frame) string {
 	case f.Type != FrameMessage:
 		s = fmt.Sprintf("RawSocket frame of reserved type %d, %d octets", f.Type, len(f.Payload))
 	case f.Msg != nil:
-		s = f.Msg.Code().String() + " " + Format(redact(protocol.ToList(f.Msg)))
+		s = f.Msg.Code().String() + " " + Format(compactRoles(redact(protocol.ToList(f.Msg))))
 	default:
 		what := ""
 		if ser != nil {
@@ -324,6 +325,41 @@ func shortHex(p []byte) string {
 		return hex.EncodeToString(p[:48]) + "…"
 	}
 	return hex.EncodeToString(p)
+}
+
+// compactRoles shortens Details.roles of HELLO and WELCOME to the feature
+// count per role: the full roles fill lines and say little.
+func compactRoles(v any) any {
+	l, ok := v.([]any)
+	if !ok || len(l) != 3 {
+		return v
+	}
+	c, _ := l[0].(int64)
+	d, ok := l[2].(map[string]any)
+	if c != int64(protocol.CodeHello) && c != int64(protocol.CodeWelcome) || !ok {
+		return v
+	}
+	roles, ok := d["roles"].(map[string]any)
+	if !ok {
+		return v
+	}
+	short := map[string]any{}
+	for name, r := range roles {
+		rd, ok := r.(map[string]any)
+		if !ok {
+			short[name] = r
+			continue
+		}
+		fs, ok := rd["features"].(map[string]any)
+		if !ok {
+			short[name] = rd
+			continue
+		}
+		short[name] = fmt.Sprintf("<%d features>", len(fs))
+	}
+	nd := maps.Clone(d)
+	nd["roles"] = short
+	return []any{l[0], l[1], nd}
 }
 
 // redact hides the signature of an AUTHENTICATE (a ticket is a secret).
