@@ -7,6 +7,7 @@ func All() []*Scenario {
 		sessionScenarios(),
 		violationScenarios(),
 		authScenarios(),
+		rpcScenarios(),
 	} {
 		all = append(all, group...)
 	}
