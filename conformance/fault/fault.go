@@ -46,16 +46,18 @@ type Breaker struct {
 	// Rule returns the frame filter of a new connection (nil: forward all).
 	Rule func() Rule
 	// RawSocketReply, if set, answers a client's RawSocket handshake. It
-	// gets the request and upstream, which performs the handshake with the
-	// router and returns its reply; it returns the octets to answer with,
-	// or nil to drop the connection. A success reply it makes up for a
-	// request the router refused opens a connection with no router behind
-	// it (only the Rule answers).
-	RawSocketReply func(request [4]byte, upstream func() []byte) []byte
+	// gets the request and upstream, which performs a handshake with the
+	// router (with the request given, which may differ from the client's)
+	// and returns its reply; it returns the octets to answer with, or nil
+	// to drop the connection. A success reply it makes up for a request the
+	// router refused opens a connection with no router behind it (only the
+	// Rule answers).
+	RawSocketReply func(request [4]byte, upstream func(request [4]byte) []byte) []byte
 	// Subprotocol, if set, picks the WebSocket subprotocol answered to the
-	// client from its offer and the router's pick ("" when the router
-	// refused the offer); "" refuses the upgrade.
-	Subprotocol func(offered []string, routers string) string
+	// client from its offer and the router's pick (routersOK false when the
+	// router refused the offer): a subprotocol, "" for none, and whether to
+	// accept the upgrade at all.
+	Subprotocol func(offered []string, routers string, routersOK bool) (chosen string, accept bool)
 	// KeepClientOpen leaves the client's connection open when the router
 	// closes its side (a router that never drops a connection).
 	KeepClientOpen bool

@@ -190,7 +190,7 @@ func dialCtx() (context.Context, context.CancelFunc) {
 // router connection as the tag.
 func (p *Proxy) rawSocketReply(up wire.Endpoint, req [4]byte) ([]byte, any) {
 	var router *wire.Conn
-	upstream := func() []byte {
+	upstream := func(req [4]byte) []byte {
 		if router != nil {
 			return router.HandshakeOctets()
 		}
@@ -211,7 +211,7 @@ func (p *Proxy) rawSocketReply(up wire.Endpoint, req [4]byte) ([]byte, any) {
 	if p.b.RawSocketReply != nil {
 		reply = p.b.RawSocketReply(req, upstream)
 	} else {
-		reply = upstream()
+		reply = upstream(req)
 	}
 	if router == nil {
 		return reply, nil
@@ -219,23 +219,23 @@ func (p *Proxy) rawSocketReply(up wire.Endpoint, req [4]byte) ([]byte, any) {
 	return reply, router
 }
 
-func (p *Proxy) subprotocol(offered []string) (string, any) {
+func (p *Proxy) subprotocol(offered []string) (string, bool, any) {
 	up := p.ups[wire.WebSocket]
 	ctx, cancel := dialCtx()
 	defer cancel()
 	router, err := wire.Dial(ctx, up, wire.Options{Subprotocols: offered})
-	routers := ""
-	if err == nil {
+	routers, ok := "", err == nil
+	if ok {
 		routers = router.Subprotocol()
 	}
-	chosen := routers
+	chosen, accept := routers, ok
 	if p.b.Subprotocol != nil {
-		chosen = p.b.Subprotocol(offered, routers)
+		chosen, accept = p.b.Subprotocol(offered, routers, ok)
 	}
 	if router == nil {
-		return chosen, nil
+		return chosen, accept, nil
 	}
-	return chosen, router
+	return chosen, accept, router
 }
 
 // serve relays one accepted client connection.

@@ -8,6 +8,7 @@ func All() []*Scenario {
 		violationScenarios(),
 		authScenarios(),
 		rpcScenarios(),
+		pubsubScenarios(),
 	} {
 		all = append(all, group...)
 	}

@@ -236,7 +236,8 @@ func Run(ctx context.Context, cfg Config, scenarios []*Scenario) (*Report, error
 		byID[sc.ID] = sr
 		rep.Scenarios = append(rep.Scenarios, sr)
 		for _, c := range r.order {
-			if sc.Transports != nil && !slices.Contains(sc.Transports, c.Endpoint.Transport) {
+			if sc.Transports != nil && !slices.Contains(sc.Transports, c.Endpoint.Transport) ||
+				sc.Serializers != nil && !slices.Contains(sc.Serializers, c.Serializer.Name()) {
 				continue
 			}
 			res := &Result{Cell: c.String()}

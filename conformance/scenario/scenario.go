@@ -95,6 +95,9 @@ type Scenario struct {
 	Feature string
 	// Transports limits the scenario to some transports (nil: all).
 	Transports []string
+	// Serializers limits the scenario to some serializers, by name (nil:
+	// all).
+	Serializers []string
 	// Needs lists what the run must provide: credentials ("ticket",
 	// "wampcra", "wampcra-salted", "cryptosign", "anonymous") or
 	// "max-message-size". Without them the scenario is skipped.

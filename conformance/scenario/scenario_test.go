@@ -74,6 +74,9 @@ func endpoint(t *testing.T, url string) wire.Endpoint {
 func cellFor(srv *testrouter.Server, sc *Scenario, i int) (string, protocol.Serializer) {
 	sers := []protocol.Serializer{protocol.JSON, protocol.MsgPack, protocol.CBOR}
 	ser := sers[i%len(sers)]
+	if sc.Serializers != nil {
+		ser, _ = protocol.SerializerByName(sc.Serializers[i%len(sc.Serializers)])
+	}
 	for _, tr := range []string{wire.RawSocketTCP, wire.WebSocket, wire.RawSocketUnix} {
 		if sc.Transports == nil || slices.Contains(sc.Transports, tr) {
 			switch tr {

@@ -56,9 +56,10 @@ type AcceptOptions struct {
 	// connection. tag is kept as the connection's Tag.
 	RawSocketReply func(request [4]byte) (reply []byte, tag any)
 	// Subprotocol, if set, picks the WebSocket subprotocol from the
-	// client's offer, even one it did not offer; "" refuses the upgrade
-	// with 400 Bad Request. tag is kept as the connection's Tag.
-	Subprotocol func(offered []string) (chosen string, tag any)
+	// client's offer, even one it did not offer, or "" for none; ok false
+	// refuses the upgrade with 400 Bad Request. tag is kept as the
+	// connection's Tag.
+	Subprotocol func(offered []string) (chosen string, ok bool, tag any)
 	// Observer is told about everything on each accepted connection.
 	Observer Observer
 	// ManualPong turns off the automatic answer to RawSocket PINGs.

@@ -157,25 +157,28 @@ func WebSocketHandler(o AcceptOptions, serve func(*Conn)) http.Handler {
 		}
 		var chosen string
 		var tag any
+		ok := false
 		if o.Subprotocol != nil {
-			chosen, tag = o.Subprotocol(offered)
+			chosen, ok, tag = o.Subprotocol(offered)
 		} else {
 		pick:
 			for _, sp := range offered {
 				for _, s := range o.serializers() {
 					if s.Subprotocol() == sp {
-						chosen = sp
+						chosen, ok = sp, true
 						break pick
 					}
 				}
 			}
 		}
-		if chosen == "" {
+		if !ok {
 			closeTag(tag)
 			http.Error(w, "no supported WAMP subprotocol offered", http.StatusBadRequest)
 			return
 		}
-		w.Header().Set("Sec-WebSocket-Protocol", chosen)
+		if chosen != "" {
+			w.Header().Set("Sec-WebSocket-Protocol", chosen)
+		}
 		var raw net.Conn
 		hj := &hijacker{ResponseWriter: w, raw: &raw}
 		ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
