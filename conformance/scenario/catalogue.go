@@ -9,6 +9,8 @@ func All() []*Scenario {
 		authScenarios(),
 		rpcScenarios(),
 		pubsubScenarios(),
+		uriScenarios(),
+		messageScenarios(),
 	} {
 		all = append(all, group...)
 	}
