@@ -11,6 +11,8 @@ func All() []*Scenario {
 		pubsubScenarios(),
 		uriScenarios(),
 		messageScenarios(),
+		transportScenarios(),
+		serializationScenarios(),
 	} {
 		all = append(all, group...)
 	}

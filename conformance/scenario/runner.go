@@ -54,6 +54,9 @@ type Config struct {
 	Parallel int
 	// Filter, if set, selects the scenarios to run.
 	Filter func(*Scenario) bool
+	// Cells, if set, selects the cells scenarios run in; the others are
+	// still probed (scenarios that use a second serializer need them).
+	Cells func(Cell) bool
 	// URIPrefix is the first component of every URI the scenarios use
 	// (default "conformance"); each run adds a random component.
 	URIPrefix string
@@ -237,7 +240,8 @@ func Run(ctx context.Context, cfg Config, scenarios []*Scenario) (*Report, error
 		rep.Scenarios = append(rep.Scenarios, sr)
 		for _, c := range r.order {
 			if sc.Transports != nil && !slices.Contains(sc.Transports, c.Endpoint.Transport) ||
-				sc.Serializers != nil && !slices.Contains(sc.Serializers, c.Serializer.Name()) {
+				sc.Serializers != nil && !slices.Contains(sc.Serializers, c.Serializer.Name()) ||
+				cfg.Cells != nil && !cfg.Cells(c) {
 				continue
 			}
 			res := &Result{Cell: c.String()}

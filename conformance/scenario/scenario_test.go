@@ -31,11 +31,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// testConfig points a run at the in-process router.
+// testConfig points a run at the in-process router; scenarios run in the
+// cells of serializer ser only.
 func testConfig(t *testing.T, eps []wire.Endpoint, ser protocol.Serializer) Config {
 	return Config{
 		Endpoints:      eps,
-		Serializers:    []protocol.Serializer{ser},
+		Serializers:    []protocol.Serializer{protocol.JSON, protocol.MsgPack, protocol.CBOR},
+		Cells:          func(c Cell) bool { return c.Serializer == ser },
 		Realm:          testrouter.Realm,
 		Anonymous:      true,
 		Ticket:         &Credential{testrouter.TicketAuthID, testrouter.TicketSecret},
