@@ -13,6 +13,7 @@ func All() []*Scenario {
 		messageScenarios(),
 		transportScenarios(),
 		serializationScenarios(),
+		advancedRPCScenarios(),
 	} {
 		all = append(all, group...)
 	}
