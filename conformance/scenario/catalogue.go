@@ -14,6 +14,7 @@ func All() []*Scenario {
 		transportScenarios(),
 		serializationScenarios(),
 		advancedRPCScenarios(),
+		advancedPubSubScenarios(),
 	} {
 		all = append(all, group...)
 	}
