@@ -504,7 +504,6 @@ func removeSubscriber(t *T, admin *Session, sub, session protocol.ID) {
 	}
 }
 
-
 // injectRetained makes the double send a made-up retained EVENT right after
 // every SUBSCRIBED for a SUBSCRIBE with get_retained (or for every
 // SUBSCRIBE, with always): a broker that hands out retained events it must
