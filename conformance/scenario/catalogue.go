@@ -15,6 +15,8 @@ func All() []*Scenario {
 		serializationScenarios(),
 		advancedRPCScenarios(),
 		advancedPubSubScenarios(),
+		metaScenarios(),
+		moreAdvancedScenarios(),
 	} {
 		all = append(all, group...)
 	}

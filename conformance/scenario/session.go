@@ -69,7 +69,23 @@ type Session struct {
 	// Welcome is the router's WELCOME.
 	Welcome *protocol.Welcome
 	lastReq protocol.ID
+	// stash holds EVENTs that arrived while a reply was awaited; Next
+	// returns them first.
+	stash []protocol.Message
 }
+
+// Next returns the next message: stashed EVENTs first, then what arrives.
+func (s *Session) Next(what string) protocol.Message {
+	if len(s.stash) > 0 {
+		m := s.stash[0]
+		s.stash = s.stash[1:]
+		return m
+	}
+	return s.Conn.Next(what)
+}
+
+// Pending reports how many messages wait to be read.
+func (s *Session) Pending() int { return len(s.stash) + s.Conn.Pending() }
 
 // Join opens a connection and a session; any failure fails the scenario.
 func (t *T) Join(o JoinOptions) *Session {
@@ -185,13 +201,26 @@ func (s *Session) syncWith(what string, allow func(protocol.Message) bool) {
 }
 
 // expect returns the next message, which must be an M accepted by ok.
+// While a reply (anything but an EVENT) is awaited, EVENTs that arrive
+// are stashed for later: events of existing subscriptions may come at any
+// time.
 func expect[M protocol.Message](s *Session, what string, ok func(M) bool) M {
-	m := s.Next(what)
-	if x, is := m.(M); is && (ok == nil || ok(x)) {
-		return x
+	var stashed []protocol.Message
+	defer func() { s.stash = append(stashed, s.stash...) }()
+	for {
+		m := s.Next(what)
+		if x, is := m.(M); is && (ok == nil || ok(x)) {
+			return x
+		}
+		if _, isEvent := m.(*protocol.Event); isEvent {
+			var zero M
+			if _, wantEvent := any(zero).(*protocol.Event); !wantEvent {
+				stashed = append(stashed, m)
+				continue
+			}
+		}
+		s.t.Fatalf("%s: waiting for %s, the router sent %s", s.name, what, describe(m))
 	}
-	s.t.Fatalf("%s: waiting for %s, the router sent %s", s.name, what, describe(m))
-	panic("unreachable")
 }
 
 // Register registers uri with opts and returns the registration id.
