@@ -294,9 +294,11 @@ func progressiveResultScenarios() []*Scenario {
 				if !t.Announced("dealer.call_timeout") {
 					t.Skipf("the router does not announce call_timeout")
 				}
-				a, b, req, inv := progressCall(t, nil, protocol.Dict{"receive_progress": true, "timeout": int64(1000)})
-				for i := range 6 {
-					time.Sleep(250 * time.Millisecond)
+				// Results 500 ms apart, 2.5 s in all, with a 2 s timeout:
+				// a timeout over the whole call fails it.
+				a, b, req, inv := progressCall(t, nil, protocol.Dict{"receive_progress": true, "timeout": int64(2000)})
+				for i := range 5 {
+					time.Sleep(500 * time.Millisecond)
 					b.Yield(inv.Request, progress, protocol.List{int64(i)}, nil)
 					if r := a.ExpectResult(req); r.Details["progress"] != true {
 						t.Fatalf("want a progressive RESULT, got %s", describe(r))
@@ -381,15 +383,15 @@ func callTimeoutScenarios() []*Scenario {
 		},
 		{
 			ID:      "rpc.timeout.units",
-			Title:   "CALL.Options.timeout is milliseconds and expiry is ERROR wamp.error.timeout, for any dealer acting on it (announcing call_timeout or not): timeout 1 fails a silent call within a second",
+			Title:   "CALL.Options.timeout is milliseconds and expiry is ERROR wamp.error.timeout, for any dealer acting on it (announcing call_timeout or not): timeout 3 fails a silent call well before 3 seconds",
 			Section: secCallTimeout, Level: SHOULD,
 			Run: func(t *T) {
 				start := time.Now()
-				a, _, req, _ := progressCall(t, Roles("callee.call_timeout"), protocol.Dict{"timeout": int64(1)})
+				a, _, req, _ := progressCall(t, Roles("callee.call_timeout"), protocol.Dict{"timeout": int64(3)})
 				f, err := a.NextFrame()
 				if err != nil {
 					if t.Announced(feat) {
-						t.Fatalf("the router announces call_timeout but a call with timeout 1 (ms) did not end: %s", waitError(err, t.Timeout()))
+						t.Fatalf("the router announces call_timeout but a call with timeout 3 (ms) did not end: %s", waitError(err, t.Timeout()))
 					}
 					return // the option is ignored, as a router without call_timeout may
 				}
@@ -398,13 +400,13 @@ func callTimeoutScenarios() []*Scenario {
 					t.Fatalf("waiting for the timeout, got %s", a.Describe(f))
 				}
 				d := time.Since(start)
-				if e.URI != "wamp.error.timeout" || d >= 900*time.Millisecond {
-					t.Fatalf("a call with timeout 1 (1 ms) ended after %v with %s: the timeout is read as seconds and/or the error URI is not wamp.error.timeout", d.Round(time.Millisecond), describe(e))
+				if e.URI != "wamp.error.timeout" || d >= 2*time.Second {
+					t.Fatalf("a call with timeout 3 (3 ms) ended after %v with %s: the timeout is read as seconds and/or the error URI is not wamp.error.timeout", d.Round(time.Millisecond), describe(e))
 				}
 			},
 			Breaker: fault.Rewrite(fault.ToRouter, func(m protocol.Message) (protocol.Message, bool) {
-				if c, ok := m.(*protocol.Call); ok && c.Options["timeout"] == int64(1) {
-					c.Options["timeout"] = int64(1000)
+				if c, ok := m.(*protocol.Call); ok && c.Options["timeout"] == int64(3) {
+					c.Options["timeout"] = int64(3000)
 					return c, true
 				}
 				return nil, false

@@ -317,8 +317,10 @@ func (r *runner) probe(ctx context.Context, c Cell) {
 		conn, err := t.TryDial(DialOptions{})
 		if err != nil {
 			var he *wire.HandshakeError
+			// A refused serializer: RawSocket error 1, or a dropped
+			// connection as crossbar does; WebSocket 400.
 			if errors.As(err, &he) && (he.Code == wire.RawSocketErrSerializer || he.HTTPStatus == http.StatusBadRequest ||
-				he.Dropped && c.Endpoint.RawSocket()) {
+				he.Dropped && len(he.Reply) == 0 && c.Endpoint.RawSocket()) {
 				return // not offered
 			}
 			st.offered = true

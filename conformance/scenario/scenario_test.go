@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,8 +46,10 @@ func testConfig(t *testing.T, eps []wire.Endpoint, ser protocol.Serializer) Conf
 		WAMPCRASalted:  &Credential{testrouter.SaltedAuthID, testrouter.SaltedSecret},
 		Cryptosign:     &CryptosignKey{testrouter.CryptosignAuthID, testrouter.CryptosignKey()},
 		MaxMessageSize: testMaxMessageSize,
-		MessageTimeout: 3 * time.Second,
-		Timeout:        30 * time.Second,
+		// Generous: the machine running the tests may be loaded. Only a
+		// failing scenario waits this long.
+		MessageTimeout: 10 * time.Second,
+		Timeout:        60 * time.Second,
 	}
 }
 
@@ -122,27 +125,43 @@ func ourExpectations(t *testing.T) *Expectations {
 // reports its feature as not announced; or fails as listed in
 // conformance/expect/izaber-wamp.txt) and fails against its breaker, a
 // proxy in front of the same router that breaks exactly that rule.
+//
+// The checks run concurrently (most of their time is spent waiting for
+// messages), then each scenario reports as a subtest.
 func TestScenarios(t *testing.T) {
 	srv := startRouter(t)
 	expected := ourExpectations(t)
-	for i, sc := range All() {
+	type outcome struct {
+		real, broken *ScenarioReport
+		err          error
+	}
+	all := All()
+	results := make([]outcome, len(all))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, sc := range all {
 		if flagOnly != "" && !regexp.MustCompile(flagOnly).MatchString(sc.ID) {
 			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i].real, results[i].broken, results[i].err = proveScenario(t, srv, sc, i)
+		}()
+	}
+	wg.Wait()
+	for i, sc := range all {
+		r := results[i]
+		if r.real == nil && r.err == nil {
+			continue
+		}
 		t.Run(sc.ID, func(t *testing.T) {
-			t.Parallel()
-			url, ser := cellFor(srv, sc, i)
-			ep := endpoint(t, url)
-			only := func(s *Scenario) bool { return s.ID == sc.ID }
-			ctx := context.Background()
-
-			cfg := testConfig(t, []wire.Endpoint{ep}, ser)
-			cfg.Filter = only
-			rep, err := Run(ctx, cfg, All())
-			if err != nil {
-				t.Fatal(err)
+			if r.err != nil {
+				t.Fatal(r.err)
 			}
-			got := rep.Scenarios[0]
+			got := r.real
 			switch reason := expected.Reason(sc.ID); {
 			case reason != "":
 				if got.Status != Fail {
@@ -154,29 +173,49 @@ func TestScenarios(t *testing.T) {
 			default:
 				t.Errorf("against our router: %s", explain(got))
 			}
-
-			var features []string
-			if sc.Feature != "" {
-				features = []string{sc.Feature}
-			}
-			p, err := fault.Start([]wire.Endpoint{ep}, sc.Breaker, fault.Options{Features: features})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			bcfg := testConfig(t, p.Endpoints(), ser)
-			bcfg.Filter = only
-			brep, err := Run(ctx, bcfg, All())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b := brep.Scenarios[0]; b.Status != Fail {
+			if b := r.broken; b.Status != Fail {
 				t.Errorf("against its breaker the scenario did not fail: %s", explain(b))
 			} else if testing.Verbose() {
 				t.Logf("against its breaker: %s", b.Results[0].Message)
 			}
 		})
 	}
+}
+
+// proveScenario runs sc against our router and against its breaker.
+func proveScenario(t *testing.T, srv *testrouter.Server, sc *Scenario, i int) (real, broken *ScenarioReport, err error) {
+	url, ser := cellFor(srv, sc, i)
+	ep, err := wire.ParseURL(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	only := func(s *Scenario) bool { return s.ID == sc.ID }
+	ctx := context.Background()
+	cfg := testConfig(t, []wire.Endpoint{ep}, ser)
+	cfg.Filter = only
+	rep, err := Run(ctx, cfg, All())
+	if err != nil {
+		return nil, nil, err
+	}
+	var features []string
+	if sc.Feature != "" {
+		features = []string{sc.Feature}
+	}
+	p, err := fault.Start([]wire.Endpoint{ep}, sc.Breaker, fault.Options{Features: features})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer p.Close()
+	bcfg := testConfig(t, p.Endpoints(), ser)
+	bcfg.Filter = only
+	// Against a breaker the scenario must fail; a shorter wait only makes
+	// that quicker.
+	bcfg.MessageTimeout = 2 * time.Second
+	brep, err := Run(ctx, bcfg, All())
+	if err != nil {
+		return nil, nil, err
+	}
+	return rep.Scenarios[0], brep.Scenarios[0], nil
 }
 
 func explain(s *ScenarioReport) string {

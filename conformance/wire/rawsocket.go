@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -211,8 +212,8 @@ func dialRawSocket(ctx context.Context, ep Endpoint, o *Options) (*Conn, error) 
 	n, err := readFull(ctx, nc, reply)
 	reply = reply[:n]
 	if err != nil {
-		if ctx.Err() != nil {
-			return fail(&HandshakeError{Reply: reply, Err: fmt.Errorf("no reply: %w", ctx.Err())})
+		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			return fail(&HandshakeError{Reply: reply, Err: fmt.Errorf("no reply in time: %w", err)})
 		}
 		return fail(&HandshakeError{Reply: reply, Dropped: true, Err: err})
 	}
