@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		level      = fs.String("level", "MAY", "run only scenarios of this level or stricter (MUST, SHOULD, MAY)")
 		timeout    = fs.Duration("timeout", 30*time.Second, "time limit of one scenario")
 		msgTimeout = fs.Duration("message-timeout", 5*time.Second, "time limit for one expected message")
-		parallel   = fs.Int("parallel", 8, "scenario runs at the same time")
+		parallel   = fs.Int("parallel", 16, "scenario runs at the same time")
 		maxSize    = fs.Int("max-message-size", 0, "the router's message size limit in bytes, if known (enables the oversized-message scenarios on WebSocket)")
 		jsonOut    = fs.String("json", "", "write the JSON report to this file (- for stdout)")
 		junitOut   = fs.String("junit", "", "write a JUnit XML report to this file")

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"maps"
 
 	"github.com/zabertech/go-izaber-wamp/conformance/fault"
@@ -68,9 +69,17 @@ type badOption struct {
 }
 
 // refused requires the router to refuse request req of type typ: ERROR for
-// it, or ABORT; anything that shows the request was carried out fails.
+// it, ABORT, or failing the connection; anything that shows the request
+// was carried out fails.
 func refused(t *T, s *Session, typ protocol.Code, req protocol.ID, what string) {
-	m := s.Next("ERROR or ABORT for " + what)
+	f, err := s.NextFrame()
+	if errors.Is(err, wire.ErrClosed) {
+		return
+	}
+	if err != nil || f.Msg == nil {
+		t.Fatalf("waiting for ERROR, ABORT or the end of the connection for %s: %v", what, waitErrorOrFrame(s.Conn, f, err))
+	}
+	m := f.Msg
 	switch m := m.(type) {
 	case *protocol.Error:
 		if m.RequestType == typ && m.Request == req {
@@ -253,7 +262,7 @@ func messageScenarios() []*Scenario {
 	for _, b := range bad {
 		out = append(out, &Scenario{
 			ID:      "messages.bad-option." + b.name,
-			Title:   "A request with a wrongly typed or unknown-valued option is refused (ERROR or ABORT), not carried out: " + b.title,
+			Title:   "A request with a wrongly typed or unknown-valued option is refused (ERROR, ABORT or a failed connection), not carried out: " + b.title,
 			Section: secStructure, Level: SHOULD,
 			Run: func(t *T) {
 				var callee *Session
@@ -284,4 +293,13 @@ func calleeFor(name string) func(t *T) (*Session, protocol.ID) {
 		s := t.Join(JoinOptions{})
 		return s, s.Register(t.URI(name), nil)
 	}
+}
+
+// waitErrorOrFrame describes a wait that ended with an error or an invalid
+// frame.
+func waitErrorOrFrame(c *Conn, f *wire.Frame, err error) string {
+	if err != nil {
+		return waitError(err, c.t.Timeout())
+	}
+	return "the router sent " + c.Describe(f)
 }

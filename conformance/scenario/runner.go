@@ -50,7 +50,8 @@ type Config struct {
 	// MessageTimeout bounds the wait for one expected message or
 	// connection close (default 5s).
 	MessageTimeout time.Duration
-	// Parallel is how many scenario runs go at once (default 8).
+	// Parallel is how many scenario runs go at once (default 16: most of
+	// a run is waiting for the router).
 	Parallel int
 	// Filter, if set, selects the scenarios to run.
 	Filter func(*Scenario) bool
@@ -80,7 +81,7 @@ func (c *Config) setDefaults() {
 		c.MessageTimeout = 5 * time.Second
 	}
 	if c.Parallel <= 0 {
-		c.Parallel = 8
+		c.Parallel = 16
 	}
 	if c.URIPrefix == "" {
 		c.URIPrefix = "conformance"

@@ -245,13 +245,16 @@ func describe(m protocol.Message) string {
 // quietTime is how long Quiet listens. It only bounds how long a late
 // message is looked for: a conforming router sends nothing, whatever the
 // time.
-const quietTime = 200 * time.Millisecond
+const quietTime = 500 * time.Millisecond
 
 // Quiet returns the next frame if one arrives within a short time (or is
 // already there), else nil. Only for checking that something does NOT
 // come where no round trip can prove it.
-func (c *Conn) Quiet() *wire.Frame {
-	ctx, cancel := context.WithTimeout(c.t.ctx, quietTime)
+func (c *Conn) Quiet() *wire.Frame { return c.QuietFor(quietTime) }
+
+// QuietFor is Quiet listening for d.
+func (c *Conn) QuietFor(d time.Duration) *wire.Frame {
+	ctx, cancel := context.WithTimeout(c.t.ctx, d)
 	defer cancel()
 	f, err := c.Recv(ctx)
 	if err != nil {
