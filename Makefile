@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: test vet fmt-check unit fuzz bench demo
+.PHONY: test vet fmt-check unit fuzz bench bench-e2e bench-e2e-compare demo
 
 test: vet fmt-check unit conformance-auto interop-auto
 
@@ -20,12 +20,27 @@ demo:
 unit:
 	$(GO) test -race -count=1 ./...
 
-# Each fuzz target for FUZZTIME (override: make fuzz FUZZTIME=5m).
+# Each fuzz target for FUZZTIME (override: make fuzz FUZZTIME=5m), in the
+# packages FUZZPKGS (default all; make fuzz FUZZPKGS=./fuzz runs only the
+# cross-layer fuzzers of fuzz/).
+FUZZPKGS ?= ./...
 fuzz:
-	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+	FUZZTIME=$(FUZZTIME) FUZZPKGS="$(FUZZPKGS)" scripts/fuzz.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+# End-to-end benchmark over loopback, one process per role (bench/e2e/doc.go):
+# the bare-relay floor, routed calls, fan-out, idle sessions. Flags in E2E_FLAGS,
+# e.g. make bench-e2e E2E_FLAGS="-duration 1s -idle 2000 -rounds 3".
+bench-e2e:
+	$(GO) build -o bin/e2e ./bench/e2e
+	bin/e2e $(E2E_FLAGS)
+
+# The same harness built against BASE (default f3abe3a, before issue 11) and
+# against this checkout, run in one sitting: both tables, with after/before ratios.
+bench-e2e-compare:
+	GO=$(GO) bench/e2e/before-after.sh $(BASE) $(E2E_FLAGS)
 
 # Conformance matrix against crossbar (docs/CONFORMANCE.md). `make conformance` installs crossbar
 # into .venv-crossbar/ if needed and regenerates docs/CONFORMANCE.md; `make test` runs it only when

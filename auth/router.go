@@ -24,10 +24,10 @@ import (
 const (
 	// ReasonNotAuthorized refuses a client: unknown principal, wrong
 	// ticket, wrong signature (crossbar's default).
-	ReasonNotAuthorized = "wamp.error.not_authorized"
+	ReasonNotAuthorized = protocol.URINotAuthorized
 	// ReasonAuthenticationFailed reports a technical failure: a lookup
 	// function that failed, a key derivation that could not run.
-	ReasonAuthenticationFailed = "wamp.error.authentication_failed"
+	ReasonAuthenticationFailed = protocol.URIAuthenticationFailed
 )
 
 // DefaultAuthProvider is Identity.AuthProvider when a lookup function leaves

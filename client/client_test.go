@@ -165,7 +165,7 @@ func TestConnectUnreachableTimesOut(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("Connect took %s with ConnectTimeout 200ms", el)
 	}
-	if _, err := c.Call(context.Background(), "x", nil, nil); !errors.Is(err, session.ErrConnectionLost) {
+	if _, err := c.Call(context.Background(), "x", nil, nil); !errors.Is(err, client.ErrNotStarted) {
 		t.Errorf("Call after failed Connect: %v", err)
 	}
 	closeClient(t, c)
@@ -342,13 +342,39 @@ func TestReconnectRestoresDesiredState(t *testing.T) {
 
 func TestCallWhileDisconnectedFailsFast(t *testing.T) {
 	pr := newPipeRouter(t)
-	c := client.New(pr.config())
-	defer closeClient(t, c)
-	_, err := c.Call(context.Background(), "x", nil, nil)
-	if !errors.Is(err, client.ErrNotConnected) || !errors.Is(err, session.ErrConnectionLost) {
-		t.Fatalf("err = %v", err)
+	cfg := pr.config()
+	lost := make(chan struct{}, 1)
+	cfg.OnDisconnect = func(error) {
+		select {
+		case lost <- struct{}{}:
+		default:
+		}
 	}
-	if err := c.Publish(context.Background(), "x", nil, nil); !errors.Is(err, session.ErrConnectionLost) {
+	c := client.New(cfg)
+	defer closeClient(t, c)
+	ctx := context.Background()
+	// Before the first connection: "not connected yet", not a lost
+	// connection.
+	_, err := c.Call(ctx, "x", nil, nil)
+	if !errors.Is(err, client.ErrNotStarted) || errors.Is(err, session.ErrConnectionLost) {
+		t.Fatalf("call before Connect: err = %v", err)
+	}
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pr.mu.Lock()
+	pr.down = true
+	peers := pr.peers
+	pr.mu.Unlock()
+	for _, p := range peers {
+		p.Close()
+	}
+	<-lost
+	_, err = c.Call(ctx, "x", nil, nil)
+	if !errors.Is(err, client.ErrNotConnected) || !errors.Is(err, session.ErrConnectionLost) {
+		t.Fatalf("call while reconnecting: err = %v", err)
+	}
+	if err := c.Publish(ctx, "x", nil, nil); !errors.Is(err, session.ErrConnectionLost) {
 		t.Fatalf("publish err = %v", err)
 	}
 }

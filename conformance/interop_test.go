@@ -100,6 +100,7 @@ func startOurRouter(t *testing.T) *ourRouter {
 		r.Close(ctx)
 		srv.Shutdown(ctx)
 		lcancel()
+		svc.Close()
 		os.RemoveAll(sockDir)
 	})
 	out := &ourRouter{

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/izaber/izabertest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
@@ -14,14 +15,14 @@ import (
 // over a loopback WebSocket to the embedded router. Compare the two ns/op
 // within one run.
 func BenchmarkCall(b *testing.B) {
-	nr, err := startNexus()
+	nr, err := izabertest.Start()
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer nr.Close()
 	ctx := context.Background()
 	open := func(user string) *izaber.Client {
-		c, err := izaber.Initialize(ctx, izaber.ConfigYAML(nr.YAML(user)))
+		c, err := izaber.Initialize(ctx, izaber.Source{YAML: nr.YAML(user)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/client"
@@ -43,6 +45,8 @@ type Client struct {
 	stateHooks  []*hook[func(e client.StateEvent)]
 	rosters     map[string]rosterEntry // registered through this client; restored on rejoin
 	rosterOrder []string
+
+	warnings []string // set by New, then read-only
 }
 
 type hook[F any] struct{ f F }
@@ -59,9 +63,14 @@ func New(cfg Config) (*Client, error) {
 	d := cfg.withDefaults()
 	log := d.Logger
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = slog.New(warningsOnly{slog.Default().Handler()})
+		d.Logger = log
 	}
 	c := &Client{base: d.uriBase(), log: log, cfg: d, rosters: map[string]rosterEntry{}}
+	c.warnings = append(append([]string(nil), cfg.Warnings...), cfg.notices()...)
+	for _, w := range c.warnings {
+		log.Warn("izaber: " + w)
+	}
 	dial, err := dialOptions(&d)
 	if err != nil {
 		return nil, err
@@ -84,8 +93,26 @@ func New(cfg Config) (*Client, error) {
 		OnRestoreError:   func(err *client.RestoreError) { c.reportRestore(err) },
 		OnRevoked:        c.onRevoked,
 		OnState:          c.onState,
+		Trace:            d.Trace,
 	})
 	return c, nil
+}
+
+// warningsOnly passes on the records of level Warn and above: the default
+// logger of a Client shows what needs attention, as Python's logging does
+// by default, and nothing else.
+type warningsOnly struct{ slog.Handler }
+
+func (h warningsOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warningsOnly) WithAttrs(as []slog.Attr) slog.Handler {
+	return warningsOnly{h.Handler.WithAttrs(as)}
+}
+
+func (h warningsOnly) WithGroup(name string) slog.Handler {
+	return warningsOnly{h.Handler.WithGroup(name)}
 }
 
 func dialOptions(d *Config) (transport.DialOptions, error) {
@@ -158,8 +185,8 @@ func (c *Client) URI(uri string) string {
 	return c.base + "." + uri
 }
 
-func (c *Client) fullURI(uri string, s settings) string {
-	if s.absolute {
+func (c *Client) fullURI(uri string, opts []session.Option) string {
+	if isAbsolute(opts) {
 		return uri
 	}
 	return c.URI(uri)
@@ -171,6 +198,12 @@ func (c *Client) Config() Config {
 	defer c.mu.Unlock()
 	return c.cfg
 }
+
+// Warnings returns what New logged about the configuration: the problems
+// Load found in it (Config.Warnings) and the use of built-in defaults that
+// are probably not what the program wants (the production Nexus URL,
+// Python's default password).
+func (c *Client) Warnings() []string { return append([]string(nil), c.warnings...) }
 
 // Settings returns the izaber.yaml settings the client was built from by
 // Initialize, or nil.
@@ -190,11 +223,22 @@ func (c *Client) String() string {
 // Connect makes the first connection (Python's wamp.run()), bounded by
 // ConnectTimeout and ctx; afterwards the client reconnects by itself until
 // Close. Connect on a connected client does nothing.
+//
+// A failure is one sentence that says what happened, where and what to
+// try: a *LoginError when the router refused the credentials, a
+// *ConnectError otherwise (matching ErrConfig when the URL, the router's
+// answer or its certificate is wrong, which Connect does not retry).
+// While the router is unreachable, each retry is logged at Warn level.
 func (c *Client) Connect(ctx context.Context) error {
-	if err := c.sup.Connect(ctx); err != nil {
-		return fmt.Errorf("izaber: %w", err)
+	return c.explain(c.Config(), c.sup.Connect(ctx))
+}
+
+// explain turns a failed connection attempt with cfg into one sentence.
+func (c *Client) explain(cfg Config, err error) error {
+	if err != nil && errors.Is(err, context.Canceled) && !errors.Is(err, client.ErrClosed) {
+		return fmt.Errorf("izaber: connecting to %s: %w", cfg.URL, err)
 	}
-	return nil
+	return explain(cfg, c.warnings, err)
 }
 
 // Connected reports whether a session is joined.
@@ -213,6 +257,10 @@ func (c *Client) Info() (info session.Info, ok bool) {
 // State returns the lifecycle state of the connection.
 func (c *Client) State() client.State { return c.sup.State() }
 
+// Stats returns the client's counters: messages and bytes in and out,
+// calls, errors, reconnections, dropped events (see client.Stats).
+func (c *Client) Stats() client.Stats { return c.sup.Stats() }
+
 // Supervisor returns the underlying reconnecting client.
 func (c *Client) Supervisor() *client.Client { return c.sup }
 
@@ -221,27 +269,26 @@ func (c *Client) Supervisor() *client.Client { return c.sup }
 func (c *Client) Close(ctx context.Context) error { return c.sup.Close(ctx) }
 
 // Call calls a procedure and returns its full result (args, kwargs,
-// details; see Result.Arg and Result.Decode). An ERROR reply is a
-// *session.Error carrying the URI, args, kwargs and details; timeouts,
-// lost connections and cancellations have their own errors (see package
-// session). The configured timeout applies unless Timeout is given.
-func (c *Client) Call(ctx context.Context, uri string, args protocol.List, kwargs protocol.Dict, opts ...Option) (*session.Result, error) {
-	s := collect(c.Config().Timeout, opts)
-	// Like Python, ask the router to disclose the caller to the callee.
-	sopts := append([]session.Option{session.DiscloseMe()}, s.sess...)
-	return c.sup.Call(ctx, c.fullURI(uri, s), args, kwargs, sopts...)
+// details; see session.Result's Arg, Decode and DecodeKwargs). An ERROR
+// reply is a *session.Error carrying the URI, args, kwargs and details;
+// timeouts, lost connections and cancellations have their own errors (see
+// package session). The configured Timeout applies unless session.Timeout
+// is given; like Python, the caller asks the router to disclose its
+// identity to the callee.
+func (c *Client) Call(ctx context.Context, uri string, args protocol.List, kwargs protocol.Dict, opts ...session.Option) (*session.Result, error) {
+	return c.sup.Call(ctx, c.fullURI(uri, opts), args, kwargs, c.withDefaults(opts, session.DiscloseMe())...)
 }
 
 // CallAs calls a procedure and decodes the first positional result into
-// a T.
-func CallAs[T any](ctx context.Context, c *Client, uri string, args protocol.List, kwargs protocol.Dict, opts ...Option) (T, error) {
+// a T (see session.Result.Decode).
+func CallAs[T any](ctx context.Context, c *Client, uri string, args protocol.List, kwargs protocol.Dict, opts ...session.Option) (T, error) {
 	var v T
 	res, err := c.Call(ctx, uri, args, kwargs, opts...)
 	if err != nil {
 		return v, err
 	}
 	if err := res.Decode(&v); err != nil {
-		return v, fmt.Errorf("izaber: call %s: %w", uri, err)
+		return v, fmt.Errorf("izaber: result of %s: %w", c.fullURI(uri, opts), err)
 	}
 	return v, nil
 }
@@ -254,12 +301,13 @@ func Yield(v any) *session.Result { return &session.Result{Args: protocol.List{v
 // options, across reconnections until Unregister. It may be called before
 // Connect. A handler's error becomes ERROR <uri_base>.error.invoke.failure
 // with ["Call failed: <message>"]; a *session.Error keeps its own URI.
-func (c *Client) Register(ctx context.Context, uri string, h session.Handler, opts ...Option) (*client.Registration, error) {
+// Options pass through to the router (session.ForceReregister,
+// session.Match, session.Invoke, session.WithOption for any other key).
+func (c *Client) Register(ctx context.Context, uri string, h session.Handler, opts ...session.Option) (*client.Registration, error) {
 	if h == nil {
 		return nil, errors.New("izaber: register: nil handler")
 	}
-	s := collect(c.Config().Timeout, opts)
-	return c.sup.Register(ctx, c.fullURI(uri, s), c.wrapHandler(h), s.sess...)
+	return c.sup.Register(ctx, c.fullURI(uri, opts), c.wrapHandler(h), c.withDefaults(opts)...)
 }
 
 func (c *Client) wrapHandler(h session.Handler) session.Handler {
@@ -285,9 +333,8 @@ func (c *Client) Unregister(ctx context.Context, r *client.Registration) error {
 // Subscribe subscribes to a topic; events of one subscription are
 // delivered in order, one at a time. The subscription is restored, with
 // its original options, after every reconnection until Unsubscribe.
-func (c *Client) Subscribe(ctx context.Context, topic string, h session.EventHandler, opts ...Option) (*client.Subscription, error) {
-	s := collect(c.Config().Timeout, opts)
-	return c.sup.Subscribe(ctx, c.fullURI(topic, s), h, s.sess...)
+func (c *Client) Subscribe(ctx context.Context, topic string, h session.EventHandler, opts ...session.Option) (*client.Subscription, error) {
+	return c.sup.Subscribe(ctx, c.fullURI(topic, opts), h, c.withDefaults(opts)...)
 }
 
 // Unsubscribe removes a subscription made with Subscribe.
@@ -296,14 +343,10 @@ func (c *Client) Unsubscribe(ctx context.Context, sub *client.Subscription) erro
 }
 
 // Publish publishes an event and, as in Python, waits for the router's
-// acknowledgement unless FireAndForget is given.
-func (c *Client) Publish(ctx context.Context, topic string, args protocol.List, kwargs protocol.Dict, opts ...Option) error {
-	s := collect(c.Config().Timeout, opts)
-	sopts := s.sess
-	if !s.fireAndForget {
-		sopts = append(sopts, session.Acknowledge(true))
-	}
-	return c.sup.Publish(ctx, c.fullURI(topic, s), args, kwargs, sopts...)
+// acknowledgement; session.Acknowledge(false) makes it return as soon as
+// the event is written (fire and forget).
+func (c *Client) Publish(ctx context.Context, topic string, args protocol.List, kwargs protocol.Dict, opts ...session.Option) error {
+	return c.sup.Publish(ctx, c.fullURI(topic, opts), args, kwargs, c.withDefaults(opts, session.Acknowledge(true))...)
 }
 
 // OnJoin adds a hook run after every (re)join, once registrations,
@@ -382,8 +425,7 @@ func (c *Client) onJoin(ctx context.Context, s *session.Session) {
 	}
 }
 
-func (c *Client) onLeave(s *session.Session) {
-	info := s.Info()
+func (c *Client) onLeave(info session.Info) {
 	for _, f := range snapshot(&c.mu, c.leaveHooks) {
 		f(info)
 	}
@@ -403,6 +445,13 @@ func (c *Client) reportRestore(err error) {
 }
 
 func (c *Client) onState(e client.StateEvent) {
+	if e.Err != nil && (e.State == client.StateConnecting || e.State == client.StateReconnecting ||
+		e.State == client.StateGaveUp || e.State == client.StateIdle) {
+		e.Err = c.explain(c.Config(), e.Err)
+		if e.Delay > 0 {
+			c.log.Warn(fmt.Sprintf("%v; retrying in %s (attempt %d)", e.Err, e.Delay.Round(time.Millisecond), e.Attempt))
+		}
+	}
 	for _, f := range snapshot(&c.mu, c.stateHooks) {
 		f(e)
 	}
@@ -428,26 +477,33 @@ func (c *Client) ChangeUser(ctx context.Context, username, password string) erro
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.Config().ConnectTimeout)
-	defer cancel()
+	next := c.withUser(username, password, "the ChangeUser call")
 	if err := c.sup.Switch(ctx, sc); err != nil {
-		return fmt.Errorf("izaber: change user to %q: %w", username, err)
+		return c.explain(next, err)
 	}
 	c.mu.Lock()
-	c.cfg.Username, c.cfg.Password = username, password
-	if c.cfg.AuthID != "" {
-		c.cfg.AuthID = username
-	}
+	c.cfg = next
 	c.mu.Unlock()
 	return nil
+}
+
+// withUser returns the configuration with other credentials, given by
+// from.
+func (c *Client) withUser(username, password, from string) Config {
+	cfg := c.Config()
+	cfg.Username, cfg.Password, cfg.AuthID = username, password, ""
+	cfg.From = maps.Clone(cfg.From)
+	cfg.setFrom("password", from)
+	cfg.setFrom("username", from)
+	return cfg
 }
 
 // Spawn connects an independent client with the same configuration and
 // other credentials (Python's spawn_connection). It has none of this
 // client's hooks, registrations or subscriptions; close it when done.
 func (c *Client) Spawn(ctx context.Context, username, password string) (*Client, error) {
-	cfg := c.Config()
-	cfg.Username, cfg.Password, cfg.AuthID = username, password, ""
+	cfg := c.withUser(username, password, "the Spawn call")
+	cfg.Warnings = nil // New has logged them for c
 	n, err := New(cfg)
 	if err != nil {
 		return nil, err

@@ -3,8 +3,12 @@ package izaber
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"time"
+
+	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
 // Defaults of the wamp.connection settings; the same values as Python's
@@ -42,6 +46,7 @@ type Config struct {
 	// "changeme" (wamp.connection.password). It never appears in logs,
 	// errors or String output.
 	Password string
+
 	// AuthID overrides the authid sent in HELLO (default: Username).
 	AuthID string
 	// AuthMethods are offered in HELLO in this order. Default ["ticket"].
@@ -103,8 +108,27 @@ type Config struct {
 	TLSServerName string
 	TLSInsecure   bool
 
-	// Logger receives the client's diagnostics (nil = discard).
+	// From says where settings came from, for messages, by
+	// wamp.connection key: Load sets "url" to "<file>: wamp.connection.url"
+	// or "$IZABER_URL", and so on for every key it read. A program that
+	// sets a field itself may say so (From["password"] = "prompt"). A
+	// refused login names where the password came from.
+	From map[string]string
+	// Warnings are the problems Load found in the configuration (unknown
+	// or misspelt keys and sections, keys without effect), each naming the
+	// file and key. New logs them; a refused login quotes those about
+	// credentials.
+	Warnings []string
+
+	// Logger receives the client's diagnostics. nil sends warnings and
+	// errors (configuration problems, retries, restore failures) to
+	// slog.Default(), as Python's logging shows warnings by default;
+	// slog.New(slog.DiscardHandler) silences them.
 	Logger *slog.Logger
+	// Trace, when set, sees every WAMP message sent and received, the
+	// handshake included, with AUTHENTICATE signatures redacted (see
+	// client.Config.Trace).
+	Trace func(dir client.Direction, m protocol.Message)
 }
 
 // uriBase returns the effective prefix ("" when prefixing is off).
@@ -118,6 +142,49 @@ func (c *Config) uriBase() string {
 	return c.URIBase
 }
 
+// from says where the setting key came from, or "".
+func (c Config) from(key string) string { return c.From[key] }
+
+// setFrom records where the setting key came from.
+func (c *Config) setFrom(key, where string) {
+	if c.From == nil {
+		c.From = map[string]string{}
+	}
+	c.From[key] = where
+}
+
+// notices describes the built-in defaults c would use that a program
+// should know about: the production Nexus URL and Python's default
+// credentials.
+func (c Config) notices() []string {
+	var out []string
+	if c.URL == "" {
+		out = append(out, fmt.Sprintf("no url configured: connecting to the production Nexus at %s; set wamp.connection.url in izaber.yaml or $%s", DefaultURL, EnvURL))
+	}
+	if c.Password == "" && c.usesMethod("ticket") {
+		if c.Username == "" {
+			out = append(out, fmt.Sprintf("no username or password configured: logging in as %q with Python's default password %q; set wamp.connection.username and password in izaber.yaml, or $%s and $%s", DefaultUsername, DefaultPassword, EnvUser, EnvPassword))
+		} else {
+			out = append(out, fmt.Sprintf("no password configured for %q: sending Python's default password %q; set wamp.connection.password in izaber.yaml or $%s", c.Username, DefaultPassword, EnvPassword))
+		}
+	}
+	return out
+}
+
+// usesMethod reports whether c offers the authmethod m (ticket when
+// AuthMethods is empty).
+func (c Config) usesMethod(m string) bool {
+	if len(c.AuthMethods) == 0 {
+		return m == "ticket"
+	}
+	for _, x := range c.AuthMethods {
+		if strings.EqualFold(x, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // withDefaults returns a copy of c with every zero field set to its default.
 func (c Config) withDefaults() Config {
 	if c.URL == "" {
@@ -128,6 +195,8 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Password == "" {
 		c.Password = DefaultPassword
+		c.From = maps.Clone(c.From)
+		c.setFrom("password", defaultOrigin)
 	}
 	if c.AuthID == "" {
 		c.AuthID = c.Username

@@ -45,17 +45,17 @@ func TestLoadDiscoveryOrder(t *testing.T) {
 	tests := []struct {
 		name  string
 		have  files
-		opts  LoadOptions
+		opts  Source
 		want  string // username found
 		wantS string // suffix of Source
 	}{
-		{"cwd wins over all", files{true, true, true, true}, LoadOptions{}, "cwd", "izaber.yaml"},
-		{"home before data dir and env", files{false, true, true, true}, LoadOptions{}, "home", "izaber.yaml"},
-		{"data dir before env", files{false, false, true, true}, LoadOptions{}, "data", filepath.Join("ZaberConfig", "izaber.yaml")},
-		{"env last", files{false, false, false, true}, LoadOptions{}, "env", "$IZABER_YAML"},
-		{"explicit YAML wins", files{true, true, true, true}, LoadOptions{YAML: userFile("text")}, "text", "YAML text"},
-		{"missing file name falls to env", files{true, true, true, true}, LoadOptions{File: "does-not-exist"}, "env", "$IZABER_YAML"},
-		{"explicit dirs", files{true, true, true, true}, LoadOptions{Dirs: []string{"nowhere", "sub"}}, "sub", filepath.Join("sub", "izaber.yaml")},
+		{"cwd wins over all", files{true, true, true, true}, Source{}, "cwd", "izaber.yaml"},
+		{"home before data dir and env", files{false, true, true, true}, Source{}, "home", "izaber.yaml"},
+		{"data dir before env", files{false, false, true, true}, Source{}, "data", filepath.Join("ZaberConfig", "izaber.yaml")},
+		{"env last", files{false, false, false, true}, Source{}, "env", "$IZABER_YAML"},
+		{"explicit YAML wins", files{true, true, true, true}, Source{YAML: userFile("text")}, "text", "YAML text"},
+		{"missing file name falls to env", files{true, true, true, true}, Source{File: "does-not-exist"}, "env", "$IZABER_YAML"},
+		{"explicit dirs", files{true, true, true, true}, Source{Dirs: []string{"nowhere", "sub"}}, "sub", filepath.Join("sub", "izaber.yaml")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,10 +78,10 @@ func TestLoadDiscoveryOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			if s.Config.Username != tt.want {
-				t.Errorf("username = %q, want %q (source %s)", s.Config.Username, tt.want, s.Source)
+				t.Errorf("username = %q, want %q (source %s)", s.Config.Username, tt.want, s.Origin)
 			}
-			if !strings.HasSuffix(s.Source, tt.wantS) {
-				t.Errorf("source = %q, want suffix %q", s.Source, tt.wantS)
+			if !strings.HasSuffix(s.Origin, tt.wantS) {
+				t.Errorf("source = %q, want suffix %q", s.Origin, tt.wantS)
 			}
 		})
 	}
@@ -92,18 +92,18 @@ func TestLoadAbsoluteFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "other.yaml")
 	writeFile(t, p, userFile("abs"))
 	writeFile(t, filepath.Join(cwd, "izaber.yaml"), userFile("cwd"))
-	s, err := Load(LoadOptions{File: p})
+	s, err := Load(Source{File: p})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Config.Username != "abs" || s.Source != p {
-		t.Errorf("got %q from %s", s.Config.Username, s.Source)
+	if s.Config.Username != "abs" || s.Origin != p {
+		t.Errorf("got %q from %s", s.Config.Username, s.Origin)
 	}
 }
 
 func TestLoadNoSource(t *testing.T) {
 	isolate(t)
-	_, err := Load(LoadOptions{})
+	_, err := Load(Source{})
 	if !errors.Is(err, ErrNoConfig) {
 		t.Fatalf("err = %v, want ErrNoConfig", err)
 	}
@@ -114,7 +114,7 @@ func TestLoadNoSource(t *testing.T) {
 
 func TestLoadDefaults(t *testing.T) {
 	isolate(t)
-	s, err := Load(LoadOptions{YAML: "default:\n  other: 1\n"})
+	s, err := Load(Source{YAML: "default:\n  other: 1\n"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +128,7 @@ func TestLoadDefaults(t *testing.T) {
 		Serializers: []string{"cbor"}, Timeout: 300 * time.Second, ConnectTimeout: DefaultConnectTimeout,
 		BackoffInitial: time.Second, BackoffMax: time.Minute, PingInterval: 3 * time.Second,
 		HeartbeatTimeout: 10 * time.Second, MaxPayloadSize: 50_000_000,
+		From: map[string]string{"password": "default"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -170,7 +171,7 @@ default:
 
 func TestLoadAllKeys(t *testing.T) {
 	isolate(t)
-	s, err := Load(LoadOptions{YAML: fullYAML})
+	s, err := Load(Source{YAML: fullYAML})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,14 +206,14 @@ func TestLoadAllKeys(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", ch.name, ch.got, ch.want)
 		}
 	}
-	warn := strings.Join(s.Warnings, "\n")
+	warn := strings.Join(s.Config.Warnings, "\n")
 	for _, key := range []string{"wamp.connection.colour", "wamp.connection.loop_timeout", "concurrency_configs.slow"} {
 		if !strings.Contains(warn, key) {
 			t.Errorf("no warning for %s in:\n%s", key, warn)
 		}
 	}
-	if len(s.Warnings) != 3 {
-		t.Errorf("%d warnings, want 3:\n%s", len(s.Warnings), warn)
+	if len(s.Config.Warnings) != 3 {
+		t.Errorf("%d warnings, want 3:\n%s", len(s.Config.Warnings), warn)
 	}
 	for _, out := range []string{s.String(), c.String(), fmt.Sprintf("%v %+v %#v %v %+v", c, c, c, s.Values, *s), warn} {
 		if strings.Contains(out, "12345") {
@@ -260,7 +261,7 @@ scalar:
 		{name: "argument beats variable", env: "default", envVar: "staging", user: "base", pw: "basepw", methods: "[ticket anonymous]", port: uint64(25)},
 		{name: "override from code", env: "staging", override: map[string]any{"wamp": map[string]any{"connection": map[string]any{"username": "code"}}, "email": map[string]any{"port": 1}},
 			user: "code", pw: "basepw", methods: "[anonymous]", port: 1},
-		{name: "missing environment", env: "nope", errHas: `could not find environment "nope"`},
+		{name: "missing environment", env: "nope", errHas: `there is no environment "nope"`},
 		{name: "type mismatch", env: "broken", errHas: "email: cannot combine a mapping with a list"},
 		{name: "scalar vs list", env: "scalar", errHas: "wamp.connection.realm: cannot combine a string with a list"},
 		{name: "override mismatch", override: map[string]any{"wamp": "x"}, errHas: "wamp: cannot combine a mapping with a string"},
@@ -271,7 +272,7 @@ scalar:
 			file := filepath.Join(cwd, "izaber.yaml")
 			writeFile(t, file, doc)
 			t.Setenv(EnvEnvironment, tt.envVar)
-			s, err := Load(LoadOptions{Environment: tt.env, Overrides: tt.override})
+			s, err := Load(Source{Environment: tt.env, Overrides: tt.override})
 			if tt.errHas != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errHas) || !strings.Contains(err.Error(), file) {
 					t.Fatalf("err = %v, want one naming %s and containing %q", err, file, tt.errHas)
@@ -345,7 +346,7 @@ func TestLoadErrors(t *testing.T) {
 		conn   string // body of wamp.connection
 		errHas []string
 	}{
-		{"malformed", "url: [x\n", []string{"malformed YAML"}},
+		{"malformed", "url: [x\n", []string{"is not valid YAML: line 4, column 12"}},
 		{"url not text", "url: [a, b]", []string{"wamp.connection.url", "must be a string, got a list"}},
 		{"password list", "password: [s3cr3t]", []string{"wamp.connection.password", "must be text"}},
 		{"password bool", "password: true", []string{"wamp.connection.password", "must be text, got a boolean"}},
@@ -362,7 +363,7 @@ func TestLoadErrors(t *testing.T) {
 			cwd, _ := isolate(t)
 			file := filepath.Join(cwd, "izaber.yaml")
 			writeFile(t, file, "default:\n  wamp:\n    connection:\n      "+tt.conn+"\n")
-			_, err := Load(LoadOptions{})
+			_, err := Load(Source{})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -378,14 +379,14 @@ func TestLoadErrors(t *testing.T) {
 	}
 	t.Run("wamp not a mapping", func(t *testing.T) {
 		isolate(t)
-		_, err := Load(LoadOptions{YAML: "default:\n  wamp: 3\n"})
-		if err == nil || !strings.Contains(err.Error(), "wamp: must be a mapping") {
+		_, err := Load(Source{YAML: "default:\n  wamp: 3\n"})
+		if err == nil || !strings.Contains(err.Error(), "wamp must be a mapping") {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("top level list", func(t *testing.T) {
 		isolate(t)
-		_, err := Load(LoadOptions{YAML: "- a\n"})
+		_, err := Load(Source{YAML: "- a\n"})
 		if err == nil || !strings.Contains(err.Error(), "top level") {
 			t.Fatalf("err = %v", err)
 		}
@@ -413,7 +414,7 @@ func TestLoadSmallCases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			isolate(t)
-			s, err := Load(LoadOptions{YAML: "default:\n  wamp:\n    connection:\n      " + tt.conn + "\n"})
+			s, err := Load(Source{YAML: "default:\n  wamp:\n    connection:\n      " + tt.conn + "\n"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -433,7 +434,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add("staging:\n  wamp: {run: no}\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		t.Setenv(EnvEnvironment, "")
-		s, err := Load(LoadOptions{YAML: text, Dirs: []string{}})
+		s, err := Load(Source{YAML: text, Dirs: []string{}})
 		if err == nil && s == nil {
 			t.Fatal("nil settings without error")
 		}

@@ -21,15 +21,34 @@
 //
 // a program connects and calls com.izaber.wamp.auth.whoami with
 //
-//	wamp, err := izaber.Initialize(ctx)
+//	wamp, err := izaber.Initialize(ctx, izaber.Source{}) // Python: izaber.initialize()
 //	if err != nil { ... }
 //	defer wamp.Close(ctx)
 //	me, err := wamp.WhoAmI(ctx)               // or wamp.Call(ctx, "auth.whoami", nil, nil)
 //
-// Python's wamp.hook('join', fn) before initialize() is
-// izaber.Initialize(ctx, izaber.WithJoinHook(fn)) or Client.OnJoin;
-// izaber_wamp.AUTORUN = False is izaber.Autorun(false); change_user and
-// spawn_connection are Client.ChangeUser and Client.Spawn.
+// The API, in the order a script meets it:
+//
+//   - Configuration is data: Load reads izaber.yaml (Source says where
+//     from) into Settings, whose Config is the wamp.connection section;
+//     a Config may also be built in code. Initialize is Load, New and
+//     Connect in one call.
+//   - Client methods do the work: Call, Register, Subscribe, Publish (and
+//     their undo), hooks (OnJoin, OnLeave, OnDisconnect, OnState, ...),
+//     ChangeUser and Spawn, and the Nexus helpers named after the Nexus
+//     services (WhoAmI, RosterRegister, MetadataSet, APIKeysCreate,
+//     OTPCreate, ...).
+//   - Per-request options are session.Option values, the one option type
+//     of every layer: session.Timeout, session.Match,
+//     session.ForceReregister, session.Acknowledge(false) (fire and
+//     forget), session.WithOption for any other key, and the facade's own
+//     Absolute.
+//
+// Python's wamp.hook('join', fn) before initialize() is Client.OnJoin
+// between New and Connect; izaber_wamp.AUTORUN = False is wamp.run: false
+// (Initialize then returns an unconnected client) or New without
+// Connect; change_user and spawn_connection are Client.ChangeUser and
+// Client.Spawn; register(uri, fn, details={...}) passes each key with
+// session.WithOption.
 //
 // Where it deliberately differs from Python:
 //

@@ -4,53 +4,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
-	"time"
 
 	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/izaber/izabertest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // Each example starts the embedded router with the Nexus services on a
-// loopback WebSocket and connects with an izaber.yaml pointing at it, as a
-// real program would connect to wss://nexus.izaber.com/ws.
-
-func demoRouter() *nexusRouter {
-	nr, err := startNexus()
-	if err != nil {
-		panic(err)
-	}
-	return nr
-}
-
-// connect is Initialize with the izaber.yaml of user at nr.
-func connect(ctx context.Context, nr *nexusRouter, user string, opts ...izaber.InitOption) *izaber.Client {
-	c, err := izaber.Initialize(ctx, append([]izaber.InitOption{izaber.ConfigYAML(nr.YAML(user))}, opts...)...)
-	if err != nil {
-		panic(err)
-	}
-	return c
-}
-
-func sortedKeys(d protocol.Dict) []string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// loopback WebSocket (package izabertest) and connects with an izaber.yaml
+// pointing at it, as a real program connects to wss://nexus.izaber.com/ws
+// with the izaber.yaml in its directory or home.
 
 // README "Basic Calling Example": the uri_base com.izaber.wamp is added to
 // auth.whoami.
 func Example() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start() // the embedded router, for this example
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
 
-	wamp, err := izaber.Initialize(ctx, izaber.ConfigYAML(nr.YAML("backend-1")))
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("backend-1")})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -71,14 +51,22 @@ func Example() {
 
 // README: a call with positional and keyword arguments.
 func ExampleClient_Call() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "backend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	// A callee for com.izaber.wamp.example.call that echoes what it got.
-	_, err := wamp.Register(ctx, "example.call", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+	_, err = wamp.Register(ctx, "example.call", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		return &session.Result{Args: inv.Args, Kwargs: inv.Kwargs}, nil
 	})
 	if err != nil {
@@ -101,10 +89,18 @@ func ExampleClient_Call() {
 
 // README "Basic Registration Example": the handler sees who called.
 func ExampleClient_Register() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "backend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	reg, err := wamp.Register(ctx, "example.hello", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
@@ -119,7 +115,7 @@ func ExampleClient_Register() {
 	fmt.Println(reg.Procedure, reg.ID() != 0)
 
 	// Another user calls it.
-	other, err := wamp.Spawn(ctx, "backend-2", testUsers["backend-2"].password)
+	other, err := wamp.Spawn(ctx, "backend-2", nx.Password("backend-2"))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -133,33 +129,42 @@ func ExampleClient_Register() {
 }
 
 // README: register with force_reregister and match: prefix. Options pass
-// through verbatim, either typed or as a Python-style dict.
-func ExampleForceReregister() {
-	nr := demoRouter()
-	defer nr.Close()
+// through verbatim, typed or (for keys without a typed option, or when
+// porting Python's details dict) with session.WithOption.
+func ExampleClient_Register_options() {
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "backend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	hello := func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		return izaber.Yield("Called from: <" + inv.Procedure + ">"), nil
 	}
-	_, err := wamp.Register(ctx, "example.hello", hello,
-		izaber.ForceReregister(), izaber.Match("prefix"))
+	_, err = wamp.Register(ctx, "example.hello", hello,
+		session.ForceReregister(), session.Match("prefix"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	// The same with the README's options dict, from a second script: it
 	// takes the registration over.
-	second, err := wamp.Spawn(ctx, "backend-2", testUsers["backend-2"].password)
+	second, err := wamp.Spawn(ctx, "backend-2", nx.Password("backend-2"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer second.Close(ctx)
 	_, err = second.Register(ctx, "example.hello", hello,
-		izaber.Options(protocol.Dict{"force_reregister": true, "match": "prefix"}))
+		session.WithOption("force_reregister", true), session.WithOption("match", "prefix"))
 	fmt.Println("second registered:", err)
 
 	for _, uri := range []string{"example.hello.toot", "example.hello.this.will.also.work"} {
@@ -174,10 +179,18 @@ func ExampleForceReregister() {
 
 // README: unregister a procedure.
 func ExampleClient_Unregister() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "backend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	reg, err := wamp.Register(ctx, "example.hello", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
@@ -199,20 +212,28 @@ func ExampleClient_Unregister() {
 // router's acknowledgement by default; events of one subscription arrive
 // in order.
 func ExampleClient_Publish() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "backend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	got := make(chan *session.Event, 2)
-	_, err := wamp.Subscribe(ctx, "test.sub", func(ev *session.Event) { got <- ev })
+	_, err = wamp.Subscribe(ctx, "test.sub", func(ev *session.Event) { got <- ev })
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 
-	publisher, err := wamp.Spawn(ctx, "backend-2", testUsers["backend-2"].password)
+	publisher, err := wamp.Spawn(ctx, "backend-2", nx.Password("backend-2"))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -220,7 +241,7 @@ func ExampleClient_Publish() {
 	defer publisher.Close(ctx)
 	helloMessage := protocol.Dict{"Hello": "World!"}
 	fmt.Println(publisher.Publish(ctx, "test.sub", protocol.List{helloMessage}, nil))
-	fmt.Println(publisher.Publish(ctx, "test.sub", protocol.List{"second"}, protocol.Dict{"n": 2}, izaber.FireAndForget()))
+	fmt.Println(publisher.Publish(ctx, "test.sub", protocol.List{"second"}, protocol.Dict{"n": 2}, session.Acknowledge(false)))
 
 	for range 2 {
 		ev := <-got
@@ -235,10 +256,18 @@ func ExampleClient_Publish() {
 
 // README "Basic Subscription".
 func ExampleClient_Subscribe() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "backend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	events := make(chan *session.Event, 1)
@@ -247,8 +276,8 @@ func ExampleClient_Subscribe() {
 		fmt.Println(err)
 		return
 	}
-	// ExcludeMe(false) lets this client see its own publication.
-	if err := wamp.Publish(ctx, "test.sub", protocol.List{"hello"}, nil, izaber.ExcludeMe(false)); err != nil {
+	// session.ExcludeMe(false) lets this client see its own publication.
+	if err := wamp.Publish(ctx, "test.sub", protocol.List{"hello"}, nil, session.ExcludeMe(false)); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -260,19 +289,34 @@ func ExampleClient_Subscribe() {
 	// <nil>
 }
 
-// README "Hooking join for Services": the hook is added before the
-// connection and runs on every (re)join. Unlike Python, registrations and
-// subscriptions are restored by the client itself after a reconnection, so
-// a hook registers only once (or just reports).
-func ExampleWithJoinHook() {
-	nr := demoRouter()
-	defer nr.Close()
+// README "Hooking join for Services": a hook added before Connect runs
+// on every (re)join. Unlike Python, registrations and subscriptions are
+// restored by the client itself after a reconnection, so a hook registers
+// only once (or just reports). Load, New and Connect are the three steps
+// of Initialize, with room for hooks in between.
+func ExampleClient_OnJoin() {
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
 
-	var wamp *izaber.Client
+	settings, err := izaber.Load(izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	wamp, err := izaber.New(settings.Config)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer wamp.Close(ctx)
 	var once sync.Once
 	joined := make(chan string, 1)
-	joinHook := func(ctx context.Context, info session.Info) {
+	wamp.OnJoin(func(ctx context.Context, info session.Info) {
 		once.Do(func() {
 			reg, err := wamp.Register(ctx, "test.call", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 				return izaber.Yield(fmt.Sprintf("Test call called! %v", inv.Args)), nil
@@ -280,10 +324,8 @@ func ExampleWithJoinHook() {
 			fmt.Println("Registered", reg.Procedure, err)
 		})
 		joined <- info.AuthID
-	}
-	wamp = connect(ctx, nr, "backend-1", izaber.Autorun(false), izaber.WithJoinHook(joinHook))
-	defer wamp.Close(ctx)
-	if err := wamp.Connect(ctx); err != nil { // Python: initialize()
+	})
+	if err := wamp.Connect(ctx); err != nil { // Python: wamp.run()
 		fmt.Println(err)
 		return
 	}
@@ -298,10 +340,18 @@ func ExampleWithJoinHook() {
 
 // README "Roster Example": register an entry, query it, unregister it.
 func ExampleClient_RosterRegister() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "backend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	rosterKey := fmt.Sprintf("roster.example.%s.test", wamp.Config().Username)
@@ -310,7 +360,7 @@ func ExampleClient_RosterRegister() {
 	fmt.Println(rec["name"], rec["visibility"], rec["data"], err)
 
 	// Any user may query public entries.
-	frontend, err := wamp.Spawn(ctx, "frontend-1", testUsers["frontend-1"].password)
+	frontend, err := wamp.Spawn(ctx, "frontend-1", nx.Password("frontend-1"))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -331,10 +381,18 @@ func ExampleClient_RosterRegister() {
 
 // README "Current User Identity".
 func ExampleClient_WhoAmI() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "frontend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("frontend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	me, err := wamp.WhoAmI(ctx)
@@ -345,10 +403,18 @@ func ExampleClient_WhoAmI() {
 
 // README "User Metadata (Preferences)".
 func ExampleClient_MetadataSet() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "frontend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("frontend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	const preferenceKey = "some.preference.key"
@@ -358,7 +424,7 @@ func ExampleClient_MetadataSet() {
 	result2, err := wamp.MetadataGet(ctx, preferenceKey)
 	fmt.Println("result2 =", result2, err)
 	result3, err := wamp.MetadataList(ctx)
-	fmt.Println("result3 keys =", sortedKeys(result3), err)
+	fmt.Println("result3 keys =", slices.Sorted(maps.Keys(result3)), err)
 	fmt.Println(wamp.MetadataDelete(ctx, preferenceKey))
 	result4, err := wamp.MetadataGet(ctx, preferenceKey)
 	fmt.Println("after delete =", result4, err)
@@ -373,10 +439,18 @@ func ExampleClient_MetadataSet() {
 // README "Switching to another user": the new session is opened first;
 // a failed switch leaves the current user connected.
 func ExampleClient_ChangeUser() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "backend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	printCurrentUser := func() {
@@ -384,7 +458,7 @@ func ExampleClient_ChangeUser() {
 		fmt.Println(me.AuthID, err)
 	}
 	printCurrentUser()
-	if err := wamp.ChangeUser(ctx, "frontend-1", testUsers["frontend-1"].password); err != nil {
+	if err := wamp.ChangeUser(ctx, "frontend-1", nx.Password("frontend-1")); err != nil {
 		fmt.Println("Oops, that didn't work:", err)
 	}
 	printCurrentUser()
@@ -399,22 +473,30 @@ func ExampleClient_ChangeUser() {
 	// frontend-1 <nil>
 }
 
-// README "Prevent Connection Initialization (Delay Login)": configure
-// without connecting, then log in with ChangeUser.
-func ExampleAutorun() {
-	nr := demoRouter()
-	defer nr.Close()
+// README "Prevent Connection Initialization (Delay Login)": with
+// wamp.run: false Initialize configures without connecting; ChangeUser
+// logs in later.
+func ExampleInitialize_delayedLogin() {
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
 
-	wamp, err := izaber.Initialize(ctx, izaber.ConfigYAML(nr.YAML("backend-1")), izaber.Autorun(false))
+	yaml := nx.YAML("backend-1") + "    run: false\n" // wamp.run
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: yaml})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer wamp.Close(ctx)
 	fmt.Println("connected:", wamp.Connected())
+	_, err = wamp.WhoAmI(ctx)
+	fmt.Println(err)
 
-	if err := wamp.ChangeUser(ctx, "frontend-1", testUsers["frontend-1"].password); err != nil {
+	if err := wamp.ChangeUser(ctx, "frontend-1", nx.Password("frontend-1")); err != nil {
 		fmt.Println("Oops, that didn't work:", err)
 		return
 	}
@@ -422,15 +504,24 @@ func ExampleAutorun() {
 	fmt.Println(me.AuthID, err)
 	// Output:
 	// connected: false
+	// client: not connected yet: call Connect first
 	// frontend-1 <nil>
 }
 
 // README "One Time Password (OTP)": create one and log in with it once.
 func ExampleClient_OTPCreate() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "frontend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("frontend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	otp, err := wamp.OTPCreate(ctx)
@@ -438,7 +529,7 @@ func ExampleClient_OTPCreate() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(sortedKeys(otp))
+	fmt.Println(slices.Sorted(maps.Keys(otp)))
 
 	// login and plaintext_key log in once.
 	login, _ := otp["login"].(string)
@@ -466,10 +557,18 @@ func ExampleClient_OTPCreate() {
 
 // README "API Key Generation" and "List Existing API Keys".
 func ExampleClient_APIKeysCreate() {
-	nr := demoRouter()
-	defer nr.Close()
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
 	ctx := context.Background()
-	wamp := connect(ctx, nr, "frontend-1")
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("frontend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer wamp.Close(ctx)
 
 	apikey, err := wamp.APIKeysCreate(ctx, protocol.Dict{"description": "Purpose of key"})
@@ -477,7 +576,7 @@ func ExampleClient_APIKeysCreate() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(sortedKeys(apikey))
+	fmt.Println(slices.Sorted(maps.Keys(apikey)))
 
 	keys, err := wamp.APIKeysList(ctx)
 	for _, k := range keys {
@@ -506,5 +605,3 @@ func ExampleClient_APIKeysCreate() {
 	// <nil>
 	// 0 <nil>
 }
-
-var _ = time.Second

@@ -14,13 +14,14 @@ import (
 
 	"github.com/zabertech/go-izaber-wamp/client"
 	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/izaber/izabertest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
 
-func newRouter(t *testing.T) *nexusRouter {
+func newRouter(t *testing.T) *izabertest.Router {
 	t.Helper()
-	nr, err := startNexus()
+	nr, err := izabertest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,11 +29,29 @@ func newRouter(t *testing.T) *nexusRouter {
 	return nr
 }
 
-func login(t *testing.T, nr *nexusRouter, user string, opts ...izaber.InitOption) *izaber.Client {
+// login connects user to nr with nr.YAML(user), changed by edits.
+func login(t *testing.T, nr *izabertest.Router, user string, edits ...func(*izaber.Config)) *izaber.Client {
 	t.Helper()
-	c, err := izaber.Initialize(context.Background(), append([]izaber.InitOption{izaber.ConfigYAML(nr.YAML(user))}, opts...)...)
-	if err != nil {
+	c := loginLater(t, nr, user, edits...)
+	if err := c.Connect(context.Background()); err != nil {
 		t.Fatalf("login %s: %v", user, err)
+	}
+	return c
+}
+
+// loginLater is login without connecting (delayed login).
+func loginLater(t *testing.T, nr *izabertest.Router, user string, edits ...func(*izaber.Config)) *izaber.Client {
+	t.Helper()
+	s, err := izaber.Load(izaber.Source{YAML: nr.YAML(user)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range edits {
+		e(&s.Config)
+	}
+	c, err := izaber.New(s.Config)
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -74,7 +93,8 @@ func TestURIRule(t *testing.T) {
 // TestPrefixOnTheWire checks what the router actually sees.
 func TestPrefixOnTheWire(t *testing.T) {
 	nr := newRouter(t)
-	c := login(t, nr, "backend-1")
+	// trust-1: Nexus's backend rules allow only com.izaber.wamp.* URIs.
+	c := login(t, nr, "trust-1")
 	ctx := context.Background()
 	procedure := func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		return izaber.Yield(inv.Procedure), nil
@@ -85,7 +105,7 @@ func TestPrefixOnTheWire(t *testing.T) {
 	if _, err := c.Register(ctx, "pfx.abs", procedure, izaber.Absolute()); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := izaber.New(izaber.Config{URL: nr.URL(), Username: "backend-2", Password: testUsers["backend-2"].password, NoURIBase: true})
+	raw, err := izaber.New(izaber.Config{URL: nr.URL(), Username: "trust-1", Password: nr.Password("trust-1"), NoURIBase: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +116,7 @@ func TestPrefixOnTheWire(t *testing.T) {
 	calls := []struct {
 		client *izaber.Client
 		uri    string
-		opts   []izaber.Option
+		opts   []session.Option
 		want   string // "" = no such procedure
 	}{
 		{raw, "com.izaber.wamp.pfx.rel", nil, "com.izaber.wamp.pfx.rel"},
@@ -104,7 +124,7 @@ func TestPrefixOnTheWire(t *testing.T) {
 		{raw, "pfx.rel", nil, ""},
 		{c, "pfx.rel", nil, "com.izaber.wamp.pfx.rel"},
 		{c, "com.izaber.wamp.pfx.rel", nil, "com.izaber.wamp.pfx.rel"},
-		{c, "pfx.abs", []izaber.Option{izaber.Absolute()}, "pfx.abs"},
+		{c, "pfx.abs", []session.Option{izaber.Absolute()}, "pfx.abs"},
 		{c, "pfx.abs", nil, ""},
 	}
 	for _, tc := range calls {
@@ -190,7 +210,7 @@ func TestErrorMapping(t *testing.T) {
 	}
 
 	// Bad login: ABORT with Nexus's reason and message, no password in it.
-	_, err = izaber.Initialize(ctx, izaber.ConfigYAML(strings.Replace(nr.YAML("backend-1"), testUsers["backend-1"].password, "s3cret-wrong", 1)))
+	_, err = izaber.Initialize(ctx, izaber.Source{YAML: strings.Replace(nr.YAML("backend-1"), nr.Password("backend-1"), "s3cret-wrong", 1)})
 	var abort *session.AbortError
 	if !errors.As(err, &abort) || !errors.Is(err, izaber.ErrPermissionDenied) || abort.Message != "Permission Denied" {
 		t.Errorf("bad login: %v", err)
@@ -206,7 +226,7 @@ func TestErrorMapping(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = caller.Call(ctx, "slow", nil, nil, izaber.Timeout(100*time.Millisecond))
+	_, err = caller.Call(ctx, "slow", nil, nil, session.Timeout(100*time.Millisecond))
 	if !errors.Is(err, session.ErrTimeout) {
 		t.Errorf("timeout: %v", err)
 	}
@@ -252,7 +272,7 @@ func TestUnreachableRouterFailsWithinTimeout(t *testing.T) {
 		t.Run(addr, func(t *testing.T) {
 			yaml := fmt.Sprintf("default:\n  wamp:\n    connection:\n      url: ws://%s/ws\n      username: u\n      password: p\n      connect_timeout: 0.3\n      backoff_initial: 0.05\n", addr)
 			start := time.Now()
-			c, err := izaber.Initialize(context.Background(), izaber.ConfigYAML(yaml))
+			c, err := izaber.Initialize(context.Background(), izaber.Source{YAML: yaml})
 			if err == nil {
 				c.Close(context.Background())
 				t.Fatal("Initialize succeeded")
@@ -275,7 +295,7 @@ func TestReconnectMidTraffic(t *testing.T) {
 	nr := newRouter(t)
 	ctx := context.Background()
 
-	service := login(t, nr, "backend-1", izaber.Autorun(false))
+	service := loginLater(t, nr, "backend-1")
 	var (
 		joins, disconnects atomic.Int32
 		restoreErrs        []error
@@ -293,7 +313,7 @@ func TestReconnectMidTraffic(t *testing.T) {
 	if _, err := service.Register(ctx, "rc.echo", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		served.Add(1)
 		return izaber.Yield(inv.Arg(0)), nil
-	}, izaber.Match("prefix")); err != nil {
+	}, session.Match("prefix")); err != nil {
 		t.Fatal(err)
 	}
 	var evMu sync.Mutex
@@ -334,7 +354,7 @@ func TestReconnectMidTraffic(t *testing.T) {
 				return
 			default:
 			}
-			got, err := izaber.CallAs[int64](ctx, user, "rc.echo.x", protocol.List{i}, nil, izaber.Timeout(5*time.Second))
+			got, err := izaber.CallAs[int64](ctx, user, "rc.echo.x", protocol.List{i}, nil, session.Timeout(5*time.Second))
 			switch {
 			case err == nil && got == i:
 				ok.Add(1)
@@ -361,7 +381,7 @@ func TestReconnectMidTraffic(t *testing.T) {
 	if service.Connected() {
 		t.Error("service still connected with the router down")
 	}
-	if err := nr.Start(); err != nil {
+	if err := nr.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	for _, ch := range []chan struct{}{joined, userJoined} {
@@ -455,10 +475,10 @@ func TestRestoreFailureReported(t *testing.T) {
 	nr.Stop()
 	// Bring the router back with an interloper grabbing the URI first:
 	// the service's backoff (50ms+) gives it time.
-	if err := nr.Start(); err != nil {
+	if err := nr.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	interloper, err := izaber.New(izaber.Config{URL: nr.URL(), Username: "backend-2", Password: testUsers["backend-2"].password, DisableReconnect: true})
+	interloper, err := izaber.New(izaber.Config{URL: nr.URL(), Username: "backend-2", Password: nr.Password("backend-2"), DisableReconnect: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,7 +529,7 @@ func TestRevokedByForceReregister(t *testing.T) {
 	second := login(t, nr, "backend-2")
 	if _, err := second.Register(ctx, "rv.proc", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		return izaber.Yield("second"), nil
-	}, izaber.ForceReregister()); err != nil {
+	}, session.ForceReregister()); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -546,7 +566,7 @@ func TestChangeUserMovesRegistrations(t *testing.T) {
 	other := login(t, nr, "trust-1")
 	c.OnRestoreError(func(err error) { t.Errorf("restore error during ChangeUser: %v", err) })
 
-	if err := c.ChangeUser(ctx, "backend-2", testUsers["backend-2"].password); err != nil {
+	if err := c.ChangeUser(ctx, "backend-2", nr.Password("backend-2")); err != nil {
 		t.Fatal(err)
 	}
 	if got := <-left; got != "backend-1" {
@@ -577,18 +597,18 @@ func TestChangeUserMovesRegistrations(t *testing.T) {
 	}
 
 	// A failed switch changes nothing.
-	if err := c.ChangeUser(ctx, "backend-1", "wrong"); err == nil {
+	if err := c.ChangeUser(ctx, "backend-1", "bad-pass-7Qx"); err == nil {
 		t.Fatal("switch with a bad password succeeded")
-	} else if strings.Contains(err.Error(), "wrong") {
+	} else if strings.Contains(err.Error(), "bad-pass-7Qx") {
 		t.Errorf("password in error: %v", err)
 	}
 	if got, err := izaber.CallAs[string](ctx, other, "cu.who", nil, nil); err != nil || got != "backend-2" {
 		t.Errorf("after failed switch: %q %v", got, err)
 	}
-	if c.Config().Username != "backend-2" || c.Config().Password != testUsers["backend-2"].password {
+	if c.Config().Username != "backend-2" || c.Config().Password != nr.Password("backend-2") {
 		t.Error("failed switch changed the stored credentials")
 	}
-	if s := c.String(); strings.Contains(s, testUsers["backend-2"].password) {
+	if s := c.String(); strings.Contains(s, nr.Password("backend-2")) {
 		t.Errorf("String leaks the password: %s", s)
 	}
 }
@@ -596,7 +616,7 @@ func TestChangeUserMovesRegistrations(t *testing.T) {
 func TestConcurrencyLimit(t *testing.T) {
 	nr := newRouter(t)
 	ctx := context.Background()
-	callee := login(t, nr, "backend-1", izaber.Configure(func(c *izaber.Config) { c.ConcurrencyMax = 2 }))
+	callee := login(t, nr, "backend-1", func(c *izaber.Config) { c.ConcurrencyMax = 2 })
 	var running, peak atomic.Int32
 	if _, err := callee.Register(ctx, "cc.work", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		n := running.Add(1)
@@ -638,7 +658,7 @@ func TestConcurrencyLimit(t *testing.T) {
 func TestInitializeRunFalse(t *testing.T) {
 	nr := newRouter(t)
 	yaml := strings.Replace(nr.YAML("backend-1"), "  wamp:\n", "  wamp:\n    run: false\n", 1)
-	c, err := izaber.Initialize(context.Background(), izaber.ConfigYAML(yaml))
+	c, err := izaber.Initialize(context.Background(), izaber.Source{YAML: yaml})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -646,7 +666,9 @@ func TestInitializeRunFalse(t *testing.T) {
 	if c.Connected() || c.Settings().Run {
 		t.Fatal("wamp.run: false connected")
 	}
-	if _, err := c.Call(context.Background(), "auth.whoami", nil, nil); !errors.Is(err, session.ErrConnectionLost) {
+	// A request before the delayed login says so (not "connection lost").
+	_, err = c.Call(context.Background(), "auth.whoami", nil, nil)
+	if !errors.Is(err, client.ErrNotStarted) || errors.Is(err, session.ErrConnectionLost) {
 		t.Errorf("call before connecting: %v", err)
 	}
 	if err := c.Connect(context.Background()); err != nil {
@@ -710,10 +732,10 @@ func TestNoSecretsInLogs(t *testing.T) {
 	ctx := context.Background()
 	var buf safeBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c := login(t, nr, "frontend-1", izaber.WithLogger(logger))
+	c := login(t, nr, "frontend-1", func(c *izaber.Config) { c.Logger = logger })
 	var secrets []string
-	for _, u := range testUsers {
-		secrets = append(secrets, u.password)
+	for _, login := range nr.Logins() {
+		secrets = append(secrets, nr.Password(login))
 	}
 	changeErr := c.ChangeUser(ctx, "backend-1", "not-the-password-xyz")
 	if changeErr == nil {
@@ -734,7 +756,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	joined := make(chan struct{}, 1)
 	c.OnJoin(func(context.Context, session.Info) { joined <- struct{}{} })
 	nr.Stop()
-	if err := nr.Start(); err != nil {
+	if err := nr.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -742,7 +764,10 @@ func TestNoSecretsInLogs(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no rejoin")
 	}
-	out := buf.String() + changeErr.Error() + c.String() + fmt.Sprintf("%v %+v %#v", c.Config(), c.Config(), c.Config()) + c.Settings().String()
+	out := buf.String() + changeErr.Error() + c.String() + fmt.Sprintf("%v %+v %#v", c.Config(), c.Config(), c.Config())
+	if st, err := izaber.Load(izaber.Source{YAML: nr.YAML("frontend-1")}); err == nil {
+		out += st.String() + fmt.Sprintf("%v %+v", st, st.Values)
+	}
 	if len(buf.String()) == 0 {
 		t.Fatal("nothing was logged: the test proves nothing")
 	}
@@ -773,10 +798,7 @@ func (s *safeBuffer) String() string {
 func TestHooksOnCloseAndRemoval(t *testing.T) {
 	nr := newRouter(t)
 	ctx := context.Background()
-	c, err := izaber.Initialize(ctx, izaber.ConfigYAML(nr.YAML("backend-1")), izaber.Autorun(false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := loginLater(t, nr, "backend-1")
 	var got []string
 	var mu sync.Mutex
 	add := func(s string) { mu.Lock(); got = append(got, s); mu.Unlock() }
@@ -807,10 +829,10 @@ func TestHooksOnCloseAndRemoval(t *testing.T) {
 }
 
 func TestOverrideMismatchIsAnError(t *testing.T) {
-	_, err := izaber.Initialize(context.Background(),
-		izaber.ConfigYAML("default: {}\n"),
-		izaber.Override(map[string]any{"wamp": map[string]any{"run": false}}),
-		izaber.Override(map[string]any{"wamp": "not a map"}))
+	_, err := izaber.Initialize(context.Background(), izaber.Source{
+		YAML:      "default: {wamp: {run: false}}\n",
+		Overrides: map[string]any{"wamp": "not a map"},
+	})
 	if err == nil || !strings.Contains(err.Error(), "wamp") {
 		t.Fatalf("err = %v", err)
 	}
@@ -840,7 +862,7 @@ func TestSerializers(t *testing.T) {
 			if !strings.Contains(yaml, "serializers") {
 				t.Fatal("test YAML not patched")
 			}
-			c, err := izaber.Initialize(ctx, izaber.ConfigYAML(yaml))
+			c, err := izaber.Initialize(ctx, izaber.Source{YAML: yaml})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -164,7 +164,10 @@ func (c *Client) APIKeysCreate(ctx context.Context, rec protocol.Dict) (protocol
 	return asDict("my.apikeys.create", res.Arg(0))
 }
 
-// APIKeysList returns the user's API keys (my.apikeys.list).
+// APIKeysList returns the user's API keys (my.apikeys.list), as the
+// server sends them: Nexus versions that keep keys in plaintext include
+// each plaintext_key (a secret: do not log it); servers that keep digests
+// only, such as package router/nexus, send it as nil.
 func (c *Client) APIKeysList(ctx context.Context) ([]protocol.Dict, error) {
 	res, err := c.Call(ctx, "my.apikeys.list", nil, nil)
 	if err != nil {

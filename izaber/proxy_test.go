@@ -133,7 +133,7 @@ func TestDeadPeerDetected(t *testing.T) {
 	fz := newFreezer(t, addr)
 	yaml := strings.Replace(nr.YAML("backend-1"), nr.URL(), "ws://"+fz.ln.Addr().String()+"/ws", 1) +
 		"      ping_interval: 0.1\n      heartbeat_timeout: 0.3\n"
-	c, err := izaber.Initialize(ctx, izaber.ConfigYAML(yaml))
+	c, err := izaber.Initialize(ctx, izaber.Source{YAML: yaml})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,14 +19,15 @@ func (cborSerializer) Marshal(m Message) ([]byte, error) {
 
 // cborDecMode holds the resource limits checked by Wellformed before our
 // own walker runs: nesting, element counts, every declared length against
-// the input, indefinite-length structure, no tags.
+// the input, indefinite-length structure. Tags are allowed here; the
+// walker decides what each tag gives (cborDecoder.tagged).
 var cborDecMode = func() cbor.DecMode {
 	dm, err := cbor.DecOptions{
 		MaxNestedLevels:  maxDepth,
 		MaxArrayElements: math.MaxInt32,
 		MaxMapPairs:      math.MaxInt32,
 		IndefLength:      cbor.IndefLengthAllowed,
-		TagsMd:           cbor.TagsForbidden,
+		TagsMd:           cbor.TagsAllowed,
 		DefaultMapType:   reflect.TypeOf(Dict(nil)),
 		UTF8:             cbor.UTF8RejectInvalid,
 	}.DecMode()
@@ -305,8 +306,7 @@ func (d *cborDecoder) value() (any, error) {
 	case 5:
 		return d.object(val)
 	case 6:
-		d.pos = start
-		return nil, d.fail("tags are not supported")
+		return d.tagged(start, val)
 	case 7:
 		switch ai {
 		case 20:
@@ -325,6 +325,96 @@ func (d *cborDecoder) value() (any, error) {
 	}
 	d.pos = start
 	return nil, d.fail("unsupported data item")
+}
+
+// tagged decodes the content of tag number tag, whose head started at
+// start. Tags never change how a value is typed elsewhere in this package:
+//
+//   - 64 (RFC 8746 uint8 typed array, what autobahn-js and the node cbor
+//     library send for every Uint8Array) gives the byte string as binary.
+//   - 2 and 3 (bignums) give the integer when it fits in 64 bits (int64,
+//     or uint64 above math.MaxInt64), and are refused otherwise.
+//   - Tags whose content already is the value in another spelling give
+//     their content: 0 (date/time text), 1 (epoch seconds), 32 (URI),
+//     35 (regular expression), 258 (set, as a list) and 55799 (the
+//     self-described CBOR marker).
+//   - Every other tag is refused with an error naming it: their content
+//     would be misread without the tag (other typed arrays, decimal
+//     fractions, big floats) or their meaning is unknown.
+func (d *cborDecoder) tagged(start int, tag uint64) (any, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { d.depth-- }()
+	next := byte(0xff)
+	if d.pos < len(d.data) {
+		next = d.data[d.pos] >> 5
+	}
+	refuse := func(reason string) (any, error) {
+		d.pos = start
+		return nil, d.fail("tag " + strconv.FormatUint(tag, 10) + " " + reason)
+	}
+	switch tag {
+	case 64:
+		if next != 2 {
+			return refuse("(uint8 typed array) needs a byte string")
+		}
+		return d.value()
+	case 2, 3:
+		if next != 2 {
+			return refuse("(bignum) needs a byte string")
+		}
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		b := v.([]byte)
+		for len(b) > 0 && b[0] == 0 {
+			b = b[1:]
+		}
+		if len(b) > 8 {
+			return refuse("(bignum) does not fit in 64 bits")
+		}
+		var n uint64
+		for _, c := range b {
+			n = n<<8 | uint64(c)
+		}
+		switch {
+		case tag == 2 && n <= math.MaxInt64:
+			return int64(n), nil
+		case tag == 2:
+			return n, nil
+		case n <= math.MaxInt64:
+			return -1 - int64(n), nil
+		}
+		return refuse("(negative bignum) does not fit in 64 bits")
+	case 0, 32, 35:
+		if next != 3 {
+			return refuse("needs a text string")
+		}
+		return d.text()
+	case 1:
+		if next != 0 && next != 1 && next != 7 {
+			return refuse("(epoch date/time) needs a number")
+		}
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		switch v.(type) {
+		case int64, uint64, float64:
+			return v, nil
+		}
+		return refuse("(epoch date/time) needs a number")
+	case 258:
+		if next != 4 {
+			return refuse("(set) needs an array")
+		}
+		return d.value()
+	case 55799:
+		return d.value()
+	}
+	return refuse("is not supported (accepted: 0, 1, 2, 3, 32, 35, 64, 258, 55799)")
 }
 
 // halfFloat converts an IEEE 754 half-precision value.
@@ -577,3 +667,5 @@ func (e *cborEncoder) value(v any, depth int) error {
 	}
 	return nil
 }
+
+func (e *cborEncoder) elem(v any) error { return e.value(v, 2) }

@@ -15,7 +15,7 @@ import (
 const maxDepth = 64
 
 // msgWriter is implemented by each format's encoder; writeMessage drives it
-// so that the element layout of every message lives in one place.
+// with the message's description (layout.go).
 type msgWriter interface {
 	// head starts the message list with n elements, the code included.
 	head(c Code, n int)
@@ -23,182 +23,32 @@ type msgWriter interface {
 	str(s string) error
 	dict(d Dict) error
 	list(l List) error
+	// elem writes one element of any payload type.
+	elem(v any) error
 }
 
-// payloadLen is the number of trailing payload elements to send.
-func payloadLen(args List, kwargs Dict) int {
-	if len(kwargs) > 0 {
-		return 2
-	}
-	if len(args) > 0 {
-		return 1
-	}
-	return 0
+// writeMessage writes m, of n elements after its code as counted by
+// prepare, in the same layout as ToList.
+func writeMessage(mw msgWriter, m Message, n int) error {
+	mw.head(m.Code(), 1+n)
+	w := walker{op: opWrite, w: mw}
+	walk(m, &w)
+	return w.err
 }
 
-func writePayload(w msgWriter, args List, kwargs Dict) error {
-	switch payloadLen(args, kwargs) {
-	case 2:
-		if err := w.list(args); err != nil {
-			return err
-		}
-		return w.dict(kwargs)
-	case 1:
-		return w.list(args)
+// prepare validates m before it is sent, with the loose URI rule, and
+// returns the number of elements after its code and a lower bound of its
+// payload's encoded size (the strings and binaries directly in Args and
+// Kwargs).
+func prepare(m Message) (n, size int, err error) {
+	if isNil(m) {
+		return 0, 0, invalid(0, "", "nil message")
 	}
-	return nil
-}
-
-// writeMessage writes m in the same layout as ToList. m must be valid.
-func writeMessage(w msgWriter, m Message) error {
-	var err error
-	// keep records the first error so the layout code stays linear.
-	keep := func(e error) {
-		if err == nil {
-			err = e
-		}
+	w := walker{op: opValidate, code: m.Code(), uris: LooseURIs}
+	if !walk(m, &w) {
+		return 0, 0, invalid(0, "", "unsupported message type "+reflect.TypeOf(m).String())
 	}
-	switch m := m.(type) {
-	case *Hello:
-		w.head(CodeHello, 3)
-		keep(w.str(m.Realm))
-		keep(w.dict(m.Details))
-	case *Welcome:
-		w.head(CodeWelcome, 3)
-		w.id(m.Session)
-		keep(w.dict(m.Details))
-	case *Abort:
-		w.head(CodeAbort, 3+payloadLen(m.Args, m.Kwargs))
-		keep(w.dict(m.Details))
-		keep(w.str(m.Reason))
-		keep(writePayload(w, m.Args, m.Kwargs))
-	case *Challenge:
-		w.head(CodeChallenge, 3)
-		keep(w.str(m.AuthMethod))
-		keep(w.dict(m.Extra))
-	case *Authenticate:
-		w.head(CodeAuthenticate, 3)
-		keep(w.str(m.Signature))
-		keep(w.dict(m.Extra))
-	case *Goodbye:
-		w.head(CodeGoodbye, 3)
-		keep(w.dict(m.Details))
-		keep(w.str(m.Reason))
-	case *Error:
-		w.head(CodeError, 5+payloadLen(m.Args, m.Kwargs))
-		w.id(uint64(m.RequestType))
-		w.id(m.Request)
-		keep(w.dict(m.Details))
-		keep(w.str(m.URI))
-		keep(writePayload(w, m.Args, m.Kwargs))
-	case *Publish:
-		w.head(CodePublish, 4+payloadLen(m.Args, m.Kwargs))
-		w.id(m.Request)
-		keep(w.dict(m.Options))
-		keep(w.str(m.Topic))
-		keep(writePayload(w, m.Args, m.Kwargs))
-	case *Published:
-		w.head(CodePublished, 3)
-		w.id(m.Request)
-		w.id(m.Publication)
-	case *Subscribe:
-		w.head(CodeSubscribe, 4)
-		w.id(m.Request)
-		keep(w.dict(m.Options))
-		keep(w.str(m.Topic))
-	case *Subscribed:
-		w.head(CodeSubscribed, 3)
-		w.id(m.Request)
-		w.id(m.Subscription)
-	case *Unsubscribe:
-		if len(m.Options) > 0 {
-			w.head(CodeUnsubscribe, 4)
-		} else {
-			w.head(CodeUnsubscribe, 3)
-		}
-		w.id(m.Request)
-		w.id(m.Subscription)
-		if len(m.Options) > 0 {
-			keep(w.dict(m.Options))
-		}
-	case *Unsubscribed:
-		if m.Request == 0 || len(m.Details) > 0 {
-			w.head(CodeUnsubscribed, 3)
-			w.id(m.Request)
-			keep(w.dict(m.Details))
-		} else {
-			w.head(CodeUnsubscribed, 2)
-			w.id(m.Request)
-		}
-	case *Event:
-		w.head(CodeEvent, 4+payloadLen(m.Args, m.Kwargs))
-		w.id(m.Subscription)
-		w.id(m.Publication)
-		keep(w.dict(m.Details))
-		keep(writePayload(w, m.Args, m.Kwargs))
-	case *Call:
-		w.head(CodeCall, 4+payloadLen(m.Args, m.Kwargs))
-		w.id(m.Request)
-		keep(w.dict(m.Options))
-		keep(w.str(m.Procedure))
-		keep(writePayload(w, m.Args, m.Kwargs))
-	case *Cancel:
-		w.head(CodeCancel, 3)
-		w.id(m.Request)
-		keep(w.dict(m.Options))
-	case *Result:
-		w.head(CodeResult, 3+payloadLen(m.Args, m.Kwargs))
-		w.id(m.Request)
-		keep(w.dict(m.Details))
-		keep(writePayload(w, m.Args, m.Kwargs))
-	case *Register:
-		w.head(CodeRegister, 4)
-		w.id(m.Request)
-		keep(w.dict(m.Options))
-		keep(w.str(m.Procedure))
-	case *Registered:
-		w.head(CodeRegistered, 3)
-		w.id(m.Request)
-		w.id(m.Registration)
-	case *Unregister:
-		if len(m.Options) > 0 {
-			w.head(CodeUnregister, 4)
-		} else {
-			w.head(CodeUnregister, 3)
-		}
-		w.id(m.Request)
-		w.id(m.Registration)
-		if len(m.Options) > 0 {
-			keep(w.dict(m.Options))
-		}
-	case *Unregistered:
-		if m.Request == 0 || len(m.Details) > 0 {
-			w.head(CodeUnregistered, 3)
-			w.id(m.Request)
-			keep(w.dict(m.Details))
-		} else {
-			w.head(CodeUnregistered, 2)
-			w.id(m.Request)
-		}
-	case *Invocation:
-		w.head(CodeInvocation, 4+payloadLen(m.Args, m.Kwargs))
-		w.id(m.Request)
-		w.id(m.Registration)
-		keep(w.dict(m.Details))
-		keep(writePayload(w, m.Args, m.Kwargs))
-	case *Interrupt:
-		w.head(CodeInterrupt, 3)
-		w.id(m.Request)
-		keep(w.dict(m.Options))
-	case *Yield:
-		w.head(CodeYield, 3+payloadLen(m.Args, m.Kwargs))
-		w.id(m.Request)
-		keep(w.dict(m.Options))
-		keep(writePayload(w, m.Args, m.Kwargs))
-	default:
-		return invalid(0, "", "unsupported message type "+reflect.TypeOf(m).String())
-	}
-	return err
+	return w.n, w.size, w.err
 }
 
 // Each format pools its encoders (buffer included). Marshal copies the
@@ -207,7 +57,7 @@ func writeMessage(w msgWriter, m Message) error {
 const maxPooledBuf = 256 << 10
 
 // bigPayload is the payload size from which Marshal encodes straight into
-// a buffer of its own, sized from payloadBytes, instead of copying out of a
+// a buffer of its own, sized from the payload size prepare reports, instead of copying out of a
 // pooled one.
 const bigPayload = 16 << 10
 
@@ -221,18 +71,19 @@ type bufWriter interface {
 // marshalPooled is Marshal for every format: validate, encode with an
 // encoder from pool, append trailer (JSON's closing bracket) and hand out
 // the bytes. A message with a big payload is encoded straight into a buffer
-// of its own of bigCap(payloadBytes) bytes, which is handed over without a
+// of its own of bigCap(size) bytes, which is handed over without a
 // copy; otherwise the pooled buffer is copied out and reused.
 func marshalPooled(pool *sync.Pool, m Message, bigCap func(n int) int, trailer string) ([]byte, error) {
-	if err := Validate(m); err != nil {
+	n, size, err := prepare(m)
+	if err != nil {
 		return nil, err
 	}
 	e := pool.Get().(bufWriter)
 	b := e.buffer()
-	if n := payloadBytes(m); n >= bigPayload {
+	if size >= bigPayload {
 		pooled := *b
-		*b = make([]byte, 0, bigCap(n))
-		err := writeMessage(e, m)
+		*b = make([]byte, 0, bigCap(size))
+		err := writeMessage(e, m, n)
 		*b = append(*b, trailer...)
 		out := *b
 		*b = pooled
@@ -242,7 +93,7 @@ func marshalPooled(pool *sync.Pool, m Message, bigCap func(n int) int, trailer s
 		}
 		return out, nil
 	}
-	err := writeMessage(e, m)
+	err = writeMessage(e, m, n)
 	*b = append(*b, trailer...)
 	var out []byte
 	if err == nil {
@@ -253,39 +104,6 @@ func marshalPooled(pool *sync.Pool, m Message, bigCap func(n int) int, trailer s
 		pool.Put(e)
 	}
 	return out, err
-}
-
-// payloadBytes adds up the lengths of the strings and binaries directly in
-// m's Args and Kwargs: a cheap lower bound of the encoded size.
-func payloadBytes(m Message) int {
-	var args List
-	var kwargs Dict
-	switch m := m.(type) {
-	case *Call:
-		args, kwargs = m.Args, m.Kwargs
-	case *Result:
-		args, kwargs = m.Args, m.Kwargs
-	case *Invocation:
-		args, kwargs = m.Args, m.Kwargs
-	case *Yield:
-		args, kwargs = m.Args, m.Kwargs
-	case *Publish:
-		args, kwargs = m.Args, m.Kwargs
-	case *Event:
-		args, kwargs = m.Args, m.Kwargs
-	case *Error:
-		args, kwargs = m.Args, m.Kwargs
-	default:
-		return 0
-	}
-	n := 0
-	for _, v := range args {
-		n += valueBytes(v)
-	}
-	for _, v := range kwargs {
-		n += valueBytes(v)
-	}
-	return n
 }
 
 func valueBytes(v any) int {

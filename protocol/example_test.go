@@ -57,3 +57,45 @@ func ExampleParser() {
 	// <nil>
 	// protocol: CALL.Procedure: invalid URI "com.izaber.wamp:ping"
 }
+
+func ExamplePassthru() {
+	// A caller sends an end-to-end encrypted payload the router must not
+	// inspect: the spec's spelling puts it as the one element of Args.
+	p := protocol.Passthru{Scheme: "wamp", Serializer: "cbor", Cipher: "xsalsa20poly1305", Payload: []byte{0xca, 0xfe}}
+	opts, args := p.Apply(protocol.Dict{"timeout": 5000})
+	call := &protocol.Call{Request: 1, Options: opts, Procedure: "com.example.secret", Args: args}
+	if err := protocol.Validate(call); err != nil {
+		panic(err)
+	}
+	fmt.Println(opts) // fmt sorts the keys
+	fmt.Println(args)
+
+	// autobahn/crossbar's spelling: the payload replaces Args.
+	m, err := protocol.JSON.Unmarshal([]byte(`[36,5,6,{"enc_algo":"cryptobox","enc_serializer":"cbor"},"\u0000yv4="]`))
+	if err != nil {
+		panic(err)
+	}
+	ev := m.(*protocol.Event)
+	got, ok := protocol.PassthruOf(ev.Details, ev.Args)
+	fmt.Println(ok, got.Scheme, got.Serializer, got.Autobahn, got.Payload)
+	// Output:
+	// map[ppt_cipher:xsalsa20poly1305 ppt_scheme:wamp ppt_serializer:cbor timeout:5000]
+	// [[202 254]]
+	// true cryptobox cbor true [202 254]
+}
+
+func ExampleHasFeature() {
+	welcome := protocol.Dict{"roles": protocol.RouterRoles()}
+	fmt.Println(protocol.HasFeature(welcome, protocol.RoleDealer, protocol.FeatureCallCanceling))
+	fmt.Println(protocol.HasFeature(welcome, protocol.RoleBroker, protocol.FeatureSubscriptionRevocation))
+	// Output:
+	// true
+	// false
+}
+
+func ExampleValidate() {
+	// A wrongly typed spec-defined option names the key.
+	err := protocol.Validate(&protocol.Publish{Request: 1, Options: protocol.Dict{"acknowledge": 1}, Topic: "com.example.t"})
+	fmt.Println(err)
+	// Output: protocol: PUBLISH.Options.acknowledge: integer, want a bool
+}

@@ -6,6 +6,9 @@ import (
 	"math"
 	"reflect"
 	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // The seed corpora live in testdata/fuzz/<Target>/ (one file per message
@@ -76,6 +79,9 @@ func fuzzUnmarshal(f *testing.F, s Serializer) {
 		}
 		f.Add(b)
 	}
+	for _, b := range foreignSeeds(f, s) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := s.Unmarshal(data)
 		if err != nil {
@@ -118,6 +124,54 @@ func checkReencode(t *testing.T, s Serializer, m Message, mustEncode bool) {
 	}
 }
 
+// foreignSeeds are what other implementations send and our encoder never
+// writes: nulls in the payload positions, autobahn's opaque payload, CBOR
+// tags (autobahn-js's vectors and hand-made ones).
+func foreignSeeds(f *testing.F, s Serializer) [][]byte {
+	lists := [][]any{
+		{50, 1, map[string]any{}, []any{21}, nil},
+		{50, 1, map[string]any{}, nil, map[string]any{"k": 1}},
+		{36, 5, 6, map[string]any{}, []any{"e"}, nil},
+		{68, 1, 2, map[string]any{}, nil, nil},
+		{16, 1, map[string]any{"enc_algo": "cryptobox", "enc_serializer": "cbor"}, "com.t", []byte{9}},
+		{48, 1, map[string]any{"enc_algo": "cryptobox"}, "com.p", "a1666e6f74696365"},
+		{48, 1, map[string]any{"ppt_scheme": "wamp", "ppt_cipher": "aes256gcm"}, "com.p", []any{[]byte{1}}},
+		{16, 1, map[string]any{"acknowledge": 1, "exclude": []any{"x"}}, "com.t"},
+	}
+	var out [][]byte
+	for _, l := range lists {
+		var b []byte
+		var err error
+		switch s {
+		case JSON:
+			e := &jsonEncoder{}
+			err = e.array(l, 1)
+			b = e.b
+		case MsgPack:
+			b, err = msgpack.Marshal(l)
+		case CBOR:
+			b, err = cbor.Marshal(l)
+		}
+		if err != nil {
+			f.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	if s == CBOR {
+		for _, v := range []string{
+			"85183001a065636f6d2e7881d84045000102feff",
+			"861002a16b61636b6e6f776c65646765f565636f6d2e7480a264626c6f62d84045000102feff666e6573746564a1646c69737481d84045000102feff",
+			"85183006a065636f6d2e7882c2488000000000000000c3487fffffffffffffff",
+			"85183007a065636f6d2e7881d901028261616162",
+			"8518300aa065636f6d2e7881d8454401000200",
+			"d9d9f785183001a0616181c11a514b67b0",
+		} {
+			out = append(out, unhex(v))
+		}
+	}
+	return out
+}
+
 // FuzzFromList feeds JSON-decoded generic values to FromList.
 func FuzzFromList(f *testing.F) {
 	for _, m := range sampleMessages() {
@@ -125,6 +179,9 @@ func FuzzFromList(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
+		f.Add(b)
+	}
+	for _, b := range foreignSeeds(f, JSON) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

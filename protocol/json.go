@@ -972,3 +972,8 @@ func hex4(b []byte) (rune, bool) {
 	}
 	return r, true
 }
+
+func (e *jsonEncoder) elem(v any) error {
+	e.b = append(e.b, ',')
+	return e.value(v, 2)
+}

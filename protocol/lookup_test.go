@@ -57,3 +57,28 @@ func TestValidationErrorText(t *testing.T) {
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+func TestRolesDictAndHasFeature(t *testing.T) {
+	hello := Dict{"roles": ClientRoles()}
+	if !HasFeature(hello, RoleCallee, FeatureCallCanceling) {
+		t.Error("client roles lack callee.call_canceling")
+	}
+	if HasFeature(hello, RoleBroker, FeatureSessionMetaAPI) || HasFeature(nil, RoleCallee, FeatureCallCanceling) {
+		t.Error("HasFeature invents a feature")
+	}
+	// A non-boolean feature value is not an announcement.
+	odd := Dict{"roles": Dict{RoleCallee: Dict{"features": Dict{FeatureCallCanceling: int64(1)}}}}
+	if HasFeature(odd, RoleCallee, FeatureCallCanceling) {
+		t.Error("integer 1 taken as true")
+	}
+	// Fresh values: modifying one does not change the next.
+	r := RouterRoles()
+	r[RoleBroker].(Dict)["features"].(Dict)["x"] = true
+	if HasFeature(Dict{"roles": RouterRoles()}, RoleBroker, "x") {
+		t.Error("RouterRoles shares state between calls")
+	}
+	// The router never revokes subscriptions, so it must not say so.
+	if HasFeature(Dict{"roles": RouterRoles()}, RoleBroker, FeatureSubscriptionRevocation) {
+		t.Error("router announces subscription_revocation")
+	}
+}

@@ -83,10 +83,20 @@ type Hello struct {
 	Details Dict
 }
 
+func (m *Hello) walk(w *walker) {
+	w.uri("Realm", &m.Realm)
+	w.dict("Details", &m.Details, &helloDetails)
+}
+
 // Welcome is [WELCOME, Session|id, Details|dict], the router's acceptance.
 type Welcome struct {
 	Session ID
 	Details Dict
+}
+
+func (m *Welcome) walk(w *walker) {
+	w.id("Session", &m.Session)
+	w.dict("Details", &m.Details, &welcomeDetails)
 }
 
 // Abort is [ABORT, Details|dict, Reason|uri]. The spec also allows trailing
@@ -99,10 +109,21 @@ type Abort struct {
 	Kwargs  Dict
 }
 
+func (m *Abort) walk(w *walker) {
+	w.dict("Details", &m.Details, &closeDetails)
+	w.uri("Reason", &m.Reason)
+	w.payload(nil, &m.Args, &m.Kwargs)
+}
+
 // Challenge is [CHALLENGE, AuthMethod|string, Extra|dict].
 type Challenge struct {
 	AuthMethod string
 	Extra      Dict
+}
+
+func (m *Challenge) walk(w *walker) {
+	w.str("AuthMethod", &m.AuthMethod)
+	w.dict("Extra", &m.Extra, nil)
 }
 
 // Authenticate is [AUTHENTICATE, Signature|string, Extra|dict]. Its
@@ -112,10 +133,20 @@ type Authenticate struct {
 	Extra     Dict
 }
 
+func (m *Authenticate) walk(w *walker) {
+	w.str("Signature", &m.Signature)
+	w.dict("Extra", &m.Extra, nil)
+}
+
 // Goodbye is [GOODBYE, Details|dict, Reason|uri].
 type Goodbye struct {
 	Details Dict
 	Reason  string
+}
+
+func (m *Goodbye) walk(w *walker) {
+	w.dict("Details", &m.Details, &closeDetails)
+	w.uri("Reason", &m.Reason)
 }
 
 // Error is [ERROR, REQUEST.Type|int, REQUEST.Request|id, Details|dict,
@@ -129,6 +160,14 @@ type Error struct {
 	Kwargs      Dict
 }
 
+func (m *Error) walk(w *walker) {
+	w.requestType(&m.RequestType)
+	w.id("Request", &m.Request)
+	w.dict("Details", &m.Details, &errorDetails)
+	w.uri("URI", &m.URI)
+	w.payload(m.Details, &m.Args, &m.Kwargs)
+}
+
 // Publish is [PUBLISH, Request|id, Options|dict, Topic|uri, Arguments|list,
 // ArgumentsKw|dict].
 type Publish struct {
@@ -139,10 +178,22 @@ type Publish struct {
 	Kwargs  Dict
 }
 
+func (m *Publish) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.dict("Options", &m.Options, &publishOptions)
+	w.uri("Topic", &m.Topic)
+	w.payload(m.Options, &m.Args, &m.Kwargs)
+}
+
 // Published is [PUBLISHED, PUBLISH.Request|id, Publication|id].
 type Published struct {
 	Request     ID
 	Publication ID
+}
+
+func (m *Published) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.id("Publication", &m.Publication)
 }
 
 // Subscribe is [SUBSCRIBE, Request|id, Options|dict, Topic|uri].
@@ -152,10 +203,21 @@ type Subscribe struct {
 	Topic   string
 }
 
+func (m *Subscribe) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.dict("Options", &m.Options, &subscribeOptions)
+	w.patternURI("Topic", &m.Topic, m.Options)
+}
+
 // Subscribed is [SUBSCRIBED, SUBSCRIBE.Request|id, Subscription|id].
 type Subscribed struct {
 	Request      ID
 	Subscription ID
+}
+
+func (m *Subscribed) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.id("Subscription", &m.Subscription)
 }
 
 // Unsubscribe is [UNSUBSCRIBE, Request|id, SUBSCRIBED.Subscription|id].
@@ -166,11 +228,21 @@ type Unsubscribe struct {
 	Options      Dict
 }
 
+func (m *Unsubscribe) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.id("Subscription", &m.Subscription)
+	w.optDict("Options", &m.Options, &forwardOptions)
+}
+
 // Unsubscribed is [UNSUBSCRIBED, UNSUBSCRIBE.Request|id] or, when the router
 // revokes a subscription, [UNSUBSCRIBED, 0, Details|dict].
 type Unsubscribed struct {
 	Request ID
 	Details Dict
+}
+
+func (m *Unsubscribed) walk(w *walker) {
+	w.revocation(&m.Request, &m.Details, &unsubscribedDetails)
 }
 
 // Event is [EVENT, Subscription|id, Publication|id, Details|dict,
@@ -183,6 +255,13 @@ type Event struct {
 	Kwargs       Dict
 }
 
+func (m *Event) walk(w *walker) {
+	w.id("Subscription", &m.Subscription)
+	w.id("Publication", &m.Publication)
+	w.dict("Details", &m.Details, &eventDetails)
+	w.payload(m.Details, &m.Args, &m.Kwargs)
+}
+
 // Call is [CALL, Request|id, Options|dict, Procedure|uri, Arguments|list,
 // ArgumentsKw|dict].
 type Call struct {
@@ -193,10 +272,22 @@ type Call struct {
 	Kwargs    Dict
 }
 
+func (m *Call) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.dict("Options", &m.Options, &callOptions)
+	w.uri("Procedure", &m.Procedure)
+	w.payload(m.Options, &m.Args, &m.Kwargs)
+}
+
 // Cancel is [CANCEL, CALL.Request|id, Options|dict].
 type Cancel struct {
 	Request ID
 	Options Dict
+}
+
+func (m *Cancel) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.dict("Options", &m.Options, &cancelOptions)
 }
 
 // Result is [RESULT, CALL.Request|id, Details|dict, Arguments|list,
@@ -208,6 +299,12 @@ type Result struct {
 	Kwargs  Dict
 }
 
+func (m *Result) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.dict("Details", &m.Details, &resultDetails)
+	w.payload(m.Details, &m.Args, &m.Kwargs)
+}
+
 // Register is [REGISTER, Request|id, Options|dict, Procedure|uri].
 type Register struct {
 	Request   ID
@@ -215,10 +312,21 @@ type Register struct {
 	Procedure string
 }
 
+func (m *Register) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.dict("Options", &m.Options, &registerOptions)
+	w.patternURI("Procedure", &m.Procedure, m.Options)
+}
+
 // Registered is [REGISTERED, REGISTER.Request|id, Registration|id].
 type Registered struct {
 	Request      ID
 	Registration ID
+}
+
+func (m *Registered) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.id("Registration", &m.Registration)
 }
 
 // Unregister is [UNREGISTER, Request|id, REGISTERED.Registration|id].
@@ -229,11 +337,21 @@ type Unregister struct {
 	Options      Dict
 }
 
+func (m *Unregister) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.id("Registration", &m.Registration)
+	w.optDict("Options", &m.Options, &forwardOptions)
+}
+
 // Unregistered is [UNREGISTERED, UNREGISTER.Request|id] or, when the router
 // revokes a registration, [UNREGISTERED, 0, Details|dict].
 type Unregistered struct {
 	Request ID
 	Details Dict
+}
+
+func (m *Unregistered) walk(w *walker) {
+	w.revocation(&m.Request, &m.Details, &unregisteredDetails)
 }
 
 // Invocation is [INVOCATION, Request|id, REGISTERED.Registration|id,
@@ -246,10 +364,22 @@ type Invocation struct {
 	Kwargs       Dict
 }
 
+func (m *Invocation) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.id("Registration", &m.Registration)
+	w.dict("Details", &m.Details, &invocationDetails)
+	w.payload(m.Details, &m.Args, &m.Kwargs)
+}
+
 // Interrupt is [INTERRUPT, INVOCATION.Request|id, Options|dict].
 type Interrupt struct {
 	Request ID
 	Options Dict
+}
+
+func (m *Interrupt) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.dict("Options", &m.Options, &interruptOptions)
 }
 
 // Yield is [YIELD, INVOCATION.Request|id, Options|dict, Arguments|list,
@@ -259,6 +389,12 @@ type Yield struct {
 	Options Dict
 	Args    List
 	Kwargs  Dict
+}
+
+func (m *Yield) walk(w *walker) {
+	w.id("Request", &m.Request)
+	w.dict("Options", &m.Options, &yieldOptions)
+	w.payload(m.Options, &m.Args, &m.Kwargs)
 }
 
 func (*Hello) Code() Code        { return CodeHello }

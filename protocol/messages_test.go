@@ -40,5 +40,11 @@ func sampleMessages() []Message {
 		&Invocation{Request: 1, Registration: 99, Details: Dict{"caller": int64(3)}, Args: payloadArgs, Kwargs: payloadKw},
 		&Interrupt{Request: 1, Options: Dict{"mode": "killnowait"}},
 		&Yield{Request: 1, Options: Dict{}, Args: List{[]byte{1, 2, 3}}},
+		// payload passthru mode, both spellings
+		&Call{Request: 9, Options: Dict{"ppt_scheme": "wamp", "ppt_serializer": "cbor", "ppt_keyid": "k"}, Procedure: "com.p", Args: List{[]byte{0xca, 0xfe}}},
+		&Publish{Request: 10, Options: Dict{"enc_algo": "cryptobox", "enc_serializer": "cbor"}, Topic: "com.t", Args: List{[]byte{9, 9}}},
+		&Event{Subscription: 77, Publication: 90, Details: Dict{"enc_algo": "x_mine"}, Args: List{[]byte{}}},
+		&Result{Request: 5, Details: Dict{"enc_algo": "mqtt"}, Args: List{"a1666e6f74696365"}},
+		&Error{RequestType: CodeInvocation, Request: 2, Details: Dict{"ppt_scheme": "mqtt"}, URI: "com.e", Args: List{[]byte{1}}},
 	}
 }

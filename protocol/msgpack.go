@@ -549,3 +549,5 @@ func (d *mpDecoder) object() (any, error) {
 	d.depth--
 	return m, nil
 }
+
+func (e *msgpackEncoder) elem(v any) error { return e.value(v, 2) }

@@ -64,12 +64,12 @@ func (b *broker) removeSession(s *sess) {
 func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 	match, ok := optString(m.Options, "match", matchExact)
 	if !ok || (match != matchExact && match != matchPrefix && match != matchWildcard) {
-		s.send(errorMsg(protocol.CodeSubscribe, m.Request, "wamp.error.invalid_argument",
+		s.send(errorMsg(protocol.CodeSubscribe, m.Request, protocol.URIInvalidArgument,
 			fmt.Sprintf("invalid match policy %v", m.Options["match"])))
 		return nil
 	}
 	if !validURI(m.Topic, match) {
-		s.send(errorMsg(protocol.CodeSubscribe, m.Request, "wamp.error.invalid_uri",
+		s.send(errorMsg(protocol.CodeSubscribe, m.Request, protocol.URIInvalidURI,
 			fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, match)))
 		return nil
 	}
@@ -110,7 +110,7 @@ func (rl *Realm) handleUnsubscribe(s *sess, m *protocol.Unsubscribe) error {
 	defer rl.mu.Unlock()
 	sub := s.subs[m.Subscription]
 	if sub == nil {
-		s.send(errorMsg(protocol.CodeUnsubscribe, m.Request, "wamp.error.no_such_subscription",
+		s.send(errorMsg(protocol.CodeUnsubscribe, m.Request, protocol.URINoSuchSubscription,
 			fmt.Sprintf("no subscription %d for this session", m.Subscription)))
 		return nil
 	}
@@ -239,11 +239,11 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 		return nil
 	}
 	if !validURI(m.Topic, matchExact) {
-		return fail(&callError{URI: "wamp.error.invalid_uri", Args: protocol.List{fmt.Sprintf("invalid topic URI %q", m.Topic)}})
+		return fail(&callError{URI: protocol.URIInvalidURI, Args: protocol.List{fmt.Sprintf("invalid topic URI %q", m.Topic)}})
 	}
 	f, err := parsePubFilter(m.Options)
 	if err != nil {
-		return fail(&callError{URI: "wamp.error.invalid_argument", Args: protocol.List{err.Error()}})
+		return fail(&callError{URI: protocol.URIInvalidArgument, Args: protocol.List{err.Error()}})
 	}
 	f.disclose = f.disclose || rl.cfg.Disclose
 	if e := rl.authorize(s, ActionPublish, m.Topic); e != nil {

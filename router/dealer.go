@@ -217,13 +217,13 @@ func optInt(opts protocol.Dict, key string) (int64, bool) {
 
 func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	if !validURI(m.Procedure, matchExact) {
-		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.invalid_uri",
+		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIInvalidURI,
 			fmt.Sprintf("invalid procedure URI %q", m.Procedure)))
 		return nil
 	}
 	timeoutMS, ok := optInt(m.Options, "timeout")
 	if !ok {
-		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.invalid_argument", "CALL.Options.timeout must be a non-negative integer (milliseconds)"))
+		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIInvalidArgument, "CALL.Options.timeout must be a non-negative integer (milliseconds)"))
 		return nil
 	}
 	if e := rl.authorize(s, ActionCall, m.Procedure); e != nil {
@@ -241,7 +241,7 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	}
 	reg := rl.dealer.lookup(m.Procedure)
 	if reg == nil {
-		s.send(errorMsg(protocol.CodeCall, m.Request, "wamp.error.no_such_procedure",
+		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URINoSuchProcedure,
 			"no callee registered for procedure "+m.Procedure))
 		return nil
 	}
@@ -302,9 +302,9 @@ func (rl *Realm) callTimeout(inv *invocation, gen int) {
 	if inv.done || gen != inv.timerGen {
 		return
 	}
-	rl.interrupt(inv, cancelKillNoWait, "wamp.error.timeout")
+	rl.interrupt(inv, cancelKillNoWait, protocol.URITimeout)
 	rl.endInvocation(inv)
-	inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, "wamp.error.timeout",
+	inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, protocol.URITimeout,
 		fmt.Sprintf("call timed out after %d ms", inv.timeout.Milliseconds())))
 }
 
@@ -384,7 +384,7 @@ func (rl *Realm) handleInvocationError(s *sess, m *protocol.Error) error {
 	}
 	uri := m.URI
 	if !validURI(uri, matchExact) {
-		uri = "wamp.error.runtime_error"
+		uri = protocol.URIRuntimeError
 	}
 	rl.endInvocation(inv)
 	inv.caller.send(&protocol.Error{RequestType: protocol.CodeCall, Request: inv.callID, Details: protocol.Dict{}, URI: uri, Args: m.Args, Kwargs: m.Kwargs})
@@ -409,13 +409,13 @@ func (rl *Realm) handleCancel(s *sess, m *protocol.Cancel) error {
 	switch mode {
 	case cancelKill:
 		inv.killed = true
-		rl.interrupt(inv, cancelKill, "wamp.error.canceled")
+		rl.interrupt(inv, cancelKill, protocol.URICanceled)
 		return nil
 	case cancelKillNoWait:
-		rl.interrupt(inv, cancelKillNoWait, "wamp.error.canceled")
+		rl.interrupt(inv, cancelKillNoWait, protocol.URICanceled)
 	}
 	rl.endInvocation(inv)
-	s.send(errorMsg(protocol.CodeCall, inv.callID, "wamp.error.canceled", "call canceled by the caller"))
+	s.send(errorMsg(protocol.CodeCall, inv.callID, protocol.URICanceled, "call canceled by the caller"))
 	return nil
 }
 
@@ -426,18 +426,18 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	}
 	match, ok := optString(m.Options, "match", matchExact)
 	if !ok || (match != matchExact && match != matchPrefix && match != matchWildcard) {
-		return fail("wamp.error.invalid_argument", fmt.Sprintf("invalid match policy %v", m.Options["match"]))
+		return fail(protocol.URIInvalidArgument, fmt.Sprintf("invalid match policy %v", m.Options["match"]))
 	}
 	invoke, ok := optString(m.Options, "invoke", invokeSingle)
 	switch {
 	case !ok:
-		return fail("wamp.error.invalid_argument", fmt.Sprintf("invalid invocation policy %v", m.Options["invoke"]))
+		return fail(protocol.URIInvalidArgument, fmt.Sprintf("invalid invocation policy %v", m.Options["invoke"]))
 	case invoke == invokeSingle, invoke == invokeRoundRobin, invoke == invokeRandom, invoke == invokeFirst, invoke == invokeLast:
 	default:
-		return fail("wamp.error.invalid_argument", fmt.Sprintf("invalid invocation policy %q", invoke))
+		return fail(protocol.URIInvalidArgument, fmt.Sprintf("invalid invocation policy %q", invoke))
 	}
 	if !validURI(m.Procedure, match) {
-		return fail("wamp.error.invalid_uri", fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, match))
+		return fail(protocol.URIInvalidURI, fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, match))
 	}
 	if e := rl.authorize(s, ActionRegister, m.Procedure); e != nil {
 		s.send(e.message(protocol.CodeRegister, m.Request))
@@ -457,10 +457,10 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 			rl.revokeRegistration(reg)
 			reg = nil
 		case reg.invoke == invokeSingle || (invoke == reg.invoke && reg.calleeIndex(s) >= 0):
-			return fail("wamp.error.procedure_already_exists",
+			return fail(protocol.URIProcedureAlreadyExists,
 				fmt.Sprintf("procedure %q is already registered", m.Procedure))
 		case invoke != reg.invoke:
-			return fail("wamp.error.procedure_exists_with_different_invocation_policy",
+			return fail(protocol.URIProcedureExistsWithDifferentInvocationPolicy,
 				fmt.Sprintf("procedure %q is registered with invocation policy %q", m.Procedure, reg.invoke))
 		}
 	}
@@ -488,7 +488,7 @@ func (rl *Realm) revokeRegistration(reg *registration) {
 		}
 		delete(c.s.regs, reg.id)
 		if c.s.feat&featCalleeRevocation != 0 {
-			c.s.send(&protocol.Unregistered{Request: 0, Details: protocol.Dict{"registration": reg.id, "reason": "wamp.error.unregistered"}})
+			c.s.send(&protocol.Unregistered{Request: 0, Details: protocol.Dict{"registration": reg.id, "reason": protocol.URIUnregistered}})
 		}
 	}
 	reg.callees = nil
@@ -499,7 +499,7 @@ func (rl *Realm) handleUnregister(s *sess, m *protocol.Unregister) error {
 	defer rl.mu.Unlock()
 	reg := s.regs[m.Registration]
 	if reg == nil || reg.calleeIndex(s) < 0 {
-		s.send(errorMsg(protocol.CodeUnregister, m.Request, "wamp.error.no_such_registration",
+		s.send(errorMsg(protocol.CodeUnregister, m.Request, protocol.URINoSuchRegistration,
 			fmt.Sprintf("no registration %d for this session", m.Registration)))
 		return nil
 	}
@@ -530,12 +530,12 @@ func (d *dealer) removeSession(rl *Realm, s *sess) {
 	for _, inv := range s.invocations {
 		rl.endInvocation(inv)
 		if inv.caller != s {
-			inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, "wamp.error.canceled", "callee left before answering"))
+			inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, protocol.URICanceled, "callee left before answering"))
 		}
 	}
 	for _, inv := range s.calls {
 		if inv.callee.s != s {
-			rl.interrupt(inv, cancelKillNoWait, "wamp.error.canceled")
+			rl.interrupt(inv, cancelKillNoWait, protocol.URICanceled)
 		}
 		rl.endInvocation(inv)
 	}

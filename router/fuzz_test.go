@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +48,15 @@ func FuzzSessionMessages(f *testing.F) {
 			fuzzRouter = r
 			callee, _ := fuzzJoin(r)
 			ctx := context.Background()
+			// The procedure must be registered before the first input
+			// runs: its check calls it.
 			callee.Send(ctx, &protocol.Register{Request: 1, Procedure: "fz.echo"})
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			m, err := callee.Recv(rctx)
+			cancel()
+			if _, ok := m.(*protocol.Registered); !ok {
+				panic(fmt.Sprintf("fuzz callee: got %T %v, want REGISTERED", m, err))
+			}
 			go func() {
 				for {
 					m, err := callee.Recv(ctx)

@@ -51,9 +51,9 @@ func callErrorFor(ctx context.Context, err error) *callError {
 		return ce
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return &callError{URI: "wamp.error.canceled", Args: protocol.List{"call canceled"}}
+		return &callError{URI: protocol.URICanceled, Args: protocol.List{"call canceled"}}
 	}
-	return &callError{URI: "wamp.error.runtime_error", Args: protocol.List{err.Error()}}
+	return &callError{URI: protocol.URIRuntimeError, Args: protocol.List{err.Error()}}
 }
 
 // startInternal runs an internal procedure for inv on its own goroutine.
@@ -109,7 +109,7 @@ func (rl *Realm) authorize(s *sess, action Action, uri string) *callError {
 		return ce
 	}
 	rl.log.Warn("authorizer failed", "session", s.info.ID, "action", string(action), "uri", uri, "err", err)
-	return &callError{URI: "wamp.error.authorization_failed",
+	return &callError{URI: protocol.URIAuthorizationFailed,
 		Args: protocol.List{fmt.Sprintf("failed to authorize session for %s %s '%s': %v", actionVerb(action), actionNoun(action), uri, err)}}
 }
 

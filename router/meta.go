@@ -17,9 +17,9 @@ func (rl *Realm) installMeta() {
 			panic(err) // fresh realm: cannot happen
 		}
 	}
-	must(rl.registerInternal("wamp.session.count", rl.metaCount))
-	must(rl.registerInternal("wamp.session.list", rl.metaList))
-	must(rl.registerInternal("wamp.session.get", rl.metaGet))
+	must(rl.registerInternal(protocol.MetaSessionCount, rl.metaCount))
+	must(rl.registerInternal(protocol.MetaSessionList, rl.metaList))
+	must(rl.registerInternal(protocol.MetaSessionGet, rl.metaGet))
 }
 
 // roleFilter parses the optional [filter_authroles] argument.
@@ -29,13 +29,13 @@ func roleFilter(args protocol.List) (map[string]bool, error) {
 	}
 	l, ok := args[0].(protocol.List)
 	if !ok {
-		return nil, &callError{URI: "wamp.error.invalid_argument", Args: protocol.List{"filter_authroles must be a list of strings"}}
+		return nil, &callError{URI: protocol.URIInvalidArgument, Args: protocol.List{"filter_authroles must be a list of strings"}}
 	}
 	set := make(map[string]bool, len(l))
 	for _, e := range l {
 		s, ok := e.(string)
 		if !ok {
-			return nil, &callError{URI: "wamp.error.invalid_argument", Args: protocol.List{"filter_authroles must be a list of strings"}}
+			return nil, &callError{URI: protocol.URIInvalidArgument, Args: protocol.List{"filter_authroles must be a list of strings"}}
 		}
 		set[s] = true
 	}
@@ -91,13 +91,13 @@ func (rl *Realm) metaGet(_ context.Context, _ *SessionInfo, c *internalCall) (pr
 		}
 	}
 	if id == 0 {
-		return nil, nil, &callError{URI: "wamp.error.invalid_argument", Args: protocol.List{"wamp.session.get takes a session id"}}
+		return nil, nil, &callError{URI: protocol.URIInvalidArgument, Args: protocol.List{"wamp.session.get takes a session id"}}
 	}
 	rl.mu.Lock()
 	s := rl.sessions[id]
 	rl.mu.Unlock()
 	if s == nil {
-		return nil, nil, &callError{URI: "wamp.error.no_such_session", Args: protocol.List{fmt.Sprintf("no session %d", id)}}
+		return nil, nil, &callError{URI: protocol.URINoSuchSession, Args: protocol.List{fmt.Sprintf("no session %d", id)}}
 	}
 	return protocol.List{s.details}, nil, nil
 }
@@ -108,7 +108,7 @@ func (rl *Realm) metaGet(_ context.Context, _ *SessionInfo, c *internalCall) (pr
 // else is dropped (and logged).
 func (rl *Realm) sendTooBig(s *sess, m protocol.Message) {
 	rl.log.Warn("message too big for the client; not sent", "session", s.info.ID, "type", m.Code().String())
-	const uri = "wamp.error.payload_size_exceeded"
+	const uri = protocol.URIPayloadSizeExceeded
 	switch m := m.(type) {
 	case *protocol.Result:
 		s.send(errorMsg(protocol.CodeCall, m.Request, uri, "result exceeds the message size limit"))

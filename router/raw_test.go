@@ -2,12 +2,13 @@ package router
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -39,7 +40,7 @@ func newTestRouter(t testing.TB, cfg Config) *Router {
 	if len(cfg.Realms) == 0 {
 		cfg.Realms = []RealmConfig{{Name: "realm1"}}
 	}
-	before := runtime.NumGoroutine()
+	leaktest.Guard(t)
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -51,14 +52,6 @@ func newTestRouter(t testing.TB, cfg Config) *Router {
 		// first) closed the pipes, so every session is gone already.
 		if err := r.Close(ctx); err != nil {
 			t.Errorf("Close: %v", err)
-		}
-		for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
 		}
 	})
 	return r
@@ -80,6 +73,12 @@ func joinRaw(t testing.TB, r *Router, o rawOpt) *rawClient {
 	}
 	a, b := transport.Pipe(o.ser)
 	c := &rawClient{t: t, p: a, id: newID(), done: make(chan struct{})}
+	joined := make(chan struct{})
+	r.Realm("realm1").OnJoin(func(si *SessionInfo) {
+		if si.ID == c.id {
+			close(joined)
+		}
+	})
 	if !r.enter() {
 		t.Fatal("router closed")
 	}
@@ -90,13 +89,12 @@ func joinRaw(t testing.TB, r *Router, o rawOpt) *rawClient {
 		r.serveJoined(context.Background(), b, ji)
 	}()
 	t.Cleanup(func() { a.Close(); <-c.done })
-	// wait until joined
-	deadline := time.Now().Add(2 * time.Second)
-	for r.Realm("realm1").session(c.id) == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("session did not join")
-		}
-		time.Sleep(time.Millisecond)
+	select {
+	case <-joined:
+	case <-c.done:
+		t.Fatal("session ended before it joined")
+	case <-time.After(10 * time.Second):
+		t.Fatal("session did not join")
 	}
 	return c
 }
@@ -286,7 +284,11 @@ func TestRawProtocolViolationAbortsOnlyThatSession(t *testing.T) {
 	expect[*protocol.Result](caller)
 }
 
-func TestRawSharedRegistration(t *testing.T) {
+// In a synctest bubble, a callee's 50 ms wait for an INVOCATION ends only
+// once the router has nothing left to do, so "no callee got it" is exact.
+func TestRawSharedRegistration(t *testing.T) { synctest.Test(t, testRawSharedRegistration) }
+
+func testRawSharedRegistration(t *testing.T) {
 	r := newTestRouter(t, Config{})
 	callees := []*rawClient{joinRaw(t, r, rawOpt{}), joinRaw(t, r, rawOpt{}), joinRaw(t, r, rawOpt{})}
 	caller := joinRaw(t, r, rawOpt{})
@@ -358,7 +360,9 @@ func TestRawSharedRegistration(t *testing.T) {
 	}
 }
 
-func TestRawForceReregister(t *testing.T) {
+func TestRawForceReregister(t *testing.T) { synctest.Test(t, testRawForceReregister) }
+
+func testRawForceReregister(t *testing.T) {
 	r := newTestRouter(t, Config{})
 	old := joinRaw(t, r, rawOpt{})
 	noRevoke := joinRaw(t, r, rawOpt{hello: protocol.Dict{"roles": protocol.Dict{"callee": protocol.Dict{}}}})
@@ -385,7 +389,15 @@ func TestRawForceReregister(t *testing.T) {
 	}
 }
 
-func TestRawProgressCancelTimeout(t *testing.T) {
+// In a synctest bubble the waits for a message that must not come end only
+// when the router has nothing left to do, and the 80 ms timeout is exact.
+func TestRawProgressCancelTimeout(t *testing.T) { synctest.Test(t, testRawProgressCancelTimeout) }
+
+func testRawProgressCancelTimeout(t *testing.T) {
+	step := func(name string, f func(t *testing.T)) { // no subtests in a bubble
+		t.Logf("step %s", name)
+		f(t)
+	}
 	r := newTestRouter(t, Config{})
 	callee := joinRaw(t, r, rawOpt{})
 	plain := joinRaw(t, r, rawOpt{hello: protocol.Dict{"roles": protocol.Dict{"callee": protocol.Dict{}}}})
@@ -393,7 +405,7 @@ func TestRawProgressCancelTimeout(t *testing.T) {
 	callee.register("p.slow", nil)
 	plain.register("p.plain", nil)
 
-	t.Run("progress", func(t *testing.T) {
+	step("progress", func(t *testing.T) {
 		req := caller.call("p.slow", protocol.Dict{"receive_progress": true})
 		inv := expect[*protocol.Invocation](callee)
 		if inv.Details["receive_progress"] != true {
@@ -413,7 +425,7 @@ func TestRawProgressCancelTimeout(t *testing.T) {
 		}
 	})
 	for _, mode := range []string{"skip", "kill", "killnowait"} {
-		t.Run("cancel-"+mode, func(t *testing.T) {
+		step("cancel-"+mode, func(t *testing.T) {
 			req := caller.call("p.slow", nil)
 			inv := expect[*protocol.Invocation](callee)
 			caller.send(&protocol.Cancel{Request: req, Options: protocol.Dict{"mode": mode}})
@@ -448,7 +460,7 @@ func TestRawProgressCancelTimeout(t *testing.T) {
 			}
 		})
 	}
-	t.Run("cancel-callee-without-canceling-is-skip", func(t *testing.T) {
+	step("cancel-callee-without-canceling-is-skip", func(t *testing.T) {
 		req := caller.call("p.plain", nil)
 		expect[*protocol.Invocation](plain)
 		caller.send(&protocol.Cancel{Request: req, Options: protocol.Dict{"mode": "kill"}})
@@ -457,7 +469,7 @@ func TestRawProgressCancelTimeout(t *testing.T) {
 		}
 		plain.noMessage(50 * time.Millisecond)
 	})
-	t.Run("timeout-ms", func(t *testing.T) {
+	step("timeout-ms", func(t *testing.T) {
 		start := time.Now()
 		req := caller.call("p.slow", protocol.Dict{"timeout": int64(80)})
 		inv := expect[*protocol.Invocation](callee)
@@ -502,7 +514,9 @@ func TestRawLeavingMidCall(t *testing.T) {
 	}
 }
 
-func TestRawPubSub(t *testing.T) {
+func TestRawPubSub(t *testing.T) { synctest.Test(t, testRawPubSub) }
+
+func testRawPubSub(t *testing.T) {
 	r := newTestRouter(t, Config{})
 	pub := joinRaw(t, r, rawOpt{authid: "pub", role: "backend"})
 	a := joinRaw(t, r, rawOpt{authid: "alice", role: "frontend"})
@@ -643,7 +657,9 @@ func TestRawSlowSubscriberDropped(t *testing.T) {
 	}
 }
 
-func TestRawCloseSendsGoodbye(t *testing.T) {
+func TestRawCloseSendsGoodbye(t *testing.T) { synctest.Test(t, testRawCloseSendsGoodbye) }
+
+func testRawCloseSendsGoodbye(t *testing.T) {
 	r, err := New(Config{Realms: []RealmConfig{{Name: "realm1"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -673,7 +689,9 @@ func TestRawCloseSendsGoodbye(t *testing.T) {
 
 }
 
-func TestRawInvalidRequests(t *testing.T) {
+func TestRawInvalidRequests(t *testing.T) { synctest.Test(t, testRawInvalidRequests) }
+
+func testRawInvalidRequests(t *testing.T) {
 	r := newTestRouter(t, Config{})
 	c := joinRaw(t, r, rawOpt{})
 	tests := []struct {
@@ -713,15 +731,13 @@ func TestRawInvalidRequests(t *testing.T) {
 			return &protocol.Call{Request: q, Procedure: "wamp.session.get", Args: protocol.List{int64(1)}}
 		}, protocol.CodeCall, "wamp.error.no_such_session"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := c.nextReq()
-			c.send(tt.msg(req))
-			e := expect[*protocol.Error](c)
-			if e.RequestType != tt.code || e.Request != req || e.URI != tt.uri {
-				t.Fatalf("ERROR %+v, want %s for %s", e, tt.uri, tt.code)
-			}
-		})
+	for _, tt := range tests { // no subtests in a bubble
+		req := c.nextReq()
+		c.send(tt.msg(req))
+		e := expect[*protocol.Error](c)
+		if e.RequestType != tt.code || e.Request != req || e.URI != tt.uri {
+			t.Fatalf("%s: ERROR %+v, want %s for %s", tt.name, e, tt.uri, tt.code)
+		}
 	}
 	// an unacknowledged invalid publish gets no reply at all
 	c.send(&protocol.Publish{Request: c.nextReq(), Topic: "a.#"})

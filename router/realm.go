@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 
@@ -30,6 +31,9 @@ type SessionInfo struct {
 	AuthMethod   string
 	AuthProvider string
 	AuthExtra    protocol.Dict
+	// RemoteAddr is the client's address, or nil when the transport has
+	// none (an in-memory pipe). Behind a proxy it is the proxy's.
+	RemoteAddr net.Addr
 }
 
 // Authorizer decides whether a session may perform action on uri. It returns

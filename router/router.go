@@ -204,7 +204,7 @@ func (r *Router) Close(ctx context.Context) error {
 	}
 	if !already {
 		for _, s := range sessions {
-			s.shutdown("wamp.close.system_shutdown", "router shutting down")
+			s.shutdown(protocol.URISystemShutdown, "router shutting down")
 		}
 	}
 	done := make(chan struct{})

@@ -23,6 +23,13 @@ func benchJoin(b *testing.B, r *Router, n int) []transport.Peer {
 	ctx := context.Background()
 	peers := make([]transport.Peer, n)
 	hello := &protocol.Hello{Realm: "realm1", Details: allFeatures}
+	joined := make(chan struct{}, n)
+	r.Realm("realm1").OnJoin(func(*SessionInfo) {
+		select {
+		case joined <- struct{}{}:
+		default: // not one of these n
+		}
+	})
 	for i := range peers {
 		a, srv := transport.Pipe(nil)
 		peers[i] = a
@@ -41,12 +48,13 @@ func benchJoin(b *testing.B, r *Router, n int) []transport.Peer {
 		}
 	}
 	// WELCOME is sent before the session is added to the realm.
-	deadline := time.Now().Add(30 * time.Second)
-	for r.Realm("realm1").SessionCount() < n {
-		if time.Now().After(deadline) {
+	timeout := time.After(30 * time.Second)
+	for range n {
+		select {
+		case <-joined:
+		case <-timeout:
 			b.Fatal("sessions did not join")
 		}
-		time.Sleep(time.Millisecond)
 	}
 	return peers
 }

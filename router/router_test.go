@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/session"
@@ -32,25 +33,7 @@ func ctxT(t testing.TB) context.Context {
 
 // checkLeaks fails the test if goroutines started during it are still
 // running at the end (after every other cleanup).
-func checkLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
+func checkLeaks(t *testing.T) { leaktest.Guard(t) }
 
 func newRouter(t *testing.T, rcs ...router.RealmConfig) *router.Router {
 	t.Helper()
@@ -277,7 +260,22 @@ func TestProgressiveResults(t *testing.T) {
 	}
 }
 
+// Each mode runs in a synctest bubble: the callee's 3 s wait for an
+// INTERRUPT that "skip" must never send passes at once, and exactly.
 func TestCancelModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode      string
+		interrupt bool
+	}{{"kill", true}, {"killnowait", true}, {"skip", false}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				testCancelMode(t, tc.mode, tc.interrupt)
+			})
+		})
+	}
+}
+
+func testCancelMode(t *testing.T, mode string, interrupt bool) {
 	r := newRouter(t)
 	ctx := ctxT(t)
 	callee := join(t, r, session.Config{})
@@ -297,34 +295,31 @@ func TestCancelModes(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		mode      string
-		interrupt bool
-	}{{"kill", true}, {"killnowait", true}, {"skip", false}} {
-		t.Run(tc.mode, func(t *testing.T) {
-			cctx, cancel := context.WithCancel(ctx)
-			errc := make(chan error, 1)
-			go func() {
-				_, err := caller.Call(cctx, "p.block", nil, nil, session.CancelMode(tc.mode))
-				errc <- err
-			}()
-			<-started
-			cancel()
-			if err := <-errc; !errors.Is(err, context.Canceled) {
-				t.Fatalf("call error %v", err)
-			}
-			err := <-interrupted
-			if tc.interrupt && err == nil {
-				t.Fatalf("%s: callee was not interrupted", tc.mode)
-			}
-			if !tc.interrupt && err != nil {
-				t.Fatalf("%s: callee interrupted: %v", tc.mode, err)
-			}
-		})
+	cctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := caller.Call(cctx, "p.block", nil, nil, session.CancelMode(mode))
+		errc <- err
+	}()
+	<-started
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("call error %v", err)
+	}
+	err := <-interrupted
+	if interrupt && err == nil {
+		t.Fatalf("%s: callee was not interrupted", mode)
+	}
+	if !interrupt && err != nil {
+		t.Fatalf("%s: callee interrupted: %v", mode, err)
 	}
 }
 
-func TestCallTimeoutMilliseconds(t *testing.T) {
+// In a synctest bubble the 100 ms are measured exactly, however loaded the
+// machine.
+func TestCallTimeoutMilliseconds(t *testing.T) { synctest.Test(t, testCallTimeoutMilliseconds) }
+
+func testCallTimeoutMilliseconds(t *testing.T) {
 	r := newRouter(t)
 	ctx := ctxT(t)
 	callee := join(t, r, session.Config{})
@@ -437,33 +432,37 @@ func TestPeerLeavingMidCall(t *testing.T) {
 
 // eventLog collects the events of one or more subscriptions.
 type eventLog struct {
-	mu sync.Mutex
-	ev []*session.Event
+	mu      sync.Mutex
+	ev      []*session.Event
+	changed chan struct{} // closed (and replaced) when an event is added
 }
 
-func newEventLog() *eventLog { return &eventLog{} }
+func newEventLog() *eventLog { return &eventLog{changed: make(chan struct{})} }
 
 func (l *eventLog) handler(ev *session.Event) {
 	l.mu.Lock()
 	l.ev = append(l.ev, ev)
+	close(l.changed)
+	l.changed = make(chan struct{})
 	l.mu.Unlock()
 }
 
 // wait waits until the log holds at least n events.
 func (l *eventLog) wait(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	timeout := time.After(5 * time.Second)
 	for {
 		l.mu.Lock()
-		got := len(l.ev)
+		got, changed := len(l.ev), l.changed
 		l.mu.Unlock()
 		if got >= n {
 			return
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-changed:
+		case <-timeout:
 			t.Fatalf("waited for %d events, got %d", n, got)
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -475,14 +474,15 @@ func (l *eventLog) take() []*session.Event {
 	return ev
 }
 
-// settle waits until the log holds n events and then a little longer, so
-// that an unexpected extra event would be seen too (the client runs each
-// subscription's handler on its own goroutine, so events of different
-// subscriptions have no common order).
+// settle waits until the log holds n events and until every goroutine of
+// the synctest bubble it must run in is blocked, so that an unexpected extra
+// event would be there too (the client runs each subscription's handler on
+// its own goroutine, so events of different subscriptions have no common
+// order).
 func (l *eventLog) settle(t *testing.T, n int) []*session.Event {
 	t.Helper()
 	l.wait(t, n)
-	time.Sleep(50 * time.Millisecond)
+	synctest.Wait()
 	return l.take()
 }
 
@@ -496,7 +496,11 @@ func ticketCfg(authid, role string) session.Config {
 	return session.Config{AuthID: authid, Auth: []auth.ClientMethod{auth.Ticket(role)}}
 }
 
-func TestPubSub(t *testing.T) {
+// TestPubSub runs in a synctest bubble, where eventLog.settle can tell
+// that no further event is on its way.
+func TestPubSub(t *testing.T) { synctest.Test(t, testPubSub) }
+
+func testPubSub(t *testing.T) {
 	r := newRouter(t, router.RealmConfig{Name: testRealm, Authenticators: []auth.Authenticator{anyTicket}})
 	ctx := ctxT(t)
 	pub := join(t, r, ticketCfg("pub", "backend"))
@@ -572,18 +576,16 @@ func TestPubSub(t *testing.T) {
 		{"exclude_authrole", []session.Option{session.WithOption("exclude_authrole", protocol.List{"frontend"})}, 0, 2},
 		{"combined", []session.Option{session.Eligible(alice.Info().Session, bob.Info().Session), session.WithOption("exclude_authid", protocol.List{"alice"})}, 0, 2},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := pub.Publish(ctx, "t.news.sport", protocol.List{tc.name}, nil, append(tc.opts, session.Acknowledge(true))...); err != nil {
-				t.Fatal(err)
-			}
-			if n := len(la.settle(t, tc.alice)); n != tc.alice {
-				t.Errorf("alice got %d events, want %d", n, tc.alice)
-			}
-			if n := len(lb.settle(t, tc.bob)); n != tc.bob {
-				t.Errorf("bob got %d events, want %d", n, tc.bob)
-			}
-		})
+	for _, tc := range cases { // no subtests in a bubble
+		if err := pub.Publish(ctx, "t.news.sport", protocol.List{tc.name}, nil, append(tc.opts, session.Acknowledge(true))...); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if n := len(la.settle(t, tc.alice)); n != tc.alice {
+			t.Errorf("%s: alice got %d events, want %d", tc.name, n, tc.alice)
+		}
+		if n := len(lb.settle(t, tc.bob)); n != tc.bob {
+			t.Errorf("%s: bob got %d events, want %d", tc.name, n, tc.bob)
+		}
 	}
 	if err := bob.Unsubscribe(ctx, sb); err != nil {
 		t.Fatal(err)
@@ -665,8 +667,12 @@ func TestInternalAPIAndAuthorizer(t *testing.T) {
 	r := newRouter(t, router.RealmConfig{Name: testRealm, Authorizer: denyAuthorizer{}, Authenticators: []auth.Authenticator{anyTicket}})
 	rl := r.Realm(testRealm)
 	var joined, left atomic.Int64
+	leftc := make(chan struct{}, 1)
 	rl.OnJoin(func(*router.SessionInfo) { joined.Add(1) })
-	rl.OnLeave(func(*router.SessionInfo) { left.Add(1) })
+	rl.OnLeave(func(*router.SessionInfo) {
+		left.Add(1)
+		leftc <- struct{}{}
+	})
 	ctx := ctxT(t)
 	interrupted := make(chan struct{})
 	must := func(err error) {
@@ -758,12 +764,13 @@ func TestInternalAPIAndAuthorizer(t *testing.T) {
 		t.Fatalf("internal event %+v", ev)
 	}
 	s.Close(ctx)
-	deadline := time.Now().Add(5 * time.Second)
-	for left.Load() != 1 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-leftc:
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnLeave did not run")
 	}
 	if left.Load() != 1 {
-		t.Fatal("OnLeave did not run")
+		t.Fatalf("OnLeave ran %d times", left.Load())
 	}
 }
 
@@ -845,7 +852,9 @@ func TestJoinRefusals(t *testing.T) {
 	}
 }
 
-func TestCloseAbandonsHandshakes(t *testing.T) {
+func TestCloseAbandonsHandshakes(t *testing.T) { synctest.Test(t, testCloseAbandonsHandshakes) }
+
+func testCloseAbandonsHandshakes(t *testing.T) {
 	checkLeaks(t)
 	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: testRealm}}})
 	if err != nil {
@@ -857,7 +866,7 @@ func TestCloseAbandonsHandshakes(t *testing.T) {
 		r.ServePeer(context.Background(), b) // the client never sends HELLO
 		close(served)
 	}()
-	time.Sleep(20 * time.Millisecond)
+	synctest.Wait() // the router waits for HELLO
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()

@@ -54,26 +54,9 @@ func (r *Router) acceptConfig() session.AcceptConfig {
 	return session.AcceptConfig{
 		Realms:         func(name string) bool { return r.Realm(name) != nil },
 		Authenticators: r.authenticators(),
-		Roles:          routerRoles(),
+		Roles:          protocol.RouterRoles(),
 		Agent:          r.cfg.Agent,
 		Logger:         r.log,
-	}
-}
-
-// routerRoles is WELCOME.Details.roles: exactly the features implemented.
-func routerRoles() protocol.Dict {
-	f := func(names ...string) protocol.Dict {
-		d := protocol.Dict{}
-		for _, n := range names {
-			d[n] = true
-		}
-		return protocol.Dict{"features": d}
-	}
-	return protocol.Dict{
-		"broker": f("pattern_based_subscription", "publisher_exclusion", "publisher_identification",
-			"subscriber_blackwhite_listing", "session_meta_api"),
-		"dealer": f("pattern_based_registration", "shared_registration", "call_canceling", "call_timeout",
-			"progressive_call_results", "caller_identification", "registration_revocation", "session_meta_api"),
 	}
 }
 
@@ -114,14 +97,14 @@ func (d realmDispatch) Method() string { return d.method }
 func (d realmDispatch) Authenticate(ctx context.Context, req *auth.Request, ch auth.Challenger) (*auth.Identity, error) {
 	rl := d.r.Realm(req.Realm)
 	if rl == nil {
-		return nil, &auth.Denied{Reason: "wamp.error.no_such_realm", Message: fmt.Sprintf("no realm %q", req.Realm)}
+		return nil, &auth.Denied{Reason: protocol.URINoSuchRealm, Message: fmt.Sprintf("no realm %q", req.Realm)}
 	}
 	for _, a := range realmAuthenticators(rl.cfg) {
 		if a.Method() == d.method {
 			return a.Authenticate(ctx, req, ch)
 		}
 	}
-	return nil, &auth.Denied{Reason: "wamp.error.no_auth_method",
+	return nil, &auth.Denied{Reason: protocol.URINoAuthMethod,
 		Message: fmt.Sprintf("authentication method %q is not available on realm %q", d.method, req.Realm)}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,27 +38,21 @@ const (
 )
 
 func parseFeatures(hello protocol.Dict) features {
-	roles, _ := hello["roles"].(protocol.Dict)
-	has := func(role, feature string) bool {
-		r, _ := roles[role].(protocol.Dict)
-		f, _ := r["features"].(protocol.Dict)
-		v, _ := f[feature].(bool)
-		return v
-	}
+	has := func(role, feature string) bool { return protocol.HasFeature(hello, role, feature) }
 	var f features
-	if has("callee", "call_canceling") {
+	if has(protocol.RoleCallee, protocol.FeatureCallCanceling) {
 		f |= featCalleeCanceling
 	}
 	// Like crossbar (and unlike nexus-go), progressive results go to every
 	// callee announcing progressive_call_results, even without
 	// call_canceling: autobahn-js callees announce only the former.
-	if has("callee", "progressive_call_results") {
+	if has(protocol.RoleCallee, protocol.FeatureProgressiveCallResults) {
 		f |= featCalleeProgress
 	}
-	if has("callee", "registration_revocation") {
+	if has(protocol.RoleCallee, protocol.FeatureRegistrationRevocation) {
 		f |= featCalleeRevocation
 	}
-	if has("subscriber", "subscription_revocation") {
+	if has(protocol.RoleSubscriber, protocol.FeatureSubscriptionRevocation) {
 		f |= featSubscriberRevocation
 	}
 	return f
@@ -104,6 +99,9 @@ func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joi
 		AuthMethod:   ji.identity.AuthMethod,
 		AuthProvider: ji.identity.AuthProvider,
 		AuthExtra:    ji.identity.AuthExtra,
+	}
+	if ra, ok := p.(interface{ RemoteAddr() net.Addr }); ok {
+		info.RemoteAddr = ra.RemoteAddr()
 	}
 	tr := protocol.Dict{}
 	if ji.transport != "" {
@@ -170,7 +168,7 @@ func (s *sess) shutdown(reason, message string) {
 // protocolViolation aborts the session with wamp.error.protocol_violation.
 func (s *sess) protocolViolation(msg string) {
 	s.rl.log.Info("protocol violation; aborting session", "session", s.info.ID, "reason", msg)
-	s.out.pushLast(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: "wamp.error.protocol_violation"})
+	s.out.pushLast(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: protocol.URIProtocolViolation})
 }
 
 func (s *sess) writeLoop() {
@@ -270,7 +268,7 @@ func (s *sess) handle(m protocol.Message) error {
 	case *protocol.Unsubscribe:
 		return rl.handleUnsubscribe(s, m)
 	case *protocol.Goodbye:
-		s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{}, Reason: "wamp.close.goodbye_and_out"})
+		s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{}, Reason: protocol.URIGoodbyeAndOut})
 		return errLeave
 	case *protocol.Abort:
 		s.out.close()
@@ -292,7 +290,7 @@ func (r *Router) serveJoined(ctx context.Context, p transport.Peer, ji joinInfo)
 	}
 	rl := r.Realm(ji.realm)
 	if rl == nil {
-		abort("wamp.error.no_such_realm", fmt.Sprintf("no realm %q", ji.realm))
+		abort(protocol.URINoSuchRealm, fmt.Sprintf("no realm %q", ji.realm))
 		return
 	}
 	s := newSess(ctx, r, rl, p, ji)
@@ -305,7 +303,7 @@ func (r *Router) serveJoined(ctx context.Context, p transport.Peer, ji joinInfo)
 	}
 	defer r.removeSession(s)
 	if !rl.join(s) {
-		abort("wamp.error.protocol_violation", "duplicate session id")
+		abort(protocol.URIProtocolViolation, "duplicate session id")
 		return
 	}
 	go s.writeLoop()
@@ -338,7 +336,7 @@ func (rl *Realm) join(s *sess) bool {
 
 func (rl *Realm) afterJoin(s *sess) {
 	rl.log.Debug("session joined", "session", s.info.ID, "authid", s.info.AuthID, "authrole", s.info.AuthRole)
-	rl.Publish("wamp.session.on_join", protocol.List{s.details}, nil)
+	rl.Publish(protocol.MetaSessionOnJoin, protocol.List{s.details}, nil)
 	rl.runHooks(true, s.info)
 }
 
@@ -354,7 +352,7 @@ func (rl *Realm) leave(s *sess) {
 	rl.broker.removeSession(s)
 	rl.mu.Unlock()
 	rl.log.Debug("session left", "session", s.info.ID)
-	rl.Publish("wamp.session.on_leave", protocol.List{s.info.ID, s.info.AuthID, s.info.AuthRole}, nil)
+	rl.Publish(protocol.MetaSessionOnLeave, protocol.List{s.info.ID, s.info.AuthID, s.info.AuthRole}, nil)
 	rl.runHooks(false, s.info)
 }
 
@@ -366,7 +364,7 @@ func goodbyeOnly(ctx context.Context, r *Router, p transport.Peer) {
 	defer cancel()
 	stop := context.AfterFunc(r.ctx, cancel)
 	defer stop()
-	if p.Send(gctx, &protocol.Goodbye{Details: protocol.Dict{"message": "router shutting down"}, Reason: "wamp.close.system_shutdown"}) != nil {
+	if p.Send(gctx, &protocol.Goodbye{Details: protocol.Dict{"message": "router shutting down"}, Reason: protocol.URISystemShutdown}) != nil {
 		return
 	}
 	for {

@@ -49,7 +49,7 @@ func asCallError(err error) (*callError, bool) {
 	}
 	uri := se.URI
 	if !validURI(uri, matchExact) {
-		uri = "wamp.error.runtime_error"
+		uri = protocol.URIRuntimeError
 	}
 	return &callError{URI: uri, Args: se.Args, Kwargs: se.Kwargs}, true
 }

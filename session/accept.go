@@ -60,16 +60,8 @@ type Joined struct {
 	Hello *protocol.Hello
 }
 
-// ABORT reasons used by Accept besides those of the authenticators.
 const (
-	acceptReasonProtocolViolation = "wamp.error.protocol_violation"
-	acceptReasonNoSuchRealm       = "wamp.error.no_such_realm"
-	acceptReasonNoAuthMethod      = "wamp.error.no_auth_method"
-	acceptReasonInvalidURI        = "wamp.error.invalid_uri"
-	acceptReasonAuthFailed        = "wamp.error.authentication_failed"
-	acceptReasonTimeout           = "wamp.error.timeout"
-	acceptReasonShutdown          = "wamp.close.system_shutdown"
-	acceptDefaultAgent            = "izaber-wamp-go"
+	acceptDefaultAgent = "izaber-wamp-go"
 	// acceptAbortTimeout bounds the sending of an ABORT, which happens
 	// even when ctx has ended.
 	acceptAbortTimeout = time.Second
@@ -155,25 +147,25 @@ func (a *acceptor) run() (*Joined, error) {
 		return nil, a.fail(&acceptViolation{msg: "expected HELLO, got " + acceptMessageName(m)})
 	}
 	if !protocol.LooseURIs.ValidURI(hello.Realm, "") {
-		return nil, a.refuse(acceptReasonInvalidURI, fmt.Sprintf("invalid realm URI %.*q", acceptMaxText, hello.Realm), nil)
+		return nil, a.refuse(protocol.URIInvalidURI, fmt.Sprintf("invalid realm URI %.*q", acceptMaxText, hello.Realm), nil)
 	}
 	authid, methods, authextra, err := acceptParseHello(hello.Details)
 	if err != nil {
 		return nil, a.fail(err)
 	}
 	if a.cfg.Realms != nil && !a.cfg.Realms(hello.Realm) {
-		return nil, a.refuse(acceptReasonNoSuchRealm, fmt.Sprintf("no realm named %.*q", acceptMaxText, hello.Realm), nil)
+		return nil, a.refuse(protocol.URINoSuchRealm, fmt.Sprintf("no realm named %.*q", acceptMaxText, hello.Realm), nil)
 	}
 	authenticator := a.pick(methods)
 	if authenticator == nil {
-		return nil, a.refuse(acceptReasonNoAuthMethod, "cannot authenticate using any of the offered authmethods "+acceptQuoteList(methods), nil)
+		return nil, a.refuse(protocol.URINoAuthMethod, "cannot authenticate using any of the offered authmethods "+acceptQuoteList(methods), nil)
 	}
 	id := acceptRandomID()
 	if a.cfg.NewSessionID != nil {
 		id = a.cfg.NewSessionID()
 	}
 	if id == 0 || id > protocol.MaxID {
-		return nil, a.refuse(acceptReasonAuthFailed, "internal error", fmt.Errorf("NewSessionID returned %d, outside [1, 2^53]", id))
+		return nil, a.refuse(protocol.URIAuthenticationFailed, "internal error", fmt.Errorf("NewSessionID returned %d, outside [1, 2^53]", id))
 	}
 	req := &auth.Request{
 		Realm:       hello.Realm,
@@ -189,7 +181,7 @@ func (a *acceptor) run() (*Joined, error) {
 		return nil, a.fail(err)
 	}
 	if identity == nil {
-		return nil, a.refuse(acceptReasonAuthFailed, "authentication failed", fmt.Errorf("authenticator %q returned no identity", authenticator.Method()))
+		return nil, a.refuse(protocol.URIAuthenticationFailed, "authentication failed", fmt.Errorf("authenticator %q returned no identity", authenticator.Method()))
 	}
 	ident := *identity
 	if ident.AuthMethod == "" {
@@ -201,7 +193,7 @@ func (a *acceptor) run() (*Joined, error) {
 	}
 	roles := a.cfg.Roles
 	if roles == nil {
-		roles = acceptDefaultRoles()
+		roles = protocol.RouterRoles()
 	}
 	agent := a.cfg.Agent
 	if agent == "" {
@@ -276,7 +268,7 @@ func (a *acceptor) authenticate(au auth.Authenticator, req *auth.Request) (id *a
 	defer func() {
 		finished.Store(true)
 		if r := recover(); r != nil {
-			id, err = nil, &auth.Denied{Reason: acceptReasonAuthFailed, Message: "authentication failed"}
+			id, err = nil, &auth.Denied{Reason: protocol.URIAuthenticationFailed, Message: "authentication failed"}
 			a.log.Error("session: authenticator panicked", "authmethod", method, "panic", fmt.Sprint(r))
 		}
 	}()
@@ -297,7 +289,7 @@ func (a *acceptor) fail(err error) error {
 		a.log.Info("session: client aborted the handshake", "reason", ca.reason)
 		return fmt.Errorf("session: accept: %w", err)
 	case errors.As(err, &v):
-		return a.refuse(acceptReasonProtocolViolation, v.msg, v.err)
+		return a.refuse(protocol.URIProtocolViolation, v.msg, v.err)
 	case errors.As(err, &d):
 		if d.Reason == "" { // a careless authenticator; the ABORT needs a reason
 			return a.refuse(auth.ReasonNotAuthorized, d.Message, err)
@@ -309,14 +301,14 @@ func (a *acceptor) fail(err error) error {
 		a.log.Debug("session: connection lost during the handshake", "error", err)
 		return fmt.Errorf("session: accept: %w", err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return a.refuse(acceptReasonTimeout, "handshake timed out", err)
+		return a.refuse(protocol.URITimeout, "handshake timed out", err)
 	case errors.Is(err, context.Canceled):
-		return a.refuse(acceptReasonShutdown, "handshake canceled", err)
+		return a.refuse(protocol.URISystemShutdown, "handshake canceled", err)
 	case errors.As(err, new(*acceptReadError)):
 		a.log.Debug("session: connection failed during the handshake", "error", err)
 		return fmt.Errorf("session: accept: %w", err)
 	}
-	return a.refuse(acceptReasonAuthFailed, "authentication failed", err)
+	return a.refuse(protocol.URIAuthenticationFailed, "authentication failed", err)
 }
 
 // refuse sends ABORT and returns an error wrapping the *auth.Denied that
@@ -425,23 +417,4 @@ func acceptRandomID() protocol.ID {
 	var b [8]byte
 	rand.Read(b[:])
 	return binary.LittleEndian.Uint64(b[:])&(protocol.MaxID-1) + 1
-}
-
-// acceptDefaultRoles is WELCOME Details.roles when AcceptConfig.Roles is
-// nil: the features package router implements. A fresh value each call.
-func acceptDefaultRoles() protocol.Dict {
-	features := func(names ...string) protocol.Dict {
-		f := make(protocol.Dict, len(names))
-		for _, n := range names {
-			f[n] = true
-		}
-		return protocol.Dict{"features": f}
-	}
-	return protocol.Dict{
-		"broker": features("publisher_identification", "pattern_based_subscription", "session_meta_api",
-			"subscriber_blackwhite_listing", "publisher_exclusion", "subscription_revocation"),
-		"dealer": features("caller_identification", "pattern_based_registration", "session_meta_api",
-			"shared_registration", "progressive_call_results", "registration_revocation",
-			"call_canceling", "call_timeout"),
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,23 +15,6 @@ import (
 	"github.com/zabertech/go-izaber-wamp/session"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
-
-// acceptLeakCheck fails the test if goroutines started during it outlive it.
-func acceptLeakCheck(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > base {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutine leak: %d running, %d before\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
-}
 
 // acceptServed is what the router side saw for one connection.
 type acceptServed struct {
@@ -183,7 +165,7 @@ func (tc acceptJoinCase) run(t *testing.T, ctx context.Context, p transport.Peer
 func TestAcceptJoinRawSocket(t *testing.T) {
 	for _, ser := range []protocol.Serializer{protocol.JSON, protocol.MsgPack, protocol.CBOR} {
 		t.Run(ser.Name(), func(t *testing.T) {
-			acceptLeakCheck(t)
+			checkLeaks(t)
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 			defer cancel()
 			l, err := transport.ListenRawSocket(ctx, "tcp", "127.0.0.1:0", transport.ServerOptions{Serializers: []protocol.Serializer{ser}})
@@ -221,7 +203,7 @@ func TestAcceptJoinRawSocket(t *testing.T) {
 
 // The same over a loopback WebSocket server.
 func TestAcceptJoinWebSocket(t *testing.T) {
-	acceptLeakCheck(t)
+	checkLeaks(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	served := make(chan acceptServed, 1)

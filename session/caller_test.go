@@ -93,7 +93,11 @@ func TestCallError(t *testing.T) {
 	}
 }
 
-func TestCallProgressiveResults(t *testing.T) {
+// In a synctest bubble the slow progress callback sleeps in fake time: the
+// reader goes on queueing results while it sleeps, at no cost in real time.
+func TestCallProgressiveResults(t *testing.T) { synctest.Test(t, testCallProgressiveResults) }
+
+func testCallProgressiveResults(t *testing.T) {
 	checkLeaks(t)
 	s, r := join(t, session.Config{})
 	var got []any

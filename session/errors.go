@@ -64,33 +64,33 @@ func (e *Error) Is(target error) bool {
 
 // Well-known WAMP URIs used by this package.
 const (
-	URIRuntimeError       = "wamp.error.runtime_error"
-	URICanceled           = "wamp.error.canceled"
-	URIProtocolViolation  = "wamp.error.protocol_violation"
-	URICannotAuthenticate = "wamp.error.cannot_authenticate"
-	URINoSuchRegistration = "wamp.error.no_such_registration"
-	URINoSuchSubscription = "wamp.error.no_such_subscription"
-	URICloseRealm         = "wamp.close.close_realm"
-	URIGoodbyeAndOut      = "wamp.close.goodbye_and_out"
+	URIRuntimeError       = protocol.URIRuntimeError
+	URICanceled           = protocol.URICanceled
+	URIProtocolViolation  = protocol.URIProtocolViolation
+	URICannotAuthenticate = protocol.URICannotAuthenticate
+	URINoSuchRegistration = protocol.URINoSuchRegistration
+	URINoSuchSubscription = protocol.URINoSuchSubscription
+	URICloseRealm         = protocol.URICloseRealm
+	URIGoodbyeAndOut      = protocol.URIGoodbyeAndOut
 )
 
 // Sentinel errors matched by URI (errors.Is) against ERROR replies.
 var (
-	ErrNoSuchProcedure        = &Error{URI: "wamp.error.no_such_procedure"}
+	ErrNoSuchProcedure        = &Error{URI: protocol.URINoSuchProcedure}
 	ErrCanceled               = &Error{URI: URICanceled}
-	ErrNotAuthorized          = &Error{URI: "wamp.error.not_authorized"}
-	ErrProcedureAlreadyExists = &Error{URI: "wamp.error.procedure_already_exists"}
-	ErrInvalidURI             = &Error{URI: "wamp.error.invalid_uri"}
-	ErrInvalidArgument        = &Error{URI: "wamp.error.invalid_argument"}
+	ErrNotAuthorized          = &Error{URI: protocol.URINotAuthorized}
+	ErrProcedureAlreadyExists = &Error{URI: protocol.URIProcedureAlreadyExists}
+	ErrInvalidURI             = &Error{URI: protocol.URIInvalidURI}
+	ErrInvalidArgument        = &Error{URI: protocol.URIInvalidArgument}
 	ErrNoSuchRegistration     = &Error{URI: URINoSuchRegistration}
 	ErrNoSuchSubscription     = &Error{URI: URINoSuchSubscription}
-	ErrNoSuchRealm            = &Error{URI: "wamp.error.no_such_realm"}
+	ErrNoSuchRealm            = &Error{URI: protocol.URINoSuchRealm}
 	ErrRuntime                = &Error{URI: URIRuntimeError}
 
 	// ErrTimeout matches a call whose [Timeout] expired (such errors also
 	// match context.DeadlineExceeded) and an ERROR wamp.error.timeout from
 	// the router or callee.
-	ErrTimeout = &Error{URI: "wamp.error.timeout"}
+	ErrTimeout = &Error{URI: protocol.URITimeout}
 )
 
 // Session-fatal errors. Pending requests of a session that ends fail with

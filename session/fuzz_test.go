@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
@@ -45,7 +46,7 @@ func FuzzSessionDispatch(f *testing.F) {
 				break
 			}
 		}
-		runDispatch(t, msgs)
+		synctest.Test(t, func(t *testing.T) { runDispatch(t, msgs) })
 	})
 }
 
@@ -114,7 +115,7 @@ func runDispatch(t *testing.T, msgs []protocol.Message) {
 		defer close(callDone)
 		s.Call(ctx, "x", nil, nil, session.ReceiveProgress(func(*session.Result) {}))
 	}()
-	time.Sleep(time.Millisecond) // let some of msgs be processed
+	synctest.Wait() // msgs are processed (as far as they go) before Close
 	cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer ccancel()
 	if err := s.Close(cctx); err != nil && cctx.Err() != nil {
@@ -143,6 +144,6 @@ func TestDispatchSeeds(t *testing.T) {
 			}
 			msgs = append(msgs, m)
 		}
-		runDispatch(t, msgs)
+		synctest.Test(t, func(t *testing.T) { runDispatch(t, msgs) })
 	}
 }

@@ -40,6 +40,7 @@ type Option struct {
 	name  string
 	kinds reqKind
 	apply func(*reqSettings)
+	local *local // set by Local
 }
 
 // reqSettings is what the options of one request produce.

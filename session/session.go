@@ -219,27 +219,9 @@ func newAbortError(m *protocol.Abort) *AbortError {
 	return &AbortError{Reason: m.Reason, Message: msg, Details: m.Details}
 }
 
-// clientRoles is HELLO.Details.roles: exactly the features implemented here.
-func clientRoles() protocol.Dict {
-	f := func(names ...string) protocol.Dict {
-		d := protocol.Dict{}
-		for _, n := range names {
-			d[n] = true
-		}
-		return protocol.Dict{"features": d}
-	}
-	return protocol.Dict{
-		"caller": f("progressive_call_results", "call_canceling", "caller_identification"),
-		"callee": f("progressive_call_results", "call_canceling", "pattern_based_registration",
-			"shared_registration", "caller_identification", "registration_revocation"),
-		"publisher":  f("publisher_exclusion", "publisher_identification", "subscriber_blackwhite_listing"),
-		"subscriber": f("pattern_based_subscription", "publisher_identification", "subscription_revocation"),
-	}
-}
-
 func buildHello(cfg Config) *protocol.Hello {
 	details := protocol.Dict{
-		"roles": clientRoles(),
+		"roles": protocol.ClientRoles(),
 		"agent": cfg.Agent,
 	}
 	if cfg.AuthID != "" {

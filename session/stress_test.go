@@ -101,12 +101,16 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	// Close while calls are in flight: they fail with ErrSessionClosed.
 	var inflight sync.WaitGroup
+	looping := make(chan struct{}, 8) // one per goroutine, after its first call
 	for range 8 {
 		inflight.Add(1)
 		go func() {
 			defer inflight.Done()
-			for {
+			for first := true; ; first = false {
 				_, err := caller.Call(ctx, "echo", protocol.List{int64(0), true}, nil)
+				if first {
+					looping <- struct{}{}
+				}
 				if err != nil {
 					if !errors.Is(err, session.ErrSessionClosed) && !errors.Is(err, session.ErrConnectionLost) {
 						t.Errorf("in-flight call: %v", err)
@@ -116,7 +120,9 @@ func TestConcurrentUse(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(5 * time.Millisecond)
+	for range 8 {
+		<-looping
+	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := caller.Close(cctx); err != nil {

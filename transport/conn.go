@@ -337,3 +337,6 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Traffic implements TrafficCounter.
+func (c *core) Traffic() (in, out uint64) { return c.traffic.in.Load(), c.traffic.out.Load() }

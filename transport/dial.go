@@ -13,6 +13,11 @@ import (
 // SupportedSchemes lists the URL schemes Dial accepts.
 var SupportedSchemes = []string{"ws", "wss", "tcp", "tcps", "tcpip", "tcpips", "unix"}
 
+// ErrBadURL is matched by the errors of Dial for a URL it cannot use: one
+// that does not parse, has an unsupported (or no) scheme, or lacks a port
+// or socket path. Retrying cannot help.
+var ErrBadURL = errors.New("transport: bad URL")
+
 // Dial connects to a WAMP router and returns the connected peer.
 //
 //	ws://host:port/path, wss://...    WebSocket, plain or TLS
@@ -25,7 +30,7 @@ var SupportedSchemes = []string{"ws", "wss", "tcp", "tcps", "tcpip", "tcpips", "
 func Dial(ctx context.Context, rawURL string, opts DialOptions) (Peer, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("transport: bad URL: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrBadURL, err)
 	}
 	lim, err := resolveLimits(opts.Serializers, opts.MaxMessageSize, opts.PingInterval, opts.PongTimeout, opts.RawSocketPing, opts.Logger)
 	if err != nil {
@@ -37,7 +42,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (Peer, error) {
 		return dialWebSocket(ctx, rawURL, &opts, lim)
 	case "tcp", "tcpip", "tcps", "tcpips":
 		if u.Port() == "" {
-			return nil, fmt.Errorf("transport: URL %s has no port", u.Redacted())
+			return nil, fmt.Errorf("%w: %s has no port", ErrBadURL, u.Redacted())
 		}
 		var tc *tls.Config
 		if scheme == "tcps" || scheme == "tcpips" {
@@ -55,11 +60,11 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (Peer, error) {
 			path = u.Opaque // unix:relative/path
 		}
 		if path == "" {
-			return nil, fmt.Errorf("transport: URL %s has no socket path (want unix:///path/to/socket)", u.Redacted())
+			return nil, fmt.Errorf("%w: %s has no socket path (want unix:///path/to/socket)", ErrBadURL, u.Redacted())
 		}
 		return dialRawSocket(ctx, "unix", path, nil, lim)
 	default:
-		return nil, fmt.Errorf("transport: unsupported URL scheme %q in %s; supported: %s", u.Scheme, u.Redacted(), strings.Join(SupportedSchemes, ", "))
+		return nil, fmt.Errorf("%w: unsupported URL scheme %q in %s; supported: %s", ErrBadURL, u.Scheme, u.Redacted(), strings.Join(SupportedSchemes, ", "))
 	}
 }
 

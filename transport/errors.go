@@ -29,6 +29,20 @@ func (e *MessageTooBigError) Error() string {
 	return fmt.Sprintf("transport: %s message of %d bytes exceeds the limit of %d bytes", dir, e.Size, e.Limit)
 }
 
+// HandshakeError is an HTTP answer to the WebSocket handshake that is not
+// an upgrade (101 Switching Protocols): the URL does not lead to a WAMP
+// WebSocket endpoint (404: a wrong path), or a proxy in front of the router
+// failed (502, 503).
+type HandshakeError struct {
+	StatusCode int
+	Status     string // such as "404 Not Found"
+	Body       string // the start of the body, at most 200 bytes
+}
+
+func (e *HandshakeError) Error() string {
+	return fmt.Sprintf("transport: websocket handshake: server answered %s: %q", e.Status, e.Body)
+}
+
 // RawSocketError is a RawSocket handshake refusal sent by the server, or
 // sent by our server to a client (then only logged).
 type RawSocketError struct {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -234,6 +236,19 @@ func TestCloseUnblocksRecv(t *testing.T) {
 	}
 }
 
+// An HTTP answer that is not an upgrade is a *HandshakeError with the
+// status, so that callers can tell a wrong path (404) from a proxy whose
+// router is down (502).
+func TestDialHandshakeError(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	_, err := Dial(ctxT(t, 5*time.Second), "ws"+strings.TrimPrefix(srv.URL, "http")+"/", DialOptions{})
+	var he *HandshakeError
+	if !errors.As(err, &he) || he.StatusCode != http.StatusNotFound || !strings.Contains(he.Body, "not found") {
+		t.Fatalf("Dial = %v, want a *HandshakeError 404", err)
+	}
+}
+
 func TestDialBadURLs(t *testing.T) {
 	ctx := ctxT(t, 5*time.Second)
 	for _, tc := range []struct{ url, want string }{
@@ -244,8 +259,8 @@ func TestDialBadURLs(t *testing.T) {
 		{"://bad", "bad URL"},
 	} {
 		_, err := Dial(ctx, tc.url, DialOptions{})
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Dial(%q) = %v, want error containing %q", tc.url, err, tc.want)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrBadURL) {
+			t.Errorf("Dial(%q) = %v, want ErrBadURL containing %q", tc.url, err, tc.want)
 		}
 	}
 	_, err := Dial(ctx, "tcp://127.0.0.1:1", DialOptions{MaxMessageSize: -1})

@@ -17,6 +17,9 @@ import (
 // ends while bytes are half written or half read closes the connection,
 // because the stream cannot be resynchronised; pass a long-lived context to
 // the read loop and a per-message one only where that is acceptable.
+//
+// The WebSocket and RawSocket peers also have a RemoteAddr() net.Addr
+// method, the address of the other end (for a server, the client's).
 type Peer interface {
 	// Send serializes and writes one message.
 	Send(ctx context.Context, m protocol.Message) error
@@ -32,3 +35,10 @@ type Peer interface {
 // ErrClosed is returned by Send and Recv after the connection was closed by
 // either side.
 var ErrClosed = errors.New("transport: connection closed")
+
+// TrafficCounter is implemented by the WebSocket and RawSocket peers: the
+// bytes read from and written to the socket so far, framing, handshakes and
+// keep-alive included. It is safe to call at any time, also after Close.
+type TrafficCounter interface {
+	Traffic() (in, out uint64)
+}

@@ -196,6 +196,9 @@ func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLi
 	return p
 }
 
+// RemoteAddr is the address of the other end (see Peer).
+func (p *rawSocketPeer) RemoteAddr() net.Addr { return p.conn.RemoteAddr() }
+
 func (p *rawSocketPeer) Send(ctx context.Context, m protocol.Message) error {
 	return p.send(ctx, m, func(b []byte) error { return p.writeFrame(frameMessage, b) })
 }

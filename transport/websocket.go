@@ -95,6 +95,9 @@ func (p *wsPeer) closeWS(cause error) {
 	}
 }
 
+// RemoteAddr is the address of the other end (see Peer).
+func (p *wsPeer) RemoteAddr() net.Addr { return p.raw.RemoteAddr() }
+
 func (p *wsPeer) Send(ctx context.Context, m protocol.Message) error {
 	// The socket gets the connection's own context (never ending) so that
 	// only core.write decides when an expired ctx closes the connection.
@@ -225,7 +228,7 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 				b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 				body = strings.TrimSpace(string(b))
 			}
-			return nil, fmt.Errorf("transport: websocket handshake: server answered %s: %q", resp.Status, body)
+			return nil, &HandshakeError{StatusCode: resp.StatusCode, Status: resp.Status, Body: body}
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("transport: websocket dial: %w (%v)", context.Cause(ctx), err)

@@ -18,15 +18,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/zabertech/go-izaber-wamp/izaber"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
-
-func init() {
-	commands["bench"] = command{summary: "measure call latency/throughput or pub/sub throughput against a router", run: runBench}
-}
 
 // benchResult is what bench reports (the --json output).
 type benchResult struct {
@@ -55,13 +53,13 @@ type latencyReport struct {
 	Max  float64 `json:"max"`
 }
 
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	mode := "call"
-	if len(args) > 0 && (args[0] == "call" || args[0] == "pubsub") {
-		mode, args = args[0], args[1:]
-	}
-	e := newEnv("bench", stdout, stderr, "bench [call|pubsub] [flags]", `
-bench call (the default) registers its own echo procedure on one session
+func newBenchCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:       "bench [call|pubsub]",
+		Short:     "measure call latency/throughput or pub/sub throughput against a router",
+		GroupID:   groupTools,
+		ValidArgs: []cobra.Completion{"call", "pubsub"},
+		Long: `bench call (the default) registers its own echo procedure on one session
 and calls it from another with --concurrency calls in flight, then reports
 the round-trip latency (mean, p50, p90, p99, max) and the throughput.
 bench pubsub subscribes one session to its own topic and publishes to it
@@ -75,29 +73,49 @@ it is a terminal; results go to stdout as a table, or as JSON with --json.
 loopback port, so no server is needed; --transport picks WebSocket or
 RawSocket for it. Otherwise the connection settings are those of every
 command (izaber.yaml, IZABER_*, flags); the user needs permission to
-register/subscribe under uri_base.
-
-examples:
-  izaber-wamp bench --embedded
+register/subscribe under uri_base.`,
+		Example: `  izaber-wamp bench --embedded
   izaber-wamp bench --embedded --serializer msgpack --concurrency 64 --size 1024 --duration 10s
   izaber-wamp bench pubsub --embedded --transport rawsocket --json
-  izaber-wamp bench --url ws://127.0.0.1:8282/ws --user backend-1 --count 10000`)
-	e.conn.register(e.fs)
-	concurrency := e.fs.Int("concurrency", 16, "requests in flight at once")
-	size := e.fs.Int("size", 64, "payload size in bytes")
-	duration := e.fs.Duration("duration", 5*time.Second, "how long to measure (ignored with --count)")
-	count := e.fs.Int64("count", 0, "measure this many operations instead of a duration")
-	asJSON := e.fs.Bool("json", false, "print the results as JSON")
-	embedded := e.fs.Bool("embedded", false, "start an in-process router on a loopback port and bench against it")
-	transportName := e.fs.String("transport", "websocket", "with --embedded: websocket or rawsocket")
-	noAck := e.fs.Bool("no-ack", false, "pubsub: publish without waiting for acknowledgements")
-	pos, rest, _, code, ok := e.parse(args)
-	if !ok {
-		return code
+  izaber-wamp bench --url ws://127.0.0.1:8282/ws --user backend-1 --count 10000`,
 	}
-	if len(pos)+len(rest) > 0 {
-		return e.usageErr("unexpected arguments %q", append(pos, rest...))
-	}
+	e := a.client(cmd)
+	var f benchFlags
+	fs := cmd.Flags()
+	fs.IntVar(&f.concurrency, "concurrency", 16, "requests in flight at once")
+	fs.IntVar(&f.size, "size", 64, "payload size in bytes")
+	fs.DurationVar(&f.duration, "duration", 5*time.Second, "how long to measure (ignored with --count)")
+	fs.Int64Var(&f.count, "count", 0, "measure this many operations instead of a duration")
+	fs.BoolVar(&f.asJSON, "json", false, "print the results as JSON")
+	fs.BoolVar(&f.embedded, "embedded", false, "start an in-process router on a loopback port and bench against it")
+	fs.StringVar(&f.transport, "transport", "websocket", "with --embedded: websocket or rawsocket")
+	cmd.RegisterFlagCompletionFunc("transport", cobra.FixedCompletions([]cobra.Completion{"websocket", "rawsocket"}, cobra.ShellCompDirectiveNoFileComp))
+	fs.BoolVar(&f.noAck, "no-ack", false, "pubsub: publish without waiting for acknowledgements")
+	cmd.RunE = e.runE(func(ctx context.Context, args []string) int {
+		mode := "call"
+		if len(args) > 0 && (args[0] == "call" || args[0] == "pubsub") {
+			mode, args = args[0], args[1:]
+		}
+		if len(args) > 0 {
+			return e.usageErr("unexpected arguments %q", args)
+		}
+		return e.runBench(ctx, mode, &f)
+	})
+	return cmd
+}
+
+// benchFlags are the bench command's own flags.
+type benchFlags struct {
+	concurrency, size       int
+	duration                time.Duration
+	count                   int64
+	asJSON, embedded, noAck bool
+	transport               string
+}
+
+func (e *env) runBench(ctx context.Context, mode string, f *benchFlags) int {
+	concurrency, size, duration, count := &f.concurrency, &f.size, &f.duration, &f.count
+	asJSON, embedded, transportName, noAck := &f.asJSON, &f.embedded, &f.transport, &f.noAck
 	switch {
 	case *concurrency < 1:
 		return e.usageErr("--concurrency must be at least 1")
@@ -111,7 +129,7 @@ examples:
 		return e.usageErr("--transport must be websocket or rawsocket")
 	}
 
-	st, err := e.conn.load()
+	st, err := e.settings(!*embedded)
 	if err != nil {
 		return e.errorf(exitUsage, "%v", err)
 	}
@@ -129,6 +147,9 @@ examples:
 	}
 	cfg.DisableReconnect = true
 	cfg.Logger = e.logger()
+	if e.conn.trace {
+		cfg.Trace = e.tracer()
+	}
 	if cfg.MaxPayloadSize == 0 && *size > izaber.DefaultMaxPayloadSize-1024 {
 		cfg.MaxPayloadSize = *size + 1<<20
 	}
@@ -172,11 +193,11 @@ examples:
 		b.res.Throughput = float64(b.res.Ops) / b.res.Elapsed
 	}
 	if *asJSON {
-		if err := writeJSON(stdout, b.res, e.indent()); err != nil {
+		if err := writeJSON(e.stdout, b.res, e.indent()); err != nil {
 			return e.errorf(exitWAMPError, "%v", err)
 		}
 	} else {
-		printBenchTable(stdout, &b.res)
+		printBenchTable(e.stdout, &b.res)
 	}
 	switch {
 	case b.res.Interrupted:
@@ -190,7 +211,7 @@ examples:
 type bench struct {
 	e              *env
 	server, client *izaber.Client
-	opts           []izaber.Option
+	opts           []session.Option
 	concurrency    int
 	duration       time.Duration
 	count          int64
@@ -330,7 +351,7 @@ func (b *bench) runPubSub(ctx context.Context) ([]time.Duration, error) {
 	}
 	opts := b.opts
 	if b.noAck {
-		opts = append(slices.Clip(opts), izaber.FireAndForget())
+		opts = append(slices.Clip(opts), session.Acknowledge(false))
 	}
 	args := protocol.List{b.payload}
 	op := func(ctx context.Context) error {

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"io"
 	"sync"
 
-	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/spf13/cobra"
+
+	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
-
-func init() {
-	commands["call"] = command{summary: "call a procedure and print its result as JSON", run: runCall}
-}
 
 const valueHelp = `Each ARG and -k VALUE is parsed as JSON when it is valid JSON (42, 1.5, true,
 null, [1,2], {"a":1}, "quoted"), else taken as a string. To send a string
@@ -19,42 +16,47 @@ that looks like JSON, quote it as a JSON string ('"42"', '"true"') or give -s
 to take every ARG and VALUE as a string. Arguments starting with "-" (other
 than negative numbers) go after "--".`
 
-func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := newEnv("call", stdout, stderr, "call PROCEDURE [ARG...] [-k KEY=VALUE...] [flags]", `
-Calls PROCEDURE (prefixed with uri_base unless it already starts with it or
+func newCallCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "call PROCEDURE [ARG...]",
+		Short:   "call a procedure and print its result as JSON",
+		GroupID: groupWAMP,
+		Long: `Calls PROCEDURE (prefixed with uri_base unless it already starts with it or
 with "wamp.", or --absolute is given) and prints the result as JSON: the
 only positional result, a list when there are several, null when there are
 none, {"args": [...], "kwargs": {...}} when there are keyword results, and
 {"args", "kwargs", "details"} with --full. Output is indented on a terminal
 and one line per result when piped.
 
-`+valueHelp+`
-
-examples:
-  izaber-wamp call auth.whoami
+` + valueHelp,
+		Example: `  izaber-wamp call auth.whoami
   izaber-wamp call example.add 2 3
   izaber-wamp call example.greet Alice -k greeting=Hi -k times=2
   izaber-wamp call example.store '{"id": 7, "tags": ["a", "b"]}' '"0042"'
   izaber-wamp call --progress --timeout 1m example.long_job
-  izaber-wamp call --absolute wamp.session.count`)
-	var kw kwargsFlag
-	e.conn.register(e.fs)
-	e.fs.Var(&kw, "k", "keyword argument KEY=VALUE (repeatable)")
-	asString := e.fs.Bool("s", false, "take every ARG and VALUE as a string, never as JSON")
-	full := e.fs.Bool("full", false, `print {"args", "kwargs", "details"} of the result`)
-	progress := e.fs.Bool("progress", false, "ask for progressive results and print each as it arrives")
-	pos, rest, _, code, ok := e.parse(args)
-	if !ok {
-		return code
+  izaber-wamp call --absolute wamp.session.count`,
+		Annotations: map[string]string{annotationTakesValues: "yes"},
 	}
-	pos = append(pos, rest...)
-	if len(pos) == 0 {
-		return e.usageErr("missing PROCEDURE")
-	}
-	proc := pos[0]
-	cargs := parseArgs(pos[1:], *asString)
-	ckw := kw.dict(*asString)
+	e := a.client(cmd)
+	var p payloadFlags
+	p.register(cmd)
+	opts := optionFlag(cmd, "CALL")
+	full := cmd.Flags().Bool("full", false, `print {"args", "kwargs", "details"} of the result`)
+	progress := cmd.Flags().Bool("progress", false, "ask for progressive results and print each as it arrives")
+	cmd.RunE = e.runE(func(ctx context.Context, pos []string) int {
+		if len(pos) == 0 {
+			return e.usageErr("missing PROCEDURE")
+		}
+		args, kwargs, err := p.payload(pos[1:], a.stdin)
+		if err != nil {
+			return e.usageErr("%v", err)
+		}
+		return e.runCall(ctx, pos[0], args, kwargs, wampOptions(opts), *full, *progress)
+	})
+	return cmd
+}
 
+func (e *env) runCall(ctx context.Context, proc string, cargs protocol.List, ckw protocol.Dict, callOpts []session.Option, full, progress bool) int {
 	c, code := e.connect(ctx, false)
 	if c == nil {
 		return code
@@ -62,15 +64,15 @@ examples:
 	defer e.close(c)
 
 	format := func(r *session.Result) any {
-		if *full {
+		if full {
 			return map[string]any{"args": nonNilList(r.Args), "kwargs": nonNilDict(r.Kwargs), "details": nonNilDict(r.Details)}
 		}
 		return resultValue(r.Args, r.Kwargs)
 	}
-	opts := e.uriOpts()
+	opts := append(e.uriOpts(), callOpts...)
 	var mu sync.Mutex // progress callbacks and the final print share stdout
-	if *progress {
-		opts = append(opts, izaber.ReceiveProgress(func(r *session.Result) {
+	if progress {
+		opts = append(opts, session.ReceiveProgress(func(r *session.Result) {
 			mu.Lock()
 			defer mu.Unlock()
 			e.printJSON(format(r))

@@ -180,6 +180,22 @@ func startTestRouter(dir string) (func(), error) {
 			}
 			return izaber.Yield("done"), nil
 		},
+		// test.gated sends one progressive result, then waits for the
+		// test to close progressGate: the result must be out before that.
+		"test.gated": func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+			if err := inv.Progress(ctx, protocol.List{"first"}, nil); err != nil {
+				return nil, err
+			}
+			select {
+			case <-progressGate:
+				return izaber.Yield("done"), nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		},
+		"test.details": func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+			return &session.Result{Kwargs: inv.Details}, nil
+		},
 	}
 	for name, h := range procs {
 		if _, err := callee.Register(ctx, name, h); err != nil {
@@ -197,12 +213,17 @@ func startTestRouter(dir string) (func(), error) {
 	}, nil
 }
 
+// progressGate releases test.gated.
+var progressGate = make(chan struct{})
+
 // cli is one run of the binary.
 type cli struct {
 	t    *testing.T
 	env  map[string]string // added to a clean environment
 	dir  string            // working directory (and HOME): no izaber.yaml unless the test writes one
 	args []string
+	// stdin is the standard input (default: none, as from /dev/null).
+	stdin string
 }
 
 type result struct {
@@ -225,6 +246,9 @@ func as(t *testing.T, user string, args ...string) *cli {
 func (c *cli) cmd(ctx context.Context) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, cliBinary, c.args...)
 	cmd.Dir = c.dir
+	if c.stdin != "" {
+		cmd.Stdin = strings.NewReader(c.stdin)
+	}
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "IZABER_") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_DATA_HOME=") {
 			continue
@@ -385,10 +409,11 @@ func mustContain(t *testing.T, what, s string, subs ...string) {
 func TestCLIUsage(t *testing.T) {
 	t.Parallel()
 	setupCLI(t)
-	r := as(t, "").want(exitUsage)
-	mustContain(t, "usage", r.stderr, "usage: izaber-wamp <command>")
+	// No command: the help, on stdout.
+	r := as(t, "").want(exitOK)
+	mustContain(t, "usage", r.stdout, "Usage: izaber-wamp <command>")
 	r = as(t, "", "help").want(exitOK)
-	for _, name := range []string{"call", "publish", "subscribe", "register", "whoami", "roster", "metadata", "apikeys", "otp", "config", "version", "bench", "router"} {
+	for _, name := range []string{"call", "publish", "subscribe", "register", "whoami", "roster", "metadata", "apikeys", "otp", "config", "version", "bench", "router", "completion", "help"} {
 		mustContain(t, "help", r.stdout, "  "+name+" ")
 	}
 	r = as(t, "", "frobnicate").want(exitUsage)
@@ -403,15 +428,15 @@ func TestCLIUsage(t *testing.T) {
 		{"otp", "create"}, {"otp", "list"}, {"otp", "delete"},
 	} {
 		r := as(t, "", append(args, "-h")...).want(exitOK)
-		mustContain(t, strings.Join(args, " ")+" -h", r.stderr, "usage: izaber-wamp "+strings.Join(args, " "), "examples:", "-url")
+		mustContain(t, strings.Join(args, " ")+" -h", r.stdout, "Usage: izaber-wamp "+strings.Join(args, " "), "Examples:", "--url")
 	}
 	for _, group := range []string{"roster", "metadata", "apikeys", "otp"} {
 		r := as(t, "", group, "--help").want(exitOK)
-		mustContain(t, group+" --help", r.stdout, "usage: izaber-wamp "+group)
-		r = as(t, "", group).want(exitUsage)
-		mustContain(t, group, r.stderr, "usage: izaber-wamp "+group)
+		mustContain(t, group+" --help", r.stdout, "Usage: izaber-wamp "+group)
+		r = as(t, "", group).want(exitOK)
+		mustContain(t, group, r.stdout, "Usage: izaber-wamp "+group)
 		r = as(t, "", group, "bogus").want(exitUsage)
-		mustContain(t, group+" bogus", r.stderr, `unknown verb "bogus"`)
+		mustContain(t, group+" bogus", r.stderr, `unknown command "bogus"`)
 	}
 
 	// Bad command lines: exit 2 before connecting (no router at this URL).
@@ -656,7 +681,7 @@ func TestCLIPubSub(t *testing.T) {
 
 	// Ctrl-C ends a subscription cleanly.
 	forever := as(t, "backend-1", "subscribe", "-v", "test.forever").start("subscribed")
-	if code := forever.interrupt(); code != exitOK {
+	if code := forever.interrupt(); code != exitInterrupt {
 		t.Fatalf("subscribe after Ctrl-C: exit %d: %s", code, forever.stderr)
 	}
 	mustContain(t, "subscribe -v stderr", forever.stderr.String(), "izaber-wamp: left with GOODBYE")
@@ -718,9 +743,9 @@ func TestCLIRegister(t *testing.T) {
 		b.interrupt()
 	}
 
-	// Ctrl-C: exit 0 and the procedure is gone.
+	// Ctrl-C: exit 130 and the procedure is gone.
 	for _, b := range []*background{over, text, fail, empty, cat} {
-		if code := b.interrupt(); code != exitOK {
+		if code := b.interrupt(); code != exitInterrupt {
 			t.Fatalf("register after Ctrl-C: exit %d: %s", code, b.stderr)
 		}
 	}
@@ -824,7 +849,7 @@ func TestCLINexus(t *testing.T) {
 			t.Fatalf("query: %q", r.stdout)
 		}
 		as(t, "backend-1", "roster", "unregister", "roster.cli.test").want(exitOK) // another session's: no effect
-		if code := hold.interrupt(); code != exitOK {
+		if code := hold.interrupt(); code != exitInterrupt {
 			t.Fatalf("roster register after Ctrl-C: %d %s", code, hold.stderr)
 		}
 		if r := as(t, "frontend-1", "roster", "query", "roster.cli.test").want(exitOK); r.stdout != "[]\n" {

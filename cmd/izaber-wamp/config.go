@@ -2,42 +2,44 @@ package main
 
 import (
 	"context"
-	"io"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/zabertech/go-izaber-wamp/izaber"
 )
 
-func init() {
-	commands["config"] = command{summary: "print the effective connection settings (secrets redacted) and where they came from", run: runConfig}
-}
-
 const redactedText = "[redacted]"
 
-func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := newEnv("config", stdout, stderr, "config [flags]", `
-Prints, as JSON, the connection settings the other commands would use:
+func newConfigCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "config",
+		Short:   "print the effective connection settings (secrets redacted) and where they came from",
+		GroupID: groupTools,
+		Long: `Prints, as JSON, the connection settings the other commands would use:
 izaber.yaml (found in ., ~, then the user data directory, else
 $IZABER_YAML; or --config FILE), the environment merged over "default"
 (--env or $IZABER_ENVIRONMENT), then the IZABER_* environment variables,
 then the flags. "source" names the file, "overrides" lists the variables
 and flags that changed it, "password" says only whether one is set and
 where it comes from, and "values" is the whole merged izaber.yaml
-environment with every secret-looking value redacted. It does not connect.
-
-examples:
-  izaber-wamp config
+environment with every secret-looking value redacted. It does not connect.`,
+		Example: `  izaber-wamp config
   izaber-wamp config --env staging
-  IZABER_URL=ws://127.0.0.1:8282/ws izaber-wamp config | jq .connection.url`)
-	e.conn.register(e.fs)
-	pos, rest, _, code, ok := e.parse(args)
-	if !ok {
-		return code
+  IZABER_URL=ws://127.0.0.1:8282/ws izaber-wamp config | jq .connection.url`,
 	}
-	if len(pos)+len(rest) > 0 {
-		return e.usageErr("unexpected arguments %q", append(pos, rest...))
-	}
-	st, err := e.conn.load()
+	e := a.client(cmd)
+	cmd.RunE = e.runE(func(ctx context.Context, pos []string) int {
+		if len(pos) > 0 {
+			return e.usageErr("unexpected arguments %q", pos)
+		}
+		return e.runConfig(ctx)
+	})
+	return cmd
+}
+
+func (e *env) runConfig(ctx context.Context) int {
+	st, err := e.settings(true)
 	if err != nil {
 		return e.errorf(exitUsage, "%v", err)
 	}
@@ -113,8 +115,13 @@ func nonNilStrings(l []string) []string {
 // secretWords mark keys whose values are never printed.
 var secretWords = []string{"password", "passwd", "secret", "token", "ticket", "apikey", "api_key", "private", "otp", "credential"}
 
+// secretKey reports whether the value of key k is never printed: k
+// contains a secret word, or is a misspelling of "password" (pasword:).
 func secretKey(k string) bool {
 	k = strings.ToLower(k)
+	if editDistance(k, "password") <= 2 {
+		return true
+	}
 	for _, w := range secretWords {
 		if strings.Contains(k, w) {
 			return true

@@ -6,14 +6,17 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/goccy/go-yaml"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/zabertech/go-izaber-wamp/client"
@@ -45,7 +48,8 @@ const (
 // does not say (the facade's 30 s is long for a shell).
 const defaultCLIConnectTimeout = 10 * time.Second
 
-// connFlags are the connection flags shared by every client command.
+// connFlags are the flags shared by every client command: how to connect
+// (the "connection" group in help) and how to print.
 type connFlags struct {
 	configFile     string
 	env            string
@@ -65,33 +69,127 @@ type connFlags struct {
 	tlsServerName  string
 	tlsInsecure    bool
 	verbose        bool
+	trace          bool
 	pretty         bool
 	compact        bool
 
-	set map[string]bool // flags given on the command line
+	fs *pflag.FlagSet // where they are registered, for Changed
 }
 
-func (c *connFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.configFile, "config", "", "configuration file (default: izaber.yaml in ., ~, then the user data dir; else $IZABER_YAML)")
-	fs.StringVar(&c.env, "env", "", "izaber.yaml environment merged over default (default $IZABER_ENVIRONMENT, else default)")
-	fs.StringVar(&c.url, "url", "", "router URL: ws://, wss://, tcp://, tcps://, tcpip://, unix:// (env "+envURL+")")
-	fs.StringVar(&c.realm, "realm", "", "realm (env "+envRealm+"; default izaber)")
-	fs.StringVar(&c.user, "user", "", "username for ticket authentication (env "+envUser+")")
-	fs.StringVar(&c.password, "password", "", "password (INSECURE: lands in shell history; prefer env "+envPassword+", izaber.yaml or the prompt)")
-	fs.StringVar(&c.serializer, "serializer", "", "serializers offered, comma separated: cbor, msgpack, json (env "+envSerializer+")")
-	fs.StringVar(&c.uriBase, "uri-base", "", `URI prefix added to relative URIs (env `+envURIBase+`; default com.izaber.wamp; "-" for none)`)
+// register adds the shared flags, except those named in skip, to cmd.
+func (c *connFlags) register(cmd *cobra.Command, skip ...string) {
+	fs := cmd.Flags()
+	c.fs = fs
+	var group []string // the connection flags, annotated for help at the end
+	conn := func(name string) bool {
+		if slices.Contains(skip, name) {
+			return false
+		}
+		group = append(group, name)
+		return true
+	}
+	defer func() {
+		for _, name := range group {
+			fs.SetAnnotation(name, annotationGroup, []string{groupConnection})
+		}
+	}()
+	if conn("config") {
+		fs.StringVar(&c.configFile, "config", "", "read the configuration from `FILE` (default: izaber.yaml in ., ~, then the user data dir; else $IZABER_YAML)")
+		cmd.RegisterFlagCompletionFunc("config", cobra.FixedCompletions([]cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt))
+	}
+	if conn("env") {
+		fs.StringVar(&c.env, "env", "", "izaber.yaml environment `NAME` merged over default (default $IZABER_ENVIRONMENT, else default)")
+		cmd.RegisterFlagCompletionFunc("env", completeEnvironments)
+	}
+	if conn("url") {
+		fs.StringVar(&c.url, "url", "", "router `URL`: ws://, wss://, tcp://, tcps://, tcpip://, unix:// (env "+envURL+")")
+		cmd.RegisterFlagCompletionFunc("url", cobra.NoFileCompletions)
+	}
+	if conn("realm") {
+		fs.StringVar(&c.realm, "realm", "", "`REALM` to join (env "+envRealm+"; default izaber)")
+		cmd.RegisterFlagCompletionFunc("realm", cobra.NoFileCompletions)
+	}
+	if conn("user") {
+		fs.StringVar(&c.user, "user", "", "`NAME` to log in as (env "+envUser+")")
+		cmd.RegisterFlagCompletionFunc("user", cobra.NoFileCompletions)
+	}
+	if conn("password") {
+		fs.StringVar(&c.password, "password", "", "`SECRET` to log in with (INSECURE: lands in shell history; prefer env "+envPassword+", izaber.yaml or the prompt)")
+		cmd.RegisterFlagCompletionFunc("password", cobra.NoFileCompletions)
+	}
+	if conn("serializer") {
+		fs.StringVar(&c.serializer, "serializer", "", "serializers offered, a `LIST` of cbor, msgpack, json (env "+envSerializer+")")
+		cmd.RegisterFlagCompletionFunc("serializer", cobra.FixedCompletions([]cobra.Completion{"cbor", "msgpack", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	}
+	if conn("uri-base") {
+		fs.StringVar(&c.uriBase, "uri-base", "", "`PREFIX` of relative URIs (env "+envURIBase+`; default com.izaber.wamp; "-" for none)`)
+		cmd.RegisterFlagCompletionFunc("uri-base", cobra.NoFileCompletions)
+	}
+	if conn("anonymous") {
+		fs.BoolVar(&c.anonymous, "anonymous", false, "authenticate anonymously instead of with a ticket")
+	}
+	if conn("timeout") {
+		fs.DurationVar(&c.timeout, "timeout", 0, "time limit of each request, a `DURATION` such as 10s (default from izaber.yaml, else 300s)")
+		cmd.RegisterFlagCompletionFunc("timeout", cobra.NoFileCompletions)
+	}
+	if conn("connect-timeout") {
+		fs.DurationVar(&c.connectTimeout, "connect-timeout", 0, "time limit of the connection attempt, a `DURATION` (default from izaber.yaml, else 10s)")
+		cmd.RegisterFlagCompletionFunc("connect-timeout", cobra.NoFileCompletions)
+	}
+	if conn("tls-ca") {
+		fs.StringVar(&c.tlsCA, "tls-ca", "", "trust the CA certificates in PEM `FILE`")
+	}
+	if conn("tls-cert") {
+		fs.StringVar(&c.tlsCert, "tls-cert", "", "client certificate PEM `FILE`")
+	}
+	if conn("tls-key") {
+		fs.StringVar(&c.tlsKey, "tls-key", "", "client key PEM `FILE`")
+	}
+	if conn("tls-server-name") {
+		fs.StringVar(&c.tlsServerName, "tls-server-name", "", "verify the certificate for `HOST` (default: the URL's host)")
+		cmd.RegisterFlagCompletionFunc("tls-server-name", cobra.NoFileCompletions)
+	}
+	if conn("tls-insecure") {
+		fs.BoolVar(&c.tlsInsecure, "tls-insecure", false, "do not verify the server certificate (testing only)")
+	}
 	fs.BoolVar(&c.absolute, "absolute", false, "send URIs exactly as given, without the uri_base prefix")
-	fs.BoolVar(&c.anonymous, "anonymous", false, "authenticate anonymously instead of with a ticket")
-	fs.DurationVar(&c.timeout, "timeout", 0, "time limit of each request (default from izaber.yaml, else 300s)")
-	fs.DurationVar(&c.connectTimeout, "connect-timeout", 0, "time limit of the connection attempt (default from izaber.yaml, else 10s)")
-	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM file of CA certificates to trust")
-	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM client certificate")
-	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM client key")
-	fs.StringVar(&c.tlsServerName, "tls-server-name", "", "server name to verify (default: the URL's host)")
-	fs.BoolVar(&c.tlsInsecure, "tls-insecure", false, "do not verify the server certificate (testing only)")
-	fs.BoolVar(&c.verbose, "v", false, "log connection diagnostics to stderr")
+	fs.BoolVarP(&c.verbose, "verbose", "v", false, "log connection diagnostics to stderr")
+	fs.BoolVar(&c.trace, "trace", false, "print each WAMP message sent (-->) and received (<--) on stderr, secrets redacted")
 	fs.BoolVar(&c.pretty, "pretty", false, "indent JSON output (default: when stdout is a terminal)")
 	fs.BoolVar(&c.compact, "compact", false, "one-line JSON output (default: when stdout is not a terminal)")
+}
+
+// set reports whether the flag name was given on the command line.
+func (c *connFlags) set(name string) bool {
+	return c.fs != nil && c.fs.Changed(name)
+}
+
+// completeEnvironments completes --env with the environments of the
+// izaber.yaml the command would read.
+func completeEnvironments(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	file, _ := cmd.Flags().GetString("config")
+	s, err := izaber.Load(izaber.Source{File: file})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	text := os.Getenv(izaber.EnvYAML)
+	if s.Origin != "$"+izaber.EnvYAML {
+		b, err := os.ReadFile(s.Origin)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		text = string(b)
+	}
+	var envs map[string]any
+	if yaml.Unmarshal([]byte(text), &envs) != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	names := make([]cobra.Completion, 0, len(envs))
+	for name := range envs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
 // settings is the effective configuration and where each part came from.
@@ -109,13 +207,13 @@ type settings struct {
 // variables and flags. It does not prompt.
 func (c *connFlags) load() (*settings, error) {
 	st := &settings{}
-	s, err := izaber.Load(izaber.LoadOptions{File: c.configFile, Environment: c.env})
+	s, err := izaber.Load(izaber.Source{File: c.configFile, Environment: c.env})
 	switch {
 	case err == nil:
 		st.cfg = s.Config
-		st.source = s.Source
+		st.source = s.Origin
 		st.environment = s.Environment
-		st.warnings = s.Warnings
+		st.warnings = s.Config.Warnings
 		st.values = s.Values
 	case errors.Is(err, izaber.ErrNoConfig) && c.configFile == "":
 		// No izaber.yaml anywhere: defaults, env and flags only.
@@ -192,7 +290,7 @@ func (c *connFlags) load() (*settings, error) {
 		st.passwordSource = "$" + envPassword
 		st.overrides = append(st.overrides, "$"+envPassword)
 	}
-	if c.set["password"] {
+	if c.set("password") {
 		st.cfg.Password = c.password
 		st.passwordSource = "--password"
 		st.overrides = append(st.overrides, "--password")
@@ -201,14 +299,14 @@ func (c *connFlags) load() (*settings, error) {
 		st.cfg.AuthMethods = []string{"anonymous"}
 		st.overrides = append(st.overrides, "--anonymous")
 	}
-	if c.set["timeout"] {
+	if c.set("timeout") {
 		st.cfg.Timeout = c.timeout
 		if c.timeout == 0 {
 			st.cfg.Timeout = -1
 		}
 		st.overrides = append(st.overrides, "--timeout")
 	}
-	if c.set["connect-timeout"] {
+	if c.set("connect-timeout") {
 		st.cfg.ConnectTimeout = c.connectTimeout
 		st.overrides = append(st.overrides, "--connect-timeout")
 	} else if st.cfg.ConnectTimeout == 0 {
@@ -248,29 +346,44 @@ func ticketAuth(cfg izaber.Config) bool {
 	return false
 }
 
-// env is what a command runs with: its streams, flags and settings.
+// env is what a client command runs with: its streams, flags and
+// settings. It is built with the command and used by one run of it.
 type env struct {
-	name   string // "izaber-wamp call"
+	name   string // "izaber-wamp call", set when the command runs
+	cmd    *cobra.Command
 	stdout io.Writer
 	stderr io.Writer
 	conn   connFlags
-	fs     *flag.FlagSet
 
 	// configure, if set, adjusts the configuration before connecting.
 	configure func(*izaber.Config)
 }
 
-func newEnv(name string, stdout, stderr io.Writer, usage, examples string) *env {
-	e := &env{name: "izaber-wamp " + name, stdout: stdout, stderr: stderr}
-	e.fs = flag.NewFlagSet(e.name, flag.ContinueOnError)
-	e.fs.SetOutput(stderr)
-	e.fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: izaber-wamp %s\n\n%s\n", usage, strings.TrimSpace(examples))
-		fmt.Fprintln(stderr, "\nflags:")
-		e.fs.PrintDefaults()
-		fmt.Fprintln(stderr, "\nexit status: 0 ok, 1 WAMP error, 2 usage or configuration error, 3 connection or authentication failure, 130 interrupted")
+// client adds the shared flags (except skip) to cmd and returns the env
+// its run function uses.
+func (a *app) client(cmd *cobra.Command, skip ...string) *env {
+	e := &env{cmd: cmd, stdout: a.stdout, stderr: a.stderr}
+	e.conn.register(cmd, skip...)
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
 	}
+	cmd.Annotations[annotationFooter] = exitStatusHelp
 	return e
+}
+
+// exitStatusHelp ends the help of every client command.
+const exitStatusHelp = "Exit status: 0 ok, 1 WAMP error, 2 usage or configuration error,\n3 connection or authentication failure, 130 interrupted."
+
+// runE adapts a run function to cobra: positional arguments unmarked
+// (see markNegativeNumbers), the exit code as an error.
+func (e *env) runE(run func(ctx context.Context, args []string) int) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		e.name = cmd.CommandPath()
+		if e.conn.set("password") {
+			fmt.Fprintf(e.stderr, "%s: warning: --password is visible in the process list and lands in shell history; prefer $%s or the prompt\n", e.name, envPassword)
+		}
+		return status(run(cmd.Context(), unmark(args)))
+	}
 }
 
 // errorf prints a message prefixed with the command name and returns code.
@@ -279,57 +392,10 @@ func (e *env) errorf(code int, format string, a ...any) int {
 	return code
 }
 
-// usageErr reports a bad command line.
+// usageErr reports a bad command line found by the command itself.
 func (e *env) usageErr(format string, a ...any) int {
-	fmt.Fprintf(e.stderr, "%s: %s\nRun \"%s -h\" for help.\n", e.name, fmt.Sprintf(format, a...), e.name)
+	printUsageError(e.stderr, e.cmd, fmt.Errorf(format, a...))
 	return exitUsage
-}
-
-// parse parses the command line, with flags allowed between positional
-// arguments. Everything after "--" is returned in rest. ok false means
-// return code now (help was printed, or a usage error).
-func (e *env) parse(args []string) (pos, rest []string, dashdash bool, code int, ok bool) {
-	for {
-		for len(args) > 0 && !looksLikeFlag(args[0]) {
-			pos = append(pos, args[0])
-			args = args[1:]
-		}
-		if len(args) == 0 {
-			break
-		}
-		if args[0] == "--" {
-			rest, dashdash = args[1:], true
-			break
-		}
-		if err := e.fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, nil, false, exitOK, false
-			}
-			fmt.Fprintf(e.stderr, "Run \"%s -h\" for help.\n", e.name)
-			return nil, nil, false, exitUsage, false
-		}
-		remaining := e.fs.Args()
-		if used := len(args) - len(remaining); used > 0 && args[used-1] == "--" {
-			rest, dashdash = remaining, true
-			break
-		}
-		args = remaining
-	}
-	e.conn.set = map[string]bool{}
-	e.fs.Visit(func(f *flag.Flag) { e.conn.set[f.Name] = true })
-	if e.conn.set["password"] {
-		fmt.Fprintf(e.stderr, "%s: warning: --password is visible in the process list and lands in shell history; prefer $%s or the prompt\n", e.name, envPassword)
-	}
-	return pos, rest, dashdash, 0, true
-}
-
-// looksLikeFlag: "-x", "--x", "--" but not "-" or a negative number.
-func looksLikeFlag(s string) bool {
-	if len(s) < 2 || s[0] != '-' {
-		return false
-	}
-	c := s[1]
-	return !(c >= '0' && c <= '9' || c == '.')
 }
 
 // terminal reports whether w is a terminal.
@@ -366,24 +432,35 @@ func (e *env) logger() *slog.Logger {
 // reconnection as configured; one-shot commands do not reconnect. On
 // failure it has printed the error and returns the exit code.
 func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int) {
-	st, err := e.conn.load()
+	st, err := e.settings(true)
 	if err != nil {
 		return nil, e.errorf(exitUsage, "%v", err)
 	}
 	cfg := st.cfg
-	if st.passwordSource == "default" && ticketAuth(cfg) && cfg.Username != "" && cfg.Username != izaber.DefaultUsername && terminal(os.Stdin) {
-		fmt.Fprintf(e.stderr, "Password for %s: ", cfg.Username)
-		b, err := term.ReadPassword(int(os.Stdin.Fd()))
-		fmt.Fprintln(e.stderr)
-		if err != nil {
-			return nil, e.errorf(exitUsage, "reading password: %v", err)
+	if st.passwordSource == "default" && ticketAuth(cfg) {
+		switch {
+		case cfg.Username != "" && cfg.Username != izaber.DefaultUsername && terminal(os.Stdin):
+			fmt.Fprintf(e.stderr, "Password for %s: ", cfg.Username)
+			b, err := term.ReadPassword(int(os.Stdin.Fd()))
+			fmt.Fprintln(e.stderr)
+			if err != nil {
+				return nil, e.errorf(exitUsage, "reading password: %v", err)
+			}
+			cfg.Password = string(b)
+			st.passwordSource = "the prompt"
+		case cfg.Username == "":
+			e.errorf(0, "no user configured (izaber.yaml username, $%s or --user): logging in as %s with the default password", envUser, izaber.DefaultUsername)
+		default:
+			e.errorf(0, "no password configured for %s (izaber.yaml password, $%s or --password) and no terminal to ask: sending the default password", cfg.Username, envPassword)
 		}
-		cfg.Password = string(b)
 	}
 	if !longLived {
 		cfg.DisableReconnect = true
 	}
 	cfg.Logger = e.logger()
+	if e.conn.trace {
+		cfg.Trace = e.tracer()
+	}
 	if e.configure != nil {
 		e.configure(&cfg)
 	}
@@ -396,13 +473,30 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 		if ctx.Err() != nil {
 			return nil, e.errorf(exitInterrupt, "interrupted")
 		}
-		return nil, e.errorf(exitConnect, "cannot connect to %s as %s: %v", c.Config().URL, describeUser(cfg), err)
+		return nil, e.connectFailure(st, cfg, c.Config().URL, err)
 	}
 	if cfg.Logger != nil {
 		info, _ := c.Info()
 		cfg.Logger.Info("izaber-wamp: joined", "url", cfg.URL, "realm", info.Realm, "session", info.Session, "authid", info.AuthID, "authrole", info.AuthRole)
 	}
 	return c, exitOK
+}
+
+// settings loads the configuration and says on stderr what the user
+// should know about it: izaber.yaml's warnings and, with announceURL,
+// whether the built-in production URL is used.
+func (e *env) settings(announceURL bool) (*settings, error) {
+	st, err := e.conn.load()
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range st.warnings {
+		e.errorf(0, "warning: %s", w)
+	}
+	if announceURL && st.cfg.URL == "" {
+		e.errorf(0, "no URL configured (izaber.yaml url, $%s or --url): using the default %s", envURL, izaber.DefaultURL)
+	}
+	return st, nil
 }
 
 func describeUser(cfg izaber.Config) string {
@@ -436,9 +530,9 @@ func (e *env) close(c *izaber.Client) {
 }
 
 // uriOpts returns the per-request options implied by the flags.
-func (e *env) uriOpts() []izaber.Option {
+func (e *env) uriOpts() []session.Option {
 	if e.conn.absolute {
-		return []izaber.Option{izaber.Absolute()}
+		return []session.Option{izaber.Absolute()}
 	}
 	return nil
 }
@@ -481,27 +575,15 @@ func (e *env) uri(c *izaber.Client, u string) string {
 	return c.URI(u)
 }
 
-// usageFooter ends the top-level help.
-const usageFooter = `
-The client commands read izaber.yaml (., ~, then the user data directory;
---config FILE; the environment from --env or $IZABER_ENVIRONMENT), then
-$IZABER_URL, $IZABER_REALM, $IZABER_USER, $IZABER_PASSWORD,
-$IZABER_SERIALIZER and $IZABER_URI_BASE, then flags. Without a password
-they ask for one on a terminal.
+// errFinished is the cause with which a long-lived command ends its own
+// context when its work is done (subscribe --count): exit 0, where any
+// other end of the context (Ctrl-C, SIGTERM) is exit 130.
+var errFinished = errors.New("finished")
 
-Exit status: 0 ok, 1 WAMP error, 2 usage or configuration error,
-3 connection or authentication failure, 130 interrupted.
-
-First minute:
-  izaber-wamp router --demo            # prints demo users and passwords
-  export IZABER_URL=ws://127.0.0.1:8282/ws IZABER_USER=backend-1
-  export IZABER_PASSWORD=<backend-1's password>
-  izaber-wamp whoami
-`
-
-// hold keeps a long-lived command's session until ctx ends (Ctrl-C,
-// --count), d has passed (d > 0), or the client gives up reconnecting. It
-// reports connection losses and reconnections on stderr.
+// hold keeps a long-lived command's session until ctx ends (Ctrl-C: exit
+// 130; canceled with errFinished: exit 0), d has passed (d > 0: exit 0),
+// or the client gives up reconnecting (exit 3). It reports connection
+// losses and reconnections on stderr.
 func (e *env) hold(ctx context.Context, c *izaber.Client, d time.Duration) int {
 	gaveUp := make(chan error, 1)
 	remove := c.OnState(func(ev client.StateEvent) {
@@ -529,6 +611,10 @@ func (e *env) hold(ctx context.Context, c *izaber.Client, d time.Duration) int {
 	}
 	select {
 	case <-ctx.Done():
+		if errors.Is(context.Cause(ctx), errFinished) {
+			return exitOK
+		}
+		return exitInterrupt
 	case <-timeout:
 	case err := <-gaveUp:
 		if err != nil {

@@ -5,26 +5,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/zabertech/go-izaber-wamp/izaber"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
 
-func init() {
-	commands["register"] = command{summary: "serve a procedure with a shell command until Ctrl-C", run: runRegister}
-}
-
 // maxStderr bounds the stderr text of a failed command put in the error.
 const maxStderr = 64 << 10
 
-func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := newEnv("register", stdout, stderr, "register PROCEDURE [flags] -- COMMAND [ARG...]", `
-Registers PROCEDURE (prefixed with uri_base like call) and serves it until
+func newRegisterCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "register PROCEDURE -- COMMAND [ARG...]",
+		Short:   "serve a procedure with a shell command until Ctrl-C",
+		GroupID: groupWAMP,
+		Long: `Registers PROCEDURE (prefixed with uri_base like call) and serves it until
 Ctrl-C (which unregisters and leaves with GOODBYE). Each invocation runs
 COMMAND with {"procedure", "args", "kwargs", "details"} as JSON on its
 standard input. Its standard output is the result: parsed as JSON when it
@@ -33,44 +33,61 @@ removed); empty output returns no result. A non-zero exit status returns
 the WAMP error <uri_base>.error.invoke.failure with the command's standard
 error text as the message and {"exit_status": N} as kwargs. A cancelled
 call kills the command. The registration is restored after a
-reconnection.
-
-examples:
-  izaber-wamp register example.echo -- sh -c 'cat'
+reconnection.`,
+		Example: `  izaber-wamp register example.echo -- sh -c 'cat'
   izaber-wamp register example.add -- sh -c 'jq "[.args[] ] | add"'
   izaber-wamp register --match prefix example.files. -- ./handle.sh
-  izaber-wamp register --force example.hello -- echo '"hello"'`)
-	e.conn.register(e.fs)
-	match := e.fs.String("match", "exact", "match policy: exact, prefix or wildcard")
-	invoke := e.fs.String("invoke", "", "shared registration policy: single, roundrobin, random, first or last")
-	force := e.fs.Bool("force", false, "take the procedure over from its current callee (force_reregister)")
-	concurrency := e.fs.Int("concurrency", 0, "invocations (commands) running at once; more wait (default: concurrency_max from izaber.yaml, else 64)")
-	pos, rest, dashdash, code, ok := e.parse(args)
-	if !ok {
-		return code
+  izaber-wamp register --force example.hello -- echo '"hello"'`,
 	}
-	switch {
-	case len(pos) == 0:
-		return e.usageErr("missing PROCEDURE")
-	case len(pos) > 1:
-		return e.usageErr("unexpected arguments %q: the command goes after \"--\"", pos[1:])
-	case !dashdash || len(rest) == 0:
-		return e.usageErr("missing COMMAND after \"--\"")
-	}
-	switch *match {
-	case "exact", "prefix", "wildcard":
-	default:
-		return e.usageErr("--match must be exact, prefix or wildcard, not %q", *match)
-	}
-	if *concurrency < 0 {
-		return e.usageErr("--concurrency must not be negative")
-	}
-	if *concurrency > 0 {
-		e.configure = func(cfg *izaber.Config) { cfg.ConcurrencyMax = *concurrency }
-	}
-	if _, err := exec.LookPath(rest[0]); err != nil {
-		return e.usageErr("command %q: %v", rest[0], err)
-	}
+	e := a.client(cmd)
+	match := matchFlag(cmd)
+	invoke := cmd.Flags().String("invoke", "", "shared registration policy: single, roundrobin, random, first or last")
+	cmd.RegisterFlagCompletionFunc("invoke", cobra.FixedCompletions([]cobra.Completion{"single", "roundrobin", "random", "first", "last"}, cobra.ShellCompDirectiveNoFileComp))
+	force := cmd.Flags().Bool("force", false, "take the procedure over from its current callee (force_reregister)")
+	wopts := optionFlag(cmd, "REGISTER")
+	concurrency := cmd.Flags().Int("concurrency", 0, "invocations (commands) running at once; more wait (default: concurrency_max from izaber.yaml, else 64)")
+	cmd.RunE = e.runE(func(ctx context.Context, args []string) int {
+		pos, rest := args, []string(nil)
+		if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+			pos, rest = args[:dash], args[dash:]
+		}
+		switch {
+		case len(pos) == 0:
+			return e.usageErr("missing PROCEDURE")
+		case len(pos) > 1:
+			return e.usageErr("unexpected arguments %q: the command goes after \"--\"", pos[1:])
+		case len(rest) == 0:
+			return e.usageErr("missing COMMAND after \"--\"")
+		}
+		if err := checkMatch(*match); err != nil {
+			return e.usageErr("%v", err)
+		}
+		if *concurrency < 0 {
+			return e.usageErr("--concurrency must not be negative")
+		}
+		if *concurrency > 0 {
+			e.configure = func(cfg *izaber.Config) { cfg.ConcurrencyMax = *concurrency }
+		}
+		if _, err := exec.LookPath(rest[0]); err != nil {
+			return e.usageErr("command %q: %v", rest[0], err)
+		}
+		var opts []session.Option
+		if *match != "exact" {
+			opts = append(opts, session.Match(*match))
+		}
+		if *invoke != "" {
+			opts = append(opts, session.Invoke(*invoke))
+		}
+		if *force {
+			opts = append(opts, session.ForceReregister())
+		}
+		opts = append(opts, wampOptions(wopts)...)
+		return e.runRegister(ctx, pos[0], rest, opts)
+	})
+	return cmd
+}
+
+func (e *env) runRegister(ctx context.Context, proc string, argv []string, regOpts []session.Option) int {
 	c, code := e.connect(ctx, true)
 	if c == nil {
 		return code
@@ -79,23 +96,14 @@ examples:
 
 	errURI := e.uri(c, "error.invoke.failure")
 	handler := func(hctx context.Context, inv *session.Invocation) (*session.Result, error) {
-		return runHandlerCommand(hctx, rest, inv, errURI)
+		return runHandlerCommand(hctx, argv, inv, errURI)
 	}
-	opts := e.uriOpts()
-	if *match != "exact" {
-		opts = append(opts, izaber.Match(*match))
-	}
-	if *invoke != "" {
-		opts = append(opts, izaber.Invoke(*invoke))
-	}
-	if *force {
-		opts = append(opts, izaber.ForceReregister())
-	}
-	reg, err := c.Register(ctx, pos[0], handler, opts...)
+	opts := append(e.uriOpts(), regOpts...)
+	reg, err := c.Register(ctx, proc, handler, opts...)
 	if err != nil {
 		return e.requestErr(ctx, err)
 	}
-	fmt.Fprintf(stderr, "%s: registered %s; Ctrl-C to stop\n", e.name, reg.Procedure)
+	e.errorf(0, "registered %s; Ctrl-C to stop", reg.Procedure)
 	return e.hold(ctx, c, 0)
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,46 +12,63 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/router/nexus"
 )
 
-func init() {
-	commands["router"] = command{summary: "run a local WAMP router with the Nexus services (development and tests)", run: runRouter}
-}
-
 // shutdownTimeout bounds the GOODBYE exchange with every client on Ctrl-C.
 const shutdownTimeout = 5 * time.Second
 
-func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("izaber-wamp router", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	wsAddr := fs.String("ws", "127.0.0.1:8282", `WebSocket listen address, served at path /ws ("" disables)`)
-	rsAddr := fs.String("rawsocket", "127.0.0.1:18081", `RawSocket TCP listen address ("" disables)`)
-	unixPath := fs.String("unix", "", "also serve RawSocket on this Unix socket path")
-	realmName := fs.String("realm", "izaber", "realm name")
-	usersFile := fs.String("users", "", "YAML users file (Nexus format)")
-	dataDir := fs.String("data", "", "data directory for metadata, API keys and OTPs (empty: in memory only)")
-	demo := fs.Bool("demo", false, "create demo users with fresh random credentials and print them")
-	anonymous := fs.Bool("anonymous", false, `allow anonymous sessions (role "public"); on by default when there are no users`)
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: izaber-wamp router [flags]")
-		fmt.Fprintln(stderr, "\nRuns a WAMP router for development and tests (not a crossbar/Nexus replacement).")
-		fmt.Fprintln(stderr, "Ctrl-C sends GOODBYE to every session and exits.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
+func newRouterCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "router",
+		Short:   "run a local WAMP router with the Nexus services (development and tests)",
+		GroupID: groupTools,
+		Args:    cobra.NoArgs,
+		Long: `Runs a WAMP router for development and tests (not a crossbar/Nexus
+replacement): WebSocket at /ws and RawSocket, realm izaber, the Nexus
+services (auth.whoami, rosters, metadata, API keys, OTPs) and users from a
+Nexus-format YAML file, or fresh demo users with --demo. Ctrl-C sends
+GOODBYE to every session and exits.`,
+		Example: `  izaber-wamp router --demo
+  izaber-wamp router --users users.yaml --data ./router-data --ws 0.0.0.0:8282
+  izaber-wamp router --ws "" --unix /tmp/wamp.sock --anonymous
+  izaber-wamp router hash-password`,
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	var f routerFlags
+	fs := cmd.Flags()
+	fs.StringVar(&f.wsAddr, "ws", "127.0.0.1:8282", `WebSocket listen address, served at path /ws ("" disables)`)
+	fs.StringVar(&f.rsAddr, "rawsocket", "127.0.0.1:18081", `RawSocket TCP listen address ("" disables)`)
+	fs.StringVar(&f.unixPath, "unix", "", "also serve RawSocket on this Unix socket `PATH`")
+	fs.StringVar(&f.realm, "realm", "izaber", "realm name")
+	fs.StringVar(&f.usersFile, "users", "", "YAML users `FILE` (Nexus format)")
+	fs.StringVar(&f.dataDir, "data", "", "data directory `DIR` for metadata, API keys and OTPs (empty: in memory only)")
+	fs.BoolVar(&f.demo, "demo", false, "create demo users with fresh random credentials and print them")
+	fs.BoolVar(&f.anonymous, "anonymous", false, `allow anonymous sessions (role "public"); on by default when there are no users`)
+	fs.BoolVar(&f.permissive, "permissive", false, "let roles frontend and backend do everything (development only: Nexus's own rules are stricter)")
+	fs.BoolVar(&f.allowReadable, "allow-readable-users-file", false, "accept a users file with plaintext secrets that other users can read")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]cobra.Completion{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("users", cobra.FixedCompletions([]cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt))
+	cmd.RegisterFlagCompletionFunc("data", cobra.FixedCompletions(nil, cobra.ShellCompDirectiveFilterDirs))
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return status(runRouter(cmd.Context(), f, a.stdout, a.stderr))
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "izaber-wamp router: unexpected arguments %q\n", fs.Args())
-		return 2
-	}
+	cmd.AddCommand(newHashPasswordCmd(a))
+	return cmd
+}
+
+// routerFlags are the router command's flags.
+type routerFlags struct {
+	wsAddr, rsAddr, unixPath, realm, usersFile, dataDir, logLevel string
+	demo, anonymous, permissive, allowReadable                    bool
+}
+
+func runRouter(ctx context.Context, f routerFlags, stdout, stderr io.Writer) int {
+	wsAddr, rsAddr, unixPath, realmName := &f.wsAddr, &f.rsAddr, &f.unixPath, &f.realm
+	usersFile, dataDir, demo, anonymous, logLevel := &f.usersFile, &f.dataDir, &f.demo, &f.anonymous, &f.logLevel
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(stderr, "izaber-wamp router: bad --log-level %q: %v\n", *logLevel, err)
@@ -98,10 +114,12 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	allowAnon := *anonymous || *usersFile == ""
-	svc, err := nexus.New(nexus.Config{UsersFile: *usersFile, DataDir: *dataDir, AllowAnonymous: allowAnon, Logger: log})
+	svc, err := nexus.New(nexus.Config{UsersFile: *usersFile, DataDir: *dataDir, AllowAnonymous: allowAnon,
+		PermissiveRoles: f.permissive, AllowReadableSecrets: f.allowReadable, Logger: log})
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer svc.Close()
 	r, err := router.New(router.Config{
 		Realms: []router.RealmConfig{{
 			Name:           *realmName,

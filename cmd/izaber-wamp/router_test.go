@@ -21,7 +21,7 @@ func TestRouterCommandDemo(t *testing.T) {
 	var stderr strings.Builder
 	code := make(chan int, 1)
 	go func() {
-		code <- runRouter(ctx, []string{"--ws", "127.0.0.1:0", "--rawsocket", "127.0.0.1:0", "--demo", "--log-level", "error", "--data", t.TempDir()}, pw, &stderr)
+		code <- run(ctx, []string{"router", "--ws", "127.0.0.1:0", "--rawsocket", "127.0.0.1:0", "--demo", "--log-level", "error", "--data", t.TempDir()}, pw, &stderr)
 		pw.Close()
 	}()
 	var wsURL, tcpURL, password string
@@ -100,8 +100,9 @@ func TestDispatcher(t *testing.T) {
 	if c := run(context.Background(), []string{"nope"}, &out, &errb); c != 2 || !strings.Contains(errb.String(), `unknown command "nope"`) {
 		t.Fatalf("unknown: %d %q", c, errb.String())
 	}
-	if c := run(context.Background(), nil, &out, &errb); c != 2 {
-		t.Fatalf("no command: %d", c)
+	out.Reset()
+	if c := run(context.Background(), nil, &out, &errb); c != 0 || !strings.Contains(out.String(), "Usage: izaber-wamp <command>") {
+		t.Fatalf("no command: %d %q", c, out.String())
 	}
 	errb.Reset()
 	if c := run(context.Background(), []string{"router", "--log-level", "loud"}, &out, &errb); c != 2 || !strings.Contains(errb.String(), "log-level") {

@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/session"
 )
 
 // parseValue turns one command-line argument into a WAMP payload value:
@@ -88,6 +92,9 @@ type kwargsFlag struct {
 }
 
 func (k *kwargsFlag) String() string { return "" }
+
+// Type names the flag's value in help.
+func (k *kwargsFlag) Type() string { return "KEY=VALUE" }
 
 func (k *kwargsFlag) Set(s string) error {
 	key, value, ok := strings.Cut(s, "=")
@@ -200,4 +207,126 @@ func resultValue(args protocol.List, kwargs protocol.Dict) any {
 		return args[0]
 	}
 	return args
+}
+
+// maxInputFile bounds what --args-file and --kwargs-file read: more than
+// any router takes in one message (izaber's default limit is 50 MB).
+const maxInputFile = 64 << 20
+
+// payloadFlags are the flags of the commands that send a payload (call,
+// publish): -k, -s, --args-file and --kwargs-file.
+type payloadFlags struct {
+	kw         kwargsFlag
+	asString   bool
+	argsFile   string
+	kwargsFile string
+}
+
+func (p *payloadFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.VarP(&p.kw, "kwarg", "k", "keyword argument `KEY=VALUE` (repeatable)")
+	fs.BoolVarP(&p.asString, "string", "s", false, "take every ARG and VALUE as a string, never as JSON")
+	fs.StringVar(&p.argsFile, "args-file", "", "read the positional arguments, a JSON list, from `FILE` (\"-\": standard input) instead of ARG...")
+	fs.StringVar(&p.kwargsFile, "kwargs-file", "", "read keyword arguments, a JSON object, from `FILE` (\"-\": standard input); -k adds to them")
+}
+
+// payload returns the arguments and keyword arguments from the command
+// line and the files. Its errors are usage errors.
+func (p *payloadFlags) payload(pos []string, stdin io.Reader) (protocol.List, protocol.Dict, error) {
+	if p.argsFile == "-" && p.kwargsFile == "-" {
+		return nil, nil, fmt.Errorf("--args-file and --kwargs-file cannot both read standard input")
+	}
+	args := parseArgs(pos, p.asString)
+	if p.argsFile != "" {
+		if len(pos) > 0 {
+			return nil, nil, fmt.Errorf("give the arguments either on the command line or with --args-file, not both")
+		}
+		v, err := readJSONFile(p.argsFile, stdin)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--args-file: %w", err)
+		}
+		l, ok := v.(protocol.List)
+		if !ok {
+			return nil, nil, fmt.Errorf("--args-file %s: want a JSON list of arguments, got %s", p.argsFile, jsonKind(v))
+		}
+		args = l
+	}
+	kwargs := p.kw.dict(p.asString)
+	if p.kwargsFile != "" {
+		v, err := readJSONFile(p.kwargsFile, stdin)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--kwargs-file: %w", err)
+		}
+		d, ok := v.(protocol.Dict)
+		if !ok {
+			return nil, nil, fmt.Errorf("--kwargs-file %s: want a JSON object of keyword arguments, got %s", p.kwargsFile, jsonKind(v))
+		}
+		for k, v := range kwargs { // -k wins
+			d[k] = v
+		}
+		kwargs = d
+	}
+	return args, kwargs, nil
+}
+
+// readJSONFile reads one JSON value from the file name, or from stdin
+// when name is "-", at most maxInputFile bytes.
+func readJSONFile(name string, stdin io.Reader) (any, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	} else {
+		name = "standard input"
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxInputFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(b) > maxInputFile {
+		return nil, fmt.Errorf("%s is larger than %d MiB", name, maxInputFile>>20)
+	}
+	v, err := decodeJSON(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not one JSON value: %w", name, err)
+	}
+	return v, nil
+}
+
+// jsonKind names the JSON type of a decoded value, for errors.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case protocol.List:
+		return "a list"
+	case protocol.Dict:
+		return "an object"
+	case string:
+		return "a string"
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// optionFlag adds -o KEY=VALUE to cmd: options put in the request message
+// as given, for what no flag covers.
+func optionFlag(cmd *cobra.Command, message string) *kwargsFlag {
+	o := &kwargsFlag{}
+	cmd.Flags().VarP(o, "option", "o", "`KEY=VALUE` put in the "+message+" message's options, the value parsed like an argument (repeatable)")
+	return o
+}
+
+// wampOptions turns -o pairs into request options.
+func wampOptions(o *kwargsFlag) []session.Option {
+	var opts []session.Option
+	for _, p := range o.pairs {
+		opts = append(opts, session.WithOption(p[0], parseValue(p[1], false)))
+	}
+	return opts
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -43,10 +44,36 @@ func TestParseValue(t *testing.T) {
 	}
 }
 
-func TestLooksLikeFlag(t *testing.T) {
-	for s, want := range map[string]bool{"-k": true, "--url": true, "--": true, "-": false, "-5": false, "-.5": false, "-1e3": false, "x": false, "": false, "-x=1": true} {
-		if got := looksLikeFlag(s); got != want {
-			t.Errorf("looksLikeFlag(%q) = %v", s, got)
+func TestNegativeNumber(t *testing.T) {
+	for s, want := range map[string]bool{"-k": false, "--url": false, "--": false, "-": false, "-5": true, "-.5": true, "-1e3": true, "x": false, "": false, "-x=1": false} {
+		if got := negativeNumber(s); got != want {
+			t.Errorf("negativeNumber(%q) = %v", s, got)
+		}
+	}
+}
+
+// Positional negative numbers are marked so the flag parser leaves them
+// alone; flag values and everything after "--" are not.
+func TestMarkNegativeNumbers(t *testing.T) {
+	root := newRoot(io.Discard, io.Discard)
+	m := negativeMarker
+	for _, tt := range []struct{ in, want []string }{
+		{[]string{"call", "p", "-2", "-5"}, []string{"call", "p", m + "-2", m + "-5"}},
+		{[]string{"call", "p", "--timeout", "-5s", "-1"}, []string{"call", "p", "--timeout", "-5s", m + "-1"}},
+		{[]string{"call", "p", "-k", "a=-1", "-1.5"}, []string{"call", "p", "-k", "a=-1", m + "-1.5"}},
+		{[]string{"call", "-s", "p", "-3"}, []string{"call", "-s", "p", m + "-3"}},
+		{[]string{"call", "--full", "p", "-3"}, []string{"call", "--full", "p", m + "-3"}},
+		{[]string{"call", "p", "--", "-3"}, []string{"call", "p", "--", "-3"}},
+		{[]string{"call", "p", "--timeout=1s", "-3"}, []string{"call", "p", "--timeout=1s", m + "-3"}},
+		{[]string{"__complete", "call", "-"}, []string{"__complete", "call", "-"}},
+		{[]string{"metadata", "set", "k", "-7"}, []string{"metadata", "set", "k", m + "-7"}},
+	} {
+		got := markNegativeNumbers(root, tt.in)
+		if !cmp.Equal(got, tt.want) {
+			t.Errorf("markNegativeNumbers(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if !cmp.Equal(unmark(got), tt.in) {
+			t.Errorf("unmark(%q) = %q", got, tt.in)
 		}
 	}
 }

@@ -85,7 +85,7 @@ func run(ctx context.Context) error {
 		return fmt.Sprintf("default:\n  wamp:\n    connection:\n      url: %s\n      username: %s\n      password: %q\n      connect_timeout: 5\n      timeout: 10\n",
 			url, user, pass[user])
 	}
-	wamp, err := izaber.Initialize(ctx, izaber.ConfigYAML(yaml("backend-1")))
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: yaml("backend-1")})
 	if err != nil {
 		return fmt.Errorf("initialize: %w", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/router/nexus"
@@ -47,19 +48,18 @@ users:
 `
 
 type rig struct {
-	t      *testing.T
-	svc    *nexus.Service
-	r      *router.Router
-	ctx    context.Context
-	wg     sync.WaitGroup
-	dir    string
-	before int
-	ser    protocol.Serializer
+	t   *testing.T
+	svc *nexus.Service
+	r   *router.Router
+	ctx context.Context
+	wg  sync.WaitGroup
+	dir string
+	ser protocol.Serializer
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	before := runtime.NumGoroutine()
+	leaktest.Guard(t) // no goroutine may outlive the router and its sessions
 	dir := t.TempDir()
 	users := filepath.Join(dir, "users.yaml")
 	if err := os.WriteFile(users, []byte(rigUsers), 0o600); err != nil {
@@ -79,7 +79,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	rg := &rig{t: t, svc: svc, r: r, ctx: ctx, dir: dir, before: before, ser: protocol.JSON}
+	rg := &rig{t: t, svc: svc, r: r, ctx: ctx, dir: dir, ser: protocol.JSON}
 	t.Cleanup(func() {
 		cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer ccancel()
@@ -87,16 +87,10 @@ func newRig(t *testing.T) *rig {
 			t.Errorf("router close: %v", err)
 		}
 		rg.wg.Wait()
+		if err := svc.Close(); err != nil {
+			t.Errorf("service close: %v", err)
+		}
 		cancel()
-		// No goroutine may outlive the router and its sessions.
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > rg.before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > rg.before {
-			buf := make([]byte, 1<<16)
-			t.Errorf("goroutines: %d before, %d after\n%s", rg.before, n, buf[:runtime.Stack(buf, true)])
-		}
 	})
 	return rg
 }
@@ -190,18 +184,24 @@ func TestWelcomeAndWhoami(t *testing.T) {
 	if id, _ := info.AuthExtra["cache_id"].(string); id == "" || info.AuthExtra["has_restrictions"] != false {
 		t.Errorf("authextra = %v", info.AuthExtra)
 	}
-	for _, uri := range []string{"auth.whoami", "com.izaber.wamp.auth.whoami"} {
-		if diff := cmp.Diff(map[string]any{"authid": "alice", "role": "frontend"}, rg.mustCall(s, uri)); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", uri, diff)
-		}
+	if diff := cmp.Diff(map[string]any{"authid": "alice", "role": "frontend"}, rg.mustCall(s, "com.izaber.wamp.auth.whoami")); diff != "" {
+		t.Errorf("whoami (-want +got):\n%s", diff)
 	}
+	// As on Nexus, frontend may call only the prefixed whoami, and
+	// anonymous sessions neither.
+	_, err := rg.call(s, "auth.whoami")
+	wantError(t, err, "wamp.error.not_authorized", `to call procedure "auth.whoami"`)
 	anon := rg.join("", "")
 	if anon.Info().AuthRole != "public" {
 		t.Errorf("anonymous role = %q", anon.Info().AuthRole)
 	}
-	who := rg.mustCall(anon, "com.izaber.wamp.auth.whoami").(map[string]any)
-	if who["role"] != "public" || who["authid"] != anon.Info().AuthID {
-		t.Errorf("anonymous whoami = %v", who)
+	_, err = rg.call(anon, "com.izaber.wamp.auth.whoami")
+	wantError(t, err, "wamp.error.not_authorized", `to call procedure "com.izaber.wamp.auth.whoami"`)
+	carol := rg.join("carol", "carol-pw")
+	for _, uri := range []string{"auth.whoami", "com.izaber.wamp.auth.whoami"} {
+		if diff := cmp.Diff(map[string]any{"authid": "carol", "role": "trust"}, rg.mustCall(carol, uri)); diff != "" {
+			t.Errorf("trust %s (-want +got):\n%s", uri, diff)
+		}
 	}
 }
 
@@ -239,19 +239,23 @@ func TestPermissionDenials(t *testing.T) {
 	_, err = rg.call(anon, "com.izaber.wamp.my.metadata.get", "k")
 	wantError(t, err, "wamp.error.not_authorized", `to call procedure "com.izaber.wamp.my.metadata.get"`)
 
-	// backend may register; trust may do anything.
+	// backend may register under com.izaber.wamp.; trust may do anything.
 	bob := rg.join("bob", "bob-pw")
-	if _, err := bob.Register(rg.ctx, "com.example.proc", func(context.Context, *session.Invocation) (*session.Result, error) {
+	_, err = bob.Register(rg.ctx, "com.example.proc", func(context.Context, *session.Invocation) (*session.Result, error) {
+		return nil, nil
+	})
+	wantError(t, err, "wamp.error.not_authorized", `is not authorized to register procedure "com.example.proc"`)
+	if _, err := bob.Register(rg.ctx, "com.izaber.wamp.example.proc", func(context.Context, *session.Invocation) (*session.Result, error) {
 		return &session.Result{Args: protocol.List{"hi"}}, nil
 	}); err != nil {
 		t.Fatalf("backend register: %v", err)
 	}
 	carol := rg.join("carol", "carol-pw")
-	if v := rg.mustCall(carol, "com.example.proc"); v != "hi" {
+	if v := rg.mustCall(carol, "com.izaber.wamp.example.proc"); v != "hi" {
 		t.Errorf("trust call = %v", v)
 	}
 	// Roster permission failures use Nexus's own URI.
-	_, err = rg.call(alice, "system.roster.register", "not.a.roster", "x", nil)
+	_, err = rg.call(alice, "com.izaber.wamp.system.roster.register", "not.a.roster", "x", nil)
 	wantError(t, err, "com.izaber.wamp.error.permissiondenied", "Permission Denied")
 	_, err = rg.call(alice, "com.izaber.wamp.system.roster.register", "roster.x", "x", "")
 	wantError(t, err, "com.izaber.wamp.error", "visibility")
@@ -292,23 +296,23 @@ func TestRosterOverWire(t *testing.T) {
 			t.Errorf("record lacks %q: %v", k, rec)
 		}
 	}
-	rg.mustCall(bob, "system.roster.register", "roster.chat", "bob-only-backends", "backend")
-	rg.mustCall(bob, "system.roster.register", "roster.chat", "bob", protocol.List{"frontend", "public"}) // same session+name: replaces
+	rg.mustCall(bob, "com.izaber.wamp.system.roster.register", "roster.chat", "bob-only-backends", "backend")
+	rg.mustCall(bob, "com.izaber.wamp.system.roster.register", "roster.chat", "bob", protocol.List{"frontend", "public"}) // same session+name: replaces
 
 	q := func(s *session.Session, uri string) any { return rg.mustCall(s, uri, "roster.chat") }
-	if diff := cmp.Diff([]any{map[string]any{"name": "alice"}, "bob"}, q(anon, "system.roster.query")); diff != "" {
+	if diff := cmp.Diff([]any{map[string]any{"name": "alice"}, "bob"}, q(anon, "com.izaber.wamp.system.roster.query")); diff != "" {
 		t.Errorf("public query (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]any{map[string]any{"name": "alice"}}, q(bob, "com.izaber.wamp.system.roster.query")); diff != "" {
 		t.Errorf("backend query (-want +got):\n%s", diff)
 	}
-	if v := rg.mustCall(alice, "system.roster.unregister", "roster.chat"); v != true {
+	if v := rg.mustCall(alice, "com.izaber.wamp.system.roster.unregister", "roster.chat"); v != true {
 		t.Errorf("unregister = %v", v)
 	}
 	if v := rg.mustCall(alice, "com.izaber.wamp.system.roster.unregister", "roster.chat"); v != true {
 		t.Errorf("second unregister = %v", v)
 	}
-	if diff := cmp.Diff([]any{"bob"}, q(anon, "system.roster.query")); diff != "" {
+	if diff := cmp.Diff([]any{"bob"}, q(anon, "com.izaber.wamp.system.roster.query")); diff != "" {
 		t.Errorf("after unregister (-want +got):\n%s", diff)
 	}
 	// Entries go when their session leaves.
@@ -317,7 +321,7 @@ func TestRosterOverWire(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		got := q(anon, "system.roster.query").([]any)
+		got := q(anon, "com.izaber.wamp.system.roster.query").([]any)
 		if len(got) == 0 {
 			break
 		}
@@ -403,7 +407,7 @@ func TestAPIKeysAndOTPsOverWire(t *testing.T) {
 	if ks.Info().AuthExtra["has_restrictions"] != true || ks.Info().AuthRole != "frontend" {
 		t.Errorf("API key session info = %+v", ks.Info())
 	}
-	if v := rg.mustCall(ks, "auth.whoami").(map[string]any); v["authid"] != "alice" {
+	if v := rg.mustCall(ks, "com.izaber.wamp.auth.whoami").(map[string]any); v["authid"] != "alice" {
 		t.Errorf("API key whoami = %v", v)
 	}
 	rg.mustCall(ks, "my.metadata.set", "via", "key")
@@ -465,7 +469,7 @@ func TestAPIKeysAndOTPsOverWire(t *testing.T) {
 			t.Errorf("%s = %v", p, v)
 		}
 	}
-	_, err := rg.call(ks, "auth.whoami")
+	_, err := rg.call(ks, "com.izaber.wamp.auth.whoami")
 	wantError(t, err, "wamp.error.not_authorized", "is not authorized")
 	if _, err := rg.dial("alice", key["plaintext_key"].(string)); err == nil {
 		t.Error("deleted API key still logs in")
@@ -477,6 +481,7 @@ func TestPersistenceAcrossRouters(t *testing.T) {
 	alice := rg.join("alice", "alice-pw")
 	rg.mustCall(alice, "my.metadata.set", "theme", map[string]any{"dark": true, "size": int64(12)})
 	key := rg.mustCall(alice, "my.apikeys.create").(map[string]any)
+	rg.svc.Close() // releases the data directory
 
 	svc2, err := nexus.New(nexus.Config{UsersFile: filepath.Join(rg.dir, "users.yaml"), DataDir: filepath.Join(rg.dir, "data")})
 	if err != nil {
@@ -495,6 +500,7 @@ func TestPersistenceAcrossRouters(t *testing.T) {
 		defer cancel()
 		r2.Close(cctx)
 		rg2.wg.Wait()
+		svc2.Close()
 	})
 	s2 := rg2.join("alice", key["plaintext_key"].(string))
 	if diff := cmp.Diff(map[string]any{"dark": true, "size": int64(12)}, rg2.mustCall(s2, "com.izaber.wamp.my.metadata.get", "theme")); diff != "" {
@@ -509,15 +515,30 @@ func TestEveryServiceRegisteredTwice(t *testing.T) {
 	rg := newRig(t)
 	carol := rg.join("carol", "carol-pw")
 	names := []string{
-		"auth.whoami",
+		"auth.whoami", "auth.reauthenticate", "auth.reauthenticate_expire", "auth.is_reauthenticated",
+		"auth.extend_reauthenticate", "auth.refresh_authorizer", "ad.users", "ad.groups",
 		"system.roster.register", "system.roster.unregister", "system.roster.query",
 		"my.metadata.set", "my.metadata.get", "my.metadata.list", "my.metadata.delete",
 		"my.apikeys.create", "my.apikeys.list", "my.apikeys.delete",
 		"my.otp.create", "my.otp.list", "my.otp.delete",
 		"my.otps.create", "my.otps.list", "my.otps.delete",
+		"system.otp.create", "system.otp.list", "system.otp.delete",
 	}
-	for _, n := range names {
+	// Nexus registers its deprecated aliases (and auth.authenticate) only
+	// under com.izaber.wamp.
+	prefixedOnly := []string{
+		"auth.authenticate", "system.reauthenticate", "system.is_reauthenticated", "system.extend_reauthenticate",
+		"directory.users", "directory.groups", "system.preference.get", "system.preference.set",
+	}
+	for _, n := range prefixedOnly {
+		_, err := carol.Call(rg.ctx, n, nil, nil)
+		wantError(t, err, "wamp.error.no_such_procedure", "")
+	}
+	for _, n := range append(names, prefixedOnly...) {
 		for _, uri := range []string{n, "com.izaber.wamp." + n} {
+			if !strings.HasPrefix(uri, "com.") && slices.Contains(prefixedOnly, n) {
+				continue
+			}
 			// Too many arguments: the service itself must answer, with
 			// Nexus's generic error URI (not no_such_procedure).
 			_, err := carol.Call(rg.ctx, uri, protocol.List{1, 2, 3, 4, 5}, nil)
@@ -532,14 +553,14 @@ func TestShapesOverEverySerializer(t *testing.T) {
 			rg := newRig(t)
 			rg.ser = ser
 			alice := rg.join("alice", "alice-pw")
-			rec := rg.mustCall(alice, "system.roster.register", "roster.s", protocol.List{int64(1), "x", true}, nil).(map[string]any)
+			rec := rg.mustCall(alice, "com.izaber.wamp.system.roster.register", "roster.s", protocol.List{int64(1), "x", true}, nil).(map[string]any)
 			if rec["session_id"] != int64(alice.Info().Session) {
 				t.Errorf("session_id = %#v", rec["session_id"])
 			}
 			if _, ok := rec["created"].(float64); !ok {
 				t.Errorf("created = %#v", rec["created"])
 			}
-			if diff := cmp.Diff([]any{[]any{int64(1), "x", true}}, rg.mustCall(alice, "system.roster.query", "roster.s")); diff != "" {
+			if diff := cmp.Diff([]any{[]any{int64(1), "x", true}}, rg.mustCall(alice, "com.izaber.wamp.system.roster.query", "roster.s")); diff != "" {
 				t.Errorf("query (-want +got):\n%s", diff)
 			}
 			v := map[string]any{"n": int64(-5), "f": 2.5, "l": []any{"a", nil}}
@@ -549,7 +570,7 @@ func TestShapesOverEverySerializer(t *testing.T) {
 			if diff := cmp.Diff(v, rg.mustCall(alice, "com.izaber.wamp.my.metadata.get", "k")); diff != "" {
 				t.Errorf("get (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(map[string]any{"authid": "alice", "role": "frontend"}, rg.mustCall(alice, "auth.whoami")); diff != "" {
+			if diff := cmp.Diff(map[string]any{"authid": "alice", "role": "frontend"}, rg.mustCall(alice, "com.izaber.wamp.auth.whoami")); diff != "" {
 				t.Errorf("whoami (-want +got):\n%s", diff)
 			}
 		})
@@ -573,7 +594,7 @@ func TestWAMPCRAOverWire(t *testing.T) {
 		if info.AuthID != strings.ToLower(c.authid) || info.AuthRole != c.role || info.AuthMethod != "wampcra" || info.AuthProvider != "nexus" {
 			t.Errorf("%s: info %+v", c.authid, info)
 		}
-		if diff := cmp.Diff(map[string]any{"authid": strings.ToLower(c.authid), "role": c.role}, rg.mustCall(s, "auth.whoami")); diff != "" {
+		if diff := cmp.Diff(map[string]any{"authid": strings.ToLower(c.authid), "role": c.role}, rg.mustCall(s, "com.izaber.wamp.auth.whoami")); diff != "" {
 			t.Errorf("whoami (-want +got):\n%s", diff)
 		}
 		if err := s.Close(rg.ctx); err != nil {

@@ -56,6 +56,9 @@ func TestMain(m *testing.M) {
 	// PBKDF2 at production strength makes up most of the test time on a
 	// loaded machine; the Nexus-compatible rounds have their own vector test.
 	keyDigestRounds, passwordIterations = 1000, 1000
+	if dir := os.Getenv(crashChildEnv); dir != "" {
+		os.Exit(runCrashChild(dir))
+	}
 	os.Exit(m.Run())
 }
 
@@ -74,6 +77,7 @@ func newTestService(t *testing.T, dataDir string) (*Service, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	s.now = c.Now
 	return s, c
@@ -129,20 +133,22 @@ func TestKeyDigestMatchesNexus(t *testing.T) {
 
 func TestParsePerms(t *testing.T) {
 	for _, tc := range []struct {
-		in   string
-		want string
-		err  bool
+		in       string
+		want     string
+		elevated string
+		err      bool
 	}{
-		{"crspoq", "crspoq", false}, {"qoc", "coq", false}, {"c-s-", "cs", false}, {"", "", false},
-		{"c+", "", true}, {"r!", "", true}, {"x", "", true},
+		{"crspoq", "crspoq", "", false}, {"qoc", "coq", "", false}, {"c-s-", "cs", "", false}, {"", "", "", false},
+		{"c+", "c", "c", false}, {"c+r+", "cr", "cr", false}, {"c+q", "cq", "c", false},
+		{"+c", "", "", true}, {"c-+", "", "", true}, {"r!", "", "", true}, {"x", "", "", true},
 	} {
-		p, err := parsePerms(tc.in)
+		p, el, err := parsePerms(tc.in)
 		if (err != nil) != tc.err {
 			t.Errorf("parsePerms(%q) error = %v, want error %v", tc.in, err, tc.err)
 			continue
 		}
-		if err == nil && p.String() != tc.want {
-			t.Errorf("parsePerms(%q) = %q, want %q", tc.in, p, tc.want)
+		if err == nil && (p.String() != tc.want || el.String() != tc.elevated) {
+			t.Errorf("parsePerms(%q) = %q elevated %q, want %q elevated %q", tc.in, p, el, tc.want, tc.elevated)
 		}
 	}
 }
@@ -368,7 +374,7 @@ func TestAPIKeyAndOTPLogin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OTP login: %v", err)
 	}
-	if !s.allowed("frontend", oid.AuthExtra, "call", "auth.whoami") || s.allowed("frontend", oid.AuthExtra, "call", "my.otp.create") {
+	if !s.allowed("frontend", oid.AuthExtra, "call", "com.izaber.wamp.auth.whoami") || s.allowed("frontend", oid.AuthExtra, "call", "my.otp.create") {
 		t.Error("OTP session restrictions wrong")
 	}
 	_, err = s.checkTicket(ctx, "alice", oplain)
@@ -443,22 +449,46 @@ func TestRoleAuthorization(t *testing.T) {
 		role, login, action, uri string
 		want                     bool
 	}{
-		{"public", "", "call", "auth.whoami", true},
-		{"public", "", "call", "com.izaber.wamp.auth.whoami", true},
-		{"public", "", "call", "system.roster.query", true},
-		{"public", "", "call", "system.roster.register", false},
-		{"public", "", "call", "my.metadata.get", false},
+		// Nexus's shipped rules (its devdb).
+		{"public", "", "call", "auth.whoami", false},
+		{"public", "", "call", "com.izaber.wamp.auth.whoami", false},
+		{"public", "", "call", "com.izaber.wamp.system.roster.query", true},
+		{"public", "", "call", "system.roster.query", false},
+		{"public", "", "call", "com.izaber.wamp.system.roster.register", false},
+		{"public", "", "call", "com.izaber.wamp.my.metadata.get", false},
+		{"public", "", "publish", "com.izaber.wamp.public", true},
+		{"public", "", "publish", "com.izaber.wamp.public.x", false},
+		{"public", "", "publish", "com.izaber.wamp.discovery.kncknc", true},
+		{"public", "", "subscribe", "com.izaber.wamp.discovery.whsthr", true},
+		{"public", "", "call", "com.izaber.wamp.dashboard:main:dashboardRegistry.get", true},
 		{"public", "", "subscribe", "anything", false},
 		{"frontend", "alice", "call", "com.izaber.wamp.my.metadata.set", true},
 		{"frontend", "alice", "call", "my.apikeys.create", true},
 		{"frontend", "alice", "call", "com.izaber.wamp.system.roster.register", true},
+		{"frontend", "alice", "call", "system.roster.register", false},
+		{"frontend", "alice", "call", "com.izaber.wamp.auth.whoami", true},
+		{"frontend", "alice", "call", "auth.whoami", false},
+		{"frontend", "alice", "call", "com.izaber.wamp.ad.users", true},
+		{"frontend", "alice", "register", "com.izaber.wamp.frontend.app.x", true},
+		{"frontend", "alice", "publish", "com.izaber.wamp.public.news", true},
+		{"frontend", "alice", "subscribe", "com.izaber.wamp.zerp1.any.thing", true},
+		{"frontend", "alice", "call", "com.izaber.wamp.dashboard:x.y", true},
+		{"frontend", "alice", "register", "com.izaber.wamp.dashboard:x.y", false},
+		{"frontend", "alice", "call", "com.izaber.wamp.reauth", true}, // c+: within two minutes of login
 		{"frontend", "alice", "call", "com.example.proc", false},
+		{"frontend", "alice", "call", "wamp.session.list", false},
 		{"frontend", "alice", "register", "my.thing", false},
 		{"frontend", "alice", "publish", "roster.x", false},
-		{"backend", "bob", "register", "com.example.proc", true},
-		{"backend", "bob", "publish", "com.example.topic", true},
+		{"backend", "bob", "register", "com.izaber.wamp.example.proc", true},
+		{"backend", "bob", "publish", "com.izaber.wamp.example.topic", true},
+		{"backend", "bob", "call", "com.izaber.wamp.auth.whoami", true},
+		{"backend", "bob", "register", "com.example.proc", false},
+		{"backend", "bob", "call", "auth.whoami", false},
+		{"backend", "bob", "call", "my.metadata.get", false},
+		{"backend", "bob", "call", "wamp.session.list", false},
 		{"trust", "carol", "register", "wamp.anything", true},
-		{"frontend", "alice", "bogus", "my.metadata.get", false},
+		{"trust", "carol", "call", "auth.whoami", true},
+		{"frontend", "alice", "bogus", "com.izaber.wamp.my.metadata.get", false},
 	} {
 		if got := s.allowed(tc.role, ids[tc.login], tc.action, tc.uri); got != tc.want {
 			t.Errorf("%s %s %s = %v, want %v", tc.role, tc.action, tc.uri, got, tc.want)
@@ -513,12 +543,12 @@ func TestRoster(t *testing.T) {
 	}
 	for _, bad := range []any{"", false, protocol.List{}, int64(0)} {
 		_, err := reg(1, "alice", "frontend", "roster.room", "x", bad)
-		if u, _ := errorURI(err); err == nil || u != ErrGeneric {
+		if u, _, _ := errorURI(err); err == nil || u != ErrGeneric {
 			t.Errorf("visibility %#v: err %v", bad, err)
 		}
 	}
 	_, err = reg(1, "alice", "frontend", "other.room", "x", nil)
-	if u, a := errorURI(err); u != ErrPermissionDenied || a[0] != "Permission Denied" {
+	if u, a, _ := errorURI(err); u != ErrPermissionDenied || a[0] != "Permission Denied" {
 		t.Errorf("register without o: %v", err)
 	}
 	if v, err := call0(s, "alice", "frontend", 1, "system.roster.unregister", "roster.room"); err != nil || v != true {
@@ -557,6 +587,7 @@ func TestMetadataPersistsAcrossRestarts(t *testing.T) {
 	}
 	kv, _ := call0(s, "alice", "frontend", 1, "my.apikeys.create")
 	plain := kv.(protocol.Dict)["plaintext_key"].(string)
+	s.Close()
 
 	s2, _ := newTestService(t, dir)
 	if v, _ := call0(s2, "ALICE", "frontend", 1, "my.metadata.get", "color"); v != "blue" {
@@ -588,6 +619,7 @@ func TestMetadataPersistsAcrossRestarts(t *testing.T) {
 	if v, err := call0(s2, "alice", "frontend", 1, "my.metadata.delete", "color"); err != nil || v != nil {
 		t.Errorf("delete = %v, %v", v, err)
 	}
+	s2.Close()
 	s3, _ := newTestService(t, dir)
 	if v, _ := call0(s3, "alice", "frontend", 1, "my.metadata.get", "color"); v != nil {
 		t.Errorf("deleted key back after restart: %#v", v)
@@ -596,48 +628,67 @@ func TestMetadataPersistsAcrossRestarts(t *testing.T) {
 	if v, _ := call0(s3, "bob", "backend", 1, "my.metadata.get", "cfg"); v != nil {
 		t.Errorf("bob sees alice's metadata: %#v", v)
 	}
-	// Files hold only hashes of OTPs.
+	// The database holds only digests of OTPs and API keys.
 	ov, _ := call0(s3, "alice", "frontend", 1, "my.otp.create")
-	b, err := os.ReadFile(s3.store.fileFor("alice"))
+	b, err := os.ReadFile(filepath.Join(dir, dbFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(b), ov.(protocol.Dict)["plaintext_key"].(string)) {
 		t.Error("OTP plaintext stored on disk")
 	}
+	if strings.Contains(string(b), plain) {
+		t.Error("API key plaintext stored on disk")
+	}
 	if _, err := call0(s3, "alice", "frontend", 1, "my.metadata.set", "bad", "a: [", true); err == nil {
 		t.Error("bad YAML accepted")
 	}
 }
 
-func TestCorruptUserFileIsKept(t *testing.T) {
+func TestCorruptLegacyFileIsKept(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := newTestService(t, dir)
-	path := s.store.fileFor("alice")
+	path := filepath.Join(dir, "users", "alice.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	s, _ := newTestService(t, dir)
 	if _, err := call0(s, "alice", "frontend", 1, "my.metadata.set", "k", "v"); err == nil {
 		t.Error("write over unreadable data succeeded")
 	}
+	if _, err := call0(s, "alice", "frontend", 1, "my.metadata.get", "k"); err == nil {
+		t.Error("read of unreadable data succeeded")
+	}
+	if _, err := call0(s, "bob", "backend", 1, "my.metadata.set", "k", "v"); err != nil {
+		t.Errorf("another user's write failed: %v", err)
+	}
 	b, _ := os.ReadFile(path)
 	if string(b) != "{not json" {
-		t.Error("unreadable user file was overwritten")
+		t.Error("unreadable user file was changed")
 	}
 }
 
-func TestStoreFileNames(t *testing.T) {
-	st := &store{dir: "/d"}
+func TestLegacyFileNames(t *testing.T) {
 	seen := map[string]string{}
 	for _, l := range []string{"alice", "a.b@c-d_e", "../etc", "~616263", "abc", "a/b", ".hidden", strings.Repeat("x", 300)} {
-		f := st.fileFor(l)
-		if filepath.Dir(f) != "/d/users" {
+		f := legacyFileName(l)
+		if strings.ContainsAny(f, "/\\") || f == "" || f[0] == '.' {
 			t.Errorf("login %q maps outside the users dir: %s", l, f)
 		}
 		if o, dup := seen[f]; dup {
 			t.Errorf("logins %q and %q share %s", o, l, f)
 		}
 		seen[f] = l
+		if len(l) <= 100 {
+			if got, err := legacyLogin(f, l); err != nil || got != l {
+				t.Errorf("legacyLogin(%q) = %q, %v; want %q", f, got, err, l)
+			}
+		}
+	}
+	if _, err := legacyLogin("alice", "bob"); err == nil {
+		t.Error("a file holding another login's data accepted")
 	}
 }
 
@@ -668,14 +719,10 @@ func TestServiceArgs(t *testing.T) {
 	if diff := cmp.Diff(protocol.Dict{"authid": "alice", "role": "frontend"}, v); diff != "" {
 		t.Errorf("whoami (-want +got):\n%s", diff)
 	}
-	// Deleting another user's key does nothing but still returns true.
-	kv, _ := call0(s, "alice", "frontend", 1, "my.apikeys.create")
-	if v, err := call0(s, "bob", "backend", 1, "my.apikeys.delete", kv.(protocol.Dict)["uuid"]); err != nil || v != true {
-		t.Errorf("foreign delete = %v, %v", v, err)
-	}
+	call0(s, "alice", "frontend", 1, "my.apikeys.create")
 	lv, _ := call0(s, "alice", "frontend", 1, "my.apikeys.list")
 	if len(lv.(protocol.List)) != 1 {
-		t.Errorf("alice's key was deleted by bob: %v", lv)
+		t.Errorf("alice's keys: %v", lv)
 	}
 }
 
@@ -705,7 +752,7 @@ func TestRestrictedOTP(t *testing.T) {
 	for _, bad := range []any{"x", protocol.Dict{"description": "no"}, protocol.Dict{"permissions": "c"},
 		protocol.Dict{"permissions": protocol.List{"c"}}, protocol.Dict{"permissions": protocol.List{protocol.Dict{"uri": "a"}}},
 		protocol.Dict{"permissions": protocol.List{protocol.Dict{"uri": "a", "perms": "c", "x": 1}}},
-		protocol.Dict{"permissions": protocol.List{protocol.Dict{"uri": "a", "perms": "c+"}}}} {
+		protocol.Dict{"permissions": protocol.List{protocol.Dict{"uri": "a", "perms": "c!"}}}} {
 		if _, err := call0(s, "alice", "frontend", 1, "my.otp.create", bad); err == nil {
 			t.Errorf("OTP request %v accepted", bad)
 		}

@@ -21,25 +21,35 @@ const (
 
 const permLetters = "crspoq"
 
-// parsePerms reads a Nexus permission string such as "crsp", "c-s-" or "".
-// '-' is a spacer. The '+' (elevated) and '!' (documentation required)
-// modifiers are refused: this router implements neither.
-func parsePerms(s string) (perms, error) {
-	var p perms
+// parsePerms reads a Nexus permission string such as "crsp", "c-s-", "c+r"
+// or "". '-' and ' ' are spacers; '+' after a letter marks it elevated (it
+// needs a login or auth.reauthenticate within the last two minutes). The
+// '!' (documentation required) modifier is refused: this router keeps no
+// URI documentation.
+func parsePerms(s string) (granted, elevated perms, err error) {
+	var last perms
 	for _, r := range s {
 		switch r {
 		case '-', ' ':
+			last = 0
 			continue
-		case '+', '!':
-			return 0, fmt.Errorf("permission modifier %q is not supported (elevated and documentation-required permissions are not implemented)", r)
+		case '+':
+			if last == 0 {
+				return 0, 0, fmt.Errorf("permission modifier '+' must follow a letter in %q", s)
+			}
+			elevated |= last
+			continue
+		case '!':
+			return 0, 0, fmt.Errorf("permission modifier '!' is not supported (documentation-required permissions are not implemented)")
 		}
 		i := strings.IndexRune(permLetters, r)
 		if i < 0 {
-			return 0, fmt.Errorf("unknown permission letter %q (want some of %q)", r, permLetters)
+			return 0, 0, fmt.Errorf("unknown permission letter %q (want some of %q)", r, permLetters)
 		}
-		p |= 1 << i
+		last = 1 << i
+		granted |= last
 	}
-	return p, nil
+	return granted, elevated, nil
 }
 
 // String returns the letters of p in the order crspoq.
@@ -156,10 +166,12 @@ func (p *pattern) match(uri []string) bool {
 	return true
 }
 
-// rule grants perms on the URIs that match a pattern.
+// rule grants perms on the URIs that match a pattern; the elevated ones
+// only to recently authenticated sessions.
 type rule struct {
-	pat   *pattern
-	perms perms
+	pat      *pattern
+	perms    perms
+	elevated perms // subset of perms
 }
 
 // ruleSet is an ordered list of rules resolved like Nexus's URI trie: of all
@@ -184,11 +196,11 @@ func newRuleSet(pairs [][2]string) (*ruleSet, error) {
 		if err != nil {
 			return nil, err
 		}
-		pm, err := parsePerms(pr[1])
+		pm, el, err := parsePerms(pr[1])
 		if err != nil {
 			return nil, fmt.Errorf("pattern %q: %w", pr[0], err)
 		}
-		rs.rules = append(rs.rules, rule{pat: pat, perms: pm})
+		rs.rules = append(rs.rules, rule{pat: pat, perms: pm, elevated: el})
 	}
 	return rs, nil
 }

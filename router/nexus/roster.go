@@ -10,12 +10,10 @@ import (
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
-// maxRosterPerSession bounds the roster entries one session can hold.
-const maxRosterPerSession = 1000
-
 type rosterEntry struct {
 	name       string
 	session    protocol.ID
+	authid     string  // whose quota the entry counts against
 	created    float64 // Unix seconds
 	seq        uint64  // creation order, for a stable query order
 	visibility any     // "*", a role, or a list of them
@@ -84,37 +82,38 @@ func normVisibility(v any) (any, error) {
 
 // roster holds the roster entries of live sessions, one per (session, name).
 //
-// Ownership: mu guards entries and seq.
+// Ownership: mu guards entries, perUser and seq.
 type roster struct {
 	mu      sync.Mutex
 	seq     uint64
 	entries map[protocol.ID]map[string]*rosterEntry // by session, then name
+	perUser map[string]int                          // entries by authid
 }
 
 func newRoster() *roster {
-	return &roster{entries: map[protocol.ID]map[string]*rosterEntry{}}
+	return &roster{entries: map[protocol.ID]map[string]*rosterEntry{}, perUser: map[string]int{}}
 }
 
-var errRosterFull = errors.New("too many roster entries for this session")
-
-// register adds or replaces the entry of (session, name).
-func (r *roster) register(session protocol.ID, owner, name string, data, visibility any, now time.Time) (protocol.Dict, error) {
+// register adds or replaces the entry of (session, name); a new entry
+// must keep authid within limit entries (negative: no limit).
+func (r *roster) register(session protocol.ID, authid, owner, name string, data, visibility any, now time.Time, limit int) (protocol.Dict, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.entries[session]
-	if m == nil {
-		m = map[string]*rosterEntry{}
-		r.entries[session] = m
-	}
 	e := m[name]
 	if e == nil {
-		if len(m) >= maxRosterPerSession {
-			return nil, errRosterFull
+		if err := overCount("roster entries", "roster_entries", r.perUser[authid], limit); err != nil {
+			return nil, err
+		}
+		if m == nil {
+			m = map[string]*rosterEntry{}
+			r.entries[session] = m
 		}
 		r.seq++
-		e = &rosterEntry{name: name, session: session, seq: r.seq, uuid: newUUID(), owner: owner,
+		e = &rosterEntry{name: name, session: session, authid: authid, seq: r.seq, uuid: newUUID(), owner: owner,
 			created: float64(now.UnixNano()) / 1e9}
 		m[name] = e
+		r.perUser[authid]++
 	}
 	e.data = data
 	e.visibility = visibility
@@ -124,17 +123,28 @@ func (r *roster) register(session protocol.ID, owner, name string, data, visibil
 func (r *roster) unregister(session protocol.ID, name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m := r.entries[session]; m != nil {
-		delete(m, name)
-		if len(m) == 0 {
+	if e := r.entries[session][name]; e != nil {
+		delete(r.entries[session], name)
+		r.release(e.authid, 1)
+		if len(r.entries[session]) == 0 {
 			delete(r.entries, session)
 		}
+	}
+}
+
+// release gives back n entries of authid's quota. Caller holds mu.
+func (r *roster) release(authid string, n int) {
+	if r.perUser[authid] -= n; r.perUser[authid] <= 0 {
+		delete(r.perUser, authid)
 	}
 }
 
 // dropSession removes every entry of session.
 func (r *roster) dropSession(session protocol.ID) {
 	r.mu.Lock()
+	for _, e := range r.entries[session] {
+		r.release(e.authid, 1)
+	}
 	delete(r.entries, session)
 	r.mu.Unlock()
 }

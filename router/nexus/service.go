@@ -19,11 +19,24 @@ type Config struct {
 	// UsersFile is the YAML users file (see the package doc). Empty means
 	// no users.
 	UsersFile string
-	// DataDir holds per-user metadata, API keys and OTPs across restarts
-	// (in DataDir/users/). Empty keeps them in memory only.
+	// DataDir holds per-user metadata, API keys and OTPs across restarts,
+	// in DataDir/nexus.db. Empty keeps them for the Service's lifetime only.
 	DataDir string
 	// AllowAnonymous offers anonymous authentication, with role "public".
 	AllowAnonymous bool
+	// PermissiveRoles gives the built-in roles frontend and backend the
+	// rule "*": "crspoq" (everything), for local development where
+	// Nexus's own rules get in the way. A roles: section in the users file
+	// still replaces a role's rules. Never use it where Nexus's rules
+	// matter: clients that work here may be refused by Nexus.
+	PermissiveRoles bool
+	// AllowReadableSecrets accepts a users file that holds plaintext
+	// secrets (password, wampcra_secret) although its permissions let
+	// other users read it. Without it New refuses such a file.
+	AllowReadableSecrets bool
+	// Quotas bound what each user can store; zero fields take the
+	// defaults (see Quotas). The users file's quotas: section overrides them.
+	Quotas Quotas
 	// Logger receives service logs; nil discards them. Secrets are never logged.
 	Logger *slog.Logger
 }
@@ -43,23 +56,26 @@ const (
 // otpLifetime is how long an OTP can be used, as in Nexus.
 const otpLifetime = 10 * time.Minute
 
+// elevatedWindow is how long after a login or auth.reauthenticate a
+// session may use permissions marked '+' (elevated), as Nexus's
+// ELEVATED_STALE_SECONDS.
+const elevatedWindow = 120 * time.Second
+
 // cookieGrace is how long an authenticated but not yet joined session's
 // cookie is kept.
 const cookieGrace = 2 * time.Minute
 
-// Limits on what one user can store.
-const (
-	maxAPIKeys  = 1000
-	maxOTPs     = 1000
-	maxMetadata = 10000
-)
+// maxKeyGenerations bounds how many restricted sessions deep an API key or
+// OTP can be minted (each generation keeps its creator's permissions).
+const maxKeyGenerations = 8
 
 // Service is a Nexus-compatible authenticator, authorizer and service set
-// for one realm. It is safe for concurrent use.
+// for one realm. It is safe for concurrent use. Close it when done.
 type Service struct {
 	log    *slog.Logger
 	anon   bool
 	db     *userDB
+	quotas Quotas
 	store  *store
 	roster *roster
 	now    func() time.Time // tests replace it before use
@@ -68,42 +84,65 @@ type Service struct {
 	// authenticated session, keyed by authextra.cache_id.
 	cookieMu sync.Mutex
 	cookies  map[string]*cookie
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // cookie records how a session authenticated, like Nexus's NexusCookie.
+// Guarded by Service.cookieMu.
 type cookie struct {
-	login     string
-	source    string
-	keyUUID   string   // API key used, for sourceAPIKey
-	restrict  *ruleSet // restrictions of API key and OTP sessions, or nil
-	allowList bool     // the key listed its own permissions: unmatched URIs are denied
-	created   time.Time
-	session   protocol.ID // 0 until the session joined
+	login    string
+	source   string
+	keyUUID  string      // API key used, for sourceAPIKey
+	perms    [][]keyPerm // permission lists of the key or OTP used: the session's own, then inherited ones
+	restrict []restriction
+	created  time.Time
+	lastAuth time.Time   // login or last auth.reauthenticate, for '+' permissions
+	session  protocol.ID // 0 until the session joined
 }
 
-// New loads the users file and opens the data directory.
+// restriction is one permission list of a key session: the key's own
+// rules (over the default restrictions), and whether the list is an
+// allow-list (it named rules of its own, so URIs it does not match are
+// denied).
+type restriction struct {
+	rules     *ruleSet
+	allowList bool
+}
+
+// New loads the users file and opens the data directory. Close the
+// Service to release the data directory.
 func New(cfg Config) (*Service, error) {
-	db, err := loadUsers(cfg.UsersFile)
-	if err != nil {
-		return nil, err
-	}
-	st, err := newStore(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
 	lg := cfg.Logger
 	if lg == nil {
 		lg = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	db, err := loadUsers(cfg.UsersFile, cfg.PermissiveRoles, cfg.AllowReadableSecrets, lg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(cfg.DataDir, lg)
+	if err != nil {
+		return nil, err
 	}
 	return &Service{
 		log:     lg,
 		anon:    cfg.AllowAnonymous,
 		db:      db,
+		quotas:  cfg.Quotas.resolve(db.quotas),
 		store:   st,
 		roster:  newRoster(),
 		now:     time.Now,
 		cookies: map[string]*cookie{},
 	}, nil
+}
+
+// Close releases the data directory. Requests that reach the Service
+// afterwards fail. Close may be called more than once.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.store.close() })
+	return s.closeErr
 }
 
 // errDenied is the refusal of every bad login, whatever the cause, so a
@@ -124,9 +163,10 @@ var defaultRestrictions = func() [][2]string {
 	return out
 }()
 
-// restrictionsFor builds the rule set of a key session: the defaults, with
-// the key's own rules replacing a default on the same pattern.
-func restrictionsFor(keyPerms []keyPerm) (*ruleSet, error) {
+// restrictionFor builds the restriction of one permission list: the
+// defaults, with the list's own rules replacing a default on the same
+// pattern.
+func restrictionFor(keyPerms []keyPerm) (restriction, error) {
 	own := map[string]bool{}
 	var pairs [][2]string
 	for _, p := range keyPerms {
@@ -138,24 +178,41 @@ func restrictionsFor(keyPerms []keyPerm) (*ruleSet, error) {
 			pairs = append(pairs, d)
 		}
 	}
-	return newRuleSet(pairs)
+	rs, err := newRuleSet(pairs)
+	return restriction{rules: rs, allowList: len(keyPerms) > 0}, err
+}
+
+// allows reports whether the restriction grants want on uri. Elevated
+// ('+') marks in key permissions are not needed: the role decides them.
+func (r restriction) allows(uri string, want perms) bool {
+	if rule := r.rules.lookup(uri); rule != nil {
+		return rule.perms&want == want
+	}
+	return !r.allowList
 }
 
 // newCookie records a successful authentication and returns the identity
-// for WELCOME.
-func (s *Service) newCookie(u *user, method, source, keyUUID string, keyPerms []keyPerm) (*auth.Identity, error) {
-	c := &cookie{login: u.login, source: source, keyUUID: keyUUID, created: s.now()}
+// for WELCOME. lists are the permission lists of the API key or OTP used
+// (its own first, then the inherited ones); nil for other sources.
+func (s *Service) newCookie(u *user, method, source, keyUUID string, lists [][]keyPerm) (*auth.Identity, error) {
+	now := s.now()
+	c := &cookie{login: u.login, source: source, keyUUID: keyUUID, created: now, lastAuth: now}
 	if source == sourceAPIKey || source == sourceOTP {
-		rs, err := restrictionsFor(keyPerms)
-		if err != nil {
-			s.log.Warn("login refused: key has invalid permissions", "authid", u.login, "error", err)
-			return nil, errDenied()
+		if len(lists) == 0 {
+			lists = [][]keyPerm{nil}
 		}
-		c.restrict, c.allowList = rs, len(keyPerms) > 0
+		for _, l := range lists {
+			r, err := restrictionFor(l)
+			if err != nil {
+				s.log.Warn("login refused: key has invalid permissions", "authid", u.login, "error", err)
+				return nil, errDenied()
+			}
+			c.restrict = append(c.restrict, r)
+		}
+		c.perms = lists
 	}
 	id := newToken(24)
 	s.cookieMu.Lock()
-	now := s.now()
 	for k, old := range s.cookies {
 		if old.session == 0 && now.Sub(old.created) > cookieGrace {
 			delete(s.cookies, k)
@@ -198,13 +255,53 @@ func (s *Service) left(session protocol.ID, extra protocol.Dict) {
 	s.cookieMu.Unlock()
 }
 
+// sessionCookie returns a copy of the cookie of the session with authextra
+// extra, or nil.
+func (s *Service) sessionCookie(extra protocol.Dict) *cookie {
+	var cp *cookie
+	s.touchCookie(extra, func(k *cookie) bool { c := *k; cp = &c; return true })
+	return cp
+}
+
+// touchCookie runs f on the cookie of the session with authextra extra,
+// under cookieMu, and returns what f returns (false without a cookie).
+func (s *Service) touchCookie(extra protocol.Dict, f func(k *cookie) bool) bool {
+	id := cacheID(extra)
+	if id == "" {
+		return false
+	}
+	s.cookieMu.Lock()
+	defer s.cookieMu.Unlock()
+	k := s.cookies[id]
+	return k != nil && f(k)
+}
+
 func (s *Service) lookupUser(login string) *user {
 	return s.db.users[strings.ToLower(login)]
 }
 
-// checkTicket authenticates login with a ticket: the user's password, then
-// an unused unexpired OTP (consumed), then an unexpired API key.
+// credential is what a ticket matched.
+type credential struct {
+	source  string      // sourcePassword, sourceAPIKey or sourceOTP
+	keyUUID string      // the API key's uuid
+	lists   [][]keyPerm // the key's or OTP's permission lists
+}
+
+// checkTicket authenticates login with a ticket (see verifyTicket) and
+// records the session's cookie.
 func (s *Service) checkTicket(_ context.Context, login, ticket string) (*auth.Identity, error) {
+	u, cred, err := s.verifyTicket(login, ticket)
+	if err != nil {
+		s.log.Info("login refused", "authid", strings.ToLower(login), "method", "ticket")
+		return nil, err
+	}
+	return s.newCookie(u, "ticket", cred.source, cred.keyUUID, cred.lists)
+}
+
+// verifyTicket checks a ticket for login: the user's password, then an
+// unused unexpired OTP (consumed, expired or not), then an unexpired API
+// key. Every failure is errDenied.
+func (s *Service) verifyTicket(login, ticket string) (*user, credential, error) {
 	login = strings.ToLower(login)
 	u := s.db.users[login]
 	if login == "" || ticket == "" || u == nil || u.disabled {
@@ -213,59 +310,81 @@ func (s *Service) checkTicket(_ context.Context, login, ticket string) (*auth.Id
 			// tell unknown logins from known ones.
 			_ = keyDigest(login, ticket)
 		}
-		s.log.Info("login refused", "authid", login, "method", "ticket")
-		return nil, errDenied()
+		return nil, credential{}, errDenied()
 	}
 	if u.checkPassword(ticket) {
-		return s.newCookie(u, "ticket", sourcePassword, "", nil)
+		return u, credential{source: sourcePassword}, nil
 	}
 	digest := keyDigest(login, ticket)
 	if digest == "" {
-		return nil, errDenied()
+		return nil, credential{}, errDenied()
 	}
 	now := s.now()
 
-	s.store.mu.Lock()
-	d, err := s.store.get(login)
-	if err != nil {
-		s.store.mu.Unlock()
-		s.log.Error("login refused: user data unreadable", "authid", login, "error", err)
-		return nil, errDenied()
+	// An OTP is consumed in a write transaction, so that two logins racing
+	// with one OTP cannot both succeed.
+	var (
+		otp     *otpRecord
+		key     *apiKeyRecord
+		matched bool
+	)
+	err := s.store.view(login, func(tx *userTx) error {
+		otps, err := records[otpRecord](tx, subOTPs)
+		if err != nil {
+			return err
+		}
+		for _, o := range otps {
+			if equalSecret(o.Key, digest) {
+				matched = true
+				return nil
+			}
+		}
+		keys, err := records[apiKeyRecord](tx, subAPIKeys)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if equalSecret(k.Key, digest) {
+				key = k
+				return nil
+			}
+		}
+		return nil
+	})
+	if err == nil && matched {
+		err = s.store.update(login, func(tx *userTx) error {
+			otps, err := records[otpRecord](tx, subOTPs)
+			if err != nil {
+				return err
+			}
+			for _, o := range otps {
+				if equalSecret(o.Key, digest) {
+					otp = o
+					_, err := tx.deleteRecord(subOTPs, o.UUID)
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	for i, o := range d.OTPs {
-		if !equalSecret(o.Key, digest) {
-			continue
-		}
-		// Single use: expired or not, the OTP is gone after this attempt.
-		d.OTPs = append(d.OTPs[:i:i], d.OTPs[i+1:]...)
-		serr := s.store.save(login)
-		s.store.mu.Unlock()
-		if serr != nil {
-			s.log.Error("login refused: cannot consume OTP", "authid", login, "error", serr)
-			return nil, errDenied()
-		}
-		if otpExpired(o, now) {
+	switch {
+	case err != nil:
+		s.log.Error("login refused: user data", "authid", login, "error", err)
+		return nil, credential{}, errDenied()
+	case otp != nil:
+		if otpExpired(otp, now) {
 			s.log.Info("login refused: OTP expired", "authid", login)
-			return nil, errDenied()
+			return nil, credential{}, errDenied()
 		}
-		return s.newCookie(u, "ticket", sourceOTP, "", o.Permissions)
-	}
-	for _, k := range d.APIKeys {
-		if !equalSecret(k.Key, digest) {
-			continue
-		}
-		expired := keyExpired(k, now)
-		uuid, perms := k.UUID, append([]keyPerm(nil), k.Permissions...)
-		s.store.mu.Unlock()
-		if expired {
+		return u, credential{source: sourceOTP, lists: append([][]keyPerm{otp.Permissions}, otp.Inherited...)}, nil
+	case key != nil:
+		if keyExpired(key, now) {
 			s.log.Info("login refused: API key expired", "authid", login)
-			return nil, errDenied()
+			return nil, credential{}, errDenied()
 		}
-		return s.newCookie(u, "ticket", sourceAPIKey, uuid, perms)
+		return u, credential{source: sourceAPIKey, keyUUID: key.UUID, lists: append([][]keyPerm{key.Permissions}, key.Inherited...)}, nil
 	}
-	s.store.mu.Unlock()
-	s.log.Info("login refused", "authid", login, "method", "ticket")
-	return nil, errDenied()
+	return nil, credential{}, errDenied()
 }
 
 func otpExpired(o *otpRecord, now time.Time) bool {
@@ -297,67 +416,69 @@ func actionPerm(action string) (perms, bool) {
 }
 
 // allowed decides an action like Nexus's Controller.authorize: the role's
-// rules (trust bypasses them), then, for sessions this service
-// authenticated, the cookie: a still-valid API key and the key restrictions.
+// rules (trust bypasses them; a '+' permission needs a login or
+// auth.reauthenticate within elevatedWindow), then, for sessions this
+// service authenticated, the cookie: a still-valid API key and the key
+// restrictions.
 func (s *Service) allowed(role string, extra protocol.Dict, action, uri string) bool {
 	want, ok := actionPerm(action)
 	if !ok {
 		return false
 	}
+	return s.permitted(role, extra, uri, want, true)
+}
+
+// permitted reports whether a session of role with authextra extra holds
+// want on uri. keys says whether the API key or OTP restrictions apply
+// (they do for actions, not for the roster letters o and q).
+func (s *Service) permitted(role string, extra protocol.Dict, uri string, want perms, keys bool) bool {
+	elevated := false
 	if !bypassRole(role) {
-		if !s.db.roles[role].allows(uri, want) {
+		r := s.db.roles[role].lookup(uri)
+		if r == nil || r.perms&want != want {
 			return false
 		}
-		if role == RolePublic {
+		elevated = r.elevated&want != 0
+		if role == RolePublic && !elevated {
 			return true
 		}
 	}
-	id := cacheID(extra)
-	if id == "" {
-		// Not one of ours (anonymous, or authenticated elsewhere): role only.
+	if cacheID(extra) == "" {
+		// Not one of ours (anonymous, or authenticated elsewhere): role
+		// only, and no elevation.
 		has, _ := extra["has_restrictions"].(bool)
-		return !has
+		return !has && !elevated
 	}
-	s.cookieMu.Lock()
-	c := s.cookies[id]
-	var (
-		source, login, keyUUID string
-		restrict               *ruleSet
-		allowList              bool
-	)
-	if c != nil {
-		source, login, keyUUID, restrict, allowList = c.source, c.login, c.keyUUID, c.restrict, c.allowList
-	}
-	s.cookieMu.Unlock()
+	c := s.sessionCookie(extra)
 	if c == nil {
 		return false
 	}
-	if source == sourceAPIKey && !s.apiKeyValid(login, keyUUID) {
+	if elevated && s.now().Sub(c.lastAuth) > elevatedWindow {
 		return false
 	}
-	if restrict != nil {
-		if r := restrict.lookup(uri); r != nil {
-			return r.perms&want == want
+	if !keys {
+		return true
+	}
+	if c.source == sourceAPIKey && !s.apiKeyValid(c.login, c.keyUUID) {
+		return false
+	}
+	for _, r := range c.restrict {
+		if !r.allows(uri, want) {
+			return false
 		}
-		return !allowList
 	}
 	return true
 }
 
 // apiKeyValid reports whether the API key still exists and has not expired.
 func (s *Service) apiKeyValid(login, uuid string) bool {
-	s.store.mu.Lock()
-	defer s.store.mu.Unlock()
-	d, err := s.store.get(login)
-	if err != nil {
-		return false
-	}
-	for _, k := range d.APIKeys {
-		if k.UUID == uuid {
-			return !keyExpired(k, s.now())
-		}
-	}
-	return false
+	valid := false
+	_ = s.store.view(login, func(tx *userTx) error {
+		k, err := getRecord[apiKeyRecord](tx, subAPIKeys, uuid)
+		valid = k != nil && !keyExpired(k, s.now())
+		return err
+	})
+	return valid
 }
 
 // deniedMessage is the crossbar wording of an authorization failure.

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
@@ -19,8 +20,9 @@ const (
 
 // svcError is an error a service returns with its own URI.
 type svcError struct {
-	uri  string
-	args protocol.List
+	uri    string
+	args   protocol.List
+	kwargs protocol.Dict
 }
 
 func (e *svcError) Error() string {
@@ -34,15 +36,15 @@ func permissionDenied() error {
 	return &svcError{uri: ErrPermissionDenied, args: protocol.List{"Permission Denied"}}
 }
 
-// errorURI returns the Nexus URI and arguments an error from a service
-// reaches the client with: its own for a svcError, otherwise
-// com.izaber.wamp.error with the message, like Nexus's str(ex).
-func errorURI(err error) (string, protocol.List) {
+// errorURI returns the Nexus URI, arguments and keyword arguments an error
+// from a service reaches the client with: its own for a svcError,
+// otherwise com.izaber.wamp.error with the message, like Nexus's str(ex).
+func errorURI(err error) (string, protocol.List, protocol.Dict) {
 	var se *svcError
 	if errors.As(err, &se) {
-		return se.uri, se.args
+		return se.uri, se.args, se.kwargs
 	}
-	return ErrGeneric, protocol.List{err.Error()}
+	return ErrGeneric, protocol.List{err.Error()}, nil
 }
 
 // call is one invocation of a service.
@@ -51,8 +53,18 @@ type call struct {
 	session protocol.ID
 	authid  string
 	role    string
+	extra   protocol.Dict // the caller's authextra (its cache_id names its cookie)
+	peer    string        // the caller's address ("127.0.0.1"), or "unknown"
 	args    protocol.List
 	kwargs  protocol.Dict
+}
+
+// peerHost is the caller's address as an OTP's origin names it.
+func (c *call) peerHost() string {
+	if c.peer == "" {
+		return "unknown"
+	}
+	return c.peer
 }
 
 // params checks the argument count like a Python signature and returns the
@@ -117,43 +129,68 @@ func asBool(c *call, v any, name string) (bool, error) {
 type handlerFunc func(s *Service, c *call) (any, error)
 
 // services lists every service with its handler, in the order Install
-// registers them (each bare and prefixed). The OTP services answer under
-// my.otp.* and my.otps.* alike.
+// registers them: each bare and under com.izaber.wamp., or only under
+// com.izaber.wamp. when prefixedOnly (Nexus's deprecated aliases and
+// auth.authenticate). The OTP services answer under my.otp.* and my.otps.*
+// alike.
 var services = []struct {
-	name    string
-	handler handlerFunc
+	name         string
+	handler      handlerFunc
+	prefixedOnly bool
 }{
-	{"auth.whoami", (*Service).whoami},
-	{"system.roster.register", (*Service).rosterRegister},
-	{"system.roster.unregister", (*Service).rosterUnregister},
-	{"system.roster.query", (*Service).rosterQuery},
-	{"my.metadata.set", (*Service).metadataSet},
-	{"my.metadata.get", (*Service).metadataGet},
-	{"my.metadata.list", (*Service).metadataList},
-	{"my.metadata.delete", (*Service).metadataDelete},
-	{"my.apikeys.create", (*Service).apikeysCreate},
-	{"my.apikeys.list", (*Service).apikeysList},
-	{"my.apikeys.delete", (*Service).apikeysDelete},
-	{"my.otp.create", (*Service).otpCreate},
-	{"my.otp.list", (*Service).otpList},
-	{"my.otp.delete", (*Service).otpDelete},
-	{"my.otps.create", (*Service).otpCreate},
-	{"my.otps.list", (*Service).otpList},
-	{"my.otps.delete", (*Service).otpDelete},
+	{"auth.whoami", (*Service).whoami, false},
+	{"auth.authenticate", (*Service).authenticate, true},
+	{"auth.reauthenticate", (*Service).reauthenticate, false},
+	{"system.reauthenticate", (*Service).reauthenticate, true},
+	{"auth.reauthenticate_expire", (*Service).reauthenticateExpire, false},
+	{"auth.is_reauthenticated", (*Service).isReauthenticated, false},
+	{"system.is_reauthenticated", (*Service).isReauthenticated, true},
+	{"auth.extend_reauthenticate", (*Service).extendReauthenticate, false},
+	{"system.extend_reauthenticate", (*Service).extendReauthenticate, true},
+	{"auth.refresh_authorizer", (*Service).refreshAuthorizer, false},
+	{"ad.users", (*Service).directory, false},
+	{"ad.groups", (*Service).directory, false},
+	{"directory.users", (*Service).directory, true},
+	{"directory.groups", (*Service).directory, true},
+	{"system.roster.register", (*Service).rosterRegister, false},
+	{"system.roster.unregister", (*Service).rosterUnregister, false},
+	{"system.roster.query", (*Service).rosterQuery, false},
+	{"my.metadata.set", (*Service).metadataSet, false},
+	{"my.metadata.get", (*Service).metadataGet, false},
+	{"my.metadata.list", (*Service).metadataList, false},
+	{"my.metadata.delete", (*Service).metadataDelete, false},
+	{"system.preference.set", (*Service).metadataSet, true},
+	{"system.preference.get", (*Service).metadataGet, true},
+	{"my.apikeys.create", (*Service).apikeysCreate, false},
+	{"my.apikeys.list", (*Service).apikeysList, false},
+	{"my.apikeys.delete", (*Service).apikeysDelete, false},
+	{"my.otp.create", (*Service).otpCreate, false},
+	{"my.otp.list", (*Service).otpList, false},
+	{"my.otp.delete", (*Service).otpDelete, false},
+	{"my.otps.create", (*Service).otpCreate, false},
+	{"my.otps.list", (*Service).otpList, false},
+	{"my.otps.delete", (*Service).otpDelete, false},
+	{"system.otp.create", (*Service).systemOTPCreate, false},
+	{"system.otp.list", (*Service).systemOTPList, false},
+	{"system.otp.delete", (*Service).systemOTPDelete, false},
 }
 
-// handlers maps each bare service name to its handler.
+// handlers maps each service name as registered (bare and prefixed) to
+// its handler.
 var handlers = func() map[string]handlerFunc {
-	m := make(map[string]handlerFunc, len(services))
+	m := make(map[string]handlerFunc, 2*len(services))
 	for _, svc := range services {
-		m[svc.name] = svc.handler
+		if !svc.prefixedOnly {
+			m[svc.name] = svc.handler
+		}
+		m[prefix+svc.name] = svc.handler
 	}
 	return m
 }()
 
-// invoke runs a service by name (bare or prefixed).
+// invoke runs a service by its registered name.
 func (s *Service) invoke(c *call) (any, error) {
-	h := handlers[strings.TrimPrefix(c.name, prefix)]
+	h := handlers[c.name]
 	if h == nil {
 		return nil, fmt.Errorf("unknown service %q", c.name)
 	}
@@ -167,9 +204,117 @@ func (s *Service) whoami(c *call) (any, error) {
 	return protocol.Dict{"authid": c.authid, "role": c.role}, nil
 }
 
+// authenticate is auth.authenticate(login, password): whether the ticket
+// logs login in (password, OTP or API key, as a login would: an OTP is
+// used up).
+func (s *Service) authenticate(c *call) (any, error) {
+	p, err := c.params(2, "login", "password")
+	if err != nil {
+		return nil, err
+	}
+	login, err := asString(c, p[0], "login")
+	if err != nil {
+		return nil, err
+	}
+	pw, err := asString(c, p[1], "password")
+	if err != nil {
+		return nil, err
+	}
+	_, _, err = s.verifyTicket(login, pw)
+	return err == nil, nil
+}
+
+// reauthenticate is auth.reauthenticate(password): with the caller's
+// password it opens the elevated window (permissions marked '+') for
+// elevatedWindow and returns its length in seconds; a wrong password
+// returns false.
+func (s *Service) reauthenticate(c *call) (any, error) {
+	pw, err := c.stringParam("password")
+	if err != nil {
+		return nil, err
+	}
+	u := s.lookupUser(c.authid)
+	if u == nil || cacheID(c.extra) == "" {
+		return nil, errors.New("no Nexus login to re-authenticate")
+	}
+	if u.disabled || !u.checkPassword(pw) {
+		s.log.Info("re-authentication refused", "authid", u.login)
+		return false, nil
+	}
+	if !s.touchCookie(c.extra, func(k *cookie) bool { k.lastAuth = s.now(); return true }) {
+		return false, nil
+	}
+	return int64(elevatedWindow / time.Second), nil
+}
+
+// reauthenticateExpire is auth.reauthenticate_expire(): it closes the
+// caller's elevated window.
+func (s *Service) reauthenticateExpire(c *call) (any, error) {
+	if _, err := c.params(0); err != nil {
+		return nil, err
+	}
+	s.touchCookie(c.extra, func(k *cookie) bool { k.lastAuth = time.Time{}; return true })
+	return nil, nil
+}
+
+// isReauthenticated is auth.is_reauthenticated(): the seconds left in the
+// caller's elevated window, or false.
+func (s *Service) isReauthenticated(c *call) (any, error) {
+	if _, err := c.params(0); err != nil {
+		return nil, err
+	}
+	k := s.sessionCookie(c.extra)
+	if k == nil {
+		return false, nil
+	}
+	left := elevatedWindow - s.now().Sub(k.lastAuth)
+	if left <= 0 {
+		return false, nil
+	}
+	return left.Seconds(), nil
+}
+
+// extendReauthenticate is auth.extend_reauthenticate(): it restarts an
+// open elevated window and returns its length in seconds, or false.
+func (s *Service) extendReauthenticate(c *call) (any, error) {
+	if _, err := c.params(0); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	ok := s.touchCookie(c.extra, func(k *cookie) bool {
+		if now.Sub(k.lastAuth) > elevatedWindow {
+			return false
+		}
+		k.lastAuth = now
+		return true
+	})
+	if !ok {
+		return false, nil
+	}
+	return int64(elevatedWindow / time.Second), nil
+}
+
+// refreshAuthorizer is auth.refresh_authorizer(): Nexus reloads its
+// database; the users file here is read once, so it does nothing.
+func (s *Service) refreshAuthorizer(c *call) (any, error) {
+	if _, err := c.params(0); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// directory is ad.users() and ad.groups(): the directory entries, which
+// Nexus reads from LDAP. There is no LDAP here: [], as Nexus without LDAP.
+func (s *Service) directory(c *call) (any, error) {
+	if _, err := c.params(0); err != nil {
+		return nil, err
+	}
+	return protocol.List{}, nil
+}
+
 // rosterAllowed reports whether c's role grants want on the roster name.
 func (s *Service) rosterAllowed(c *call, name string, want perms) bool {
-	return bypassRole(c.role) || s.db.roles[c.role].allows(name, want)
+	return s.permitted(c.role, c.extra, name, want, false)
 }
 
 func (s *Service) rosterRegister(c *call) (any, error) {
@@ -188,11 +333,21 @@ func (s *Service) rosterRegister(c *call) (any, error) {
 	if !s.rosterAllowed(c, name, permRosterOps) {
 		return nil, permissionDenied()
 	}
+	if err := sizeWithin("roster entry", "roster_data_bytes", protocol.List{name, p[1], vis}, s.quotas.RosterDataBytes); err != nil {
+		return nil, err
+	}
+	enc, err := encodeValue(protocol.List{p[1], vis})
+	if err != nil {
+		return nil, err
+	}
+	if err := overQuota("roster entry", "roster_data_bytes", len(name)+len(enc), s.quotas.RosterDataBytes); err != nil {
+		return nil, err
+	}
 	owner := c.authid
 	if u := s.lookupUser(c.authid); u != nil {
 		owner = u.uuid
 	}
-	return s.roster.register(c.session, owner, name, p[1], vis, s.now())
+	return s.roster.register(c.session, c.authid, owner, name, p[1], vis, s.now(), s.quotas.RosterEntries)
 }
 
 // rosterParam reads the roster_name argument of a call that takes only it
@@ -225,31 +380,59 @@ func (s *Service) rosterQuery(c *call) (any, error) {
 	return s.roster.query(name, c.role), nil
 }
 
-// withUser runs f on the caller's stored data under the store lock and
-// saves it when f reports a change.
-func (s *Service) withUser(c *call, f func(u *user, d *userData) (result any, changed bool, err error)) (any, error) {
+// caller returns the user making c, or an error for a session that is not
+// one of the users file's (such as an anonymous one).
+func (s *Service) caller(c *call) (*user, error) {
 	u := s.lookupUser(c.authid)
 	if u == nil {
 		return nil, errors.New("Unknown user")
 	}
-	s.store.mu.Lock()
-	defer s.store.mu.Unlock()
-	d, err := s.store.get(u.login)
-	if err != nil {
-		s.log.Error("user data unreadable", "authid", u.login, "error", err)
-		return nil, errStoredData
+	return u, nil
+}
+
+// storeErr turns a store failure into what the client is told: refusals
+// (svcError, argument errors) as they are, unreadable data and disk
+// failures as a generic message, logged with the details.
+func (s *Service) storeErr(login string, err error) error {
+	var se *storageError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errStoredData):
+		s.log.Error("user data unreadable", "authid", login, "error", err)
+		return errStoredData
+	case errors.As(err, &se):
+		s.log.Error("cannot save user data", "authid", login, "error", err)
+		return errors.New("cannot save user data")
 	}
-	res, changed, err := f(u, d)
+	return err
+}
+
+// view runs f on the caller's data in a read transaction.
+func (s *Service) view(c *call, f func(u *user, tx *userTx) (any, error)) (any, error) {
+	u, err := s.caller(c)
 	if err != nil {
 		return nil, err
 	}
-	if changed {
-		if err := s.store.save(u.login); err != nil {
-			s.log.Error("cannot save user data", "authid", u.login, "error", err)
-			return nil, errors.New("cannot save user data")
-		}
-	}
-	return res, nil
+	var res any
+	err = s.store.view(u.login, func(tx *userTx) error {
+		var err error
+		res, err = f(u, tx)
+		return err
+	})
+	return res, s.storeErr(u.login, err)
+}
+
+// update runs f on login's data in a write transaction: nothing is stored
+// when f fails, and update returns once the change is on disk.
+func (s *Service) update(login string, f func(tx *userTx) (any, error)) (any, error) {
+	var res any
+	err := s.store.update(login, func(tx *userTx) error {
+		var err error
+		res, err = f(tx)
+		return err
+	})
+	return res, s.storeErr(login, err)
 }
 
 func (s *Service) metadataSet(c *call) (any, error) {
@@ -265,33 +448,73 @@ func (s *Service) metadataSet(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	u, err := s.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	q := s.quotas
+	if key == "" {
+		return nil, errors.New("key must not be empty")
+	}
+	keyLimit := q.MetadataKeyBytes
+	if keyLimit < 0 {
+		keyLimit = bolt.MaxKeySize // the store's own limit
+	}
+	if err := overQuota("metadata key", "metadata_key_bytes", len(key), keyLimit); err != nil {
+		return nil, err
+	}
 	value := p[1]
 	if asYAML {
 		src, err := asString(c, value, "value")
 		if err != nil {
 			return nil, err
 		}
+		if err := overQuota("metadata value", "metadata_value_bytes", len(src), q.MetadataValueBytes); err != nil {
+			return nil, err
+		}
 		if value, err = yamlLoad(src); err != nil {
 			return nil, err
 		}
 	}
-	return s.withUser(c, func(u *user, d *userData) (any, bool, error) {
+	if err := sizeWithin("metadata value", "metadata_value_bytes", value, q.MetadataValueBytes); err != nil {
+		return nil, err
+	}
+	enc, err := encodeValue(value)
+	if err != nil {
+		return nil, err
+	}
+	if err := overQuota("metadata value", "metadata_value_bytes", len(enc), q.MetadataValueBytes); err != nil {
+		return nil, err
+	}
+	var out any = value
+	if asYAML {
+		if out, err = yamlDump(value); err != nil {
+			return nil, err
+		}
+	}
+	_, err = s.update(u.login, func(tx *userTx) (any, error) {
+		n, size := tx.metaUsage(key)
+		if err := overCount("metadata keys", "metadata_keys", n, q.MetadataKeys); err != nil {
+			return nil, err
+		}
+		if err := overQuota("all metadata values with this one", "metadata_bytes_per_user", size+len(enc), q.MetadataBytesPerUser); err != nil {
+			return nil, err
+		}
 		now := isoTime(s.now())
-		m := d.Metadata[key]
+		m, _, err := tx.meta(key)
+		if err != nil {
+			return nil, err
+		}
 		if m == nil {
-			if len(d.Metadata) >= maxMetadata {
-				return nil, false, fmt.Errorf("too many metadata keys (limit %d)", maxMetadata)
-			}
-			m = &metaRecord{Key: key, UUID: newUUID(), Owner: u.uuid, Created: now}
-			d.Metadata[key] = m
+			m = &metaRecord{UUID: newUUID(), Owner: u.uuid, Created: now}
 		}
-		m.Value, m.Modified = value, now
-		if asYAML {
-			out, err := yamlDump(value)
-			return out, true, err
-		}
-		return value, true, nil
+		m.Modified = now
+		return nil, tx.putMeta(key, m, enc)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *Service) metadataGet(c *call) (any, error) {
@@ -307,16 +530,19 @@ func (s *Service) metadataGet(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
-		m := d.Metadata[key]
-		if m == nil {
-			return nil, false, nil
+	return s.view(c, func(_ *user, tx *userTx) (any, error) {
+		m, enc, err := tx.meta(key)
+		if err != nil || m == nil {
+			return nil, err
+		}
+		v, err := decodeValue(enc)
+		if err != nil {
+			return nil, err
 		}
 		if asYAML {
-			out, err := yamlDump(m.Value)
-			return out, false, err
+			return yamlDump(v)
 		}
-		return m.Value, false, nil
+		return v, nil
 	})
 }
 
@@ -329,20 +555,22 @@ func (s *Service) metadataList(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
+	return s.view(c, func(_ *user, tx *userTx) (any, error) {
 		out := protocol.Dict{}
-		for k, m := range d.Metadata {
-			var v any = m.Value
+		err := tx.eachMeta(func(k string, m *metaRecord, enc []byte) error {
+			v, err := decodeValue(enc)
+			if err != nil {
+				return err
+			}
 			if asYAML {
-				y, err := yamlDump(m.Value)
-				if err != nil {
-					return nil, false, err
+				if v, err = yamlDump(v); err != nil {
+					return err
 				}
-				v = y
 			}
 			out[k] = protocol.Dict{"value": v, "uuid": m.UUID, "owner": m.Owner, "created": m.Created, "modified": m.Modified}
-		}
-		return out, false, nil
+			return nil
+		})
+		return out, err
 	})
 }
 
@@ -351,23 +579,27 @@ func (s *Service) metadataDelete(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
-		if _, ok := d.Metadata[key]; !ok {
-			return nil, false, nil
-		}
-		delete(d.Metadata, key)
-		return nil, true, nil
+	u, err := s.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.update(u.login, func(tx *userTx) (any, error) {
+		_, err := tx.deleteMeta(key)
+		return nil, err
 	})
 }
 
 // parseKeyPerms reads the permissions list of an API key or OTP request.
-func parseKeyPerms(v any) ([]keyPerm, error) {
+func (s *Service) parseKeyPerms(v any) ([]keyPerm, error) {
 	if v == nil {
 		return nil, nil
 	}
 	l, ok := v.(protocol.List)
 	if !ok {
 		return nil, errors.New("permissions must be a list of {uri, perms}")
+	}
+	if err := over("permissions", "key_permissions", len(l), s.quotas.KeyPermissions, "rules"); err != nil {
+		return nil, err
 	}
 	out := make([]keyPerm, 0, len(l))
 	pairs := make([][2]string, 0, len(l))
@@ -381,9 +613,12 @@ func parseKeyPerms(v any) ([]keyPerm, error) {
 		if !ok1 || !ok2 {
 			return nil, fmt.Errorf("permissions[%d] needs string uri and perms", i)
 		}
+		if len(uri) > maxPatternBytes || len(ps) > maxPatternBytes {
+			return nil, fmt.Errorf("permissions[%d]: uri and perms are limited to %d bytes", i, maxPatternBytes)
+		}
 		for k := range d {
 			if k != "uri" && k != "perms" && k != "uuid" {
-				return nil, fmt.Errorf("permissions[%d]: unknown field %q", i, k)
+				return nil, fmt.Errorf("permissions[%d]: unknown field %.64q", i, k)
 			}
 		}
 		out = append(out, keyPerm{URI: uri, Perms: ps, UUID: newUUID()})
@@ -395,6 +630,34 @@ func parseKeyPerms(v any) ([]keyPerm, error) {
 	return out, nil
 }
 
+// maxPatternBytes bounds one URI pattern of an API key's or OTP's permissions.
+const maxPatternBytes = 256
+
+// inheritedLists returns the permission lists a key or OTP created by the
+// session of c inherits: those of the API key or OTP the session logged
+// in with (none for a password login), so the new key is never broader
+// than its creator.
+func (s *Service) inheritedLists(c *call) ([][]keyPerm, error) {
+	k := s.sessionCookie(c.extra)
+	if k == nil || len(k.perms) == 0 {
+		return nil, nil
+	}
+	if len(k.perms) >= maxKeyGenerations {
+		return nil, fmt.Errorf("keys can be minted at most %d sessions deep", maxKeyGenerations)
+	}
+	return k.perms, nil
+}
+
+// checkRuleCount applies the key_permissions quota to a new key's or
+// OTP's own rules and those it inherits.
+func (s *Service) checkRuleCount(own []keyPerm, inherited [][]keyPerm) error {
+	n := len(own)
+	for _, l := range inherited {
+		n += len(l)
+	}
+	return over("permissions, inherited ones included,", "key_permissions", n, s.quotas.KeyPermissions, "rules")
+}
+
 func permsList(ps []keyPerm) protocol.List {
 	out := make(protocol.List, 0, len(ps))
 	for _, p := range ps {
@@ -403,96 +666,107 @@ func permsList(ps []keyPerm) protocol.List {
 	return out
 }
 
-func (k *apiKeyRecord) dict() protocol.Dict {
+// dict is an API key as list returns it: plaintext_key is None, as the
+// key itself is not stored.
+func (k *apiKeyRecord) dict() protocol.Dict { return k.dictWith(nil) }
+
+func (k *apiKeyRecord) dictWith(plaintext any) protocol.Dict {
 	var exp any
 	if k.Expires != nil {
 		exp = *k.Expires
 	}
-	return protocol.Dict{
-		"uuid": k.UUID, "owner": k.Owner, "key": k.Key, "plaintext_key": k.PlaintextKey,
+	d := protocol.Dict{
+		"uuid": k.UUID, "owner": k.Owner, "key": k.Key, "plaintext_key": plaintext,
 		"description": k.Description, "expires": exp, "permissions": permsList(k.Permissions),
 	}
+	if len(k.Inherited) > 0 {
+		d["inherited_permissions"] = inheritedList(k.Inherited)
+	}
+	return d
 }
 
-// recordKind describes one kind of per-user key record (API keys, OTPs)
-// for the list and delete services the kinds share.
-type recordKind[T any] struct {
-	records func(d *userData) *[]T             // the user's records of this kind
-	uuid    func(r T) string                   // a record's UUID, what delete matches
-	dict    func(r T) protocol.Dict            // a record as list returns it
-	prune   func(s *Service, d *userData) bool // drops expired records, reports whether any went; nil: none expire
+func inheritedList(lists [][]keyPerm) protocol.List {
+	out := make(protocol.List, 0, len(lists))
+	for _, l := range lists {
+		out = append(out, permsList(l))
+	}
+	return out
 }
 
-var (
-	apiKeyKind = recordKind[*apiKeyRecord]{
-		records: func(d *userData) *[]*apiKeyRecord { return &d.APIKeys },
-		uuid:    func(k *apiKeyRecord) string { return k.UUID },
-		dict:    (*apiKeyRecord).dict,
+func (o *otpRecord) dict(plaintext any) protocol.Dict {
+	d := protocol.Dict{
+		"uuid": o.UUID, "origin": o.Origin, "expires": o.Expires, "permissions": permsList(o.Permissions),
+		"key": o.Key, "owner": o.Owner, "login": o.Login, "plaintext_key": plaintext,
 	}
-	otpKind = recordKind[*otpRecord]{
-		records: func(d *userData) *[]*otpRecord { return &d.OTPs },
-		uuid:    func(o *otpRecord) string { return o.UUID },
-		dict:    func(o *otpRecord) protocol.Dict { return o.dict(nil) },
-		prune:   (*Service).pruneOTPs,
+	if len(o.Inherited) > 0 {
+		d["inherited_permissions"] = inheritedList(o.Inherited)
 	}
-)
+	return d
+}
 
-// listRecords is the list service of a record kind: the caller's records
-// as dicts, once expired ones are pruned (and the pruning saved).
-func listRecords[T any](s *Service, c *call, kind recordKind[T]) (any, error) {
-	if _, err := c.params(0); err != nil {
-		return nil, err
+// validUUID reports whether id has the form of a record uuid, as Nexus's
+// validate_uid_b64: 22 characters of URL-safe base64 (or '+').
+func validUUID(id string) bool {
+	if len(id) != 22 {
+		return false
 	}
-	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
-		changed := kind.prune != nil && kind.prune(s, d)
-		recs := *kind.records(d)
-		out := make(protocol.List, 0, len(recs))
-		for _, r := range recs {
-			out = append(out, kind.dict(r))
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '+') {
+			return false
 		}
-		return out, changed, nil
-	})
+	}
+	return true
 }
 
-// deleteRecord is the delete service of a record kind: it removes the
-// caller's record whose UUID is the uuid_b64 argument and returns true,
-// whether or not there was one.
-func deleteRecord[T any](s *Service, c *call, kind recordKind[T]) (any, error) {
+// deleteOwn deletes the caller's record of kind with the uuid_b64
+// argument and returns true, whether or not there was one; another user's
+// record is permissiondenied, a malformed uuid an error.
+func (s *Service) deleteOwn(c *call, kind []byte) (any, error) {
 	id, err := c.stringParam("uuid_b64")
 	if err != nil {
 		return nil, err
 	}
-	return s.withUser(c, func(_ *user, d *userData) (any, bool, error) {
-		recs := kind.records(d)
-		for i, r := range *recs {
-			if kind.uuid(r) == id {
-				*recs = append((*recs)[:i:i], (*recs)[i+1:]...)
-				return true, true, nil
-			}
+	if !validUUID(id) {
+		return nil, errors.New("uuid_b64 must be 22 characters of URL-safe base64")
+	}
+	u, err := s.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.update(u.login, func(tx *userTx) (any, error) {
+		_, err := tx.deleteRecord(kind, id)
+		if errors.Is(err, errNotOwner) {
+			s.log.Info("refused to delete another user's record", "authid", u.login, "kind", string(kind))
+			return nil, permissionDenied()
 		}
-		return true, false, nil
+		return true, err
 	})
 }
 
 // dataRec returns the optional data_rec dict argument of a create service
-// (nil when absent).
-func dataRec(c *call) (protocol.Dict, error) {
-	p, err := c.params(0, "data_rec")
+// (nil when absent); first are the parameters before it.
+func dataRec(c *call, first ...string) ([]any, protocol.Dict, error) {
+	p, err := c.params(len(first), append(first, "data_rec")...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if p[0] == nil {
-		return nil, nil
+	last := p[len(first)]
+	if last == nil {
+		return p[:len(first)], nil, nil
 	}
-	d, ok := p[0].(protocol.Dict)
+	d, ok := last.(protocol.Dict)
 	if !ok {
-		return nil, errors.New("data_rec must be a dict")
+		return nil, nil, errors.New("data_rec must be a dict")
 	}
-	return d, nil
+	return p[:len(first)], d, nil
 }
 
 func (s *Service) apikeysCreate(c *call) (any, error) {
-	d, err := dataRec(c)
+	_, d, err := dataRec(c)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.caller(c)
 	if err != nil {
 		return nil, err
 	}
@@ -507,6 +781,9 @@ func (s *Service) apikeysCreate(c *call) (any, error) {
 			if rec.Description, ok = v.(string); !ok {
 				return nil, errors.New("description must be a string")
 			}
+			if err := overQuota("description", "key_description_bytes", len(rec.Description), s.quotas.KeyDescriptionBytes); err != nil {
+				return nil, err
+			}
 		case "expires":
 			if v == nil {
 				continue
@@ -515,12 +792,15 @@ func (s *Service) apikeysCreate(c *call) (any, error) {
 			if !ok {
 				return nil, errors.New("expires must be an ISO 8601 string or None")
 			}
+			if len(str) > 64 {
+				return nil, errors.New("expires is not an ISO 8601 timestamp")
+			}
 			if _, err := parseISOTime(str); err != nil {
 				return nil, err
 			}
 			rec.Expires = &str
 		case "permissions":
-			ps, err := parseKeyPerms(v)
+			ps, err := s.parseKeyPerms(v)
 			if err != nil {
 				return nil, err
 			}
@@ -528,82 +808,229 @@ func (s *Service) apikeysCreate(c *call) (any, error) {
 				rec.Permissions = ps
 			}
 		default:
-			return nil, fmt.Errorf("unknown API key field %q", k)
+			return nil, fmt.Errorf("unknown API key field %.64q", k)
 		}
 	}
-	return s.withUser(c, func(u *user, d *userData) (any, bool, error) {
-		if len(d.APIKeys) >= maxAPIKeys {
-			return nil, false, fmt.Errorf("too many API keys (limit %d)", maxAPIKeys)
+	if rec.Inherited, err = s.inheritedLists(c); err != nil {
+		return nil, err
+	}
+	if err := s.checkRuleCount(rec.Permissions, rec.Inherited); err != nil {
+		return nil, err
+	}
+	plain := newToken(24)
+	rec.UUID, rec.Owner, rec.Key = newUUID(), u.uuid, keyDigest(u.login, plain)
+	return s.update(u.login, func(tx *userTx) (any, error) {
+		if err := overCount("API keys", "api_keys", tx.countRecords(subAPIKeys), s.quotas.APIKeys); err != nil {
+			return nil, err
 		}
-		rec.UUID, rec.Owner = newUUID(), u.uuid
-		rec.PlaintextKey = newToken(24)
-		rec.Key = keyDigest(u.login, rec.PlaintextKey)
-		d.APIKeys = append(d.APIKeys, rec)
-		return rec.dict(), true, nil
+		return rec.dictWith(plain), tx.addRecord(subAPIKeys, rec.UUID, rec)
 	})
 }
 
-func (s *Service) apikeysList(c *call) (any, error) { return listRecords(s, c, apiKeyKind) }
-
-func (s *Service) apikeysDelete(c *call) (any, error) { return deleteRecord(s, c, apiKeyKind) }
-
-func (o *otpRecord) dict(plaintext any) protocol.Dict {
-	return protocol.Dict{
-		"uuid": o.UUID, "origin": o.Origin, "expires": o.Expires, "permissions": permsList(o.Permissions),
-		"key": o.Key, "owner": o.Owner, "login": o.Login, "plaintext_key": plaintext,
-	}
-}
-
-// pruneOTPs drops expired OTPs; it reports whether any went.
-func (s *Service) pruneOTPs(d *userData) bool {
-	now := s.now()
-	kept := d.OTPs[:0]
-	for _, o := range d.OTPs {
-		if !otpExpired(o, now) {
-			kept = append(kept, o)
-		}
-	}
-	changed := len(kept) != len(d.OTPs)
-	clear(d.OTPs[len(kept):])
-	d.OTPs = kept
-	return changed
-}
-
-func (s *Service) otpCreate(c *call) (any, error) {
-	d, err := dataRec(c)
-	if err != nil {
+func (s *Service) apikeysList(c *call) (any, error) {
+	if _, err := c.params(0); err != nil {
 		return nil, err
 	}
+	return s.view(c, func(_ *user, tx *userTx) (any, error) {
+		keys, err := records[apiKeyRecord](tx, subAPIKeys)
+		out := make(protocol.List, 0, len(keys))
+		for _, k := range keys {
+			out = append(out, k.dict())
+		}
+		return out, err
+	})
+}
+
+func (s *Service) apikeysDelete(c *call) (any, error) { return s.deleteOwn(c, subAPIKeys) }
+
+// pruneOTPs deletes login's expired OTPs.
+func (s *Service) pruneOTPs(tx *userTx) error {
+	otps, err := records[otpRecord](tx, subOTPs)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, o := range otps {
+		if otpExpired(o, now) {
+			if _, err := tx.deleteRecord(subOTPs, o.UUID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// newOTP creates an OTP for user u with the permissions of data_rec d, on
+// behalf of the session of c; origin says where it comes from.
+func (s *Service) newOTP(c *call, u *user, d protocol.Dict, origin string) (any, error) {
 	var ps []keyPerm
 	for k, v := range d {
 		if k != "permissions" {
-			return nil, fmt.Errorf("unknown OTP field %q", k)
+			return nil, fmt.Errorf("unknown OTP field %.64q", k)
 		}
-		if ps, err = parseKeyPerms(v); err != nil {
+		var err error
+		if ps, err = s.parseKeyPerms(v); err != nil {
 			return nil, err
 		}
 	}
 	if ps == nil {
 		ps = []keyPerm{}
 	}
-	return s.withUser(c, func(u *user, d *userData) (any, bool, error) {
-		s.pruneOTPs(d)
-		if len(d.OTPs) >= maxOTPs {
-			return nil, true, fmt.Errorf("too many OTPs (limit %d)", maxOTPs)
+	inherited, err := s.inheritedLists(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRuleCount(ps, inherited); err != nil {
+		return nil, err
+	}
+	plain := newToken(24)
+	o := &otpRecord{
+		UUID: newUUID(), Origin: origin, Expires: isoTime(s.now().Add(otpLifetime)),
+		Permissions: ps, Key: keyDigest(u.login, plain), Owner: u.uuid, Login: u.login, Inherited: inherited,
+	}
+	return s.update(u.login, func(tx *userTx) (any, error) {
+		if err := s.pruneOTPs(tx); err != nil {
+			return nil, err
 		}
-		plain := newToken(24)
-		o := &otpRecord{
-			UUID: newUUID(), Origin: u.login + "@unknown", Expires: isoTime(s.now().Add(otpLifetime)),
-			Permissions: ps, Key: keyDigest(u.login, plain), Owner: u.uuid, Login: u.login,
+		if err := overCount("unexpired OTPs", "otps", tx.countRecords(subOTPs), s.quotas.OTPs); err != nil {
+			return nil, err
 		}
-		d.OTPs = append(d.OTPs, o)
-		return o.dict(plain), true, nil
+		return o.dict(plain), tx.addRecord(subOTPs, o.UUID, o)
 	})
 }
 
-func (s *Service) otpList(c *call) (any, error) { return listRecords(s, c, otpKind) }
+func (s *Service) otpCreate(c *call) (any, error) {
+	_, d, err := dataRec(c)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.newOTP(c, u, d, u.login+"@"+c.peerHost())
+}
 
-func (s *Service) otpDelete(c *call) (any, error) { return deleteRecord(s, c, otpKind) }
+// listOTPs returns login's unexpired OTPs, without their keys' plaintext.
+func (s *Service) listOTPs(login string) (any, error) {
+	var out protocol.List
+	expired := false
+	err := s.store.view(login, func(tx *userTx) error {
+		otps, err := records[otpRecord](tx, subOTPs)
+		now := s.now()
+		out = make(protocol.List, 0, len(otps))
+		for _, o := range otps {
+			if otpExpired(o, now) {
+				expired = true
+				continue
+			}
+			out = append(out, o.dict(nil))
+		}
+		return err
+	})
+	if err == nil && expired {
+		err = s.store.update(login, s.pruneOTPs)
+	}
+	if err != nil {
+		return nil, s.storeErr(login, err)
+	}
+	return out, nil
+}
+
+func (s *Service) otpList(c *call) (any, error) {
+	if _, err := c.params(0); err != nil {
+		return nil, err
+	}
+	u, err := s.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.listOTPs(u.login)
+}
+
+func (s *Service) otpDelete(c *call) (any, error) { return s.deleteOwn(c, subOTPs) }
+
+// trusted refuses system.otp.* to sessions whose role does not bypass
+// role rules (trust, trusted): Nexus leaves that to its role rules alone,
+// which let its default backend role mint OTPs for any user.
+func trusted(c *call) error {
+	if !bypassRole(c.role) {
+		return permissionDenied()
+	}
+	return nil
+}
+
+// targetUser reads the login argument of a system.otp service.
+func (s *Service) targetUser(c *call, v any) (*user, error) {
+	login, err := asString(c, v, "login")
+	if err != nil {
+		return nil, err
+	}
+	u := s.lookupUser(login)
+	if u == nil {
+		return nil, errors.New("Unknown user")
+	}
+	return u, nil
+}
+
+// systemOTPCreate is system.otp.create(login, data_rec=None): a trusted
+// session mints an OTP for another user.
+func (s *Service) systemOTPCreate(c *call) (any, error) {
+	if err := trusted(c); err != nil {
+		return nil, err
+	}
+	p, d, err := dataRec(c, "login")
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.targetUser(c, p[0])
+	if err != nil {
+		return nil, err
+	}
+	return s.newOTP(c, u, d, fmt.Sprintf("%s@%s created token for %s", c.authid, c.peerHost(), u.login))
+}
+
+// systemOTPList is system.otp.list(login): another user's OTPs.
+func (s *Service) systemOTPList(c *call) (any, error) {
+	if err := trusted(c); err != nil {
+		return nil, err
+	}
+	p, err := c.params(1, "login")
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.targetUser(c, p[0])
+	if err != nil {
+		return nil, err
+	}
+	return s.listOTPs(u.login)
+}
+
+// systemOTPDelete is system.otp.delete(uuid_b64): it deletes any user's
+// OTP and returns true, whether or not there was one.
+func (s *Service) systemOTPDelete(c *call) (any, error) {
+	if err := trusted(c); err != nil {
+		return nil, err
+	}
+	id, err := c.stringParam("uuid_b64")
+	if err != nil {
+		return nil, err
+	}
+	if !validUUID(id) {
+		return nil, errors.New("uuid_b64 must be 22 characters of URL-safe base64")
+	}
+	var owner string
+	if err := s.store.view("", func(tx *userTx) error { owner = tx.recordOwner(id); return nil }); err != nil {
+		return nil, s.storeErr("", err)
+	}
+	if owner == "" {
+		return true, nil
+	}
+	return s.update(owner, func(tx *userTx) (any, error) {
+		_, err := tx.deleteRecord(subOTPs, id)
+		return true, err
+	})
+}
 
 // yamlLoad parses a YAML document into payload types.
 func yamlLoad(src string) (v any, err error) {

@@ -1,22 +1,59 @@
 package nexus
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
-// Record shapes as stored on disk (one JSON file per user) and, through
-// toDict, as returned to clients.
+// The store keeps each user's metadata, API keys and OTPs in one bbolt
+// database, DataDir/nexus.db (without DataDir: an unlinked temporary file,
+// so the data lives as long as the Service). Every request that changes
+// something is one bbolt transaction: it writes the pages of what changed,
+// and returns only once the transaction is on disk (fsync), so an
+// acknowledged write survives a crash and a crash at any moment leaves the
+// previous or the new state, never a file the next start cannot read.
+//
+// Layout (keys are bytes):
+//
+//	users/<login>/metadata/<key>  JSON metaRecord (without the value)
+//	users/<login>/values/<key>    the value, encoded by encodeValue
+//	users/<login>/apikeys/<seq>   JSON apiKeyRecord; seq (8 bytes, big endian) keeps creation order
+//	users/<login>/otps/<seq>      JSON otpRecord
+//	uuids/<uuid>                  JSON uuidEntry: whose API key or OTP a uuid is
+//	meta/schema                   "1"
+//	meta/migrated/<file>          a pre-bbolt users/<file>.json that was imported
+const dbFile = "nexus.db"
+
+var (
+	bucketUsers = []byte("users")
+	bucketUUIDs = []byte("uuids")
+	bucketMeta  = []byte("meta")
+
+	subMetadata = []byte("metadata")
+	subValues   = []byte("values")
+	subAPIKeys  = []byte("apikeys")
+	subOTPs     = []byte("otps")
+	userSubs    = [][]byte{subMetadata, subValues, subAPIKeys, subOTPs}
+)
+
+// lockTimeout bounds the wait for the database's file lock: a second
+// router on the same data directory fails to start instead of hanging.
+const lockTimeout = 2 * time.Second
+
+// Record shapes as stored and, through their dict methods, as returned to
+// clients.
 
 type keyPerm struct {
 	URI   string `json:"uri"`
@@ -25,213 +62,427 @@ type keyPerm struct {
 }
 
 type metaRecord struct {
-	Key      string `json:"key"`
-	Value    any    `json:"value"`
 	UUID     string `json:"uuid"`
 	Owner    string `json:"owner"`
 	Created  string `json:"created"`
 	Modified string `json:"modified"`
 }
 
+// apiKeyRecord is an API key as stored: its digest, never the key itself.
 type apiKeyRecord struct {
-	UUID         string    `json:"uuid"`
-	Owner        string    `json:"owner"`
-	Key          string    `json:"key"`
-	PlaintextKey string    `json:"plaintext_key"`
-	Description  string    `json:"description"`
-	Expires      *string   `json:"expires"`
-	Permissions  []keyPerm `json:"permissions"`
+	UUID        string    `json:"uuid"`
+	Owner       string    `json:"owner"`
+	Key         string    `json:"key"` // keyDigest(login, plaintext)
+	Description string    `json:"description"`
+	Expires     *string   `json:"expires"`
+	Permissions []keyPerm `json:"permissions"`
+	// Inherited are the permission lists of the session that created the
+	// key (and of its own creator, and so on): the key allows only what
+	// every list allows, so it is never broader than its creator.
+	Inherited [][]keyPerm `json:"inherited,omitempty"`
 }
 
 type otpRecord struct {
-	UUID        string    `json:"uuid"`
-	Origin      string    `json:"origin"`
-	Expires     string    `json:"expires"`
-	Permissions []keyPerm `json:"permissions"`
-	Key         string    `json:"key"`
-	Owner       string    `json:"owner"`
-	Login       string    `json:"login"`
+	UUID        string      `json:"uuid"`
+	Origin      string      `json:"origin"`
+	Expires     string      `json:"expires"`
+	Permissions []keyPerm   `json:"permissions"`
+	Key         string      `json:"key"`
+	Owner       string      `json:"owner"`
+	Login       string      `json:"login"`
+	Inherited   [][]keyPerm `json:"inherited,omitempty"` // as apiKeyRecord.Inherited
 }
 
-// userData is everything persisted for one user.
-type userData struct {
-	Version  int                    `json:"version"`
-	Login    string                 `json:"login"`
-	Metadata map[string]*metaRecord `json:"metadata"`
-	APIKeys  []*apiKeyRecord        `json:"apikeys"`
-	OTPs     []*otpRecord           `json:"otps"`
+// uuidEntry says whose API key or OTP a uuid is.
+type uuidEntry struct {
+	Login string `json:"login"`
+	Kind  string `json:"kind"` // "apikeys" or "otps"
+	Seq   uint64 `json:"seq"`
 }
 
-// store keeps per-user data in memory and, when dir is set, in
-// dir/users/<login>.json, written atomically (temp file, fsync, rename).
+// store is the persistent per-user data. bbolt serializes writers and lets
+// readers run alongside them; store adds no lock of its own.
 //
-// Ownership: mu guards users and every *userData reachable from it, and
-// serializes file writes. Callers take mu around get/modify/save.
+// Ownership: every field is set by openStore and never changes.
 type store struct {
-	dir string // "" = memory only
-
-	mu    sync.Mutex
-	users map[string]*userData
+	db   *bolt.DB
+	temp string // path of a temporary database to remove on close, or ""
+	// broken holds the pre-bbolt JSON files (by name) that could not be
+	// migrated: their users' requests fail, and the files stay, until
+	// they are fixed and the router restarted.
+	broken map[string]bool
 }
 
-func newStore(dir string) (*store, error) {
-	s := &store{dir: dir, users: map[string]*userData{}}
-	if dir != "" {
-		if err := os.MkdirAll(filepath.Join(dir, "users"), 0o700); err != nil {
+// errStoredData reports a user whose stored data cannot be read.
+var errStoredData = errors.New("stored user data is unreadable")
+
+// errNotOwner reports a uuid that belongs to another user's record.
+var errNotOwner = errors.New("record belongs to another user")
+
+// storageError wraps a failure of the database itself (a disk error), as
+// opposed to a refusal of the request.
+type storageError struct{ err error }
+
+func (e *storageError) Error() string { return "nexus: storage: " + e.err.Error() }
+func (e *storageError) Unwrap() error { return e.err }
+
+// openStore opens (creating it if needed) the database in dir, importing
+// the JSON files of earlier versions; an empty dir opens a temporary one.
+func openStore(dir string, log *slog.Logger) (*store, error) {
+	s := &store{broken: map[string]bool{}}
+	var path string
+	if dir == "" {
+		f, err := os.CreateTemp("", "izaber-nexus-*.db")
+		if err != nil {
+			return nil, fmt.Errorf("nexus: temporary store: %w", err)
+		}
+		path = f.Name()
+		f.Close()
+		s.temp = path
+	} else {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("nexus: data dir: %w", err)
 		}
+		path = filepath.Join(dir, dbFile)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, NoSync: dir == ""})
+	if s.temp != "" && os.Remove(path) == nil {
+		// Unlinked while open: nothing is left behind, even after a crash.
+		s.temp = ""
+	}
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("nexus: data dir %s is in use by another process (%s is locked)", dir, path)
+		}
+		return nil, fmt.Errorf("nexus: opening %s: %w", path, err)
+	}
+	s.db = db
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketUsers, bucketUUIDs, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get([]byte("schema")); {
+		case v == nil:
+			return meta.Put([]byte("schema"), []byte("1"))
+		case string(v) != "1":
+			return fmt.Errorf("%s has schema %q; this version reads schema 1", path, v)
+		}
+		return nil
+	})
+	if err == nil && dir != "" {
+		err = s.migrate(dir, log)
+	}
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("nexus: store: %w", err)
 	}
 	return s, nil
 }
 
-// errStoredData reports an unreadable user file; the file is left alone.
-var errStoredData = errors.New("stored user data is unreadable")
-
-// fileFor returns the file of login: the login itself when it is made of
-// safe characters, else a hex (or, for long logins, hashed) form that cannot
-// collide with a safe name.
-func (s *store) fileFor(login string) string {
-	safe := len(login) <= 100 && login != "" && login[0] != '.' && !strings.ContainsFunc(login, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' || r == '@')
-	})
-	name := login
-	switch {
-	case safe:
-	case len(login) <= 100:
-		name = "~" + hex.EncodeToString([]byte(login))
-	default:
-		sum := sha256.Sum256([]byte(login))
-		name = "~~" + hex.EncodeToString(sum[:])
+func (s *store) close() error {
+	err := s.db.Close()
+	if s.temp != "" {
+		_ = os.Remove(s.temp)
 	}
-	return filepath.Join(s.dir, "users", name+".json")
+	return err
 }
 
-// get returns login's data, loading it on first use. Caller holds mu.
-func (s *store) get(login string) (*userData, error) {
-	if d := s.users[login]; d != nil {
-		return d, nil
-	}
-	d := &userData{Version: 1, Login: login}
-	if s.dir != "" {
-		b, err := os.ReadFile(s.fileFor(login))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil:
-			return nil, fmt.Errorf("nexus: %w: %w", errStoredData, err)
-		default:
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.UseNumber()
-			if err := dec.Decode(d); err != nil {
-				return nil, fmt.Errorf("nexus: %w: %s: %w", errStoredData, s.fileFor(login), err)
-			}
-			for _, m := range d.Metadata {
-				m.Value = fromJSON(m.Value)
-			}
-		}
-	}
-	if d.Metadata == nil {
-		d.Metadata = map[string]*metaRecord{}
-	}
-	s.users[login] = d
-	return d, nil
+// userTx is one transaction on one user's data.
+type userTx struct {
+	tx    *bolt.Tx
+	login string
+	user  *bolt.Bucket // nil in a read transaction of a user without data
 }
 
-// save writes login's data. On failure the cached copy is dropped, so the
-// next get sees the last state that reached the disk. Caller holds mu.
-func (s *store) save(login string) error {
-	d := s.users[login]
-	if s.dir == "" || d == nil {
-		return nil
-	}
-	b, err := json.MarshalIndent(d, "", "  ")
-	if err == nil {
-		err = writeFileAtomic(s.fileFor(login), b)
-	}
-	if err != nil {
-		delete(s.users, login)
-		return fmt.Errorf("nexus: saving data of %q: %w", login, err)
+func (s *store) usable(login string) error {
+	if s.broken[legacyFileName(login)] {
+		return errStoredData
 	}
 	return nil
 }
 
-// writeFileAtomic replaces path with data: a reader sees the old or the new
-// content, never a mix, and a crash leaves one of the two.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
+// view runs f in a read transaction on login's data.
+func (s *store) view(login string, f func(u *userTx) error) error { return s.run(login, false, f) }
+
+// update runs f in a write transaction on login's data and commits it when
+// f returns nil: update returns after the change is on disk. When f fails,
+// nothing is written and its error is returned as is; a failure to commit
+// is a *storageError.
+func (s *store) update(login string, f func(u *userTx) error) error { return s.run(login, true, f) }
+
+func (s *store) run(login string, write bool, f func(u *userTx) error) error {
+	if err := s.usable(login); err != nil {
 		return err
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
+	var ferr error
+	txf := func(tx *bolt.Tx) error {
+		u := &userTx{tx: tx, login: login, user: tx.Bucket(bucketUsers).Bucket([]byte(login))}
+		if write {
+			b, err := userBucket(tx, login)
+			if err != nil {
+				return err
+			}
+			u.user = b
 		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
+		ferr = f(u)
+		return ferr
 	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
+	var err error
+	if write {
+		err = s.db.Update(txf)
+	} else {
+		err = s.db.View(txf)
 	}
-	if err = f.Close(); err != nil {
-		return err
+	if ferr != nil {
+		return ferr
 	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
+	if err != nil {
+		return &storageError{err}
 	}
 	return nil
 }
 
-// fromJSON turns values decoded with UseNumber into the payload types of
-// package protocol: int64 (uint64 above MaxInt64) or float64 for numbers.
-func fromJSON(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		if u, err := parseUint(x.String()); err == nil {
-			return u
-		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		for i := range x {
-			x[i] = fromJSON(x[i])
-		}
-		return x
-	case map[string]any:
-		for k := range x {
-			x[k] = fromJSON(x[k])
-		}
-		return x
+// userBucket returns login's bucket, creating it and its sub-buckets.
+func userBucket(tx *bolt.Tx, login string) (*bolt.Bucket, error) {
+	if login == "" {
+		return nil, errors.New("empty login")
 	}
-	return v
-}
-
-func parseUint(s string) (uint64, error) {
-	var u uint64
-	if s == "" {
-		return 0, errors.New("empty")
+	u, err := tx.Bucket(bucketUsers).CreateBucketIfNotExists([]byte(login))
+	if err != nil {
+		return nil, err
 	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, errors.New("not an unsigned integer")
+	for _, sub := range userSubs {
+		if _, err := u.CreateBucketIfNotExists(sub); err != nil {
+			return nil, err
 		}
-		d := uint64(c - '0')
-		if u > (^uint64(0)-d)/10 {
-			return 0, errors.New("overflow")
-		}
-		u = u*10 + d
 	}
 	return u, nil
+}
+
+func (u *userTx) sub(name []byte) *bolt.Bucket {
+	if u.user == nil {
+		return nil
+	}
+	return u.user.Bucket(name)
+}
+
+// meta returns the record and the encoded value of key, or nils.
+func (u *userTx) meta(key string) (*metaRecord, []byte, error) {
+	b := u.sub(subMetadata)
+	if b == nil {
+		return nil, nil, nil
+	}
+	raw := b.Get([]byte(key))
+	if raw == nil {
+		return nil, nil, nil
+	}
+	var r metaRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, nil, fmt.Errorf("%w: metadata %q: %v", errStoredData, key, err)
+	}
+	return &r, u.sub(subValues).Get([]byte(key)), nil
+}
+
+// metaUsage returns how many metadata keys login has and the bytes of
+// their values, not counting key except.
+func (u *userTx) metaUsage(except string) (n, size int) {
+	b := u.sub(subValues)
+	if b == nil {
+		return 0, 0
+	}
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if string(k) != except {
+			n++
+			size += len(v)
+		}
+	}
+	return n, size
+}
+
+func (u *userTx) putMeta(key string, r *metaRecord, value []byte) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := u.user.Bucket(subMetadata).Put([]byte(key), raw); err != nil {
+		return err
+	}
+	return u.user.Bucket(subValues).Put([]byte(key), value)
+}
+
+// deleteMeta removes key; it reports whether it was there.
+func (u *userTx) deleteMeta(key string) (bool, error) {
+	if u.user.Bucket(subMetadata).Get([]byte(key)) == nil {
+		return false, nil
+	}
+	if err := u.user.Bucket(subMetadata).Delete([]byte(key)); err != nil {
+		return false, err
+	}
+	return true, u.user.Bucket(subValues).Delete([]byte(key))
+}
+
+// eachMeta calls f for every metadata key in key order.
+func (u *userTx) eachMeta(f func(key string, r *metaRecord, value []byte) error) error {
+	b := u.sub(subMetadata)
+	if b == nil {
+		return nil
+	}
+	vals := u.sub(subValues)
+	return b.ForEach(func(k, raw []byte) error {
+		var r metaRecord
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("%w: metadata %q: %v", errStoredData, k, err)
+		}
+		return f(string(k), &r, vals.Get(k))
+	})
+}
+
+// records returns login's records of one kind (subAPIKeys, subOTPs) in
+// creation order.
+func records[T any](u *userTx, kind []byte) ([]*T, error) {
+	b := u.sub(kind)
+	if b == nil {
+		return nil, nil
+	}
+	var out []*T
+	err := b.ForEach(func(_, raw []byte) error {
+		r := new(T)
+		if err := json.Unmarshal(raw, r); err != nil {
+			return fmt.Errorf("%w: %s record: %v", errStoredData, kind, err)
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// getRecord returns login's record of kind with this uuid, or nil.
+func getRecord[T any](u *userTx, kind []byte, uuid string) (*T, error) {
+	b := u.sub(kind)
+	if b == nil {
+		return nil, nil
+	}
+	ent, err := u.uuidEntry(uuid)
+	if err != nil || ent == nil || ent.Login != u.login || ent.Kind != string(kind) {
+		return nil, err
+	}
+	raw := b.Get(binary.BigEndian.AppendUint64(nil, ent.Seq))
+	if raw == nil {
+		return nil, nil
+	}
+	r := new(T)
+	if err := json.Unmarshal(raw, r); err != nil {
+		return nil, fmt.Errorf("%w: %s record: %v", errStoredData, kind, err)
+	}
+	return r, nil
+}
+
+// uuidEntry returns the index entry of uuid, or nil.
+func (u *userTx) uuidEntry(uuid string) (*uuidEntry, error) {
+	raw := u.tx.Bucket(bucketUUIDs).Get([]byte(uuid))
+	if raw == nil {
+		return nil, nil
+	}
+	var ent uuidEntry
+	if err := json.Unmarshal(raw, &ent); err != nil {
+		return nil, fmt.Errorf("%w: uuid index: %v", errStoredData, err)
+	}
+	return &ent, nil
+}
+
+// countRecords returns how many records of kind login has.
+func (u *userTx) countRecords(kind []byte) int {
+	b := u.sub(kind)
+	if b == nil {
+		return 0
+	}
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
+// addRecord stores a new record of kind under uuid.
+func (u *userTx) addRecord(kind []byte, uuid string, rec any) error {
+	b := u.user.Bucket(kind)
+	idx := u.tx.Bucket(bucketUUIDs)
+	if idx.Get([]byte(uuid)) != nil {
+		return fmt.Errorf("uuid %q already in use", uuid)
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	key := binary.BigEndian.AppendUint64(nil, seq)
+	if err := b.Put(key, raw); err != nil {
+		return err
+	}
+	ent, err := json.Marshal(uuidEntry{Login: u.login, Kind: string(kind), Seq: seq})
+	if err != nil {
+		return err
+	}
+	return idx.Put([]byte(uuid), ent)
+}
+
+// deleteRecord removes login's record of kind with this uuid and reports
+// whether there was one. A uuid of another user's record is errNotOwner.
+func (u *userTx) deleteRecord(kind []byte, uuid string) (bool, error) {
+	ent, err := u.uuidEntry(uuid)
+	switch {
+	case err != nil || ent == nil:
+		return false, err
+	case ent.Login != u.login:
+		return false, errNotOwner
+	case ent.Kind != string(kind):
+		return false, nil
+	}
+	if err := u.user.Bucket(kind).Delete(binary.BigEndian.AppendUint64(nil, ent.Seq)); err != nil {
+		return false, err
+	}
+	return true, u.tx.Bucket(bucketUUIDs).Delete([]byte(uuid))
+}
+
+// recordOwner returns the login whose API key or OTP uuid is, or "".
+func (u *userTx) recordOwner(uuid string) string {
+	ent, _ := u.uuidEntry(uuid)
+	if ent == nil {
+		return ""
+	}
+	return ent.Login
+}
+
+// encodeValue encodes a payload value (the types of package protocol) for
+// storage, with the MessagePack serializer, so that it comes back with the
+// same types: bytes stay bytes, integers stay integers.
+func encodeValue(v any) ([]byte, error) {
+	b, err := protocol.MsgPack.Marshal(&protocol.Event{Subscription: 1, Publication: 1, Details: protocol.Dict{}, Args: protocol.List{v}})
+	if err != nil {
+		return nil, fmt.Errorf("value cannot be stored: %w", err)
+	}
+	return b, nil
+}
+
+// decodeValue reverses encodeValue.
+func decodeValue(b []byte) (any, error) {
+	m, err := protocol.MsgPack.Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errStoredData, err)
+	}
+	ev, ok := m.(*protocol.Event)
+	if !ok || len(ev.Args) != 1 {
+		return nil, fmt.Errorf("%w: stored value is not an encoded value", errStoredData)
+	}
+	return ev.Args[0], nil
 }
 
 // isoTime formats t like Python's datetime.isoformat() with microseconds

@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -24,34 +27,69 @@ const (
 // prefix is the URI prefix under which every service is also registered.
 const prefix = "com.izaber.wamp."
 
-// defaultRoles are the rules of the built-in roles (see doc.go). A roles:
-// section in the users file replaces a role's rules as a whole.
-func defaultRoles() map[string][][2]string {
-	both := func(uri, p string) [][2]string {
-		return [][2]string{{uri, p}, {prefix + uri, p}}
+// defaultRoles are the rules of the built-in roles: those Nexus ships
+// (its devdb, which the zaberit/nexus test image uses), so that a client
+// allowed here is allowed by Nexus too. The table is in the package doc.
+// permissive replaces frontend's and backend's rules with "*": "crspoq".
+// A roles: section in the users file replaces a role's rules as a whole.
+func defaultRoles(permissive bool) map[string][][2]string {
+	p := func(uri string) string { return prefix + uri }
+	roles := map[string][][2]string{
+		RolePublic: {
+			{p("public"), "crsp"},
+			{p("discovery.kncknc"), "p"},
+			{p("discovery.whsthr"), "s"},
+			{p("/dashboard:.*:dashboardRegistry/.get"), "c"},
+			{p("system.roster.query"), "c"},
+			{"roster.*", "q"},
+		},
+		RoleFrontend: {
+			{p("public.*"), "crsp"},
+			{p("frontend.*"), "crsp"},
+			{p("reauth"), "c+r+"},
+			{p("auth.whoami"), "c"},
+			{p("auth.authenticate"), "c"},
+			{p("auth.reauthenticate"), "c"},
+			{p("auth.reauthenticate_expire"), "c"},
+			{p("auth.is_reauthenticated"), "c"},
+			{p("auth.extend_reauthenticate"), "c"},
+			{p("auth.refresh_authorizer"), "c"},
+			{p("my.*"), "c"},
+			{"my.*", "c"},
+			{p("ad.users"), "c"},
+			{p("ad.groups"), "c"},
+			{p("system.db.query"), "c"},
+			{p("system.db.create"), "c"},
+			{p("system.db.update"), "c"},
+			{p("system.db.upsert"), "c"},
+			{p("system.db.delete"), "c"},
+			{p("system.preference.get"), "c"},
+			{p("system.preference.set"), "c"},
+			{p("system.is_reauthenticated"), "c"},
+			{p("system.extend_reauthenticate"), "c"},
+			{p("/zerp.*/.*"), "cs"},
+			{p("/dashboard:.*:dashboardRegistry/.get"), "c"},
+			{p("/dashboard:.*/.*"), "cs"},
+			{p("directory.users"), "c"},
+			{p("directory.groups"), "c"},
+			{p("notification.router.registerDestination"), "c"},
+			{p("system.roster.register"), "c"},
+			{p("system.roster.unregister"), "c"},
+			{p("system.roster.query"), "c"},
+			{"roster.*", "oq"},
+			{p("graphs.product_graph_consumption"), "c"},
+		},
+		RoleBackend: {
+			{p("*"), "crsp"},
+			{"roster.*", "oq"},
+		},
+		RoleTrust: {{"*", "crspoq"}},
 	}
-	cat := func(parts ...[][2]string) [][2]string {
-		var out [][2]string
-		for _, p := range parts {
-			out = append(out, p...)
-		}
-		return out
+	if permissive {
+		roles[RoleFrontend] = [][2]string{{"*", "crspoq"}}
+		roles[RoleBackend] = [][2]string{{"*", "crspoq"}}
 	}
-	return map[string][][2]string{
-		RolePublic: cat(
-			[][2]string{{"roster.*", "oq"}},
-			both("system.roster.query", "c"),
-			both("auth.whoami", "c"),
-		),
-		RoleFrontend: cat(
-			[][2]string{{"roster.*", "oq"}},
-			both("system.roster.*", "c"),
-			both("my.*", "c"),
-			both("auth.*", "c"),
-		),
-		RoleBackend: {{"*", "crspoq"}},
-		RoleTrust:   {{"*", "crspoq"}},
-	}
+	return roles
 }
 
 // bypassRole reports whether role skips role permissions, like Nexus's
@@ -91,8 +129,10 @@ type userDB struct {
 	users   map[string]*user    // by lower-case login
 	byKey   map[string]*user    // by lower-case cryptosign public key hex
 	roles   map[string]*ruleSet // by role name
+	quotas  *Quotas             // the file's quotas: section, or nil
 	anyCRA  bool                // some user has a WAMP-CRA secret
 	anyKeys bool                // some user has cryptosign keys
+	secrets bool                // some user has a plaintext password or WAMP-CRA secret
 }
 
 // fileUser and fileRule are the YAML shapes of the users file.
@@ -116,8 +156,9 @@ type fileRule struct {
 }
 
 type usersFile struct {
-	Users []fileUser            `yaml:"users"`
-	Roles map[string][]fileRule `yaml:"roles"`
+	Users  []fileUser            `yaml:"users"`
+	Roles  map[string][]fileRule `yaml:"roles"`
+	Quotas *Quotas               `yaml:"quotas"`
 }
 
 // ConfigError reports a problem in the users file: the file, the key (such
@@ -136,18 +177,51 @@ func (e *ConfigError) Error() string {
 }
 
 // loadUsers reads and checks a users file. An empty path means no users.
-func loadUsers(path string) (*userDB, error) {
+// A file holding plaintext secrets that other users can read is refused,
+// unless allowReadable.
+func loadUsers(path string, permissive, allowReadable bool, log *slog.Logger) (*userDB, error) {
 	if path == "" {
-		return buildUserDB("(none)", &usersFile{})
+		return buildUserDB("(none)", &usersFile{}, permissive)
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("nexus: users file: %w", err)
 	}
-	return parseUsers(path, data)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("nexus: users file: %w", err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxUsersFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("nexus: users file: %w", err)
+	}
+	if len(data) > maxUsersFile {
+		return nil, &ConfigError{File: path, Problem: fmt.Sprintf("larger than %d bytes", maxUsersFile)}
+	}
+	db, err := parseUsers(path, data, permissive)
+	if err != nil {
+		return nil, err
+	}
+	// Windows has no such permission bits; its ACLs are not checked.
+	if mode := fi.Mode().Perm(); runtime.GOOS != "windows" && mode&0o044 != 0 {
+		switch {
+		case db.secrets && !allowReadable:
+			return nil, &ConfigError{File: path, Problem: fmt.Sprintf("holds plaintext secrets (password or wampcra_secret) and other users can read it (mode %04o): "+
+				"chmod 600 it, replace password with password_hash (izaber-wamp router hash-password), or accept the risk explicitly (--allow-readable-users-file)", mode)}
+		case db.secrets:
+			log.Warn("nexus: users file holds plaintext secrets and other users can read it", "file", path, "mode", fmt.Sprintf("%04o", mode))
+		default:
+			log.Warn("nexus: users file holds password hashes and other users can read it; chmod 600 it", "file", path, "mode", fmt.Sprintf("%04o", mode))
+		}
+	}
+	return db, nil
 }
 
-func parseUsers(name string, data []byte) (db *userDB, err error) {
+// maxUsersFile bounds the users file read into memory.
+const maxUsersFile = 64 << 20
+
+func parseUsers(name string, data []byte, permissive bool) (db *userDB, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, &ConfigError{File: name, Problem: "not valid YAML"}
@@ -163,16 +237,16 @@ func parseUsers(name string, data []byte) (db *userDB, err error) {
 		}
 		return nil, &ConfigError{File: name, Problem: "not valid YAML"}
 	}
-	return buildUserDB(name, &f)
+	return buildUserDB(name, &f, permissive)
 }
 
-func buildUserDB(name string, f *usersFile) (*userDB, error) {
+func buildUserDB(name string, f *usersFile, permissive bool) (*userDB, error) {
 	bad := func(key, format string, args ...any) error {
 		return &ConfigError{File: name, Key: key, Problem: fmt.Sprintf(format, args...)}
 	}
-	db := &userDB{users: map[string]*user{}, byKey: map[string]*user{}, roles: map[string]*ruleSet{}}
+	db := &userDB{users: map[string]*user{}, byKey: map[string]*user{}, roles: map[string]*ruleSet{}, quotas: f.Quotas}
 
-	defs := defaultRoles()
+	defs := defaultRoles(permissive)
 	roleNames := make([]string, 0, len(f.Roles))
 	for r := range f.Roles {
 		roleNames = append(roleNames, r)
@@ -233,6 +307,9 @@ func buildUserDB(name string, f *usersFile) (*userDB, error) {
 			u.passwordHash = h
 		default:
 			u.password = fu.Password
+		}
+		if fu.Password != "" || fu.WAMPCRASecret != "" {
+			db.secrets = true
 		}
 		if fu.WAMPCRASecret == "" && (fu.WAMPCRASalt != "" || fu.WAMPCRAIterations != 0 || fu.WAMPCRAKeyLen != 0) {
 			return nil, bad(key, "wampcra_salt, wampcra_iterations and wampcra_keylen need wampcra_secret")

@@ -3,6 +3,7 @@ package nexus
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
@@ -10,7 +11,7 @@ import (
 )
 
 // ErrNotAuthorized is the URI of an authorization denial.
-const ErrNotAuthorized = "wamp.error.not_authorized"
+const ErrNotAuthorized = protocol.URINotAuthorized
 
 // Authorizer returns the realm authorizer: the caller's role rules (trust
 // bypasses them) and, for API key and OTP sessions, the key restrictions.
@@ -36,7 +37,11 @@ func (s *Service) Install(rl *router.Realm) error {
 		return fmt.Errorf("nexus: install: nil realm")
 	}
 	for _, svc := range services {
-		for _, uri := range []string{svc.name, prefix + svc.name} {
+		uris := []string{svc.name, prefix + svc.name}
+		if svc.prefixedOnly {
+			uris = uris[1:]
+		}
+		for _, uri := range uris {
 			if err := rl.RegisterInternal(uri, s.handler(uri)); err != nil {
 				return fmt.Errorf("nexus: install %s: %w", uri, err)
 			}
@@ -51,12 +56,30 @@ func (s *Service) handler(uri string) router.InternalHandler {
 	return func(_ context.Context, caller *router.SessionInfo, inv *session.Invocation) (*session.Result, error) {
 		v, err := s.invoke(&call{
 			name: uri, session: caller.ID, authid: caller.AuthID, role: caller.AuthRole,
+			extra: caller.AuthExtra, peer: peerHost(caller.RemoteAddr),
 			args: inv.Args, kwargs: inv.Kwargs,
 		})
 		if err != nil {
-			u, args := errorURI(err)
-			return nil, session.NewError(u, args, nil)
+			u, args, kwargs := errorURI(err)
+			return nil, session.NewError(u, args, kwargs)
 		}
 		return &session.Result{Args: protocol.List{v}}, nil
 	}
+}
+
+// peerHost is how Nexus names a client's address in an OTP's origin: the
+// IP address of a TCP client, "unix" for a Unix socket, else "unknown".
+func peerHost(a net.Addr) string {
+	switch x := a.(type) {
+	case *net.TCPAddr:
+		return x.IP.String()
+	case *net.UnixAddr:
+		return "unix"
+	case nil:
+		return "unknown"
+	}
+	if host, _, err := net.SplitHostPort(a.String()); err == nil {
+		return host
+	}
+	return "unknown"
 }

@@ -1,0 +1,190 @@
+package client
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/transport"
+)
+
+// Direction says whether a traced message was sent or received.
+type Direction int
+
+// The directions of Config.Trace.
+const (
+	Sent Direction = iota + 1
+	Received
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Sent:
+		return "sent"
+	case Received:
+		return "received"
+	}
+	return "Direction(?)"
+}
+
+// Redacted replaces a secret in traced messages.
+const Redacted = "[redacted]"
+
+// Stats are a Client's counters since New, over every session it joined.
+// Messages are counted as the session's peer sends and receives them.
+type Stats struct {
+	MessagesIn, MessagesOut uint64
+	// BytesIn and BytesOut are the bytes moved on the sockets, framing and
+	// keep-alive included; 0 for peers that do not count them (a custom
+	// Dialer's, an in-memory pipe).
+	BytesIn, BytesOut uint64
+	Calls             uint64 // CALL messages sent
+	Publications      uint64 // PUBLISH messages sent
+	Invocations       uint64 // INVOCATION messages received
+	Events            uint64 // EVENT messages received
+	Errors            uint64 // ERROR messages received: requests the router or a callee refused
+	// Reconnects counts sessions joined after the first one (reconnections
+	// and switches).
+	Reconnects uint64
+	// EventsDropped counts events dropped because a subscription's queue
+	// was full (see Subscription.Dropped).
+	EventsDropped uint64
+}
+
+// counters are the Client's message counters; the fields are atomics, so
+// the peers of every session update them without a lock.
+type counters struct {
+	msgIn, msgOut                  atomic.Uint64
+	calls, pubs, invs, evs, errors atomic.Uint64
+	reconnects                     atomic.Uint64
+	dropped                        atomic.Uint64 // of subscriptions no longer placed
+
+	mu       sync.Mutex // guards bytesIn, bytesOut and live
+	bytesIn  uint64     // of peers that are closed
+	bytesOut uint64
+	live     map[*observedPeer]struct{}
+}
+
+// sent counts m as sent (n = 1) or takes a failed send back (n = -1).
+func (k *counters) sent(m protocol.Message, n int) {
+	d := uint64(n) // -1 wraps around: atomic subtraction
+	k.msgOut.Add(d)
+	switch m.(type) {
+	case *protocol.Call:
+		k.calls.Add(d)
+	case *protocol.Publish:
+		k.pubs.Add(d)
+	}
+}
+
+func (k *counters) received(m protocol.Message) {
+	k.msgIn.Add(1)
+	switch m.(type) {
+	case *protocol.Invocation:
+		k.invs.Add(1)
+	case *protocol.Event:
+		k.evs.Add(1)
+	case *protocol.Error:
+		k.errors.Add(1)
+	}
+}
+
+// observedPeer counts and traces the messages of one connection.
+type observedPeer struct {
+	transport.Peer
+	k     *counters
+	trace func(Direction, protocol.Message)
+	once  sync.Once
+}
+
+func (k *counters) observe(p transport.Peer, trace func(Direction, protocol.Message)) *observedPeer {
+	o := &observedPeer{Peer: p, k: k, trace: trace}
+	k.mu.Lock()
+	if k.live == nil {
+		k.live = map[*observedPeer]struct{}{}
+	}
+	k.live[o] = struct{}{}
+	k.mu.Unlock()
+	return o
+}
+
+func (o *observedPeer) Send(ctx context.Context, m protocol.Message) error {
+	if o.trace != nil {
+		o.trace(Sent, redact(m))
+	}
+	// Counted first: the reply can arrive before Send returns.
+	o.k.sent(m, 1)
+	err := o.Peer.Send(ctx, m)
+	if err != nil {
+		o.k.sent(m, -1)
+	}
+	return err
+}
+
+func (o *observedPeer) Recv(ctx context.Context) (protocol.Message, error) {
+	m, err := o.Peer.Recv(ctx)
+	if err == nil {
+		o.k.received(m)
+		if o.trace != nil {
+			o.trace(Received, m)
+		}
+	}
+	return m, err
+}
+
+// Close closes the connection and moves its byte counts into the totals.
+func (o *observedPeer) Close() error {
+	err := o.Peer.Close()
+	o.once.Do(func() {
+		in, out := traffic(o.Peer)
+		k := o.k
+		k.mu.Lock()
+		k.bytesIn += in
+		k.bytesOut += out
+		delete(k.live, o)
+		k.mu.Unlock()
+	})
+	return err
+}
+
+func traffic(p transport.Peer) (in, out uint64) {
+	if t, ok := p.(transport.TrafficCounter); ok {
+		return t.Traffic()
+	}
+	return 0, 0
+}
+
+// redact returns m, or a copy without its secret: the signature of an
+// AUTHENTICATE (a ticket is the password itself).
+func redact(m protocol.Message) protocol.Message {
+	if a, ok := m.(*protocol.Authenticate); ok && a.Signature != "" {
+		c := *a
+		c.Signature = Redacted
+		return &c
+	}
+	return m
+}
+
+func (k *counters) snapshot() Stats {
+	s := Stats{
+		MessagesIn:    k.msgIn.Load(),
+		MessagesOut:   k.msgOut.Load(),
+		Calls:         k.calls.Load(),
+		Publications:  k.pubs.Load(),
+		Invocations:   k.invs.Load(),
+		Events:        k.evs.Load(),
+		Errors:        k.errors.Load(),
+		Reconnects:    k.reconnects.Load(),
+		EventsDropped: k.dropped.Load(),
+	}
+	k.mu.Lock()
+	s.BytesIn, s.BytesOut = k.bytesIn, k.bytesOut
+	for o := range k.live {
+		in, out := traffic(o.Peer)
+		s.BytesIn += in
+		s.BytesOut += out
+	}
+	k.mu.Unlock()
+	return s
+}

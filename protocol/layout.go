@@ -1,0 +1,498 @@
+package protocol
+
+import (
+	"math"
+	"strconv"
+)
+
+// Each message type describes its wire layout once, in its walk method
+// (message.go): the fields in wire order, each with its kind (an ID, a URI,
+// a dict with its typed keys, the payload, ...). A walker runs such a
+// description for one operation: reading a message from decoded elements,
+// validating it, building its generic list, writing it in a format, or
+// counting its elements. The kind methods below hold, for each kind of
+// field, how every operation treats it; nothing else in the package knows
+// a message's layout.
+//
+// Descriptions are plain method calls on a concrete *walker (no reflection,
+// no interface dispatch per field), so a walker on the stack stays there.
+
+// walkOp is the operation a walker performs.
+type walkOp uint8
+
+const (
+	opRead     walkOp = iota // fill the message from elems (types only)
+	opValidate               // check the values; count the elements to write (n) and the payload's bytes (size)
+	opList                   // append the generic list form to list
+	opWrite                  // write the message with w
+	opArity                  // count the accepted element counts, in n and max
+)
+
+// walker runs a message description. Only the fields of its op are used.
+type walker struct {
+	op   walkOp
+	code Code
+	err  error        // the first error; later fields are skipped
+	n    int          // next element (opRead), elements so far (opValidate, opArity min)
+	max  int          // opArity: most elements accepted
+	size int          // opValidate: string and binary bytes directly in the payload
+	seen passthruSeen // opValidate: passthru keys of the Options/Details
+
+	elems []elem     // opRead
+	uris  URIChecker // opValidate
+	list  List       // opList
+	w     msgWriter  // opWrite
+}
+
+func (w *walker) fail(field, reason string) {
+	w.err = invalid(w.code, field, reason)
+}
+
+// walk runs m's description with w. It is the one place that lists the
+// message types; each case is a static call so that w does not escape.
+func walk(m Message, w *walker) bool {
+	switch m := m.(type) {
+	case *Hello:
+		m.walk(w)
+	case *Welcome:
+		m.walk(w)
+	case *Abort:
+		m.walk(w)
+	case *Challenge:
+		m.walk(w)
+	case *Authenticate:
+		m.walk(w)
+	case *Goodbye:
+		m.walk(w)
+	case *Error:
+		m.walk(w)
+	case *Publish:
+		m.walk(w)
+	case *Published:
+		m.walk(w)
+	case *Subscribe:
+		m.walk(w)
+	case *Subscribed:
+		m.walk(w)
+	case *Unsubscribe:
+		m.walk(w)
+	case *Unsubscribed:
+		m.walk(w)
+	case *Event:
+		m.walk(w)
+	case *Call:
+		m.walk(w)
+	case *Cancel:
+		m.walk(w)
+	case *Result:
+		m.walk(w)
+	case *Register:
+		m.walk(w)
+	case *Registered:
+		m.walk(w)
+	case *Unregister:
+		m.walk(w)
+	case *Unregistered:
+		m.walk(w)
+	case *Invocation:
+		m.walk(w)
+	case *Interrupt:
+		m.walk(w)
+	case *Yield:
+		m.walk(w)
+	default:
+		return false
+	}
+	return true
+}
+
+// newMessage returns an empty message of a known code.
+var newMessage = [...]func() Message{
+	CodeHello:        func() Message { return new(Hello) },
+	CodeWelcome:      func() Message { return new(Welcome) },
+	CodeAbort:        func() Message { return new(Abort) },
+	CodeChallenge:    func() Message { return new(Challenge) },
+	CodeAuthenticate: func() Message { return new(Authenticate) },
+	CodeGoodbye:      func() Message { return new(Goodbye) },
+	CodeError:        func() Message { return new(Error) },
+	CodePublish:      func() Message { return new(Publish) },
+	CodePublished:    func() Message { return new(Published) },
+	CodeSubscribe:    func() Message { return new(Subscribe) },
+	CodeSubscribed:   func() Message { return new(Subscribed) },
+	CodeUnsubscribe:  func() Message { return new(Unsubscribe) },
+	CodeUnsubscribed: func() Message { return new(Unsubscribed) },
+	CodeEvent:        func() Message { return new(Event) },
+	CodeCall:         func() Message { return new(Call) },
+	CodeCancel:       func() Message { return new(Cancel) },
+	CodeResult:       func() Message { return new(Result) },
+	CodeRegister:     func() Message { return new(Register) },
+	CodeRegistered:   func() Message { return new(Registered) },
+	CodeUnregister:   func() Message { return new(Unregister) },
+	CodeUnregistered: func() Message { return new(Unregistered) },
+	CodeInvocation:   func() Message { return new(Invocation) },
+	CodeInterrupt:    func() Message { return new(Interrupt) },
+	CodeYield:        func() Message { return new(Yield) },
+}
+
+// arity holds the accepted element counts (type code included) per message
+// code, computed from the descriptions.
+var arity = func() (a [len(newMessage)][2]uint8) {
+	for c, mk := range newMessage {
+		if mk == nil {
+			continue
+		}
+		w := walker{op: opArity, code: Code(c)}
+		walk(mk(), &w)
+		a[c] = [2]uint8{uint8(1 + w.n), uint8(1 + w.max)}
+	}
+	return a
+}()
+
+// count adds to the element counts: lo elements always, hi at most.
+func (w *walker) count(lo, hi int) {
+	w.n += lo
+	w.max += hi
+}
+
+// id is an ID field: an integer in [1, MaxID].
+func (w *walker) id(field string, p *ID) {
+	if w.err != nil {
+		return
+	}
+	switch w.op {
+	case opRead:
+		*p, w.err = fieldID(w.code, field, &w.elems[w.n], false)
+		w.n++
+	case opValidate:
+		w.err = checkID(w.code, field, *p)
+		w.n++
+	case opList:
+		w.list = append(w.list, int64(*p))
+	case opWrite:
+		w.w.id(*p)
+	case opArity:
+		w.count(1, 1)
+	}
+}
+
+// requestType is ERROR's REQUEST.Type: the code of a request message.
+func (w *walker) requestType(p *Code) {
+	if w.err != nil {
+		return
+	}
+	const field = "RequestType"
+	switch w.op {
+	case opRead:
+		f := &w.elems[w.n]
+		t, err := fieldID(w.code, field, f, false)
+		switch {
+		case err != nil:
+			w.fail(field, f.typeName()+" is not a request type")
+		case t > math.MaxInt32:
+			w.fail(field, strconv.FormatUint(t, 10)+" is not a request type")
+		}
+		*p = Code(t)
+		w.n++
+	case opValidate:
+		switch *p {
+		case CodeSubscribe, CodeUnsubscribe, CodePublish, CodeRegister, CodeUnregister, CodeCall, CodeInvocation:
+		default:
+			w.fail(field, strconv.Itoa(int(*p))+" is not a request type")
+		}
+		w.n++
+	case opList:
+		w.list = append(w.list, int64(*p))
+	case opWrite:
+		w.w.id(uint64(*p))
+	case opArity:
+		w.count(1, 1)
+	}
+}
+
+// str is a string field.
+func (w *walker) str(field string, p *string) {
+	if w.err != nil {
+		return
+	}
+	switch w.op {
+	case opRead:
+		f := &w.elems[w.n]
+		if f.kind != fString {
+			w.fail(field, f.typeName()+", want a string")
+			return
+		}
+		*p = f.s
+		w.n++
+	case opValidate:
+		w.n++
+	case opList:
+		w.list = append(w.list, *p)
+	case opWrite:
+		w.err = w.w.str(*p)
+	case opArity:
+		w.count(1, 1)
+	}
+}
+
+// uri is a URI field checked with the walker's rule for exact matching.
+func (w *walker) uri(field string, p *string) {
+	if w.op == opValidate {
+		if w.err == nil {
+			w.err = uri(w.uris, w.code, field, *p, "")
+			w.n++
+		}
+		return
+	}
+	w.str(field, p)
+}
+
+// patternURI is SUBSCRIBE's and REGISTER's URI: its valid shape depends on
+// the match policy in opts.
+func (w *walker) patternURI(field string, p *string, opts Dict) {
+	if w.op == opValidate {
+		if w.err == nil {
+			match, _ := opts["match"].(string) // its type and value were checked with the options
+			if match == "" {
+				match = MatchExact
+			}
+			w.err = uri(w.uris, w.code, field, *p, match)
+			w.n++
+		}
+		return
+	}
+	w.str(field, p)
+}
+
+// dict is a required dict field (Details, Options, Extra) whose
+// spec-defined keys have the types in keys.
+func (w *walker) dict(field string, p *Dict, keys *keyTypes) {
+	if w.err != nil {
+		return
+	}
+	switch w.op {
+	case opRead:
+		*p = w.readDict(field)
+		w.n++
+	case opValidate:
+		w.err = keys.check(w.code, field, *p, &w.seen)
+		w.n++
+	case opList:
+		w.list = append(w.list, dict(*p))
+	case opWrite:
+		w.err = w.w.dict(*p)
+	case opArity:
+		w.count(1, 1)
+	}
+}
+
+// optDict is an optional trailing dict, sent only when it is not empty
+// (autobahn's Options of UNSUBSCRIBE and UNREGISTER). Empty ones decode as
+// nil.
+func (w *walker) optDict(field string, p *Dict, keys *keyTypes) {
+	if w.err != nil {
+		return
+	}
+	switch w.op {
+	case opRead:
+		if w.n < len(w.elems) {
+			*p = nonEmpty(w.readDict(field))
+			w.n++
+		}
+	case opValidate:
+		w.err = keys.check(w.code, field, *p, &w.seen)
+		if len(*p) > 0 {
+			w.n++
+		}
+	case opList:
+		if len(*p) > 0 {
+			w.list = append(w.list, *p)
+		}
+	case opWrite:
+		if len(*p) > 0 {
+			w.err = w.w.dict(*p)
+		}
+	case opArity:
+		w.count(0, 1)
+	}
+}
+
+func (w *walker) readDict(field string) Dict {
+	f := &w.elems[w.n]
+	d, ok := f.v.(Dict)
+	if !ok || f.kind != fAny {
+		w.fail(field, f.typeName()+", want a dict")
+	}
+	return d
+}
+
+// revocation is UNSUBSCRIBED's and UNREGISTERED's body: [Request] in reply
+// to a request, or the router's revocation form [0, Details] (a non-zero
+// Request with Details is accepted too, as autobahn does; empty Details of
+// a reply decode as nil so that a round trip is exact).
+func (w *walker) revocation(req *ID, details *Dict, keys *keyTypes) {
+	if w.err != nil {
+		return
+	}
+	long := *req == 0 || len(*details) > 0
+	switch w.op {
+	case opRead:
+		if len(w.elems)-w.n == 1 {
+			w.id("Request", req)
+			return
+		}
+		*req, w.err = fieldID(w.code, "Request", &w.elems[w.n], true)
+		if w.err != nil {
+			return
+		}
+		w.n++
+		d := w.readDict("Details")
+		w.n++
+		if *req != 0 {
+			d = nonEmpty(d)
+		}
+		*details = d
+	case opValidate:
+		if *req > MaxID {
+			w.err = checkID(w.code, "Request", *req)
+			return
+		}
+		w.err = keys.check(w.code, "Details", *details, &w.seen)
+		w.n++
+		if long {
+			w.n++
+		}
+	case opList:
+		w.list = append(w.list, int64(*req))
+		if long {
+			w.list = append(w.list, dict(*details))
+		}
+	case opWrite:
+		w.w.id(*req)
+		if long {
+			w.err = w.w.dict(*details)
+		}
+	case opArity:
+		w.count(1, 2)
+	}
+}
+
+// payload is the optional trailing Arguments and ArgumentsKw; opts is the
+// message's Options or Details, which say whether the payload is in
+// passthru mode (see passthru.go).
+//
+// On receive, null in either position means absent (fox-wamp sends
+// [RESULT, id, {}, [x], null]), and empty values decode as nil. On send,
+// empty trailing values are omitted and Args is sent as [] when only
+// Kwargs is set; nothing is ever sent as null.
+func (w *walker) payload(opts Dict, args *List, kwargs *Dict) {
+	if w.err != nil {
+		return
+	}
+	switch w.op {
+	case opRead:
+		w.readPayload(opts, args, kwargs)
+	case opValidate:
+		w.err = checkPassthru(w.code, w.seen, *args, *kwargs)
+		if w.seen.enc && opaquePayload(opts, *args, *kwargs) {
+			w.n++
+		} else {
+			w.n += payloadLen(*args, *kwargs)
+		}
+		for _, v := range *args {
+			w.size += valueBytes(v)
+		}
+		for _, v := range *kwargs {
+			w.size += valueBytes(v)
+		}
+	case opList:
+		if opaquePayload(opts, *args, *kwargs) {
+			w.list = append(w.list, (*args)[0])
+			return
+		}
+		switch payloadLen(*args, *kwargs) {
+		case 2:
+			a := *args
+			if a == nil {
+				a = List{}
+			}
+			w.list = append(w.list, a, *kwargs)
+		case 1:
+			w.list = append(w.list, *args)
+		}
+	case opWrite:
+		if opaquePayload(opts, *args, *kwargs) {
+			w.err = w.w.elem((*args)[0])
+			return
+		}
+		switch payloadLen(*args, *kwargs) {
+		case 2:
+			if w.err = w.w.list(*args); w.err == nil {
+				w.err = w.w.dict(*kwargs)
+			}
+		case 1:
+			w.err = w.w.list(*args)
+		}
+	case opArity:
+		w.count(0, 2)
+	}
+}
+
+func (w *walker) readPayload(opts Dict, args *List, kwargs *Dict) {
+	rest := w.elems[w.n:]
+	if len(rest) > 0 {
+		f := &rest[0]
+		// autobahn's payload transparency: an opaque payload (binary, or
+		// a string) replaces Arguments; it needs Options/Details enc_algo.
+		opaque := func() bool { return len(rest) == 1 && hasEncAlgo(opts) }
+		switch a := f.v.(type) {
+		case List:
+			if len(a) > 0 {
+				*args = a
+			}
+		case nil:
+			switch {
+			case f.kind == fAny: // null: absent
+			case f.kind == fString && opaque():
+				*args = List{f.s}
+			default:
+				w.fail("Args", f.typeName()+", want a list")
+				return
+			}
+		case []byte:
+			if !opaque() {
+				w.fail("Args", "binary, want a list (an opaque payload needs enc_algo and no Kwargs)")
+				return
+			}
+			*args = List{a}
+		default:
+			w.fail("Args", f.typeName()+", want a list")
+			return
+		}
+	}
+	if len(rest) > 1 {
+		f := &rest[1]
+		switch k := f.v.(type) {
+		case Dict:
+			if len(k) > 0 {
+				*kwargs = k
+			}
+		case nil:
+			if f.kind != fAny {
+				w.fail("Kwargs", f.typeName()+", want a dict")
+			}
+		default:
+			w.fail("Kwargs", f.typeName()+", want a dict")
+		}
+	}
+}
+
+// payloadLen is the number of trailing payload elements to send.
+func payloadLen(args List, kwargs Dict) int {
+	if len(kwargs) > 0 {
+		return 2
+	}
+	if len(args) > 0 {
+		return 1
+	}
+	return 0
+}
