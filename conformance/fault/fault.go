@@ -13,6 +13,7 @@ package fault
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -71,11 +72,16 @@ type Flow struct {
 	state  map[string]any
 }
 
-// Inject sends m in direction dir (to the router or to the client).
+// Inject sends m in direction dir (to the router or to the client). A
+// message package protocol refuses to encode (a double may lie in ways a
+// router must not) is sent in its generic list form.
 func (f *Flow) Inject(dir Dir, m protocol.Message) {
 	c := f.peer(dir)
-	if c != nil {
-		c.Send(context.Background(), m)
+	if c == nil {
+		return
+	}
+	if err := c.Send(context.Background(), m); err != nil && !errors.Is(err, wire.ErrClosed) {
+		c.SendList(context.Background(), protocol.ToList(m))
 	}
 }
 
