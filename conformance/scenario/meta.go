@@ -189,7 +189,7 @@ func sessionMetaScenarios() []*Scenario {
 			Section: secSessionMeta, Level: MUST, Feature: procs,
 			Run: func(t *T) {
 				a := t.Join(JoinOptions{})
-				t.Join(JoinOptions{})
+				t.Join(JoinOptions{}).Sync("to be sure the router has attached the session")
 				if n, _ := arg(a.metaCall("wamp.session.count", nil, nil).Args, 0).(int64); n < 2 {
 					t.Fatalf("wamp.session.count is %d with at least 2 sessions joined", n)
 				}
@@ -206,6 +206,7 @@ func sessionMetaScenarios() []*Scenario {
 			Run: func(t *T) {
 				a := t.Join(JoinOptions{})
 				b := t.Join(JoinOptions{})
+				b.Sync("to be sure the router has attached the session")
 				all := arg(a.metaCall("wamp.session.list", nil, nil).Args, 0)
 				if !idIn(all, a.ID) || !idIn(all, b.ID) {
 					t.Fatalf("wamp.session.list %v lacks %d or %d", all, a.ID, b.ID)
@@ -227,6 +228,7 @@ func sessionMetaScenarios() []*Scenario {
 			Run: func(t *T) {
 				a := t.Join(JoinOptions{})
 				b := t.Join(JoinOptions{})
+				b.Sync("to be sure the router has attached the session")
 				d, ok := arg(a.metaCall("wamp.session.get", protocol.List{b.ID}, nil).Args, 0).(protocol.Dict)
 				if !ok {
 					t.Fatalf("wamp.session.get did not return a dict")
