@@ -29,12 +29,8 @@ environment with every secret-looking value redacted. It does not connect.`,
   IZABER_URL=ws://127.0.0.1:8282/ws izaber-wamp config | jq .connection.url`,
 	}
 	e := a.client(cmd)
-	cmd.RunE = e.runE(func(ctx context.Context, pos []string) int {
-		if len(pos) > 0 {
-			return e.usageErr("unexpected arguments %q", pos)
-		}
-		return e.runConfig(ctx)
-	})
+	cmd.Args = noArgs
+	cmd.RunE = e.runE(func(ctx context.Context, _ []string) int { return e.runConfig(ctx) })
 	return cmd
 }
 
