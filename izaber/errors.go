@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -89,9 +90,9 @@ func (e *LoginError) Error() string {
 		said += ": " + e.Abort.Message
 	}
 	switch e.Abort.Reason {
-	case "wamp.error.no_such_realm":
+	case protocol.URINoSuchRealm:
 		fmt.Fprintf(&b, "izaber: realm %q does not exist at %s (router: %s); check wamp.connection.realm", e.Realm, e.URL, said)
-	case "wamp.error.no_auth_method", "wamp.error.no_matching_auth_method":
+	case protocol.URINoAuthMethod, "wamp.error.no_matching_auth_method":
 		fmt.Fprintf(&b, "izaber: the router at %s accepts none of the login methods offered for %q (router: %s); check wamp.connection.authmethods", e.URL, e.User, said)
 	default:
 		if refusedCredentials(e.Abort.Reason) {
@@ -125,8 +126,8 @@ const defaultOrigin = "default"
 // spec's authentication failures.
 func refusedCredentials(reason string) bool {
 	switch reason {
-	case "com.izaber.wamp.error.permissiondenied", "wamp.error.not_authorized",
-		"wamp.error.authentication_failed", "wamp.error.authorization_failed":
+	case ErrPermissionDenied.URI, protocol.URINotAuthorized, protocol.URIAuthenticationFailed,
+		protocol.URIAuthenticationDenied, protocol.URIAuthorizationFailed, protocol.URINoSuchPrincipal:
 		return true
 	}
 	return false
