@@ -92,7 +92,7 @@ func (e *LoginError) Error() string {
 	switch e.Abort.Reason {
 	case protocol.URINoSuchRealm:
 		fmt.Fprintf(&b, "izaber: realm %q does not exist at %s (router: %s); check wamp.connection.realm", e.Realm, e.URL, said)
-	case protocol.URINoAuthMethod, "wamp.error.no_matching_auth_method":
+	case protocol.URINoAuthMethod, protocol.URINoMatchingAuthMethod:
 		fmt.Fprintf(&b, "izaber: the router at %s accepts none of the login methods offered for %q (router: %s); check wamp.connection.authmethods", e.URL, e.User, said)
 	default:
 		if refusedCredentials(e.Abort.Reason) {
