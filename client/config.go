@@ -164,6 +164,7 @@ const (
 	StateClosed                    // Close was called
 )
 
+// String returns the state's name ("connected", "gave up", ...).
 func (s State) String() string {
 	switch s {
 	case StateIdle:
@@ -206,10 +207,12 @@ type RestoreError struct {
 	Err  error
 }
 
+// Error returns "client: restore <kind> <uri>: <cause>".
 func (e *RestoreError) Error() string {
 	return fmt.Sprintf("client: restore %s %s: %v", e.Kind, e.URI, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *RestoreError) Unwrap() error { return e.Err }
 
 // Revocation is a registration or subscription revoked by the router.

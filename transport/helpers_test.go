@@ -16,6 +16,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +33,36 @@ import (
 func checkLeaks(t testing.TB) {
 	t.Helper()
 	leaktest.Guard(t)
+}
+
+// waitParked waits until a goroutine whose stack mentions each of funcs is
+// parked (blocked: IO wait, select, chan receive, ...; not running, runnable
+// or in a system call). For a test over real sockets this is the signal
+// that the code under test has reached a wait, where synctest.Wait cannot
+// be used; nothing else signals it, so it polls the goroutine stacks.
+// Examples: ("waitWrite", "TestX") is a write blocked on a full socket;
+// ("serverHandshake", "waitRead") a handshake waiting for the client.
+func waitParked(t testing.TB, funcs ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
+			header, _, _ := strings.Cut(g, "\n")
+			_, status, _ := strings.Cut(header, "[")
+			if strings.HasPrefix(status, "running") || strings.HasPrefix(status, "runnable") || strings.HasPrefix(status, "syscall") {
+				continue
+			}
+			if !slices.ContainsFunc(funcs, func(f string) bool { return !strings.Contains(g, f) }) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no goroutine parked in %q after 10s:\n%s", funcs, buf[:n])
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func ctxT(t testing.TB, d time.Duration) context.Context {

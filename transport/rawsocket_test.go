@@ -409,7 +409,7 @@ func TestListenerClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	time.Sleep(20 * time.Millisecond)
+	waitParked(t, "serverHandshake", "waitRead")
 	errc := make(chan error, 1)
 	go func() { _, err := l.Accept(context.Background()); errc <- err }()
 	if err := l.Close(); err != nil {
@@ -728,7 +728,6 @@ func TestMessagesBeforeFailureAreDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	time.Sleep(100 * time.Millisecond) // let the read loop hit the bad frame
 	for i := 1; i <= 3; i++ {
 		m, err := p.Recv(ctx)
 		if err != nil {
