@@ -23,12 +23,22 @@ import (
 
 func dialJoin(t *testing.T, url string, ser protocol.Serializer, maxSize int) *session.Session {
 	t.Helper()
+	return dialJoinCfg(t, url, ser, maxSize, session.Config{})
+}
+
+// dialJoinCfg is dialJoin with a session configuration (the realm defaults
+// to testRealm).
+func dialJoinCfg(t *testing.T, url string, ser protocol.Serializer, maxSize int, cfg session.Config) *session.Session {
+	t.Helper()
 	ctx := ctxT(t)
 	p, err := transport.Dial(ctx, url, transport.DialOptions{Serializers: []protocol.Serializer{ser}, MaxMessageSize: maxSize})
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
-	s, err := session.Join(ctx, p, session.Config{Realm: testRealm})
+	if cfg.Realm == "" {
+		cfg.Realm = testRealm
+	}
+	s, err := session.Join(ctx, p, cfg)
 	if err != nil {
 		t.Fatalf("join %s: %v", url, err)
 	}
@@ -45,7 +55,9 @@ type endpoints struct{ ws, tcp, unix string }
 func serveAll(t *testing.T, cfg router.Config) (*router.Router, endpoints) {
 	t.Helper()
 	checkLeaks(t)
-	cfg.Realms = []router.RealmConfig{{Name: testRealm}}
+	if len(cfg.Realms) == 0 {
+		cfg.Realms = []router.RealmConfig{{Name: testRealm}}
+	}
 	r, err := router.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,27 @@ const (
 	stateClosed                   // ended; no message is sent any more
 )
 
+// idRing is a bounded set of recently seen ids (the oldest is forgotten
+// first).
+type idRing struct {
+	ids  [64]protocol.ID
+	next int
+}
+
+func (r *idRing) add(id protocol.ID) {
+	r.ids[r.next] = id
+	r.next = (r.next + 1) % len(r.ids)
+}
+
+func (r *idRing) has(id protocol.ID) bool {
+	for _, v := range r.ids {
+		if v == id && id != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // maxAbandoned bounds the memory of abandoned request ids (see Session.abandoned).
 const maxAbandoned = 4096
 
@@ -68,9 +89,12 @@ type Session struct {
 	regs      map[protocol.ID]*Registration // by router registration id
 	subs      map[protocol.ID][]*Subscription
 	invs      map[protocol.ID]*invocation // running or queued invocations by request id
-	workers   int                         // invocation worker goroutines started
-	active    int                         // goroutines started by the session still running
-	idleDone  bool                        // idle closed
+	// endedStreams remembers streamed invocations that ended before their
+	// last input chunk, whose further chunks are dropped.
+	endedStreams idRing
+	workers      int  // invocation worker goroutines started
+	active       int  // goroutines started by the session still running
+	idleDone     bool // idle closed
 }
 
 // replyItem is one reply (or the terminal error) for a pending request.
@@ -538,10 +562,7 @@ func (s *Session) await(ctx context.Context, id protocol.ID, p *pendingReq, prog
 				if onAbandon != nil {
 					onAbandon()
 				}
-				if context.Cause(ctx) == errTimeoutCause {
-					return nil, fmt.Errorf("session: %s %s: %w: %w", op, uri, ErrTimeout, context.DeadlineExceeded)
-				}
-				return nil, fmt.Errorf("session: %s %s: %w", op, uri, ctx.Err())
+				return nil, abandonError(ctx, op, uri)
 			}
 			s.mu.Unlock()
 			// The final reply (or the session's end) is being delivered.
@@ -564,6 +585,14 @@ func (s *Session) await(ctx context.Context, id protocol.ID, p *pendingReq, prog
 			return it.msg, nil
 		}
 	}
+}
+
+// abandonError is the error of a request given up because ctx ended.
+func abandonError(ctx context.Context, op, uri string) error {
+	if context.Cause(ctx) == errTimeoutCause {
+		return fmt.Errorf("session: %s %s: %w: %w", op, uri, ErrTimeout, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("session: %s %s: %w", op, uri, ctx.Err())
 }
 
 func isProgress(d protocol.Dict) bool {
