@@ -126,8 +126,8 @@ const defaultOrigin = "default"
 // spec's authentication failures.
 func refusedCredentials(reason string) bool {
 	switch reason {
-	case "com.izaber.wamp.error.permissiondenied", protocol.URINotAuthorized,
-		protocol.URIAuthenticationFailed, protocol.URIAuthorizationFailed:
+	case ErrPermissionDenied.URI, protocol.URINotAuthorized, protocol.URIAuthenticationFailed,
+		protocol.URIAuthenticationDenied, protocol.URIAuthorizationFailed, protocol.URINoSuchPrincipal:
 		return true
 	}
 	return false
