@@ -51,7 +51,10 @@ type CallStream struct {
 
 // CallStream starts a call of procedure whose input is sent in chunks with
 // [CallStream.Send] and [CallStream.CloseSend] (progressive call
-// invocations). Nothing is sent before the first chunk. It fails with
+// invocations). Nothing is sent before the first chunk. With the Passthru
+// option every CALL carries its attributes and each chunk's args should be
+// the one opaque payload, protocol.List{payload} (the option's own Payload
+// is not sent). It fails with
 // ErrFeatureNotSupported when the router did not announce
 // progressive_call_invocations; a callee without the feature makes Result
 // fail with the same error.
@@ -68,6 +71,9 @@ func (s *Session) CallStream(ctx context.Context, procedure string, opts ...Opti
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("session: call stream %s: %w", procedure, err)
+	}
+	if _, _, err := s.passthruPayload(st, protocol.RoleDealer, "call stream "+procedure, nil, nil); err != nil {
+		return nil, err
 	}
 	p := newPending(protocol.CodeCall)
 	p.wantProgress = st.progress != nil

@@ -95,9 +95,11 @@ func TestStreamedInvocationInputOverflow(t *testing.T) {
 	defer s.Close(ctx)
 	defer router.Close() // the fake router answers no GOODBYE
 	handlerDone := make(chan error, 1)
+	started := make(chan struct{}, 1)
 	regDone := make(chan *session.Registration, 1)
 	go func() {
 		reg, err := s.Register(ctx, "p.slow", func(hctx context.Context, inv *session.Invocation) (*session.Result, error) {
+			started <- struct{}{}
 			<-hctx.Done() // reads nothing until the overflow cancels it
 			handlerDone <- hctx.Err()
 			return nil, hctx.Err()
@@ -119,7 +121,15 @@ func TestStreamedInvocationInputOverflow(t *testing.T) {
 		}
 		return &protocol.Invocation{Request: 1, Registration: 7, Details: d, Args: protocol.List{"x"}}
 	}
-	for range 1 + 4 + 1 + 3 { // the first, a full queue, the overflowing one, late ones
+	if err := router.Send(ctx, chunk(true)); err != nil {
+		t.Fatal(err)
+	}
+	select { // else the overflow stops the invocation before its handler runs
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("handler not started")
+	}
+	for range 4 + 1 + 3 { // a full queue, the overflowing chunk, late ones
 		if err := router.Send(ctx, chunk(true)); err != nil {
 			t.Fatal(err)
 		}
@@ -133,8 +143,13 @@ func TestStreamedInvocationInputOverflow(t *testing.T) {
 	if !ok || e.RequestType != protocol.CodeInvocation || e.Request != 1 || e.URI != session.URIRuntimeError {
 		t.Fatalf("got %T %+v, want ERROR for the invocation", m, m)
 	}
-	if err := <-handlerDone; !errors.Is(err, context.Canceled) {
-		t.Fatalf("handler context: %v", err)
+	select {
+	case err := <-handlerDone:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("handler context: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the handler was not cancelled")
 	}
 	if s.Err() != nil {
 		t.Fatalf("session ended: %v", s.Err())
