@@ -32,6 +32,7 @@ const (
 	// offered authmethod is accepted (the spec text says
 	// wamp.error.no_matching_auth_method).
 	URINoAuthMethod               = "wamp.error.no_auth_method"
+	URINoMatchingAuthMethod       = "wamp.error.no_matching_auth_method" // the spec's spelling of URINoAuthMethod
 	URICannotAuthenticate         = "wamp.error.cannot_authenticate"
 	URIFeatureNotSupported        = "wamp.error.feature_not_supported"
 	URIOptionNotAllowed           = "wamp.error.option_not_allowed"

@@ -29,34 +29,38 @@ environment with every secret-looking value redacted. It does not connect.`,
   IZABER_URL=ws://127.0.0.1:8282/ws izaber-wamp config | jq .connection.url`,
 	}
 	e := a.client(cmd)
-	cmd.RunE = e.runE(func(ctx context.Context, pos []string) int {
-		if len(pos) > 0 {
-			return e.usageErr("unexpected arguments %q", pos)
-		}
-		return e.runConfig(ctx)
-	})
+	cmd.Args = noArgs
+	cmd.RunE = e.runE(func(ctx context.Context, _ []string) int { return e.runConfig(ctx) })
 	return cmd
 }
 
 func (e *env) runConfig(ctx context.Context) int {
-	st, err := e.settings(true)
+	st, err := e.conn.load()
 	if err != nil {
-		return e.errorf(exitUsage, "%v", err)
+		return e.fail(err)
 	}
-	c, err := izaber.New(st.cfg) // fills in the defaults; does not connect
+	cfg := st.cfg
+	cfg.Logger = e.logger()
+	c, err := izaber.New(cfg) // fills in the defaults and logs the warnings; does not connect
 	if err != nil {
-		return e.errorf(exitUsage, "%v", err)
+		return e.fail(err)
 	}
 	d := c.Config()
 	closeClient(c)
 
 	password := "not set (default " + izaber.DefaultPassword + ")"
-	if st.passwordSource != "default" {
-		password = redactedText + " from " + st.passwordSource
+	if from := st.passwordFrom(); from != "default" {
+		password = redactedText + " from " + from
 	}
 	uriBase := d.URIBase
 	if d.NoURIBase {
 		uriBase = ""
+	}
+	secretFrom := func(key string) string { // "[redacted] from …", or "" when not set
+		if from := st.cfg.From[key]; from != "" {
+			return redactedText + " from " + from
+		}
+		return redactedText
 	}
 	conn := map[string]any{
 		"url":               d.URL,
@@ -77,6 +81,12 @@ func (e *env) runConfig(ctx context.Context) int {
 		"heartbeat_timeout": d.HeartbeatTimeout.String(),
 		"max_payload_size":  d.MaxPayloadSize,
 	}
+	if d.CRASecret != "" {
+		conn["wampcra_secret"] = secretFrom("wampcra_secret")
+	}
+	if d.CryptosignKey != nil {
+		conn["cryptosign_key"] = secretFrom("cryptosign_key_file")
+	}
 	if d.TLSCAFile != "" || d.TLSCertFile != "" || d.TLSKeyFile != "" || d.TLSServerName != "" || d.TLSInsecure {
 		conn["tls"] = map[string]any{"ca": d.TLSCAFile, "cert": d.TLSCertFile, "key": d.TLSKeyFile, "server_name": d.TLSServerName, "insecure": d.TLSInsecure}
 	}
@@ -88,8 +98,8 @@ func (e *env) runConfig(ctx context.Context) int {
 		"source":      source,
 		"environment": st.environment,
 		"connection":  conn,
-		"overrides":   nonNilStrings(st.overrides),
-		"warnings":    nonNilStrings(st.warnings),
+		"overrides":   nonNilStrings(st.overrides()),
+		"warnings":    nonNilStrings(c.Warnings()),
 	}
 	if st.values != nil {
 		out["values"] = redactSecrets(st.values, "")

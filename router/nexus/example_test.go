@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
@@ -78,4 +79,51 @@ func ExampleWriteDemoUsers() {
 	// backend-1 backend false
 	// frontend-1 frontend true
 	// trust-1 trust false
+}
+
+// Quotas bound what each user can store; a request over one is refused
+// with com.izaber.wamp.error.quota_exceeded, naming the quota.
+func ExampleQuotas() {
+	dir, _ := os.MkdirTemp("", "nexus-quotas")
+	defer os.RemoveAll(dir)
+	users := filepath.Join(dir, "users.yaml")
+	os.WriteFile(users, []byte("users:\n  - {login: alice, password: secret}\n"), 0o600)
+
+	svc, err := nexus.New(nexus.Config{
+		UsersFile: users,
+		DataDir:   filepath.Join(dir, "data"),
+		Quotas:    nexus.Quotas{MetadataValueBytes: 1024}, // zero fields keep DefaultQuotas
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer svc.Close()
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{
+		Name: "izaber", Authenticators: svc.Authenticators(), Authorizer: svc.Authorizer(),
+	}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := svc.Install(r.Realm("izaber")); err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	defer r.Close(ctx)
+	client, server := transport.Pipe(protocol.JSON)
+	go r.ServePeer(ctx, server)
+	s, err := session.Join(ctx, client, session.Config{
+		Realm: "izaber", AuthID: "alice", Auth: []auth.ClientMethod{auth.Ticket("secret")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close(ctx)
+
+	_, err = s.Call(ctx, "com.izaber.wamp.my.metadata.set", protocol.List{"notes", strings.Repeat("x", 2000)}, nil)
+	var werr *session.Error
+	if errors.As(err, &werr) {
+		fmt.Println(werr.URI, werr.Kwargs["quota"], werr.Kwargs["limit"])
+	}
+	// Output:
+	// com.izaber.wamp.error.quota_exceeded metadata_value_bytes 1024
 }

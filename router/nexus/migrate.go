@@ -95,7 +95,7 @@ func (s *store) migrate(dir string, log *slog.Logger) error {
 		if !ok || e.IsDir() {
 			continue
 		}
-		login, err := s.importLegacy(path, base)
+		login, err := s.importLegacy(path, base, log)
 		if err != nil {
 			s.broken[base] = true
 			log.Error("nexus: cannot migrate user data file; its user's requests fail until it is fixed", "file", path, "error", err)
@@ -118,7 +118,7 @@ func (s *store) migrate(dir string, log *slog.Logger) error {
 
 // importLegacy imports one file; base is its name without .json. It returns
 // the file's login.
-func (s *store) importLegacy(path, base string) (string, error) {
+func (s *store) importLegacy(path, base string, log *slog.Logger) (string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
@@ -131,69 +131,119 @@ func (s *store) importLegacy(path, base string) (string, error) {
 	}); err != nil {
 		return "", err
 	}
-	var d legacyUser
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&d); err != nil {
-		if done {
-			return base, nil // imported already; this copy is a leftover
-		}
+	if done {
+		return base, nil // imported already: this copy is a leftover
+	}
+	d, err := parseLegacy(base, raw)
+	if err != nil {
 		return "", err
 	}
-	login, err := legacyLogin(base, d.Login)
-	if err != nil || done {
-		return login, err
+	for _, k := range d.skipped {
+		log.Warn("nexus: metadata key cannot be stored (empty or longer than bbolt allows); not migrated", "authid", d.login, "key_bytes", len(k))
 	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		ub, err := userBucket(tx, login)
+		ub, err := userBucket(tx, d.login)
 		if err != nil {
 			return err
 		}
-		u := &userTx{tx: tx, login: login, user: ub}
-		keys := make([]string, 0, len(d.Metadata))
-		for k := range d.Metadata {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			m := d.Metadata[k]
-			if m == nil {
-				continue
-			}
-			v, err := encodeValue(fromJSON(m.Value))
-			if err != nil {
-				return fmt.Errorf("metadata %q: %w", k, err)
-			}
-			if err := u.putMeta(k, &metaRecord{UUID: m.UUID, Owner: m.Owner, Created: m.Created, Modified: m.Modified}, v); err != nil {
+		u := &userTx{tx: tx, login: d.login, user: ub}
+		for _, m := range d.meta {
+			if err := u.putMeta(m.key, &m.rec, m.value); err != nil {
 				return err
 			}
 		}
-		for _, k := range d.APIKeys {
-			if k == nil || k.UUID == "" || u.recordOwner(k.UUID) != "" {
-				continue
-			}
-			rec := k.apiKeyRecord
-			if rec.Key == "" && k.PlaintextKey != "" {
-				rec.Key = keyDigest(login, k.PlaintextKey)
-			}
-			if rec.Permissions == nil {
-				rec.Permissions = []keyPerm{}
-			}
-			if err := u.addRecord(subAPIKeys, rec.UUID, &rec); err != nil {
-				return err
+		for _, k := range d.keys {
+			if u.recordOwner(k.UUID) == "" {
+				if err := u.addRecord(subAPIKeys, k.UUID, k); err != nil {
+					return err
+				}
 			}
 		}
-		for _, o := range d.OTPs {
-			if o == nil || o.UUID == "" || u.recordOwner(o.UUID) != "" {
-				continue
-			}
-			if err := u.addRecord(subOTPs, o.UUID, o); err != nil {
-				return err
+		for _, o := range d.otps {
+			if u.recordOwner(o.UUID) == "" {
+				if err := u.addRecord(subOTPs, o.UUID, o); err != nil {
+					return err
+				}
 			}
 		}
 		return tx.Bucket(bucketMeta).Put(marker, []byte(time.Now().UTC().Format(time.RFC3339)))
 	})
-	return login, err
+	return d.login, err
+}
+
+// legacyData is a parsed pre-bbolt user file, in the store's record forms.
+type legacyData struct {
+	login string
+	meta  []struct {
+		key   string
+		rec   metaRecord
+		value []byte // encodeValue form
+	}
+	keys    []*apiKeyRecord // digests only: plaintext keys are dropped
+	otps    []*otpRecord
+	skipped []string // metadata keys bbolt cannot hold
+}
+
+// parseLegacy reads a pre-bbolt user file named base+".json".
+func parseLegacy(base string, raw []byte) (*legacyData, error) {
+	var f legacyUser
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&f); err != nil {
+		return nil, err
+	}
+	login, err := legacyLogin(base, f.Login)
+	if err != nil {
+		return nil, err
+	}
+	d := &legacyData{login: login}
+	keys := make([]string, 0, len(f.Metadata))
+	for k := range f.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m := f.Metadata[k]
+		switch {
+		case m == nil:
+			continue
+		case k == "" || len(k) > bolt.MaxKeySize:
+			d.skipped = append(d.skipped, k)
+			continue
+		}
+		v, err := encodeValue(fromJSON(m.Value))
+		if err != nil {
+			return nil, fmt.Errorf("metadata %.64q: %w", k, err)
+		}
+		d.meta = append(d.meta, struct {
+			key   string
+			rec   metaRecord
+			value []byte
+		}{k, metaRecord{UUID: m.UUID, Owner: m.Owner, Created: m.Created, Modified: m.Modified}, v})
+	}
+	seen := map[string]bool{}
+	for _, k := range f.APIKeys {
+		if k == nil || k.UUID == "" || seen[k.UUID] {
+			continue
+		}
+		seen[k.UUID] = true
+		rec := k.apiKeyRecord
+		if rec.Key == "" && k.PlaintextKey != "" {
+			rec.Key = keyDigest(login, k.PlaintextKey)
+		}
+		if rec.Permissions == nil {
+			rec.Permissions = []keyPerm{}
+		}
+		d.keys = append(d.keys, &rec)
+	}
+	for _, o := range f.OTPs {
+		if o == nil || o.UUID == "" || seen[o.UUID] {
+			continue
+		}
+		seen[o.UUID] = true
+		d.otps = append(d.otps, o)
+	}
+	return d, nil
 }
 
 // legacyLogin returns the login a legacy file belongs to: the one its name
