@@ -556,6 +556,12 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	if !validURI(m.Procedure, match) {
 		return fail(protocol.URIInvalidURI, fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, match))
 	}
+	// "wamp" as first component is the protocol's (basic/building_blocks.md
+	// URIs): clients do not register there, except the "trusted" role, as
+	// in crossbar.
+	if strings.HasPrefix(m.Procedure, "wamp.") && s.info.AuthRole != "trusted" {
+		return fail(protocol.URIInvalidURI, fmt.Sprintf("procedure URI %q is in the reserved wamp namespace", m.Procedure))
+	}
 	if e := rl.authorize(s, ActionRegister, m.Procedure); e != nil {
 		s.send(e.message(protocol.CodeRegister, m.Request))
 		return nil
