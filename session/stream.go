@@ -40,6 +40,8 @@ type CallStream struct {
 	cancel    context.CancelFunc
 	stop      func() bool // stops the CANCEL on ctx's end
 
+	// mu guards sent and closed and is held while a chunk is written, so
+	// chunks go out in order. Lock order: mu, then Session.mu.
 	mu     sync.Mutex
 	sent   bool // the first CALL is sent
 	closed bool // the final CALL is sent
@@ -91,15 +93,20 @@ func (s *Session) CallStream(ctx context.Context, procedure string, opts ...Opti
 // returns the context's error.
 func (cs *CallStream) abandon() {
 	s := cs.s
+	cs.mu.Lock() // lock order: CallStream.mu, then Session.mu (as in send)
+	sent := cs.sent
 	s.mu.Lock()
 	if s.pending == nil || s.pending[cs.id] != cs.p {
 		s.mu.Unlock()
+		cs.mu.Unlock()
 		return // answered, or the session ended
 	}
-	s.abandonLocked(cs.id, protocol.CodeCall)
+	if sent {
+		s.abandonLocked(cs.id, protocol.CodeCall) // a late reply may still come
+	} else {
+		delete(s.pending, cs.id) // nothing was sent: no reply will come
+	}
 	s.mu.Unlock()
-	cs.mu.Lock()
-	sent := cs.sent
 	cs.mu.Unlock()
 	if sent {
 		s.sendCancel(cs.id, cs.st.cancelMode)
