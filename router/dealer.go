@@ -355,7 +355,7 @@ func (rl *Realm) callContinuation(s *sess, m *protocol.Call, progress bool) (han
 	}
 	inv := s.calls[m.Request]
 	if inv == nil {
-		if s.endedStreams.has(m.Request) {
+		if s.endedStreams.Has(m.Request) {
 			return true, nil // late chunk of a progressive call that is over
 		}
 		return false, nil
@@ -422,7 +422,7 @@ func (rl *Realm) interrupt(b *batch, inv *invocation, mode, reason string) {
 func (rl *Realm) endInvocation(inv *invocation) {
 	inv.done = true
 	if inv.streaming {
-		inv.caller.endedStreams.add(inv.callID)
+		inv.caller.endedStreams.Add(inv.callID)
 	}
 	if inv.timer != nil {
 		inv.timer.Stop()
