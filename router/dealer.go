@@ -355,7 +355,7 @@ func (rl *Realm) callContinuation(s *sess, m *protocol.Call, progress bool) (han
 	}
 	inv := s.calls[m.Request]
 	if inv == nil {
-		if s.endedStreams.has(m.Request) {
+		if s.endedStreams.Has(m.Request) {
 			return true, nil // late chunk of a progressive call that is over
 		}
 		return false, nil
@@ -422,7 +422,7 @@ func (rl *Realm) interrupt(b *batch, inv *invocation, mode, reason string) {
 func (rl *Realm) endInvocation(inv *invocation) {
 	inv.done = true
 	if inv.streaming {
-		inv.caller.endedStreams.add(inv.callID)
+		inv.caller.endedStreams.Add(inv.callID)
 	}
 	if inv.timer != nil {
 		inv.timer.Stop()
@@ -557,6 +557,12 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	}
 	if !validURI(m.Procedure, match) {
 		return fail(protocol.URIInvalidURI, fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, match))
+	}
+	// "wamp" as first component is the protocol's (basic/building_blocks.md
+	// URIs): clients do not register there, except the "trusted" role, as
+	// in crossbar.
+	if strings.HasPrefix(m.Procedure, "wamp.") && s.info.AuthRole != "trusted" {
+		return fail(protocol.URIInvalidURI, fmt.Sprintf("procedure URI %q is in the reserved wamp namespace", m.Procedure))
 	}
 	if e := rl.authorize(s, ActionRegister, m.Procedure); e != nil {
 		s.reply(e.message(protocol.CodeRegister, m.Request))

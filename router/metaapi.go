@@ -168,7 +168,17 @@ func (rl *Realm) sessionOfLocked(id protocol.ID) (*sess, error) {
 	return nil, noSuchSession(id)
 }
 
-func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
+// observation is what wamp.registration.list and wamp.subscription.list
+// report of a registration or subscription.
+type observation struct {
+	id         protocol.ID
+	match, uri string
+}
+
+// metaListing answers the list procedures: the ids of every observation
+// (not the protected ones) or, given a session id, of that session's, by
+// match policy. all and mine are called with rl.mu held.
+func (rl *Realm) metaListing(caller *SessionInfo, c *internalCall, all func(yield func(observation)), mine func(s *sess, yield func(observation))) (protocol.List, protocol.Dict, error) {
 	var only protocol.ID
 	if len(c.args) > 0 && c.args[0] != nil {
 		id, err := argID(c, 0, "a session id")
@@ -178,6 +188,7 @@ func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internal
 		only = id
 	}
 	byMatch := map[string][]protocol.ID{}
+	add := func(o observation) { byMatch[o.match] = append(byMatch[o.match], o.id) }
 	rl.mu.Lock()
 	if only != 0 {
 		s, err := rl.sessionOfLocked(only)
@@ -185,15 +196,13 @@ func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internal
 			rl.mu.Unlock()
 			return nil, nil, err
 		}
-		for _, reg := range s.regs {
-			byMatch[reg.match] = append(byMatch[reg.match], reg.id)
-		}
+		mine(s, add)
 	} else {
-		for _, reg := range rl.dealer.byID {
-			if !protectedURI(reg.uri, caller) {
-				byMatch[reg.match] = append(byMatch[reg.match], reg.id)
+		all(func(o observation) {
+			if !protectedURI(o.uri, caller) {
+				add(o)
 			}
-		}
+		})
 	}
 	rl.mu.Unlock()
 	return protocol.List{protocol.Dict{
@@ -201,6 +210,20 @@ func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internal
 		matchPrefix:   idList(byMatch[matchPrefix]),
 		matchWildcard: idList(byMatch[matchWildcard]),
 	}}, nil, nil
+}
+
+func (reg *registration) observation() observation { return observation{reg.id, reg.match, reg.uri} }
+
+func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
+	return rl.metaListing(caller, c, func(yield func(observation)) {
+		for _, reg := range rl.dealer.byID {
+			yield(reg.observation())
+		}
+	}, func(s *sess, yield func(observation)) {
+		for _, reg := range s.regs {
+			yield(reg.observation())
+		}
+	})
 }
 
 // lookupOptions reads the optional options dict argument of lookup (only
@@ -383,39 +406,18 @@ func (sub *subscription) subscriberIDs() []protocol.ID {
 	return ids
 }
 
+func (sub *subscription) observation() observation { return observation{sub.id, sub.match, sub.topic} }
+
 func (rl *Realm) metaSubList(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	var only protocol.ID
-	if len(c.args) > 0 && c.args[0] != nil {
-		id, err := argID(c, 0, "a session id")
-		if err != nil {
-			return nil, nil, err
-		}
-		only = id
-	}
-	byMatch := map[string][]protocol.ID{}
-	rl.mu.Lock()
-	if only != 0 {
-		s, err := rl.sessionOfLocked(only)
-		if err != nil {
-			rl.mu.Unlock()
-			return nil, nil, err
-		}
-		for _, sub := range s.subs {
-			byMatch[sub.match] = append(byMatch[sub.match], sub.id)
-		}
-	} else {
+	return rl.metaListing(caller, c, func(yield func(observation)) {
 		for _, sub := range rl.broker.byID {
-			if !protectedURI(sub.topic, caller) {
-				byMatch[sub.match] = append(byMatch[sub.match], sub.id)
-			}
+			yield(sub.observation())
 		}
-	}
-	rl.mu.Unlock()
-	return protocol.List{protocol.Dict{
-		matchExact:    idList(byMatch[matchExact]),
-		matchPrefix:   idList(byMatch[matchPrefix]),
-		matchWildcard: idList(byMatch[matchWildcard]),
-	}}, nil, nil
+	}, func(s *sess, yield func(observation)) {
+		for _, sub := range s.subs {
+			yield(sub.observation())
+		}
+	})
 }
 
 func (rl *Realm) metaSubLookup(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/idring"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -119,27 +120,7 @@ type sess struct {
 	testaments  [2][]*testament               // by scope: detached, destroyed
 	// endedStreams remembers the request ids of its progressive call
 	// invocations that ended while it may still be sending input.
-	endedStreams idRing
-}
-
-// idRing is a bounded set of recently seen ids (oldest forgotten first).
-type idRing struct {
-	ids  [64]protocol.ID
-	next int
-}
-
-func (r *idRing) add(id protocol.ID) {
-	r.ids[r.next] = id
-	r.next = (r.next + 1) % len(r.ids)
-}
-
-func (r *idRing) has(id protocol.ID) bool {
-	for _, v := range r.ids {
-		if v == id && id != 0 {
-			return true
-		}
-	}
-	return false
+	endedStreams idring.Ring
 }
 
 func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joinInfo) *sess {

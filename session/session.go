@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zabertech/go-izaber-wamp/internal/idring"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -20,27 +21,6 @@ const (
 	stateClosing                  // we sent GOODBYE and wait for the reply
 	stateClosed                   // ended; no message is sent any more
 )
-
-// idRing is a bounded set of recently seen ids (the oldest is forgotten
-// first).
-type idRing struct {
-	ids  [64]protocol.ID
-	next int
-}
-
-func (r *idRing) add(id protocol.ID) {
-	r.ids[r.next] = id
-	r.next = (r.next + 1) % len(r.ids)
-}
-
-func (r *idRing) has(id protocol.ID) bool {
-	for _, v := range r.ids {
-		if v == id && id != 0 {
-			return true
-		}
-	}
-	return false
-}
 
 // maxAbandoned bounds the memory of abandoned request ids (see Session.abandoned).
 const maxAbandoned = 4096
@@ -93,7 +73,7 @@ type Session struct {
 	invs      map[protocol.ID]*invocation // running or queued invocations by request id
 	// endedStreams remembers streamed invocations that ended before their
 	// last input chunk, whose further chunks are dropped.
-	endedStreams idRing
+	endedStreams idring.Ring
 	workers      int  // invocation worker goroutines started
 	active       int  // goroutines started by the session still running
 	idleDone     bool // idle closed
