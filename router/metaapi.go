@@ -347,6 +347,8 @@ func (rl *Realm) metaRegRemoveCallee(_ context.Context, caller *SessionInfo, c *
 	if err != nil {
 		return nil, nil, err
 	}
+	var b batch
+	defer b.flush()
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	s, err := rl.sessionOfLocked(calleeID)
@@ -361,32 +363,32 @@ func (rl *Realm) metaRegRemoveCallee(_ context.Context, caller *SessionInfo, c *
 		return nil, nil, &callError{URI: protocol.URINoSuchRegistration,
 			Args: protocol.List{fmt.Sprintf("session %d is not registered on registration %d on this dealer", calleeID, reg.id)}}
 	}
-	rl.removeCallee(reg, s)
+	rl.removeCallee(&b, reg, s)
 	if s.feat&featCalleeRevocation != 0 {
 		d := protocol.Dict{"registration": reg.id}
 		if reason != "" {
 			d["reason"] = reason
 		}
-		s.send(&protocol.Unregistered{Request: 0, Details: d})
+		b.send(s, &protocol.Unregistered{Request: 0, Details: d})
 	}
 	return nil, nil, nil
 }
 
 // publishRegCreated publishes on_create (for a new registration) and
 // on_register. rl.mu must be held.
-func (rl *Realm) publishRegistered(s *sess, reg *registration, created bool) {
+func (rl *Realm) publishRegistered(out *batch, s *sess, reg *registration, created bool) {
 	if created {
-		rl.publishLocked(nil, protocol.MetaRegistrationOnCreate, nil, protocol.List{s.info.ID, reg.details()}, nil)
+		rl.publishLocked(out, nil, protocol.MetaRegistrationOnCreate, nil, protocol.List{s.info.ID, reg.details()}, nil)
 	}
-	rl.publishLocked(nil, protocol.MetaRegistrationOnRegister, nil, protocol.List{s.info.ID, reg.id}, nil)
+	rl.publishLocked(out, nil, protocol.MetaRegistrationOnRegister, nil, protocol.List{s.info.ID, reg.id}, nil)
 }
 
 // publishUnregistered publishes on_unregister and, when the registration
 // is gone, on_delete. rl.mu must be held.
-func (rl *Realm) publishUnregistered(s *sess, reg *registration, deleted bool) {
-	rl.publishLocked(nil, protocol.MetaRegistrationOnUnregister, nil, protocol.List{s.info.ID, reg.id}, nil)
+func (rl *Realm) publishUnregistered(out *batch, s *sess, reg *registration, deleted bool) {
+	rl.publishLocked(out, nil, protocol.MetaRegistrationOnUnregister, nil, protocol.List{s.info.ID, reg.id}, nil)
 	if deleted {
-		rl.publishLocked(nil, protocol.MetaRegistrationOnDelete, nil, protocol.List{s.info.ID, reg.id}, nil)
+		rl.publishLocked(out, nil, protocol.MetaRegistrationOnDelete, nil, protocol.List{s.info.ID, reg.id}, nil)
 	}
 }
 
@@ -515,6 +517,8 @@ func (rl *Realm) metaSubRemoveSubscriber(_ context.Context, caller *SessionInfo,
 	if err != nil {
 		return nil, nil, err
 	}
+	var b batch
+	defer b.flush()
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	s, err := rl.sessionOfLocked(subscriberID)
@@ -529,28 +533,28 @@ func (rl *Realm) metaSubRemoveSubscriber(_ context.Context, caller *SessionInfo,
 		return nil, nil, &callError{URI: protocol.URINoSuchSubscription,
 			Args: protocol.List{fmt.Sprintf("session %d is not subscribed on subscription %d on this broker", subscriberID, sub.id)}}
 	}
-	rl.removeSubscriber(sub, s)
+	rl.removeSubscriber(&b, sub, s)
 	if s.feat&featSubscriberRevocation != 0 {
 		d := protocol.Dict{"subscription": sub.id}
 		if reason != "" {
 			d["reason"] = reason
 		}
-		s.send(&protocol.Unsubscribed{Request: 0, Details: d})
+		b.send(s, &protocol.Unsubscribed{Request: 0, Details: d})
 	}
 	return nil, nil, nil
 }
 
-func (rl *Realm) publishSubscribed(s *sess, sub *subscription, created bool) {
+func (rl *Realm) publishSubscribed(out *batch, s *sess, sub *subscription, created bool) {
 	if created {
-		rl.publishLocked(nil, protocol.MetaSubscriptionOnCreate, nil, protocol.List{s.info.ID, sub.details()}, nil)
+		rl.publishLocked(out, nil, protocol.MetaSubscriptionOnCreate, nil, protocol.List{s.info.ID, sub.details()}, nil)
 	}
-	rl.publishLocked(nil, protocol.MetaSubscriptionOnSubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
+	rl.publishLocked(out, nil, protocol.MetaSubscriptionOnSubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
 }
 
-func (rl *Realm) publishUnsubscribed(s *sess, sub *subscription, deleted bool) {
-	rl.publishLocked(nil, protocol.MetaSubscriptionOnUnsubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
+func (rl *Realm) publishUnsubscribed(out *batch, s *sess, sub *subscription, deleted bool) {
+	rl.publishLocked(out, nil, protocol.MetaSubscriptionOnUnsubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
 	if deleted {
-		rl.publishLocked(nil, protocol.MetaSubscriptionOnDelete, nil, protocol.List{s.info.ID, sub.id}, nil)
+		rl.publishLocked(out, nil, protocol.MetaSubscriptionOnDelete, nil, protocol.List{s.info.ID, sub.id}, nil)
 	}
 }
 

@@ -134,9 +134,11 @@ func (rl *Realm) Publish(topic string, args protocol.List, kwargs protocol.Dict)
 		rl.log.Warn("internal publish to invalid topic ignored", "topic", topic)
 		return
 	}
+	var b batch
 	rl.mu.Lock()
-	rl.publishLocked(nil, topic, nil, args, kwargs)
+	rl.publishLocked(&b, nil, topic, nil, args, kwargs)
 	rl.mu.Unlock()
+	b.flush()
 }
 
 // SessionCount returns the number of sessions joined to the realm.

@@ -35,7 +35,7 @@ func (s *Session) Register(ctx context.Context, procedure string, h Handler, opt
 	if err != nil {
 		return nil, err
 	}
-	if err := s.send(&protocol.Register{Request: id, Options: wire, Procedure: procedure}); err != nil {
+	if err := s.send(ctx, &protocol.Register{Request: id, Options: wire, Procedure: procedure}); err != nil {
 		s.dropPending(id)
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func (s *Session) Unregister(ctx context.Context, r *Registration) error {
 	}
 	delete(s.regs, r.ID)
 	s.mu.Unlock()
-	if err := s.send(&protocol.Unregister{Request: id, Registration: r.ID}); err != nil {
+	if err := s.send(ctx, &protocol.Unregister{Request: id, Registration: r.ID}); err != nil {
 		s.dropPending(id)
 		return err
 	}

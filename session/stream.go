@@ -151,7 +151,7 @@ func (cs *CallStream) send(args protocol.List, kwargs protocol.Dict, progress bo
 	if progress {
 		opts["progress"] = true
 	}
-	if err := s.send(&protocol.Call{Request: cs.id, Options: opts, Procedure: cs.procedure, Args: args, Kwargs: kwargs}); err != nil {
+	if err := s.send(cs.ctx, &protocol.Call{Request: cs.id, Options: opts, Procedure: cs.procedure, Args: args, Kwargs: kwargs}); err != nil {
 		return err
 	}
 	cs.sent = true
