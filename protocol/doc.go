@@ -75,7 +75,13 @@
 //
 // Every failure is a *ValidationError (naming message and field), a
 // *DecodeError (malformed bytes) or an *EncodeError (a value the format cannot
-// carry); all match ErrInvalidMessage with errors.Is.
+// carry); all match ErrInvalidMessage with errors.Is. An invalid URI is a
+// *URIError (also a *ValidationError). On receive it is the one fault that
+// does not cost the message: FromList and Unmarshal return a message that
+// is well formed except for a URI together with its *URIError, so that a
+// router can answer ERROR (or, for HELLO's realm, ABORT)
+// wamp.error.invalid_uri as the spec asks, where any other fault is a
+// protocol violation.
 //
 // # Liberal about peers
 //

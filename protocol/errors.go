@@ -40,6 +40,26 @@ func (e *ValidationError) Error() string {
 // Is reports whether target is ErrInvalidMessage.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidMessage }
 
+// URIError is the error for a URI field that breaks the URI rule (the
+// realm of HELLO, a topic, a procedure, an error or close reason). It is a
+// *ValidationError too (errors.As finds both) and matches ErrInvalidMessage.
+//
+// On receive, a message that is well formed except for such a URI is not
+// thrown away: Unmarshal and FromList return it together with its
+// *URIError, so that a router can answer as the spec asks (ERROR
+// wamp.error.invalid_uri for a request, ABORT wamp.error.invalid_uri for
+// HELLO) instead of treating it as a protocol violation. Code that does not
+// look for a *URIError sees an error matching ErrInvalidMessage and treats
+// the message as invalid, as a client must treat a router's invalid URI.
+type URIError struct {
+	ValidationError        // Message and Field name the URI field; Reason says what is wrong
+	URI             string // the invalid URI
+	Match           string // the match policy it was checked for (SUBSCRIBE, REGISTER); "" is exact
+}
+
+// Unwrap returns the embedded *ValidationError, for errors.As.
+func (e *URIError) Unwrap() error { return &e.ValidationError }
+
 // DecodeError is returned when bytes are not a well-formed document of the
 // serializer's format (bad syntax, truncation, invalid UTF-8, excessive
 // nesting, unsupported types). It matches ErrInvalidMessage.

@@ -88,6 +88,21 @@ func fuzzUnmarshal(f *testing.F, s Serializer) {
 			if !errors.Is(err, ErrInvalidMessage) {
 				t.Fatalf("error %v does not match ErrInvalidMessage", err)
 			}
+			// Only a URI fault keeps the message, and then the message
+			// has exactly that fault.
+			var ue *URIError
+			switch {
+			case errors.As(err, &ue):
+				if m == nil {
+					t.Fatalf("URIError %v without its message", err)
+				}
+				var ve *URIError
+				if verr := Validate(m); !errors.As(verr, &ve) || ve.Field != ue.Field || ve.URI != ue.URI {
+					t.Fatalf("message kept with %v validates with %v", err, verr)
+				}
+			case m != nil:
+				t.Fatalf("error %v with a message %#v", err, m)
+			}
 			return
 		}
 		if err := Validate(m); err != nil {

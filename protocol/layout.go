@@ -37,10 +37,11 @@ type walker struct {
 	max  int          // opArity: most elements accepted
 	seen passthruSeen // the passthru keys of the Options/Details read, validated or written
 
-	elems []elem     // opRead
-	uris  URIChecker // opRead, opValidate, opWrite
-	list  List       // opList
-	w     msgWriter  // opWrite
+	elems  []elem     // opRead
+	uriErr *URIError  // opRead: the first URI that broke the rule (the message is read on)
+	uris   URIChecker // opRead, opValidate, opWrite
+	list   List       // opList
+	w      msgWriter  // opWrite
 }
 
 func (w *walker) fail(field, reason string) {
@@ -329,7 +330,24 @@ func (w *walker) str(field string, p *string, check func(s string) error) {
 
 // uri is a URI field checked with the walker's rule for exact matching.
 func (w *walker) uri(field string, p *string) {
-	w.str(field, p, func(s string) error { return uri(w.uris, w.code, field, s, "") })
+	w.str(field, p, func(s string) error { return w.checkURI(field, s, "") })
+}
+
+// checkURI checks a URI field. On receive an invalid URI does not stop
+// the reading: it is kept in uriErr, so that a message whose only fault it
+// is can be answered as the spec says (see URIError).
+func (w *walker) checkURI(field, s, match string) error {
+	err := uri(w.uris, w.code, field, s, match)
+	if err == nil {
+		return nil
+	}
+	if w.op == opRead {
+		if w.uriErr == nil {
+			w.uriErr = err
+		}
+		return nil
+	}
+	return err
 }
 
 // patternURI is SUBSCRIBE's and REGISTER's URI: its valid shape depends on
@@ -341,7 +359,7 @@ func (w *walker) patternURI(field string, p *string, opts Dict) {
 		if match == "" {
 			match = MatchExact
 		}
-		return uri(w.uris, w.code, field, s, match)
+		return w.checkURI(field, s, match)
 	})
 }
 

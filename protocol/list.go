@@ -15,7 +15,8 @@ type Parser struct {
 
 // FromList converts the generic list form of a message, as produced by a
 // decoder, into a typed message, validating it with the loose URI rule.
-// Every failure is a *ValidationError matching ErrInvalidMessage.
+// Every failure is a *ValidationError matching ErrInvalidMessage; a
+// message whose only fault is a URI is returned with its *URIError.
 func FromList(l List) (Message, error) { return Parser{}.FromList(l) }
 
 // Validate checks a message before it is sent, with the loose URI rule: IDs
@@ -149,7 +150,8 @@ func typeName(v any) string {
 }
 
 // FromList converts a generic list into a typed message and validates it
-// with p's URI rule.
+// with p's URI rule. A message whose only fault is a URI that breaks the
+// rule is returned together with a *URIError.
 func (p Parser) FromList(l List) (Message, error) {
 	if len(l) == 0 {
 		return nil, invalid(0, "", "empty message")
@@ -211,6 +213,9 @@ func (p Parser) fromElems(code Code, fs []elem) (Message, error) {
 	walk(m, &w)
 	if w.err != nil {
 		return nil, w.err
+	}
+	if w.uriErr != nil {
+		return m, w.uriErr // well formed but for a URI: see URIError
 	}
 	return m, nil
 }
@@ -291,13 +296,16 @@ func checkID(c Code, field string, id ID) error {
 	return nil
 }
 
-func uri(u URIChecker, c Code, field, s, match string) error {
+func uri(u URIChecker, c Code, field, s, match string) *URIError {
 	if !u.ValidURI(s, match) {
 		reason := "invalid URI " + quote(s)
-		if match != "" && match != MatchExact {
+		if match == MatchExact {
+			match = ""
+		}
+		if match != "" {
 			reason += " for match " + strconv.Quote(match)
 		}
-		return invalid(c, field, reason)
+		return &URIError{ValidationError: ValidationError{Message: c, Field: field, Reason: reason}, URI: s, Match: match}
 	}
 	return nil
 }

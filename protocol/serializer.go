@@ -15,6 +15,9 @@ type Serializer interface {
 	// cannot represent.
 	Marshal(m Message) ([]byte, error)
 	// Unmarshal decodes and validates one message. Every failure is an
-	// error, never a panic, whatever the input.
+	// error, never a panic, whatever the input. A message whose only
+	// fault is a URI that breaks the URI rule is returned together with
+	// its *URIError (see URIError); otherwise the message is nil when the
+	// error is not.
 	Unmarshal(data []byte) (Message, error)
 }

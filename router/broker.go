@@ -105,7 +105,7 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 			fmt.Sprintf("invalid match policy %v", m.Options["match"])))
 		return nil
 	}
-	if !validURI(m.Topic, match) {
+	if !rl.validURI(m.Topic, match) {
 		s.reply(errorMsg(protocol.CodeSubscribe, m.Request, protocol.URIInvalidURI,
 			fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, match)))
 		return nil
@@ -284,7 +284,7 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 		}
 		return nil
 	}
-	if !validURI(m.Topic, matchExact) {
+	if !rl.validURI(m.Topic, matchExact) {
 		return fail(&callError{URI: protocol.URIInvalidURI, Args: protocol.List{fmt.Sprintf("invalid topic URI %q", m.Topic)}})
 	}
 	if hasPPT(m.Options) && s.feat&featPublisherPassthru == 0 {

@@ -237,7 +237,7 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	if ppt && s.feat&featCallerPassthru == 0 {
 		return violation("CALL with ppt_scheme from a caller that did not announce payload_passthru_mode")
 	}
-	if !validURI(m.Procedure, matchExact) {
+	if !rl.validURI(m.Procedure, matchExact) {
 		s.reply(errorMsg(protocol.CodeCall, m.Request, protocol.URIInvalidURI,
 			fmt.Sprintf("invalid procedure URI %q", m.Procedure)))
 		return nil
@@ -502,7 +502,7 @@ func (rl *Realm) handleInvocationError(s *sess, m *protocol.Error) error {
 		// wamp.error.canceled whatever the callee's own URI (crossbar does
 		// the same); the callee's payload is kept.
 		uri = protocol.URICanceled
-	case !validURI(uri, matchExact):
+	case !sendableURI(uri):
 		uri = protocol.URIRuntimeError
 	}
 	rl.endInvocation(inv)
@@ -555,7 +555,7 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	default:
 		return fail(protocol.URIInvalidArgument, fmt.Sprintf("invalid invocation policy %q", invoke))
 	}
-	if !validURI(m.Procedure, match) {
+	if !rl.validURI(m.Procedure, match) {
 		return fail(protocol.URIInvalidURI, fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, match))
 	}
 	// "wamp" as first component is the protocol's (basic/building_blocks.md
@@ -675,7 +675,7 @@ func (d *dealer) removeSession(b *batch, rl *Realm, s *sess) {
 
 // registerInternal registers a router-side procedure (exact match).
 func (rl *Realm) registerInternal(procedure string, fn internalFunc) error {
-	if !validURI(procedure, matchExact) {
+	if !sendableURI(procedure) {
 		return fmt.Errorf("router: invalid procedure URI %q", procedure)
 	}
 	rl.mu.Lock()

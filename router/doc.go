@@ -76,7 +76,14 @@
 // Config.MaxConnectionsPerAddress optionally caps established connections
 // too. A client that breaks the
 // protocol gets ABORT wamp.error.protocol_violation; a message over
-// Config.MaxMessageSize is refused the same way. Router.Close sends GOODBYE
+// Config.MaxMessageSize is refused the same way. A URI that breaks the
+// router's rule (Config.URIs: protocol.LooseURIs by default, as crossbar,
+// or protocol.StrictURIs) is not a protocol violation but an error the
+// spec names (basic/uri_reference.md): a request gets ERROR
+// wamp.error.invalid_uri (an unacknowledged PUBLISH gets nothing, as
+// always), HELLO's realm gets ABORT wamp.error.invalid_uri, and an invalid
+// error URI in a callee's ERROR reaches the caller as
+// wamp.error.runtime_error. Router.Close sends GOODBYE
 // wamp.close.system_shutdown to every session and waits for the answers.
 //
 // Each session has one goroutine: its reader, which reads, decodes and

@@ -562,7 +562,7 @@ func (rl *Realm) publishUnsubscribed(out *batch, s *sess, sub *subscription, del
 
 // killOptions reads the reason and message of the kill procedures, which
 // follow the target at positional index 1 and 2 or come as keywords.
-func killOptions(c *internalCall) (reason, message string, err error) {
+func (rl *Realm) killOptions(c *internalCall) (reason, message string, err error) {
 	if reason, err = optArgString(c, 1, "reason"); err != nil {
 		return "", "", err
 	}
@@ -571,7 +571,7 @@ func killOptions(c *internalCall) (reason, message string, err error) {
 	}
 	if reason == "" {
 		reason = protocol.URIKilled
-	} else if !validURI(reason, matchExact) {
+	} else if !rl.validURI(reason, matchExact) {
 		return "", "", &callError{URI: protocol.URIInvalidURI, Args: protocol.List{fmt.Sprintf("invalid reason URI %q", reason)}}
 	}
 	return reason, message, nil
@@ -585,7 +585,7 @@ func (rl *Realm) metaKill(_ context.Context, caller *SessionInfo, c *internalCal
 	if err != nil {
 		return nil, nil, err
 	}
-	reason, message, err := killOptions(c)
+	reason, message, err := rl.killOptions(c)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -618,7 +618,7 @@ func (rl *Realm) metaKillByAuthRole(_ context.Context, caller *SessionInfo, c *i
 // killWhere kills every session but the caller's that match selects and
 // returns the list of their ids (crossbar's answer).
 func (rl *Realm) killWhere(caller *SessionInfo, c *internalCall, selects func(*SessionInfo) bool) (protocol.List, protocol.Dict, error) {
-	reason, message, err := killOptions(c)
+	reason, message, err := rl.killOptions(c)
 	if err != nil {
 		return nil, nil, err
 	}

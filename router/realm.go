@@ -130,7 +130,7 @@ func (rl *Realm) runHooks(join bool, info *SessionInfo) {
 // matching subscription receives it, with no publisher disclosed. It is
 // not subject to the Authorizer. An invalid topic is ignored (and logged).
 func (rl *Realm) Publish(topic string, args protocol.List, kwargs protocol.Dict) {
-	if !validURI(topic, matchExact) {
+	if !sendableURI(topic) {
 		rl.log.Warn("internal publish to invalid topic ignored", "topic", topic)
 		return
 	}

@@ -83,6 +83,13 @@ type Config struct {
 	Serializers []protocol.Serializer
 	// Agent is WELCOME.Details.agent (default DefaultAgent).
 	Agent string
+	// URIs is the rule for the URIs clients send: realm, procedures,
+	// topics, and the realm names above. Default protocol.LooseURIs, as
+	// crossbar: components must not be empty or contain '.', '#' or
+	// whitespace; protocol.StrictURIs allows only [0-9a-z_]. A request with
+	// a URI that breaks it gets ERROR wamp.error.invalid_uri (HELLO: ABORT
+	// wamp.error.invalid_uri), as basic/uri_reference.md says.
+	URIs protocol.URIChecker
 }
 
 // RealmConfig configures one realm.
@@ -167,6 +174,9 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Agent == "" {
 		cfg.Agent = DefaultAgent
 	}
+	if cfg.URIs == nil {
+		cfg.URIs = protocol.LooseURIs
+	}
 	cfg.Serializers = append([]protocol.Serializer(nil), cfg.Serializers...)
 	cfg.Realms = append([]RealmConfig(nil), cfg.Realms...)
 	log := cfg.Logger
@@ -184,7 +194,7 @@ func New(cfg Config) (*Router, error) {
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.closing, r.closeCancel = context.WithCancel(r.ctx)
 	for _, rc := range cfg.Realms {
-		if !validURI(rc.Name, matchExact) {
+		if rc.Name == "" || !cfg.URIs.ValidURI(rc.Name, matchExact) {
 			return nil, fmt.Errorf("router: invalid realm name %q", rc.Name)
 		}
 		if _, dup := r.realms[rc.Name]; dup {

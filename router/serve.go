@@ -57,6 +57,7 @@ func (r *Router) acceptConfig() session.AcceptConfig {
 		Roles:          protocol.RouterRoles(),
 		Agent:          r.cfg.Agent,
 		Logger:         r.log,
+		URIs:           r.cfg.URIs,
 	}
 }
 

@@ -247,7 +247,7 @@ func (s *sess) readLoop() {
 		// Not s.ctx: kill closes the peer, which ends Recv; a context
 		// that never ends costs Recv nothing.
 		m, err := s.peer.Recv(context.Background())
-		if err != nil {
+		if err != nil && !uriFault(m, err) {
 			size, limit, big := tooBig(err)
 			switch {
 			case big:
@@ -274,6 +274,17 @@ func (s *sess) readLoop() {
 		}
 		ahead++
 	}
+}
+
+// uriFault reports whether m's only fault is a URI (a *protocol.URIError
+// from the decoder). Such a message is handled like any other: each
+// handler checks its URI with the router's rule and answers ERROR
+// wamp.error.invalid_uri (spec basic/uri_reference.md), an invalid error
+// URI from a callee becomes wamp.error.runtime_error, and GOODBYE and ABORT
+// end the session as usual.
+func uriFault(m protocol.Message, err error) bool {
+	var ue *protocol.URIError
+	return m != nil && errors.As(err, &ue)
 }
 
 // errLeave ends the read loop without a protocol violation.

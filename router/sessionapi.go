@@ -48,7 +48,7 @@ func asCallError(err error) (*callError, bool) {
 		return nil, false
 	}
 	uri := se.URI
-	if !validURI(uri, matchExact) {
+	if !sendableURI(uri) {
 		uri = protocol.URIRuntimeError
 	}
 	return &callError{URI: uri, Args: se.Args, Kwargs: se.Kwargs}, true

@@ -75,7 +75,7 @@ func (rl *Realm) addTestament(ctx context.Context, caller *SessionInfo, c *inter
 	if err != nil {
 		return nil, nil, err
 	}
-	if !validURI(topic, matchExact) {
+	if !rl.validURI(topic, matchExact) {
 		return nil, nil, &callError{URI: protocol.URIInvalidURI, Args: protocol.List{fmt.Sprintf("invalid topic URI %q", topic)}}
 	}
 	arg := func(i int, key string) any {

@@ -44,6 +44,10 @@ type AcceptConfig struct {
 	Transport string
 	// Logger receives handshake outcomes (never credentials); nil discards.
 	Logger *slog.Logger
+	// URIs is the rule HELLO's realm must follow; nil means
+	// protocol.LooseURIs. A realm that breaks it gets ABORT
+	// wamp.error.invalid_uri.
+	URIs protocol.URIChecker
 }
 
 // Joined is a session that Accept welcomed.
@@ -136,17 +140,27 @@ func (c *acceptClientAbort) Error() string {
 
 func (a *acceptor) run() (*Joined, error) {
 	m, err := a.p.Recv(a.ctx)
-	if err != nil {
-		return nil, a.fail(fmt.Errorf("reading HELLO: %w", acceptClassifyRecv(err)))
-	}
 	hello, ok := m.(*protocol.Hello)
+	if err != nil {
+		// A HELLO whose only fault is its realm gets ABORT invalid_uri
+		// (basic/uri_reference.md), anything else undecodable is a
+		// protocol violation.
+		var ue *protocol.URIError
+		if !ok || hello == nil || !errors.As(err, &ue) || ue.Field != "Realm" {
+			return nil, a.fail(fmt.Errorf("reading HELLO: %w", acceptClassifyRecv(err)))
+		}
+	}
 	if !ok || hello == nil {
 		if ab, ok := m.(*protocol.Abort); ok && ab != nil {
 			return nil, a.fail(acceptAbortError(ab))
 		}
 		return nil, a.fail(&acceptViolation{msg: "expected HELLO, got " + acceptMessageName(m)})
 	}
-	if !protocol.LooseURIs.ValidURI(hello.Realm, "") {
+	uris := a.cfg.URIs
+	if uris == nil {
+		uris = protocol.LooseURIs
+	}
+	if !uris.ValidURI(hello.Realm, "") {
 		return nil, a.refuse(protocol.URIInvalidURI, fmt.Sprintf("invalid realm URI %.*q", acceptMaxText, hello.Realm), nil)
 	}
 	authid, methods, authextra, err := acceptParseHello(hello.Details)

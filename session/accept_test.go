@@ -726,3 +726,64 @@ func TestAcceptLeavesLaterMessages(t *testing.T) {
 		j.Peer.Close()
 	})
 }
+
+// wireFirst is a peer whose first received message arrives as bytes, the
+// way a foreign client's reaches the decoder of a network transport.
+type wireFirst struct {
+	transport.Peer
+	first []byte
+	done  bool
+}
+
+func (p *wireFirst) Recv(ctx context.Context) (protocol.Message, error) {
+	if !p.done {
+		p.done = true
+		return protocol.JSON.Unmarshal(p.first)
+	}
+	return p.Peer.Recv(ctx)
+}
+
+// A HELLO whose realm breaks the URI rule gets ABORT wamp.error.invalid_uri
+// also when the decoder is the one to notice (spec basic/uri_reference.md),
+// with the configured rule; any other undecodable HELLO is a protocol
+// violation.
+func TestAcceptInvalidRealmOnTheWire(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    AcceptConfig
+		hello  string
+		reason string
+	}{
+		{"empty component", AcceptConfig{}, `[1, "realm..x", {"roles": {"caller": {}}}]`, "wamp.error.invalid_uri"},
+		{"empty", AcceptConfig{}, `[1, "", {"roles": {"caller": {}}}]`, "wamp.error.invalid_uri"},
+		{"whitespace", AcceptConfig{}, `[1, "a b", {"roles": {"caller": {}}}]`, "wamp.error.invalid_uri"},
+		{"strict rule", AcceptConfig{URIs: protocol.StrictURIs}, `[1, "Realm-1", {"roles": {"caller": {}}}]`, "wamp.error.invalid_uri"},
+		{"details not a dict", AcceptConfig{}, `[1, "realm..x", []]`, "wamp.error.protocol_violation"},
+		{"bad roles", AcceptConfig{}, `[1, "realm..x", {"roles": 5}]`, "wamp.error.protocol_violation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := &acceptHarness{t: t, res: make(chan acceptResult, 1), logs: &acceptSyncBuffer{}}
+				server, client := transport.Pipe(nil)
+				h.server, h.client = &wireFirst{Peer: server, first: []byte(tt.hello)}, client
+				go func() {
+					j, err := Accept(t.Context(), h.server, tt.cfg)
+					h.res <- acceptResult{j, err}
+				}()
+				h.expectAbort(tt.reason)
+			})
+		})
+	}
+	// Loose (the default) accepts what strict refuses.
+	synctest.Test(t, func(t *testing.T) {
+		h := &acceptHarness{t: t, res: make(chan acceptResult, 1), logs: &acceptSyncBuffer{}}
+		server, client := transport.Pipe(nil)
+		h.server, h.client = &wireFirst{Peer: server, first: []byte(`[1, "Realm-1", {"roles": {"caller": {}}}]`)}, client
+		go func() {
+			j, err := Accept(t.Context(), h.server, AcceptConfig{})
+			h.res <- acceptResult{j, err}
+		}()
+		h.expectWelcome()
+	})
+}

@@ -258,3 +258,39 @@ func isBlob(v any) bool {
 	b, ok := v.([]byte)
 	return ok && string(b) == "\x01\x02\x03"
 }
+
+// The client stays strict about URIs: a router that sends an ERROR with an
+// invalid URI breaks the protocol, even though the decoder keeps such a
+// message for a router to answer (protocol.URIError). The session aborts
+// with wamp.error.protocol_violation and the call fails.
+func TestRouterInvalidURIIsAViolation(t *testing.T) {
+	aborted := make(chan *protocol.Abort, 1)
+	url := foreignRouter(t, protocol.JSON, func(r *wireRouter) {
+		r.welcome()
+		call, ok := r.recv().(*protocol.Call)
+		if !ok {
+			t.Error("no CALL")
+			return
+		}
+		r.send(8, 48, call.Request, map[string]any{}, "not..a.uri")
+		a, _ := r.recv().(*protocol.Abort)
+		aborted <- a
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := transport.Dial(ctx, url, transport.DialOptions{Serializers: []protocol.Serializer{protocol.JSON}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := session.Join(ctx, p, session.Config{Realm: "realm1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if _, err := s.Call(ctx, "com.c", nil, nil); !errors.Is(err, session.ErrProtocolViolation) {
+		t.Errorf("Call: %v, want ErrProtocolViolation", err)
+	}
+	if a := <-aborted; a == nil || a.Reason != protocol.URIProtocolViolation {
+		t.Errorf("the router got %v, want ABORT wamp.error.protocol_violation", a)
+	}
+}

@@ -184,7 +184,8 @@ func (c *core) Recv(ctx context.Context) (protocol.Message, error) {
 func (c *core) decode(b []byte) (protocol.Message, error) {
 	m, err := c.ser.Unmarshal(b)
 	if err != nil {
-		return nil, fmt.Errorf("transport: received %s message (%d bytes) does not decode: %w", c.ser.Name(), len(b), err)
+		// m is kept for a *protocol.URIError (see Peer.Recv).
+		return m, fmt.Errorf("transport: received %s message (%d bytes) does not decode: %w", c.ser.Name(), len(b), err)
 	}
 	return m, nil
 }

@@ -76,7 +76,9 @@
 // keeps its cause (errors.As for *MessageTooBigError, *RawSocketError). A
 // message that arrives intact but does not decode is returned by Recv as an
 // error matching protocol.ErrInvalidMessage, and the connection stays open:
-// the session layer decides what to do.
+// the session layer decides what to do. A message whose only fault is an
+// invalid URI comes with that error (a *protocol.URIError), so that a router
+// can answer it with wamp.error.invalid_uri.
 //
 // # Contexts
 //

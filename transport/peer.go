@@ -23,7 +23,12 @@ type Peer interface {
 	// Send serializes one message and queues it for writing, waiting while
 	// the connection's outbox is full.
 	Send(ctx context.Context, m protocol.Message) error
-	// Recv reads and decodes the next message.
+	// Recv reads and decodes the next message. A message that arrived
+	// intact but does not decode is an error matching
+	// protocol.ErrInvalidMessage, and the connection stays open; when its
+	// only fault is a URI, the message is returned along with the error,
+	// which wraps a *protocol.URIError (a router answers it with
+	// wamp.error.invalid_uri).
 	Recv(ctx context.Context) (protocol.Message, error)
 	// Close closes the connection.
 	Close() error

@@ -206,7 +206,7 @@ func (c *Conn) readLoop() {
 			return
 		}
 		if f.Type == FrameMessage && c.ser != nil {
-			f.Msg, f.Err = c.ser.Unmarshal(f.Payload)
+			f.Msg, f.Err = decode(c.ser, f.Payload)
 		}
 		c.observe(Received, f)
 		if f.Type == FramePing && c.transport != WebSocket && !c.manualPong {
@@ -221,6 +221,16 @@ func (c *Conn) readLoop() {
 		default:
 		}
 	}
+}
+
+// decode decodes a frame's payload: a message, or why it is none (a
+// message kept with its *protocol.URIError counts as none).
+func decode(ser protocol.Serializer, b []byte) (protocol.Message, error) {
+	m, err := ser.Unmarshal(b)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Recv returns the next received frame. Frames received before the
@@ -284,7 +294,7 @@ func (c *Conn) SendList(ctx context.Context, l []any) error {
 		return err
 	}
 	f := &Frame{Payload: b, Text: c.ser.TextFrames()}
-	f.Msg, f.Err = c.ser.Unmarshal(b)
+	f.Msg, f.Err = decode(c.ser, b)
 	return c.SendFrame(ctx, f)
 }
 
@@ -294,7 +304,7 @@ func (c *Conn) SendPayload(ctx context.Context, b []byte) error {
 	f := &Frame{Payload: b}
 	if c.ser != nil {
 		f.Text = c.ser.TextFrames()
-		f.Msg, f.Err = c.ser.Unmarshal(b)
+		f.Msg, f.Err = decode(c.ser, b)
 	}
 	return c.SendFrame(ctx, f)
 }
