@@ -262,8 +262,8 @@ func TestRawPassthruRules(t *testing.T) {
 
 	// sending ppt without announcing it is a protocol violation
 	for _, m := range []protocol.Message{
-		&protocol.Call{Request: 9, Options: opts, Procedure: "ppt.rpc", Args: payload},
-		&protocol.Publish{Request: 9, Options: opts, Topic: "ppt.t", Args: payload},
+		&protocol.Call{Request: 1, Options: opts, Procedure: "ppt.rpc", Args: payload},
+		&protocol.Publish{Request: 1, Options: opts, Topic: "ppt.t", Args: payload},
 	} {
 		c := joinRaw(t, r, rawOpt{})
 		c.send(m)
@@ -274,7 +274,7 @@ func TestRawPassthruRules(t *testing.T) {
 	// autobahn's enc_* spelling is forwarded without feature checks
 	plain2 := joinRaw(t, r, rawOpt{})
 	plain2.subscribe("ppt.enc", nil)
-	caller.send(&protocol.Publish{Request: 99, Options: protocol.Dict{"enc_algo": "cryptobox", "enc_serializer": "json"}, Topic: "ppt.enc", Args: protocol.List{[]byte{1, 2}}})
+	caller.send(&protocol.Publish{Request: caller.nextReq(), Options: protocol.Dict{"enc_algo": "cryptobox", "enc_serializer": "json"}, Topic: "ppt.enc", Args: protocol.List{[]byte{1, 2}}})
 	if ev := expect[*protocol.Event](plain2); ev.Details["enc_algo"] != "cryptobox" || ev.Details["enc_serializer"] != "json" {
 		t.Fatalf("EVENT %+v", ev)
 	}

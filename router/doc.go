@@ -83,7 +83,13 @@
 // wamp.error.invalid_uri (an unacknowledged PUBLISH gets nothing, as
 // always), HELLO's realm gets ABORT wamp.error.invalid_uri, and an invalid
 // error URI in a callee's ERROR reaches the caller as
-// wamp.error.runtime_error. Router.Close sends GOODBYE
+// wamp.error.runtime_error. A session's request IDs must go 1, 2, 3... (the
+// spec's MUST; a CALL continuing a progressive call invocation repeats its
+// own): any other ID is a protocol violation whose ABORT says which ID was
+// expected. Clients that identify as the Python swampyer library (the
+// Python izaber-wamp client), which sends random IDs, are exempt, and
+// Config.AnyRequestIDs accepts any IDs from everyone, as crossbar and Nexus
+// do. Router.Close sends GOODBYE
 // wamp.close.system_shutdown to every session and waits for the answers.
 //
 // Each session has one goroutine: its reader, which reads, decodes and

@@ -190,13 +190,13 @@ func TestForeignPayloadsAccepted(t *testing.T) {
 	}
 	// fox-wamp style nulls in the payload positions.
 	j := dialWire(t, ep.ws, protocol.JSON)
-	j.write([]byte(`[16,2,{"acknowledge":true},"com.t",["x"],null]`))
-	if p, ok := j.read().(*protocol.Published); !ok || p.Request != 2 {
+	j.write([]byte(`[16,1,{"acknowledge":true},"com.t",["x"],null]`))
+	if p, ok := j.read().(*protocol.Published); !ok || p.Request != 1 {
 		t.Fatalf("got %v, want PUBLISHED", p)
 	}
 	<-events
-	j.write([]byte(`[48,3,{},"wamp.session.count",null,null]`))
-	if res, ok := j.read().(*protocol.Result); !ok || res.Request != 3 {
+	j.write([]byte(`[48,2,{},"wamp.session.count",null,null]`))
+	if res, ok := j.read().(*protocol.Result); !ok || res.Request != 2 {
 		t.Fatalf("got %v, want RESULT", res)
 	}
 }

@@ -90,6 +90,20 @@ type Config struct {
 	// a URI that breaks it gets ERROR wamp.error.invalid_uri (HELLO: ABORT
 	// wamp.error.invalid_uri), as basic/uri_reference.md says.
 	URIs protocol.URIChecker
+	// AnyRequestIDs accepts the request IDs of every client as they come.
+	// By default the router enforces the spec's rule (basic/
+	// building_blocks.md, "Protocol Errors"): a session's request IDs
+	// start at 1 and go up by 1 (after 2^53 comes 1 again), and only a CALL
+	// continuing its own progressive call invocation repeats one; any
+	// other ID is a protocol violation, answered with ABORT
+	// wamp.error.protocol_violation saying which ID was expected. Clients
+	// that identify as the Python swampyer library (HELLO.Details.agent
+	// starting with "python-swampyer-", the default of the Python
+	// izaber-wamp client), which sends random request IDs, are exempt;
+	// the router logs the exemption once per session. Crossbar and Nexus
+	// do not check request IDs at all: set AnyRequestIDs to behave like
+	// them for other such clients.
+	AnyRequestIDs bool
 }
 
 // RealmConfig configures one realm.

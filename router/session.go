@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,6 +107,11 @@ type sess struct {
 	stallTimer *time.Timer
 	dropped    bool
 
+	// Owned by the reader: the last request id accepted, and whether ids
+	// are checked at all (see Config.AnyRequestIDs).
+	lastReq   protocol.ID
+	checkReqs bool
+
 	goodbyeSent atomic.Bool                // the router sent GOODBYE and awaits the reply
 	killTimer   atomic.Pointer[time.Timer] // bounds the wait for a killed session's GOODBYE
 	killOnce    sync.Once
@@ -143,6 +149,12 @@ func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joi
 		info: info,
 		kind: ji.transport,
 		feat: parseFeatures(ji.hello),
+	}
+	s.checkReqs = !r.cfg.AnyRequestIDs
+	if agent, _ := ji.hello["agent"].(string); s.checkReqs && strings.HasPrefix(agent, swampyerAgent) {
+		s.checkReqs = false
+		rl.log.Info("request IDs of this session are not checked: its client identifies as swampyer (Python izaber-wamp), which sends random request IDs",
+			"session", info.ID, "agent", truncate(agent, 80))
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	if np, ok := p.(transport.NetPeer); ok {
@@ -290,8 +302,73 @@ func uriFault(m protocol.Message, err error) bool {
 // errLeave ends the read loop without a protocol violation.
 var errLeave = errors.New("session left")
 
+// swampyerAgent starts the HELLO.Details.agent of the Python swampyer
+// library (python-izaber-wamp-behaviour.md §3.4), whose request IDs are
+// random (§3.3).
+const swampyerAgent = "python-swampyer-"
+
+// truncate shortens an untrusted string for a log line.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// checkRequestID enforces the order of the client's request ids (see
+// Config.AnyRequestIDs); it runs on the reader for every request.
+func (s *sess) checkRequestID(m protocol.Message, id protocol.ID) error {
+	want := s.lastReq + 1
+	if s.lastReq >= protocol.MaxID {
+		want = 1
+	}
+	if id == want {
+		s.lastReq = id
+		return nil
+	}
+	if _, ok := m.(*protocol.Call); ok {
+		// A CALL with the id of a call of this session in progress (or of
+		// a progressive call invocation just ended) is the dealer's to
+		// judge: a chunk of a streamed input, a late one, or a violation.
+		s.rl.mu.Lock()
+		_, pending := s.calls[id]
+		ended := s.endedStreams.Has(id)
+		s.rl.mu.Unlock()
+		if pending || ended {
+			return nil
+		}
+	}
+	return violation("%s request ID %d is out of sequence: expected %d (a session's request IDs start at 1 and go up by 1, "+
+		"basic/building_blocks.md; only a CALL continuing a progressive call invocation repeats one); "+
+		"a router that must accept any request IDs sets router.Config.AnyRequestIDs", m.Code(), id, want)
+}
+
+// requestID returns the request id of a client request.
+func requestID(m protocol.Message) (protocol.ID, bool) {
+	switch m := m.(type) {
+	case *protocol.Call:
+		return m.Request, true
+	case *protocol.Publish:
+		return m.Request, true
+	case *protocol.Subscribe:
+		return m.Request, true
+	case *protocol.Unsubscribe:
+		return m.Request, true
+	case *protocol.Register:
+		return m.Request, true
+	case *protocol.Unregister:
+		return m.Request, true
+	}
+	return 0, false
+}
+
 func (s *sess) handle(m protocol.Message) error {
 	rl := s.rl
+	if id, ok := requestID(m); ok && s.checkReqs {
+		if err := s.checkRequestID(m, id); err != nil {
+			return err
+		}
+	}
 	switch m := m.(type) {
 	case *protocol.Call:
 		return rl.handleCall(s, m)

@@ -31,12 +31,10 @@ func (s *Session) Register(ctx context.Context, procedure string, h Handler, opt
 	wire := wireOptions(st.wire)
 	p := newPending(protocol.CodeRegister)
 	p.reg = &Registration{Procedure: procedure, Options: cloneDict(wire), handler: h}
-	id, err := s.newRequest(p)
+	id, err := s.sendRequest(ctx, protocol.CodeRegister, p, func(id protocol.ID) protocol.Message {
+		return &protocol.Register{Request: id, Options: wire, Procedure: procedure}
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := s.send(ctx, &protocol.Register{Request: id, Options: wire, Procedure: procedure}); err != nil {
-		s.dropPending(id)
 		return nil, err
 	}
 	if err := s.awaitSimple(ctx, id, p, st, "register", procedure); err != nil {
@@ -54,20 +52,29 @@ func (s *Session) Unregister(ctx context.Context, r *Registration) error {
 		return errors.New("session: unregister: nil registration")
 	}
 	p := newPending(protocol.CodeUnregister)
+	if err := s.lockSeq(ctx, protocol.CodeUnregister); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	if s.state == stateEstablished && s.regs[r.ID] != r {
 		s.mu.Unlock()
+		s.unlockSeq()
 		return &Error{URI: URINoSuchRegistration, Args: protocol.List{"registration " + r.Procedure + " is not active"}}
 	}
 	id, err := s.newRequestLocked(p)
 	if err != nil {
 		s.mu.Unlock()
+		s.unlockSeq()
 		return err
 	}
 	delete(s.regs, r.ID)
 	s.mu.Unlock()
-	if err := s.send(ctx, &protocol.Unregister{Request: id, Registration: r.ID}); err != nil {
-		s.dropPending(id)
+	err = s.send(ctx, &protocol.Unregister{Request: id, Registration: r.ID})
+	if err != nil {
+		s.giveBack(id, p)
+	}
+	s.unlockSeq()
+	if err != nil {
 		return err
 	}
 	return s.awaitSimple(ctx, id, p, &reqSettings{}, "unregister", r.Procedure)

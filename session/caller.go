@@ -30,15 +30,12 @@ func (s *Session) Call(ctx context.Context, procedure string, args protocol.List
 	}
 	p := newPending(protocol.CodeCall)
 	p.wantProgress = st.progress != nil
-	id, err := s.newRequest(p)
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := withTimeout(ctx, st.timeout)
 	defer cancel()
-	msg := &protocol.Call{Request: id, Options: wireOptions(st.wire), Procedure: procedure, Args: args, Kwargs: kwargs}
-	if err := s.send(ctx, msg); err != nil {
-		s.dropPending(id)
+	id, err := s.sendRequest(ctx, protocol.CodeCall, p, func(id protocol.ID) protocol.Message {
+		return &protocol.Call{Request: id, Options: wireOptions(st.wire), Procedure: procedure, Args: args, Kwargs: kwargs}
+	})
+	if err != nil {
 		return nil, err
 	}
 	reply, err := s.await(ctx, id, p, st.progress, func() {
@@ -87,18 +84,12 @@ func (s *Session) Publish(ctx context.Context, topic string, args protocol.List,
 	if st.acknowledge {
 		p = newPending(protocol.CodePublish)
 	}
-	id, err := s.newRequest(p)
-	if err != nil {
-		return err
-	}
-	msg := &protocol.Publish{Request: id, Options: wireOptions(st.wire), Topic: topic, Args: args, Kwargs: kwargs}
 	sctx, cancel := withTimeout(ctx, st.timeout)
-	err = s.send(sctx, msg)
+	id, err := s.sendRequest(sctx, protocol.CodePublish, p, func(id protocol.ID) protocol.Message {
+		return &protocol.Publish{Request: id, Options: wireOptions(st.wire), Topic: topic, Args: args, Kwargs: kwargs}
+	})
 	cancel()
 	if err != nil {
-		if p != nil {
-			s.dropPending(id)
-		}
 		return err
 	}
 	if p == nil {

@@ -76,7 +76,11 @@
 // # Protocol strictness
 //
 // Request ids are session-scoped, sequential from 1 and wrap within
-// [1, 2^53]. A router message that is impossible in the session's state
+// [1, 2^53], and they reach the router in that order whatever the
+// goroutines do: an id is taken and its request queued in one step, and a
+// request that could not be queued (its context ended while it waited for
+// the connection, it did not encode) gives its id back, since routers may
+// enforce the order (package router does). A router message that is impossible in the session's state
 // (WELCOME or CHALLENGE after the join, a reply of the wrong kind or for an
 // id never used, invalid ids, ERROR for an invalid request type, a repeated
 // INVOCATION id, a frame that does not decode) ends the session with ABORT

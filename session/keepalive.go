@@ -142,13 +142,10 @@ func mono() int64 { return int64(time.Since(epoch)) }
 // either kind, is dropped by the reader.
 func (s *Session) sendProbe() {
 	s.mu.Lock()
-	id, err := s.newRequestLocked(nil)
-	if err == nil {
-		s.abandonLocked(id, protocol.CodeCall)
-	}
-	s.mu.Unlock()
-	if err != nil {
-		return
-	}
-	s.sendNow(&protocol.Call{Request: id, Options: protocol.Dict{}, Procedure: probeProcedure})
+	defer s.mu.Unlock()
+	s.goLocked(func() {
+		s.sendUnanswered(protocol.CodeCall, func(id protocol.ID) protocol.Message {
+			return &protocol.Call{Request: id, Options: protocol.Dict{}, Procedure: probeProcedure}
+		})
+	})
 }

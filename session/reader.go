@@ -215,7 +215,6 @@ func (s *Session) onError(m *protocol.Error) error {
 // EVENT right after the reply finds them.
 func (s *Session) onReply(id protocol.ID, code protocol.Code, m protocol.Message) error {
 	want := replyKinds[code]
-	var cleanup protocol.Message
 	s.mu.Lock()
 	abandonedKind, wasAbandoned := s.abandoned[id]
 	p, err := s.takeReplyLocked(id, code, want, true)
@@ -238,10 +237,15 @@ func (s *Session) onReply(id protocol.ID, code protocol.Code, m protocol.Message
 			s.regs[m.Registration] = p.reg
 		case wasAbandoned && abandonedKind == protocol.CodeRegister && s.regs[m.Registration] == nil:
 			// Register gave up before the reply: undo the registration.
-			if rid, err := s.newRequestLocked(nil); err == nil {
-				s.abandonLocked(rid, protocol.CodeUnregister)
-				cleanup = &protocol.Unregister{Request: rid, Registration: m.Registration}
-			}
+			reg := m.Registration
+			s.goLocked(func() {
+				s.sendUnanswered(protocol.CodeUnregister, func(id protocol.ID) protocol.Message {
+					if s.regs[reg] != nil {
+						return nil // registered again meanwhile
+					}
+					return &protocol.Unregister{Request: id, Registration: reg}
+				})
+			})
 		}
 	case *protocol.Subscribed:
 		if !validID(m.Subscription) {
@@ -255,16 +259,22 @@ func (s *Session) onReply(id protocol.ID, code protocol.Code, m protocol.Message
 			s.subs[m.Subscription] = append(s.subs[m.Subscription], sub)
 			s.goLocked(func() { s.runSubscription(sub) })
 		case wasAbandoned && abandonedKind == protocol.CodeSubscribe && len(s.subs[m.Subscription]) == 0:
-			if rid, err := s.newRequestLocked(nil); err == nil {
-				s.abandonLocked(rid, protocol.CodeUnsubscribe)
-				cleanup = &protocol.Unsubscribe{Request: rid, Subscription: m.Subscription}
-			}
+			sub := m.Subscription
+			s.goLocked(func() {
+				s.sendUnanswered(protocol.CodeUnsubscribe, func(id protocol.ID) protocol.Message {
+					if len(s.subs[sub]) > 0 || s.pendingKindLocked(protocol.CodeSubscribe) {
+						// Subscribed again meanwhile, or maybe about to be:
+						// the router gives a topic the same subscription id,
+						// which a stray subscription keeps (its events are
+						// dropped).
+						return nil
+					}
+					return &protocol.Unsubscribe{Request: id, Subscription: sub}
+				})
+			})
 		}
 	}
 	s.mu.Unlock()
-	if cleanup != nil {
-		s.sendNow(cleanup)
-	}
 	if p != nil {
 		p.push(replyItem{msg: m})
 	}

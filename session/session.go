@@ -55,6 +55,17 @@ type Session struct {
 	done   chan struct{} // closed when the session has ended
 	idle   chan struct{} // closed when it has ended and all its goroutines returned
 
+	// seq puts requests on the wire in the order of their ids: a request's
+	// id is allocated and its message queued while seq is held (a channel
+	// of capacity 1, so that waiting for it is bounded by the caller's
+	// context). The spec wants a session's request ids to go 1, 2, 3...
+	// on the wire (basic/building_blocks.md, "Protocol Errors"), and a
+	// router may enforce it (package router does); two goroutines that
+	// took ids 5 and 6 and then raced to the socket, or a request whose
+	// context ended before it was queued, would break it. A request that
+	// could not be queued gives its id back.
+	seq chan struct{}
+
 	invQueue    chan *invocation // invocations waiting for a worker
 	idleWorkers atomic.Int64     // workers waiting on invQueue
 	lastRecv    atomic.Int64     // mono() of the last message read (keep-alive evidence)
@@ -267,6 +278,7 @@ func start(p transport.Peer, cfg Config, w *protocol.Welcome) *Session {
 		cancel:    cancel,
 		done:      make(chan struct{}),
 		idle:      make(chan struct{}),
+		seq:       make(chan struct{}, 1),
 		invQueue:  make(chan *invocation, 8*cfg.InvocationConcurrency),
 		nextID:    1,
 		pending:   map[protocol.ID]*pendingReq{},
@@ -459,14 +471,20 @@ func (s *Session) sendNow(m protocol.Message) {
 	}
 }
 
-// send sends a request on behalf of a user goroutine. ctx, the caller's,
+// send sends a message on behalf of a user goroutine. ctx, the caller's,
 // bounds the wait for room in the connection's outbox: when it ends first
-// the request fails with its error and the session carries on.
+// the message is not sent, the call fails with its error and the session
+// carries on. A new request goes through sendRequest instead.
 func (s *Session) send(ctx context.Context, m protocol.Message) error {
 	err := s.peer.Send(ctx, m)
 	if err == nil {
 		return nil
 	}
+	return s.sendError(ctx, m.Code(), err)
+}
+
+// sendError is the error of a failed send of a message of type code.
+func (s *Session) sendError(ctx context.Context, code protocol.Code, err error) error {
 	select {
 	case <-s.done:
 		return s.Err()
@@ -474,15 +492,115 @@ func (s *Session) send(ctx context.Context, m protocol.Message) error {
 	}
 	if ctx.Err() != nil && !errors.Is(err, transport.ErrClosed) {
 		if context.Cause(ctx) == errTimeoutCause {
-			return fmt.Errorf("session: sending %s: %w: %w", m.Code(), ErrTimeout, context.DeadlineExceeded)
+			return fmt.Errorf("session: sending %s: %w: %w", code, ErrTimeout, context.DeadlineExceeded)
 		}
-		return fmt.Errorf("session: sending %s: %w", m.Code(), err)
+		return fmt.Errorf("session: sending %s: %w", code, err)
 	}
 	if errors.Is(err, transport.ErrClosed) {
 		// The connection is gone even if the reader has not noticed yet.
-		return fmt.Errorf("session: sending %s: %w: %w", m.Code(), ErrConnectionLost, err)
+		return fmt.Errorf("session: sending %s: %w: %w", code, ErrConnectionLost, err)
 	}
-	return fmt.Errorf("session: sending %s: %w", m.Code(), err)
+	return fmt.Errorf("session: sending %s: %w", code, err)
+}
+
+// lockSeq takes s.seq for a request of type code, waiting at most until ctx
+// or the session ends.
+func (s *Session) lockSeq(ctx context.Context, code protocol.Code) error {
+	select {
+	case s.seq <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case s.seq <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return s.sendError(ctx, code, ctx.Err())
+	case <-s.done:
+		return s.Err()
+	}
+}
+
+func (s *Session) unlockSeq() { <-s.seq }
+
+// sendRequest sends a new request: with s.seq held it allocates the next
+// request id (recording p as pending under it when p is not nil), builds
+// the message with it and queues it. ctx bounds every wait. When the message
+// could not be queued, the id is given back and p forgotten.
+func (s *Session) sendRequest(ctx context.Context, code protocol.Code, p *pendingReq, build func(protocol.ID) protocol.Message) (protocol.ID, error) {
+	if err := s.lockSeq(ctx, code); err != nil {
+		return 0, err
+	}
+	defer s.unlockSeq()
+	id, err := s.newRequest(p)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.send(ctx, build(id)); err != nil {
+		s.giveBack(id, p)
+		return 0, err
+	}
+	return id, nil
+}
+
+// sendUnanswered sends a request of the session's own whose reply nobody
+// waits for (the reader drops it): the clean-up of a request given up, a
+// liveness probe. build makes it with s.mu held, or returns nil when it is
+// no longer needed. It takes s.seq like every request, so it must not run
+// on the reader; sendTimeout bounds it.
+func (s *Session) sendUnanswered(code protocol.Code, build func(protocol.ID) protocol.Message) {
+	ctx, cancel := context.WithTimeout(s.ctx, sendTimeout)
+	defer cancel()
+	if err := s.lockSeq(ctx, code); err != nil {
+		return
+	}
+	defer s.unlockSeq()
+	s.mu.Lock()
+	if s.state != stateEstablished || build(0) == nil {
+		s.mu.Unlock()
+		return
+	}
+	id, err := s.newRequestLocked(nil)
+	var m protocol.Message
+	if err == nil {
+		s.abandonLocked(id, code)
+		m = build(id)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return
+	}
+	if err := s.send(ctx, m); err != nil {
+		s.log.Debug("send failed", "message", code, "error", err)
+		s.mu.Lock()
+		delete(s.abandoned, id) // the abandoned FIFO forgets it in time
+		s.mu.Unlock()
+		s.giveBack(id, nil)
+	}
+}
+
+// pendingKindLocked reports whether a request of type code awaits its
+// reply; s.mu must be held.
+func (s *Session) pendingKindLocked(code protocol.Code) bool {
+	for _, p := range s.pending {
+		if p.kind == code {
+			return true
+		}
+	}
+	return false
+}
+
+// giveBack undoes newRequestLocked(p) for a request that was not sent;
+// s.seq must be held since the allocation, so id is the last one.
+func (s *Session) giveBack(id protocol.ID, p *pendingReq) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p != nil && s.pending[id] == p {
+		delete(s.pending, id)
+	}
+	if next := id + 1; s.nextID == next || id == protocol.MaxID && s.nextID == 1 {
+		s.nextID = id
+	}
 }
 
 // newRequestLocked allocates the next request id and, if p is not nil,
@@ -537,13 +655,6 @@ func (s *Session) abandonLocked(id protocol.ID, kind protocol.Code) {
 		s.abOrder = s.abOrder[1:]
 		delete(s.abandoned, old)
 	}
-}
-
-// dropPending removes a pending request whose message could not be sent.
-func (s *Session) dropPending(id protocol.ID) {
-	s.mu.Lock()
-	delete(s.pending, id)
-	s.mu.Unlock()
 }
 
 var errTimeoutCause = errors.New("session: request timeout")

@@ -33,18 +33,19 @@ var ErrCallDone = errors.New("session: the call has ended")
 type CallStream struct {
 	s         *Session
 	procedure string
-	id        protocol.ID
 	p         *pendingReq
 	st        *reqSettings
 	ctx       context.Context
 	cancel    context.CancelFunc
 	stop      func() bool // stops the CANCEL on ctx's end
 
-	// mu guards sent and closed and is held while a chunk is written, so
-	// chunks go out in order. Lock order: mu, then Session.mu.
+	// mu guards id, sent and closed and is held while a chunk is written,
+	// so chunks go out in order. Lock order: mu, then Session.seq, then
+	// Session.mu.
 	mu     sync.Mutex
-	sent   bool // the first CALL is sent
-	closed bool // the final CALL is sent
+	id     protocol.ID // the request id, taken with the first CALL
+	sent   bool        // the first CALL is sent
+	closed bool        // the final CALL is sent
 
 	resultOnce sync.Once
 	res        *Result
@@ -79,11 +80,9 @@ func (s *Session) CallStream(ctx context.Context, procedure string, opts ...Opti
 	}
 	p := newPending(protocol.CodeCall)
 	p.wantProgress = st.progress != nil
-	id, err := s.newRequest(p)
-	if err != nil {
-		return nil, err
-	}
-	cs := &CallStream{s: s, procedure: procedure, id: id, p: p, st: st}
+	// The request id is taken when the first chunk is sent: ids must reach
+	// the router in order (see Session.seq).
+	cs := &CallStream{s: s, procedure: procedure, p: p, st: st}
 	cs.ctx, cs.cancel = withTimeout(ctx, st.timeout)
 	cs.stop = context.AfterFunc(cs.ctx, cs.abandon)
 	return cs, nil
@@ -94,22 +93,21 @@ func (s *Session) CallStream(ctx context.Context, procedure string, opts ...Opti
 func (cs *CallStream) abandon() {
 	s := cs.s
 	cs.mu.Lock() // lock order: CallStream.mu, then Session.mu (as in send)
-	sent := cs.sent
-	s.mu.Lock()
-	if s.pending == nil || s.pending[cs.id] != cs.p {
-		s.mu.Unlock()
-		cs.mu.Unlock()
-		return // answered, or the session ended
-	}
+	sent, id := cs.sent, cs.id
 	if sent {
-		s.abandonLocked(cs.id, protocol.CodeCall) // a late reply may still come
-	} else {
-		delete(s.pending, cs.id) // nothing was sent: no reply will come
+		s.mu.Lock()
+		if s.pending == nil || s.pending[id] != cs.p {
+			s.mu.Unlock()
+			cs.mu.Unlock()
+			return // answered, or the session ended
+		}
+		s.abandonLocked(id, protocol.CodeCall) // a late reply may still come
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
+	// Not sent: no id was taken and nothing is pending; no reply will come.
 	cs.mu.Unlock()
 	if sent {
-		s.sendCancel(cs.id, cs.st.cancelMode)
+		s.sendCancel(id, cs.st.cancelMode)
 	}
 	cs.p.push(replyItem{err: abandonError(cs.ctx, "call", cs.procedure)})
 }
@@ -136,12 +134,6 @@ func (cs *CallStream) send(args protocol.List, kwargs protocol.Dict, progress bo
 		return abandonError(cs.ctx, "call", cs.procedure)
 	}
 	s := cs.s
-	s.mu.Lock()
-	live := s.pending != nil && s.pending[cs.id] == cs.p
-	s.mu.Unlock()
-	if !live {
-		return fmt.Errorf("session: call stream %s: %w", cs.procedure, ErrCallDone)
-	}
 	var opts protocol.Dict
 	if !cs.sent {
 		opts = cloneDict(wireOptions(cs.st.wire)) // the first CALL's options hold for the whole call
@@ -151,10 +143,27 @@ func (cs *CallStream) send(args protocol.List, kwargs protocol.Dict, progress bo
 	if progress {
 		opts["progress"] = true
 	}
+	if !cs.sent {
+		// The first CALL is a new request; the next ones continue it
+		// with its id.
+		id, err := s.sendRequest(cs.ctx, protocol.CodeCall, cs.p, func(id protocol.ID) protocol.Message {
+			return &protocol.Call{Request: id, Options: opts, Procedure: cs.procedure, Args: args, Kwargs: kwargs}
+		})
+		if err != nil {
+			return err
+		}
+		cs.id, cs.sent, cs.closed = id, true, !progress
+		return nil
+	}
+	s.mu.Lock()
+	live := s.pending != nil && s.pending[cs.id] == cs.p
+	s.mu.Unlock()
+	if !live {
+		return fmt.Errorf("session: call stream %s: %w", cs.procedure, ErrCallDone)
+	}
 	if err := s.send(cs.ctx, &protocol.Call{Request: cs.id, Options: opts, Procedure: cs.procedure, Args: args, Kwargs: kwargs}); err != nil {
 		return err
 	}
-	cs.sent = true
 	cs.closed = !progress
 	return nil
 }
@@ -167,14 +176,14 @@ func (cs *CallStream) send(args protocol.List, kwargs protocol.Dict, progress bo
 func (cs *CallStream) Result() (*Result, error) {
 	cs.resultOnce.Do(func() {
 		cs.mu.Lock()
-		open := !cs.closed
+		open, id := !cs.closed, cs.id
 		cs.mu.Unlock()
 		if open {
 			cs.cancel() // give up: CANCEL (if anything was sent) via abandon
 		}
 		defer cs.cancel()
 		defer cs.stop()
-		reply, err := cs.s.await(context.Background(), cs.id, cs.p, cs.st.progress, nil, "call", cs.procedure)
+		reply, err := cs.s.await(context.Background(), id, cs.p, cs.st.progress, nil, "call", cs.procedure)
 		if err != nil {
 			cs.err = err
 			return

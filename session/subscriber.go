@@ -36,12 +36,10 @@ func (s *Session) Subscribe(ctx context.Context, topic string, h EventHandler, o
 		queue:   make(chan *Event, s.cfg.EventQueueSize),
 		stop:    make(chan struct{}),
 	}
-	id, err := s.newRequest(p)
+	id, err := s.sendRequest(ctx, protocol.CodeSubscribe, p, func(id protocol.ID) protocol.Message {
+		return &protocol.Subscribe{Request: id, Options: wire, Topic: topic}
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := s.send(ctx, &protocol.Subscribe{Request: id, Options: wire, Topic: topic}); err != nil {
-		s.dropPending(id)
 		return nil, err
 	}
 	if err := s.awaitSimple(ctx, id, p, st, "subscribe", topic); err != nil {
@@ -58,6 +56,17 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 	if sub == nil {
 		return errors.New("session: unsubscribe: nil subscription")
 	}
+	// s.seq is taken first, in case UNSUBSCRIBE is to be sent: the local
+	// subscription ends at once, without waiting for the connection.
+	if err := s.lockSeq(ctx, protocol.CodeUnsubscribe); err != nil {
+		return err
+	}
+	seqHeld := true
+	defer func() {
+		if seqHeld {
+			s.unlockSeq()
+		}
+	}()
 	s.mu.Lock()
 	if s.state != stateEstablished {
 		err := s.err
@@ -93,8 +102,13 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 	if err != nil {
 		return err
 	}
-	if err := s.send(ctx, &protocol.Unsubscribe{Request: id, Subscription: sub.ID}); err != nil {
-		s.dropPending(id)
+	err = s.send(ctx, &protocol.Unsubscribe{Request: id, Subscription: sub.ID})
+	if err != nil {
+		s.giveBack(id, p)
+	}
+	s.unlockSeq()
+	seqHeld = false
+	if err != nil {
 		return err
 	}
 	return s.awaitSimple(ctx, id, p, &reqSettings{}, "unsubscribe", sub.Topic)

@@ -150,6 +150,11 @@ func (t *T) hello(o JoinOptions) (*protocol.Hello, auth.ClientMethod) {
 	return &protocol.Hello{Realm: realm, Details: details}, cr.method
 }
 
+// PeekID returns the request ID NextID will return, without taking it: for
+// a malformed request the router must refuse (a router that ignores it
+// instead sees the next request with the same ID, in sequence).
+func (s *Session) PeekID() protocol.ID { return s.lastReq + 1 }
+
 // NextID returns the next request id of the session (1, 2, 3… as the spec
 // says a client must count).
 func (s *Session) NextID() protocol.ID {

@@ -99,12 +99,12 @@ func violationScenarios() []*Scenario {
 		{"empty-list", "an empty list", func(s *Session) { s.SendList() }},
 		{"not-a-list", "a dict instead of a list", func(s *Session) { s.SendPayload(encodeValue(s, protocol.Dict{"type": int64(48)})) }},
 		{"undecodable", "bytes that are not a document of the serializer", func(s *Session) { s.SendPayload(garbage(s.Serializer())) }},
-		{"wrong-arity", "a CALL with three elements", func(s *Session) { s.SendList(int64(protocol.CodeCall), int64(s.NextID()), protocol.Dict{}) }},
+		{"wrong-arity", "a CALL with three elements", func(s *Session) { s.SendList(int64(protocol.CodeCall), int64(s.PeekID()), protocol.Dict{}) }},
 		{"options-not-dict", "a CALL whose Options is a list", func(s *Session) {
-			s.SendList(int64(protocol.CodeCall), int64(s.NextID()), protocol.List{}, s.t.URI("p"))
+			s.SendList(int64(protocol.CodeCall), int64(s.PeekID()), protocol.List{}, s.t.URI("p"))
 		}},
 		{"id-string", "a CALL whose Request is a string", func(s *Session) {
-			s.SendList(int64(protocol.CodeCall), fmt.Sprint(s.NextID()), protocol.Dict{}, s.t.URI("p"))
+			s.SendList(int64(protocol.CodeCall), fmt.Sprint(s.PeekID()), protocol.Dict{}, s.t.URI("p"))
 		}},
 		{"id-zero", "a CALL with Request 0 (IDs start at 1)", func(s *Session) { s.SendList(int64(protocol.CodeCall), int64(0), protocol.Dict{}, s.t.URI("p")) }},
 		{"id-too-big", "a CALL with Request 2^53+1 (IDs end at 2^53)", func(s *Session) {
@@ -113,7 +113,7 @@ func violationScenarios() []*Scenario {
 		{"id-negative", "a CALL with Request -1", func(s *Session) { s.SendList(int64(protocol.CodeCall), int64(-1), protocol.Dict{}, s.t.URI("p")) }},
 		{"id-float", "a CALL with Request 1.5", func(s *Session) { s.SendList(int64(protocol.CodeCall), 1.5, protocol.Dict{}, s.t.URI("p")) }},
 		{"uri-not-string", "a CALL whose Procedure is an integer", func(s *Session) {
-			s.SendList(int64(protocol.CodeCall), int64(s.NextID()), protocol.Dict{}, int64(7))
+			s.SendList(int64(protocol.CodeCall), int64(s.PeekID()), protocol.Dict{}, int64(7))
 		}},
 		{"error-unknown-request-type", "an ERROR whose REQUEST.Type (1, HELLO) is no request", func(s *Session) {
 			s.SendList(int64(protocol.CodeError), int64(1), int64(1), protocol.Dict{}, "wamp.error.canceled")
@@ -161,9 +161,8 @@ func violationScenarios() []*Scenario {
 			Section: secProtocolErrors, Level: MUST,
 			Run: func(t *T) {
 				s := t.Join(JoinOptions{})
-				s.lastReq = 4
-				s.Register(t.URI("p"), nil)
-				t.Fatalf("REGISTER with request ID 5 as the first request was accepted")
+				s.Send(&protocol.Register{Request: 5, Options: protocol.Dict{}, Procedure: t.URI("p")})
+				s.Violation("REGISTER with request ID 5 as the first request")
 			},
 			Breaker: renumber(5, 1),
 		},
@@ -174,9 +173,8 @@ func violationScenarios() []*Scenario {
 			Run: func(t *T) {
 				s := t.Join(JoinOptions{})
 				s.Register(t.URI("p1"), nil)
-				s.lastReq++
-				s.Register(t.URI("p2"), nil)
-				t.Fatalf("REGISTER with request ID 3 after request 1 was accepted")
+				s.Send(&protocol.Register{Request: 3, Options: protocol.Dict{}, Procedure: t.URI("p2")})
+				s.Violation("REGISTER with request ID 3 after request 1")
 			},
 			Breaker: renumber(3, 2),
 		},
@@ -187,9 +185,8 @@ func violationScenarios() []*Scenario {
 			Run: func(t *T) {
 				s := t.Join(JoinOptions{})
 				s.Register(t.URI("p1"), nil)
-				s.lastReq = 0
-				s.Register(t.URI("p2"), nil)
-				t.Fatalf("a second REGISTER with request ID 1 was accepted")
+				s.Send(&protocol.Register{Request: 1, Options: protocol.Dict{}, Procedure: t.URI("p2")})
+				s.Violation("a second REGISTER with request ID 1")
 			},
 			Breaker: renumberSecond(1, 2),
 		},

@@ -69,6 +69,10 @@ type Options struct {
 	MaxMessageSize int
 	// Logger receives the router's logs (nil discards them).
 	Logger *slog.Logger
+	// AnyRequestIDs is router.Config.AnyRequestIDs: the router then
+	// breaks the spec's MUST on request IDs (session.request-id.*), as
+	// crossbar does, which the tool's own tests use.
+	AnyRequestIDs bool
 }
 
 // Server is a running in-process router.
@@ -131,6 +135,7 @@ func Start(o Options) (*Server, error) {
 		Realms:         []router.RealmConfig{{Name: Realm, Authenticators: Authenticators()}},
 		Logger:         log,
 		MaxMessageSize: o.MaxMessageSize,
+		AnyRequestIDs:  o.AnyRequestIDs,
 	})
 	if err != nil {
 		return nil, err
