@@ -47,9 +47,12 @@
 //     wamp.error.feature_not_supported.
 //   - The session meta API: wamp.session.on_join / on_leave events, the
 //     wamp.session.count, list and get procedures, and wamp.session.kill,
-//     kill_by_authid and kill_by_authrole (GOODBYE with the reason, default
-//     wamp.close.killed; the caller cannot kill itself; a victim that does
-//     not answer GOODBYE is dropped).
+//     kill_by_authid, kill_by_authrole and kill_all (GOODBYE with the
+//     reason, default wamp.close.killed; the caller cannot kill itself; a
+//     victim that does not answer GOODBYE is dropped). As the spec says,
+//     kill_by_authid returns the killed sessions' ids, kill_by_authrole and
+//     kill_all their number (crossbar returns ids for kill_by_authrole and
+//     has no kill_all).
 //   - The registration and subscription meta APIs (wamp.registration.* and
 //     wamp.subscription.*: list, lookup, match, get, list_callees /
 //     list_subscribers, count_*, remove_callee / remove_subscriber, which

@@ -50,6 +50,7 @@ func (rl *Realm) installObservationMeta() error {
 		{protocol.MetaSessionKill, rl.metaKill},
 		{protocol.MetaSessionKillByAuthID, rl.metaKillByAuthID},
 		{protocol.MetaSessionKillByAuthRole, rl.metaKillByAuthRole},
+		{protocol.MetaSessionKillAll, rl.metaKillAll},
 	} {
 		if err := rl.registerInternal(p.uri, p.fn); err != nil {
 			return err
@@ -561,12 +562,13 @@ func (rl *Realm) publishUnsubscribed(out *batch, s *sess, sub *subscription, del
 // ---- killing sessions ----
 
 // killOptions reads the reason and message of the kill procedures, which
-// follow the target at positional index 1 and 2 or come as keywords.
-func (rl *Realm) killOptions(c *internalCall) (reason, message string, err error) {
-	if reason, err = optArgString(c, 1, "reason"); err != nil {
+// come as keywords or positionally at index at and at+1 (after the target,
+// if the procedure has one).
+func (rl *Realm) killOptions(c *internalCall, at int) (reason, message string, err error) {
+	if reason, err = optArgString(c, at, "reason"); err != nil {
 		return "", "", err
 	}
-	if message, err = optArgString(c, 2, "message"); err != nil {
+	if message, err = optArgString(c, at+1, "message"); err != nil {
 		return "", "", err
 	}
 	if reason == "" {
@@ -585,7 +587,7 @@ func (rl *Realm) metaKill(_ context.Context, caller *SessionInfo, c *internalCal
 	if err != nil {
 		return nil, nil, err
 	}
-	reason, message, err := rl.killOptions(c)
+	reason, message, err := rl.killOptions(c, 1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -599,12 +601,22 @@ func (rl *Realm) metaKill(_ context.Context, caller *SessionInfo, c *internalCal
 	return nil, nil, nil
 }
 
+// The kill_by_* procedures answer as the spec says
+// (advanced/meta_api_sessions.md): kill_by_authid the list of the killed
+// sessions' ids (crossbar's answer too), kill_by_authrole and kill_all
+// their number (crossbar answers the list for kill_by_authrole and has no
+// kill_all).
+
 func (rl *Realm) metaKillByAuthID(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
 	authid, err := argString(c, 0, "an authid")
 	if err != nil {
 		return nil, nil, err
 	}
-	return rl.killWhere(caller, c, func(in *SessionInfo) bool { return in.AuthID == authid })
+	ids, err := rl.killWhere(caller, c, 1, func(in *SessionInfo) bool { return in.AuthID == authid })
+	if err != nil {
+		return nil, nil, err
+	}
+	return protocol.List{idList(ids)}, nil, nil
 }
 
 func (rl *Realm) metaKillByAuthRole(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
@@ -612,15 +624,29 @@ func (rl *Realm) metaKillByAuthRole(_ context.Context, caller *SessionInfo, c *i
 	if err != nil {
 		return nil, nil, err
 	}
-	return rl.killWhere(caller, c, func(in *SessionInfo) bool { return in.AuthRole == authrole })
+	ids, err := rl.killWhere(caller, c, 1, func(in *SessionInfo) bool { return in.AuthRole == authrole })
+	if err != nil {
+		return nil, nil, err
+	}
+	return protocol.List{len(ids)}, nil, nil
+}
+
+// metaKillAll is wamp.session.kill_all(reason?, message?): every session
+// of the realm but the caller's.
+func (rl *Realm) metaKillAll(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
+	ids, err := rl.killWhere(caller, c, 0, func(*SessionInfo) bool { return true })
+	if err != nil {
+		return nil, nil, err
+	}
+	return protocol.List{len(ids)}, nil, nil
 }
 
 // killWhere kills every session but the caller's that match selects and
-// returns the list of their ids (crossbar's answer).
-func (rl *Realm) killWhere(caller *SessionInfo, c *internalCall, selects func(*SessionInfo) bool) (protocol.List, protocol.Dict, error) {
-	reason, message, err := rl.killOptions(c)
+// returns their ids; the reason and message arguments start at index at.
+func (rl *Realm) killWhere(caller *SessionInfo, c *internalCall, at int, selects func(*SessionInfo) bool) ([]protocol.ID, error) {
+	reason, message, err := rl.killOptions(c, at)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var victims []*sess
 	rl.mu.Lock()
@@ -635,5 +661,5 @@ func (rl *Realm) killWhere(caller *SessionInfo, c *internalCall, selects func(*S
 		s.killWithGoodbye(reason, message)
 		ids[i] = s.info.ID
 	}
-	return protocol.List{idList(ids)}, nil, nil
+	return ids, nil
 }
