@@ -77,7 +77,10 @@
 // most Config.MaxPendingPerAddress (64) such connections: a stranger costs
 // the router about 64 KiB per connection, for a bounded number of them.
 // Config.MaxConnectionsPerAddress optionally caps established connections
-// too. A client that breaks the
+// too. A session joins its realm before its WELCOME is sent
+// (session.AcceptConfig.Welcome), so from the moment a client knows its
+// session id, wamp.session.list, get and kill know it too. A client that
+// breaks the
 // protocol gets ABORT wamp.error.protocol_violation; a message over
 // Config.MaxMessageSize is refused the same way. A URI that breaks the
 // router's rule (Config.URIs: protocol.LooseURIs by default, as crossbar,

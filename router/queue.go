@@ -41,6 +41,7 @@ type outQueue struct {
 	spare    []protocol.Message // the slice items had before the last take
 	closing  bool               // no further pushes accepted
 	flushing bool               // a goroutine is handing items to the connection
+	idle     chan struct{}      // closed when a flush ends with nothing left (see waitFlushed)
 }
 
 // push queues m. It reports false when the session is ending.
@@ -87,6 +88,10 @@ func (s *sess) flush() {
 	for round := 0; ; round++ {
 		if len(q.items) == 0 {
 			q.flushing = false
+			if q.idle != nil {
+				close(q.idle)
+				q.idle = nil
+			}
 			q.mu.Unlock()
 			return
 		}
@@ -105,6 +110,31 @@ func (s *sess) flush() {
 		q.mu.Lock()
 		if q.spare == nil {
 			q.spare = batch[:0]
+		}
+	}
+}
+
+// waitFlushed flushes s and waits until everything queued has been handed
+// to the connection, also what another goroutine's flush is handing over,
+// or until ctx ends.
+func (s *sess) waitFlushed(ctx context.Context) {
+	q := &s.out
+	for {
+		s.flush()
+		q.mu.Lock()
+		if !q.flushing && len(q.items) == 0 {
+			q.mu.Unlock()
+			return
+		}
+		if q.idle == nil {
+			q.idle = make(chan struct{})
+		}
+		idle := q.idle
+		q.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return
 		}
 	}
 }

@@ -34,7 +34,21 @@ func (r *Router) serve(ctx context.Context, p transport.Peer, kind string) {
 	// The handshake is bounded, and abandoned when the router closes.
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	stop := context.AfterFunc(r.closing, cancel)
-	j, err := session.Accept(hctx, p, r.acceptConfig())
+	cfg := r.acceptConfig()
+	// The session joins its realm before its WELCOME is queued, so that
+	// it is in every wamp.session.list, get and kill from the moment the
+	// client can know its id.
+	var s *sess
+	cfg.Welcome = func(j *session.Joined, w *protocol.Welcome) error {
+		var hello protocol.Dict
+		if j.Hello != nil {
+			hello = j.Hello.Details
+		}
+		var err error
+		s, err = r.attach(ctx, j.Peer, joinInfo{id: j.Session, realm: j.Realm, identity: j.Identity, hello: hello, transport: kind}, w)
+		return err
+	}
+	_, err := session.Accept(hctx, p, cfg)
 	stop()
 	cancel()
 	if err != nil {
@@ -42,11 +56,7 @@ func (r *Router) serve(ctx context.Context, p transport.Peer, kind string) {
 		p.Close()
 		return
 	}
-	var hello protocol.Dict
-	if j.Hello != nil {
-		hello = j.Hello.Details
-	}
-	r.serveJoined(ctx, j.Peer, joinInfo{id: j.Session, realm: j.Realm, identity: j.Identity, hello: hello, transport: kind})
+	r.run(s)
 }
 
 // acceptConfig is the session.AcceptConfig for this router.

@@ -405,43 +405,72 @@ func (s *sess) handle(m protocol.Message) error {
 	}
 }
 
-// serveJoined runs a session that completed its handshake until it ends.
+// serveJoined serves a client that is past its handshake (its WELCOME
+// sent), such as a test's, until its session ends.
 func (r *Router) serveJoined(ctx context.Context, p transport.Peer, ji joinInfo) {
-	abort := func(reason, msg string) {
+	s, err := r.attach(ctx, p, ji, nil)
+	if err != nil {
+		var d *auth.Denied
+		errors.As(err, &d)
 		actx, cancel := context.WithTimeout(ctx, flushTimeout)
-		p.Send(actx, &protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: reason})
+		p.Send(actx, &protocol.Abort{Details: protocol.Dict{"message": d.Message}, Reason: d.Reason})
 		cancel()
 		p.Close()
+		return
 	}
+	r.run(s)
+}
+
+// attach makes the session of a client that completed its handshake and
+// adds it to the router and its realm. welcome, unless nil, is queued for
+// the client first, so that it goes out ahead of anything routed to the
+// session once others can see it. A failure is an *auth.Denied saying
+// why, and leaves nothing sent or attached.
+func (r *Router) attach(ctx context.Context, p transport.Peer, ji joinInfo, welcome *protocol.Welcome) (*sess, error) {
 	rl := r.Realm(ji.realm)
 	if rl == nil {
-		abort(protocol.URINoSuchRealm, fmt.Sprintf("no realm %q", ji.realm))
-		return
+		return nil, &auth.Denied{Reason: protocol.URINoSuchRealm, Message: fmt.Sprintf("no realm %q", ji.realm)}
 	}
 	s := newSess(ctx, r, rl, p, ji)
-	defer s.cancel()
+	if welcome != nil {
+		// Queued while nobody else knows s, so that it comes first
+		// (Router.Close's GOODBYE included); nothing is written before
+		// the flush below.
+		s.out.push(welcome)
+	}
 	if err := r.addSession(s); err != nil {
-		// Close started after WELCOME: the session is established for the
-		// client, so it gets GOODBYE like the others.
-		goodbyeOnly(ctx, r, p)
-		return
+		s.cancel()
+		return nil, &auth.Denied{Reason: protocol.URISystemShutdown, Message: "router shutting down"}
 	}
-	defer r.removeSession(s)
 	if !rl.join(s) {
-		abort(protocol.URIProtocolViolation, "duplicate session id")
-		return
+		r.removeSession(s)
+		s.cancel()
+		return nil, &auth.Denied{Reason: protocol.URIProtocolViolation, Message: "duplicate session id"}
 	}
+	if welcome != nil {
+		s.flush()
+	}
+	return s, nil
+}
+
+// run serves an attached session until it ends, then removes it.
+func (r *Router) run(s *sess) {
+	defer s.cancel()
+	defer r.removeSession(s)
+	rl, p := s.rl, s.peer
 	rl.afterJoin(s)
 	s.readLoop()
 	if t := s.killTimer.Load(); t != nil {
 		t.Stop()
 	}
 	rl.leave(s)
-	// The last messages (GOODBYE, ABORT) are written, for a bounded time.
+	// The last messages (GOODBYE, ABORT) are written, for a bounded time:
+	// handed to the connection (another goroutine may be flushing s), then
+	// written.
 	s.out.close()
-	s.flush()
 	wctx, cancel := context.WithTimeout(s.ctx, flushTimeout)
 	stop := context.AfterFunc(r.ctx, cancel)
+	s.waitFlushed(wctx)
 	_ = s.conn.WaitBacklog(wctx, 0)
 	stop()
 	cancel()
@@ -484,27 +513,4 @@ func (rl *Realm) leave(s *sess) {
 	rl.log.Debug("session left", "session", s.info.ID)
 	rl.Publish(protocol.MetaSessionOnLeave, protocol.List{s.info.ID, s.info.AuthID, s.info.AuthRole}, nil)
 	rl.runHooks(false, s.info)
-}
-
-// goodbyeOnly ends a just-welcomed session of a closing router: GOODBYE
-// wamp.close.system_shutdown, then wait (bounded) for the reply.
-func goodbyeOnly(ctx context.Context, r *Router, p transport.Peer) {
-	defer p.Close()
-	gctx, cancel := context.WithTimeout(ctx, flushTimeout)
-	defer cancel()
-	stop := context.AfterFunc(r.ctx, cancel)
-	defer stop()
-	if p.Send(gctx, &protocol.Goodbye{Details: protocol.Dict{"message": "router shutting down"}, Reason: protocol.URISystemShutdown}) != nil {
-		return
-	}
-	for {
-		m, err := p.Recv(gctx)
-		if err != nil {
-			return
-		}
-		switch m.(type) {
-		case *protocol.Goodbye, *protocol.Abort:
-			return
-		}
-	}
 }

@@ -130,3 +130,26 @@ func TestCalleeInvalidErrorURI(t *testing.T) {
 	callee.writeRaw(`[48, 2, {}, "wamp.session.count"]`)
 	callee.expectMsg(protocol.CodeResult)
 }
+
+// The ABORT for a protocol violation is written before the connection
+// closes, even when another goroutine (here an internal procedure's
+// RESULT) is flushing the session at that moment. The router used to
+// wait only for what its connection held, not for what that other flush
+// was about to hand over, and closed the connection without the ABORT
+// (every few dozen connections under -race).
+func TestViolationAbortNotLost(t *testing.T) {
+	_, ep := serveAll(t, router.Config{})
+	for i := range 200 {
+		c := dialRS(t, strings.TrimPrefix(ep.tcp, "tcp://"), 0)
+		c.join()
+		c.writeRaw(`[48, 1, {}, "wamp.session.count"]`)
+		c.expectMsg(protocol.CodeResult)
+		c.writeRaw(`[255]`)
+		c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		m, err := c.read()
+		if err != nil || m.Code() != protocol.CodeAbort {
+			t.Fatalf("run %d: got %v, %v; want ABORT", i, m, err)
+		}
+		c.c.Close()
+	}
+}

@@ -48,6 +48,16 @@ type AcceptConfig struct {
 	// protocol.LooseURIs. A realm that breaks it gets ABORT
 	// wamp.error.invalid_uri.
 	URIs protocol.URIChecker
+	// Welcome, when set, sends WELCOME in Accept's place: Accept calls it
+	// once the client is authenticated, with the session about to be
+	// established and its WELCOME. It lets a router make the session
+	// visible (attach it to its realm) before the client can know it
+	// exists, so that a session that has its WELCOME is in every
+	// wamp.session.list; it must queue welcome on j.Peer ahead of
+	// anything else for the session. When it returns an error it must
+	// have sent nothing: Accept then sends ABORT, with the reason and
+	// message of an *auth.Denied, or wamp.error.authentication_failed.
+	Welcome func(j *Joined, welcome *protocol.Welcome) error
 }
 
 // Joined is a session that Accept welcomed.
@@ -223,7 +233,16 @@ func (a *acceptor) run() (*Joined, error) {
 		"authextra":    authextraOut,
 		"agent":        agent,
 	}}
-	if err := a.p.Send(a.ctx, welcome); err != nil {
+	j := &Joined{Peer: a.p, Session: id, Realm: hello.Realm, Identity: ident, Hello: hello}
+	if a.cfg.Welcome != nil {
+		if err := a.cfg.Welcome(j, welcome); err != nil {
+			var d *auth.Denied
+			if errors.As(err, &d) {
+				return nil, a.fail(err)
+			}
+			return nil, a.refuse(protocol.URIAuthenticationFailed, "internal error", err)
+		}
+	} else if err := a.p.Send(a.ctx, welcome); err != nil {
 		return nil, a.fail(fmt.Errorf("sending WELCOME: %w", err))
 	}
 	if np, ok := a.p.(transport.NetPeer); ok {
@@ -231,7 +250,7 @@ func (a *acceptor) run() (*Joined, error) {
 	}
 	a.log.Debug("session: welcomed", "session", id, "realm", hello.Realm, "authid", ident.AuthID,
 		"authrole", ident.AuthRole, "authmethod", ident.AuthMethod)
-	return &Joined{Peer: a.p, Session: id, Realm: hello.Realm, Identity: ident, Hello: hello}, nil
+	return j, nil
 }
 
 // pick returns the first authenticator, in the client's order of methods,

@@ -787,3 +787,40 @@ func TestAcceptInvalidRealmOnTheWire(t *testing.T) {
 		h.expectWelcome()
 	})
 }
+
+// AcceptConfig.Welcome sends WELCOME in Accept's place (a router attaches
+// the session first); its error becomes the ABORT.
+func TestAcceptWelcomeHook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var got *Joined
+		cfg := AcceptConfig{Welcome: func(j *Joined, w *protocol.Welcome) error {
+			got = j
+			w.Details["x_hook"] = true
+			return j.Peer.Send(context.Background(), w)
+		}}
+		h := acceptStart(t, t.Context(), nil, cfg)
+		h.send(acceptHello("realm1", nil))
+		w, j := h.expectWelcome()
+		if got != j || w.Details["x_hook"] != true {
+			t.Errorf("the hook saw %v, Accept returned %v; WELCOME %v", got, j, w.Details)
+		}
+	})
+	for _, tt := range []struct {
+		err    error
+		reason string
+		msg    string
+	}{
+		{&auth.Denied{Reason: protocol.URISystemShutdown, Message: "router shutting down"}, protocol.URISystemShutdown, "router shutting down"},
+		{errors.New("internal detail"), protocol.URIAuthenticationFailed, "internal error"},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			cfg := AcceptConfig{Welcome: func(*Joined, *protocol.Welcome) error { return tt.err }}
+			h := acceptStart(t, t.Context(), nil, cfg)
+			h.send(acceptHello("realm1", nil))
+			ab, _ := h.expectAbort(tt.reason)
+			if ab.Details["message"] != tt.msg {
+				t.Errorf("ABORT message %v, want %q", ab.Details["message"], tt.msg)
+			}
+		})
+	}
+}
