@@ -352,7 +352,12 @@ func (s *Session) Close(ctx context.Context) error {
 			case <-s.done: // ended meanwhile (router GOODBYE/ABORT, transport loss)
 			default:
 				s.shutdown(ErrSessionClosed)
-				result = fmt.Errorf("session: close: sending GOODBYE: %w", err)
+				// A connection that is gone has ended the session as
+				// Close asked, as the reader would report had it noticed
+				// first (stateClosing); anything else is Close's failure.
+				if !errors.Is(err, transport.ErrClosed) {
+					result = fmt.Errorf("session: close: sending GOODBYE: %w", err)
+				}
 			}
 		}
 	}
