@@ -50,7 +50,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (Peer, error) {
 				return nil, err
 			}
 		}
-		return dialRawSocket(ctx, "tcp", u.Host, tc, lim)
+		return dialRawSocket(ctx, "tcp", u.Host, tc, lim, opts.netDial)
 	case "unix":
 		path := u.Path
 		if u.Host != "" { // unix://relative/path
@@ -62,7 +62,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (Peer, error) {
 		if path == "" {
 			return nil, fmt.Errorf("%w: %s has no socket path (want unix:///path/to/socket)", ErrBadURL, u.Redacted())
 		}
-		return dialRawSocket(ctx, "unix", path, nil, lim)
+		return dialRawSocket(ctx, "unix", path, nil, lim, opts.netDial)
 	default:
 		return nil, fmt.Errorf("%w: unsupported URL scheme %q in %s; supported: %s", ErrBadURL, u.Scheme, u.Redacted(), strings.Join(SupportedSchemes, ", "))
 	}
@@ -71,10 +71,10 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (Peer, error) {
 // dialRawSocket connects and runs the RawSocket handshake, trying the next
 // serializer when the server refuses one (or, like crossbar, drops the
 // connection instead of refusing).
-func dialRawSocket(ctx context.Context, network, addr string, tc *tls.Config, lim limits) (Peer, error) {
+func dialRawSocket(ctx context.Context, network, addr string, tc *tls.Config, lim limits, dial netDialFunc) (Peer, error) {
 	var tried []string
 	for i, ser := range lim.serializers {
-		conn, err := dialConn(ctx, network, addr, tc)
+		conn, err := dialConn(ctx, network, addr, tc, dial)
 		if err != nil {
 			return nil, err
 		}
@@ -99,18 +99,34 @@ func dialRawSocket(ctx context.Context, network, addr string, tc *tls.Config, li
 	return nil, errors.New("transport: no serializers")
 }
 
-func dialConn(ctx context.Context, network, addr string, tc *tls.Config) (net.Conn, error) {
-	var d net.Dialer
-	var c net.Conn
-	var err error
-	if tc != nil {
-		td := tls.Dialer{NetDialer: &d, Config: tc}
-		c, err = td.DialContext(ctx, network, addr)
-	} else {
-		c, err = d.DialContext(ctx, network, addr)
+type netDialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+func dialConn(ctx context.Context, network, addr string, tc *tls.Config, dial netDialFunc) (net.Conn, error) {
+	c, err := dial(ctx, network, addr)
+	if err == nil && tc != nil {
+		c, err = tlsClient(ctx, c, addr, tc)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("transport: dial %s %s: %w", network, addr, err)
 	}
 	return c, nil
+}
+
+// tlsClient runs the TLS handshake on c, checking the certificate for the
+// host of addr unless tc names the server; it closes c on failure.
+func tlsClient(ctx context.Context, c net.Conn, addr string, tc *tls.Config) (net.Conn, error) {
+	if tc.ServerName == "" {
+		tc = tc.Clone()
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		tc.ServerName = host
+	}
+	tlsConn := tls.Client(c, tc)
+	if err := tlsConn.HandshakeContext(ctx); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return tlsConn, nil
 }

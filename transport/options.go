@@ -1,11 +1,13 @@
 package transport
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -79,6 +81,20 @@ type DialOptions struct {
 
 	// Logger receives connection-level diagnostics (nil = discard).
 	Logger *slog.Logger
+
+	// NetDial, when set, makes the connections instead of a net.Dialer
+	// (TLS, the RawSocket and WebSocket handshakes still run on top): to
+	// reach a router through a tunnel, or one in memory in tests.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// netDial makes a connection with NetDial or a net.Dialer.
+func (o *DialOptions) netDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if o.NetDial != nil {
+		return o.NetDial(ctx, network, addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
 }
 
 // ServerOptions configures the server side: WebSocketHandler and the

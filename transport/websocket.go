@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -362,11 +361,10 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 	var mu sync.Mutex
 	var raw net.Conn // the socket, or the TLS connection when we did TLS
 	tlsByUs := false
-	var d net.Dialer
 	tr := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := d.DialContext(ctx, network, addr)
+			c, err := o.netDial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
@@ -384,8 +382,10 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 		}
 		tr.TLSClientConfig = tc
 		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			td := tls.Dialer{NetDialer: &d, Config: tc}
-			c, err := td.DialContext(ctx, network, addr)
+			c, err := o.netDial(ctx, network, addr)
+			if err == nil {
+				c, err = tlsClient(ctx, c, addr, tc)
+			}
 			if err != nil {
 				return nil, err
 			}

@@ -14,10 +14,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/zabertech/go-izaber-wamp/internal/memnet"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
@@ -249,42 +251,48 @@ func (fp *freezeProxy) addr() string { return fp.l.Addr().String() }
 // TestKeepAliveDetectsHalfOpen: once the path silently drops everything,
 // the pinging side reports a keep-alive failure from Recv.
 func TestKeepAliveDetectsHalfOpen(t *testing.T) {
+	// In a synctest bubble over in-memory connections: time moves only
+	// when every goroutine waits, so a 200ms pong timeout means 200ms of
+	// silence from the peer, not of a busy machine (over loopback sockets
+	// this test failed under load).
 	for _, scheme := range []string{"ws", "tcp"} {
 		t.Run(scheme, func(t *testing.T) {
-			checkLeaks(t)
-			ts := startServer(t, scheme, ServerOptions{PingInterval: -1}, nil, echo)
-			target := strings.TrimPrefix(strings.TrimPrefix(ts.url, "ws://"), "tcp://")
-			target = strings.TrimSuffix(target, "/ws")
-			fp := startProxy(t, target)
-			u := strings.Replace(ts.url, target, fp.addr(), 1)
-			ctx := ctxT(t, 10*time.Second)
-			p, err := Dial(ctx, u, DialOptions{PingInterval: 100 * time.Millisecond, PongTimeout: 200 * time.Millisecond, RawSocketPing: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			// Healthy for several intervals.
-			short, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
-			_, err = p.Recv(short)
-			cancel()
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Fatalf("healthy idle connection: Recv = %v, want DeadlineExceeded", err)
-			}
-			if err := p.Send(ctx, testCall(1)); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.Recv(ctx); err != nil {
-				t.Fatal(err)
-			}
-			fp.frozen.Store(true)
-			start := time.Now()
-			_, err = p.Recv(ctx)
-			if err == nil || !strings.Contains(err.Error(), "keep-alive: no pong within 200ms") || !errors.Is(err, ErrClosed) {
-				t.Fatalf("Recv on half-open connection = %v", err)
-			}
-			if d := time.Since(start); d > 3*time.Second {
-				t.Errorf("detected after %v", d)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				u, o := startMemServer(t, scheme, ServerOptions{PingInterval: -1}, echo)
+				conns := make(chan *memnet.Conn, 1)
+				o.NetDial = dialMem(o, conns)
+				o.PingInterval, o.PongTimeout, o.RawSocketPing = 100*time.Millisecond, 200*time.Millisecond, true
+				ctx := t.Context()
+				p, err := Dial(ctx, u, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.Close()
+				conn := <-conns
+				// Healthy for several intervals.
+				short, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
+				_, err = p.Recv(short)
+				cancel()
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("healthy idle connection: Recv = %v, want DeadlineExceeded", err)
+				}
+				if err := p.Send(ctx, testCall(1)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := p.Recv(ctx); err != nil {
+					t.Fatal(err)
+				}
+				conn.Freeze()
+				start := time.Now()
+				_, err = p.Recv(ctx)
+				if err == nil || !strings.Contains(err.Error(), "keep-alive: no pong within 200ms") || !errors.Is(err, ErrClosed) {
+					t.Fatalf("Recv on half-open connection = %v", err)
+				}
+				// A dead peer is noticed within ping interval + timeout.
+				if d := time.Since(start); d > 300*time.Millisecond {
+					t.Errorf("detected after %v, want at most 300ms", d)
+				}
+			})
 		})
 	}
 }

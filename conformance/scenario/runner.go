@@ -304,6 +304,10 @@ func Run(ctx context.Context, cfg Config, scenarios []*Scenario) (*Report, error
 	return rep, nil
 }
 
+// probeAttempts is how many times probe tries a handshake that the router
+// drops or refuses for being busy.
+const probeAttempts = 4
+
 // probe opens a session in a cell to learn whether the router offers it
 // and what it announces.
 func (r *runner) probe(ctx context.Context, c Cell) {
@@ -315,14 +319,33 @@ func (r *runner) probe(ctx context.Context, c Cell) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		conn, err := t.TryDial(DialOptions{})
-		if err != nil {
+		// A refused serializer is RawSocket error 1 or WebSocket 400, or
+		// on RawSocket a connection dropped without a reply, as crossbar
+		// does. A busy router (a loaded machine, its per-address limit)
+		// can drop a handshake or refuse it for the moment too, so these
+		// are tried again before the cell counts as not offered.
+		var conn *Conn
+		for attempt := 1; ; attempt++ {
+			var err error
+			if conn, err = t.TryDial(DialOptions{}); err == nil {
+				break
+			}
 			var he *wire.HandshakeError
-			// A refused serializer: RawSocket error 1, or a dropped
-			// connection as crossbar does; WebSocket 400.
-			if errors.As(err, &he) && (he.Code == wire.RawSocketErrSerializer || he.HTTPStatus == http.StatusBadRequest ||
-				he.Dropped && len(he.Reply) == 0 && c.Endpoint.RawSocket()) {
+			isHE := errors.As(err, &he)
+			if isHE && (he.Code == wire.RawSocketErrSerializer || he.HTTPStatus == http.StatusBadRequest) {
 				return // not offered
+			}
+			dropped := isHE && he.Dropped && len(he.Reply) == 0 && c.Endpoint.RawSocket()
+			busy := isHE && he.Code == wire.RawSocketErrConnections
+			if (dropped || busy) && attempt < probeAttempts && pctx.Err() == nil {
+				select {
+				case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+				case <-pctx.Done():
+				}
+				continue
+			}
+			if dropped {
+				return // not offered: dropped every time
 			}
 			st.offered = true
 			st.err = err.Error()

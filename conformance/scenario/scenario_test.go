@@ -139,8 +139,15 @@ func TestScenarios(t *testing.T) {
 	results := make([]outcome, len(all))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
+	var exclusive []int
 	for i, sc := range all {
 		if flagOnly != "" && !regexp.MustCompile(flagOnly).MatchString(sc.ID) {
+			continue
+		}
+		if sc.Exclusive {
+			// It affects other sessions of the realm (kill_all,
+			// kill_by_authrole): alone, after the others, as Run does.
+			exclusive = append(exclusive, i)
 			continue
 		}
 		wg.Add(1)
@@ -152,6 +159,9 @@ func TestScenarios(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	for _, i := range exclusive {
+		results[i].real, results[i].broken, results[i].err = proveScenario(t, srv, all[i], i)
+	}
 	for i, sc := range all {
 		r := results[i]
 		if r.real == nil && r.err == nil {
