@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -145,6 +146,13 @@ func (r *Router) WebSocketHandler() http.Handler {
 // listener to ServeRawSocket.
 func (r *Router) ListenRawSocket(ctx context.Context, network, addr string) (*transport.RawSocketListener, error) {
 	return transport.ListenRawSocket(ctx, network, addr, r.serverOptions())
+}
+
+// RawSocketListener wraps l, a listener made elsewhere (a TLS listener for
+// RawSocket over TLS, an inherited socket), for ServeRawSocket, with the
+// router's serializers and limits.
+func (r *Router) RawSocketListener(l net.Listener) (*transport.RawSocketListener, error) {
+	return transport.NewRawSocketListener(l, r.serverOptions())
 }
 
 // ServeRawSocket serves every connection l accepts, each on its own
