@@ -40,10 +40,14 @@ const sendTimeout = 10 * time.Second
 // concurrent use), from whichever goroutine produced the message. Every
 // field below mu is guarded by mu; the fields above it are set by Join and
 // then read-only (or synchronized themselves: channels, atomics).
-// Lock order: Session.mu may be taken while holding invocation.sendMu, never
-// the other way round; pendingReq.mu is a leaf lock. No lock is held while
-// calling user code or Peer.Send (except invocation.sendMu around the
-// sends of one invocation, to keep its progressive and final replies in order).
+// Lock order: CallStream.mu, then Session.seq (a channel, taken with the
+// caller's context), then Session.mu; Session.mu may be taken while holding
+// invocation.sendMu, never the other way round; pendingReq.mu is a leaf
+// lock. No lock is held while calling user code or Peer.Send, except
+// Session.seq around the sending of a new request (to put request ids on
+// the wire in order) and invocation.sendMu around the sends of one
+// invocation (to keep its progressive and final replies in order). The
+// reader never takes Session.seq.
 type Session struct {
 	peer transport.Peer
 	cfg  Config

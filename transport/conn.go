@@ -486,7 +486,9 @@ func (k *keepAlive) check() error {
 		end := c.queuePing()
 		k.mu.Lock()
 		k.pingEnd = end
-		if !k.stopped {
+		// Unless the answer came already (answered has set the next
+		// ping an interval from then, which must stand).
+		if !k.stopped && k.waiting {
 			k.t.Reset(timeout)
 		}
 		return nil
