@@ -16,6 +16,10 @@ type subscription struct {
 	match       string
 	wild        *wildcardPattern
 	subscribers map[*sess]struct{}
+	// gated holds the subscribers whose pattern the Authorizer allowed
+	// only topic by topic: their events are checked before they are sent
+	// (see authz.go).
+	gated map[*sess]struct{}
 }
 
 // broker holds a realm's subscriptions. Guarded by Realm.mu.
@@ -47,6 +51,7 @@ func (b *broker) table(match string) map[string]*subscription {
 
 func (b *broker) removeSubscriber(sub *subscription, s *sess) {
 	delete(sub.subscribers, s)
+	delete(sub.gated, s)
 	delete(s.subs, sub.id)
 	if len(sub.subscribers) == 0 {
 		delete(b.table(sub.match), sub.topic)
@@ -73,7 +78,8 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 			fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, match)))
 		return nil
 	}
-	if e := rl.authorize(s, ActionSubscribe, m.Topic); e != nil {
+	each, e := rl.authorizePattern(s, ActionSubscribe, m.Topic, match)
+	if e != nil {
 		s.send(e.message(protocol.CodeSubscribe, m.Request))
 		return nil
 	}
@@ -97,6 +103,14 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 		b.byID[sub.id] = sub
 	}
 	sub.subscribers[s] = struct{}{}
+	if each {
+		if sub.gated == nil {
+			sub.gated = make(map[*sess]struct{})
+		}
+		sub.gated[s] = struct{}{}
+	} else {
+		delete(sub.gated, s)
+	}
 	if s.subs == nil {
 		s.subs = make(map[protocol.ID]*subscription)
 	}
@@ -287,7 +301,7 @@ func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args proto
 			if pub != nil && !f.allows(pub, s) {
 				continue
 			}
-			s.sendSized(ev, size)
+			s.sendEvent(sub, ev, size, topic)
 		}
 	}
 	if sub := b.exact[topic]; sub != nil {

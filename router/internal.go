@@ -102,6 +102,11 @@ func (rl *Realm) authorize(s *sess, action Action, uri string) *callError {
 	if err == nil {
 		return nil
 	}
+	return rl.authorizeError(s, action, uri, err)
+}
+
+// authorizeError maps an Authorizer's refusal to the ERROR the client gets.
+func (rl *Realm) authorizeError(s *sess, action Action, uri string, err error) *callError {
 	if ce, ok := asCallError(err); ok {
 		if len(ce.Args) == 0 && len(ce.Kwargs) == 0 {
 			ce = &callError{URI: ce.URI, Args: protocol.List{deniedMessage(s, action, uri)}}

@@ -176,6 +176,10 @@ func (s *sess) writeLoop() {
 	for {
 		batch, closing := s.out.take()
 		for i, m := range batch {
+			batch[i] = nil
+			if m = s.ungate(m); m == nil {
+				continue
+			}
 			if err := s.peer.Send(s.ctx, m); err != nil {
 				if _, _, ok := tooBig(err); ok {
 					s.rl.sendTooBig(s, m)
@@ -184,7 +188,6 @@ func (s *sess) writeLoop() {
 				s.kill()
 				return
 			}
-			batch[i] = nil
 		}
 		if len(batch) > 0 {
 			continue

@@ -77,6 +77,18 @@
 // the most segments that matches wins, then the one with the most literal
 // segments; two best rules that tie deny.
 //
+// A prefix or wildcard registration or subscription (WAMP's match
+// policies: a prefix is a plain string prefix, so com.izaber.wamp.app.adm
+// also matches com.izaber.wamp.app.admin) is decided over every URI it
+// matches, component by component: allowed whole when the rules allow
+// them all, refused (not_authorized) when they allow none, and otherwise
+// accepted with each call or event checked before the router delivers it,
+// so that a role with a hole in its namespace (com.izaber.wamp.app.* but
+// not com.izaber.wamp.app.admin) may subscribe to com.izaber.wamp.app.
+// and never receives com.izaber.wamp.app.admin events. A /regex/ segment
+// over a component the pattern leaves free makes the decision
+// URI-by-URI.
+//
 // The built-in roles are the ones Nexus ships (its devdb, which the
 // zaberit/nexus test image uses), so that what works here works on Nexus
 // (P is com.izaber.wamp.):

@@ -432,42 +432,128 @@ func (s *Service) allowed(role string, extra protocol.Dict, action, uri string) 
 // want on uri. keys says whether the API key or OTP restrictions apply
 // (they do for actions, not for the roster letters o and q).
 func (s *Service) permitted(role string, extra protocol.Dict, uri string, want perms, keys bool) bool {
+	return s.grantFor(role, extra, keys).allows(uri, want)
+}
+
+// grant is what a session holds, resolved once for any number of URIs:
+// its role's rules and what its cookie says. Only allows depends on the
+// URI.
+type grant struct {
+	bypass      bool     // trust and trusted skip role rules
+	rules       *ruleSet // the role's rules
+	public      bool     // role public: its rules alone decide, but for elevation
+	foreign     bool     // not authenticated by this service (no cache_id)
+	restricted  bool     // foreign session claiming key restrictions
+	noCookie    bool     // authenticated here, but the cookie is gone
+	recent      bool     // within elevatedWindow of login or reauthenticate
+	keys        bool     // API key / OTP restrictions apply
+	keyRevoked  bool     // the session's API key was deleted or expired
+	restriction []restriction
+}
+
+func (s *Service) grantFor(role string, extra protocol.Dict, keys bool) *grant {
+	g := &grant{bypass: bypassRole(role), rules: s.db.roles[role], public: role == RolePublic, keys: keys}
+	if cacheID(extra) == "" {
+		g.foreign = true
+		g.restricted, _ = extra["has_restrictions"].(bool)
+		return g
+	}
+	c := s.sessionCookie(extra)
+	if c == nil {
+		g.noCookie = true
+		return g
+	}
+	g.recent = s.now().Sub(c.lastAuth) <= elevatedWindow
+	if keys {
+		g.keyRevoked = c.source == sourceAPIKey && !s.apiKeyValid(c.login, c.keyUUID)
+		g.restriction = c.restrict
+	}
+	return g
+}
+
+// allows decides one URI like Nexus's Controller.authorize: the role's
+// rules (trust bypasses them; a '+' permission needs a login or
+// auth.reauthenticate within elevatedWindow), then, for sessions this
+// service authenticated, the cookie: a still-valid API key and the key
+// restrictions.
+func (g *grant) allows(uri string, want perms) bool {
 	elevated := false
-	if !bypassRole(role) {
-		r := s.db.roles[role].lookup(uri)
+	if !g.bypass {
+		r := g.rules.lookup(uri)
 		if r == nil || r.perms&want != want {
 			return false
 		}
 		elevated = r.elevated&want != 0
-		if role == RolePublic && !elevated {
+		if g.public && !elevated {
 			return true
 		}
 	}
-	if cacheID(extra) == "" {
+	switch {
+	case g.foreign:
 		// Not one of ours (anonymous, or authenticated elsewhere): role
 		// only, and no elevation.
-		has, _ := extra["has_restrictions"].(bool)
-		return !has && !elevated
-	}
-	c := s.sessionCookie(extra)
-	if c == nil {
+		return !g.restricted && !elevated
+	case g.noCookie, elevated && !g.recent:
 		return false
-	}
-	if elevated && s.now().Sub(c.lastAuth) > elevatedWindow {
-		return false
-	}
-	if !keys {
+	case !g.keys:
 		return true
-	}
-	if c.source == sourceAPIKey && !s.apiKeyValid(c.login, c.keyUUID) {
+	case g.keyRevoked:
 		return false
 	}
-	for _, r := range c.restrict {
+	for _, r := range g.restriction {
 		if !r.allows(uri, want) {
 			return false
 		}
 	}
 	return true
+}
+
+// ruleSets returns the rule sets whose answers allows combines: the
+// pattern analysis needs their literals.
+func (g *grant) ruleSets() []*ruleSet {
+	var out []*ruleSet
+	if !g.bypass && g.rules != nil {
+		out = append(out, g.rules)
+	}
+	if g.keys {
+		for _, r := range g.restriction {
+			out = append(out, r.rules)
+		}
+	}
+	return out
+}
+
+// patternScope is how much of a WAMP pattern a grant allows.
+type patternScope int
+
+const (
+	scopeNone  patternScope = iota // no URI the pattern matches
+	scopeSome                      // some, or not provably all or none
+	scopeWhole                     // every URI the pattern matches
+)
+
+// scope decides a pattern registration or subscription: it evaluates
+// allows on one representative of each class of URIs the pattern matches
+// that the rules cannot tell apart. When the classes cannot be enumerated
+// (a /regex/ segment over a free component, or too many classes) the
+// answer is scopeSome, and the router then checks each URI it delivers.
+func (g *grant) scope(pattern, match string, want perms) patternScope {
+	uris, complete := representatives(shapeOf(pattern, match), g.ruleSets(), maxRepresentatives)
+	allowed, refused := 0, 0
+	for _, u := range uris {
+		if g.allows(u, want) {
+			allowed++
+		} else {
+			refused++
+		}
+	}
+	switch {
+	case complete && refused == 0:
+		return scopeWhole
+	case complete && allowed == 0:
+		return scopeNone
+	}
+	return scopeSome
 }
 
 // apiKeyValid reports whether the API key still exists and has not expired.
