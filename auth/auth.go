@@ -19,6 +19,16 @@ type ClientMethod interface {
 	Respond(ctx context.Context, c *protocol.Challenge) (*protocol.Authenticate, error)
 }
 
+// MultiRound is implemented by a ClientMethod whose exchange takes more
+// than one CHALLENGE. Rounds is how many CHALLENGEs it answers in one
+// join. A method without it answers one: ticket, WAMP-CRA and cryptosign
+// (the methods of this package) are single-round in the WAMP
+// specification, so a router that challenges again is refused at once
+// rather than handed a second answer (see session.Join).
+type MultiRound interface {
+	Rounds() int
+}
+
 // Request is what the router knows about a client that sent HELLO.
 type Request struct {
 	Realm       string

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -121,12 +122,17 @@ func (p *pendingReq) take(spare []replyItem) []replyItem {
 	return items
 }
 
-// Join opens a session on p: it sends HELLO, answers CHALLENGEs with the
-// matching Config.Auth method, and returns once WELCOME arrives. ctx bounds
-// the whole handshake. Join owns p from then on: on failure it has closed p
-// (after sending ABORT where the protocol asks for it); on success the
-// Session closes it when it ends. An ABORT from the router is returned as an
-// *AbortError.
+// Join opens a session on p: it sends HELLO, answers the router's
+// CHALLENGE with the matching Config.Auth method, and returns once WELCOME
+// arrives. ctx bounds the whole handshake. Join owns p from then on: on
+// failure it has closed p (after sending ABORT where the protocol asks for
+// it); on success the Session closes it when it ends. An ABORT from the
+// router is returned as an *AbortError.
+//
+// The router challenges one method, once: a second CHALLENGE, or one for
+// another method after an answer, fails the join at once with ABORT
+// wamp.error.protocol_violation and an error wrapping ErrProtocolViolation,
+// unless the method implements auth.MultiRound and has rounds left.
 func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 	if p == nil {
 		return nil, errors.New("session: join: nil peer")
@@ -141,6 +147,10 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 		p.Close()
 		return nil, fmt.Errorf("session: join: sending HELLO: %w", joinCause(ctx, err))
 	}
+	var (
+		challenged string // the method the router challenged
+		rounds     int    // CHALLENGEs answered
+	)
 	for {
 		m, err := p.Recv(ctx)
 		if err != nil {
@@ -173,6 +183,22 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 				joinAbort(p, URICannotAuthenticate, fmt.Sprintf("authmethod %q was not offered", m.AuthMethod))
 				return nil, fmt.Errorf("session: join: router sent a CHALLENGE for authmethod %q, which was not offered", m.AuthMethod)
 			}
+			if challenged != "" && challenged != m.AuthMethod {
+				err := newProtocolError("router sent a CHALLENGE for %s after one for %s", m.AuthMethod, challenged)
+				joinAbort(p, URIProtocolViolation, err.Error())
+				return nil, fmt.Errorf("session: join: %w", err)
+			}
+			allowed := 1
+			if mr, ok := cm.(auth.MultiRound); ok {
+				allowed = mr.Rounds()
+			}
+			if rounds >= allowed {
+				err := newProtocolError("router sent CHALLENGE number %d for %s, which has %d round(s)", rounds+1, m.AuthMethod, allowed)
+				joinAbort(p, URIProtocolViolation, err.Error())
+				return nil, fmt.Errorf("session: join: %w", err)
+			}
+			challenged = m.AuthMethod
+			rounds++
 			a, err := cm.Respond(ctx, m)
 			if err != nil || a == nil {
 				joinAbort(p, URICannotAuthenticate, fmt.Sprintf("cannot answer the %s challenge", m.AuthMethod))
