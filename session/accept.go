@@ -210,7 +210,7 @@ func (a *acceptor) run() (*Joined, error) {
 		"agent":        agent,
 	}}
 	if err := a.p.Send(a.ctx, welcome); err != nil {
-		return nil, a.fail(fmt.Errorf("sending WELCOME: %w", err))
+		return nil, a.fail(acceptSendError("WELCOME", err))
 	}
 	a.log.Debug("session: welcomed", "session", id, "realm", hello.Realm, "authid", ident.AuthID,
 		"authrole", ident.AuthRole, "authmethod", ident.AuthMethod)
@@ -247,7 +247,7 @@ func (a *acceptor) authenticate(au auth.Authenticator, req *auth.Request) (id *a
 			extra = protocol.Dict{}
 		}
 		if err := a.p.Send(ctx, &protocol.Challenge{AuthMethod: method, Extra: extra}); err != nil {
-			return nil, fmt.Errorf("sending CHALLENGE: %w", err)
+			return nil, acceptSendError("CHALLENGE", err)
 		}
 		m, err := a.p.Recv(ctx)
 		if err != nil {
@@ -284,7 +284,10 @@ func (a *acceptor) fail(err error) error {
 		v  *acceptViolation
 		d  *auth.Denied
 	)
+	var big *acceptTooBig
 	switch {
+	case errors.As(err, &big):
+		return a.refuse(protocol.URIPayloadSizeExceeded, big.Error(), big.err)
 	case errors.As(err, &ca):
 		a.log.Info("session: client aborted the handshake", "reason", ca.reason)
 		return fmt.Errorf("session: accept: %w", err)
@@ -330,6 +333,31 @@ func (a *acceptor) sendAbort(reason, message string) {
 	if err := a.p.Send(ctx, &protocol.Abort{Details: protocol.Dict{"message": message}, Reason: reason}); err != nil {
 		a.log.Debug("session: sending ABORT failed", "error", err)
 	}
+}
+
+// acceptTooBig is a handshake message the client's transport cannot take:
+// over RawSocket the client announces the largest message it accepts, and
+// a client announcing 512 bytes (the smallest RawSocket allows) cannot
+// receive a WELCOME that lists the router's roles.
+type acceptTooBig struct {
+	what string // WELCOME or CHALLENGE
+	err  *transport.MessageTooBigError
+}
+
+func (e *acceptTooBig) Error() string {
+	return fmt.Sprintf("%s of %d bytes exceeds the maximum message length of %d bytes the client announced; connect with a larger maximum",
+		e.what, e.err.Size, e.err.Limit)
+}
+
+func (e *acceptTooBig) Unwrap() error { return e.err }
+
+// acceptSendError describes a failure to send the handshake message what.
+func acceptSendError(what string, err error) error {
+	var big *transport.MessageTooBigError
+	if errors.As(err, &big) && !big.Received {
+		return &acceptTooBig{what: what, err: big}
+	}
+	return fmt.Errorf("sending %s: %w", what, err)
 }
 
 // acceptClassifyRecv marks undecodable or invalid messages as protocol
