@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -248,7 +249,8 @@ func (c *Client) Unsubscribe(ctx context.Context, sub *Subscription) error {
 // (ABORT). Each retry is reported through OnState (StateConnecting with
 // the failure and the delay). On success the Client keeps reconnecting
 // in the background until Close. Connect returns after the OnJoin hook
-// of the first session ran (from a hook, call it on a new goroutine).
+// of the first session ran (from a hook, call it on a new goroutine, or
+// it waits until ctx ends).
 // Connect on a connected (or reconnecting) Client does nothing.
 func (c *Client) Connect(ctx context.Context) error {
 	reply := make(chan error, 1)
@@ -281,9 +283,10 @@ func (c *Client) Switch(ctx context.Context, sc session.Config) error {
 	return c.await(ctx, reply)
 }
 
-// await waits for the reply of a lifecycle request. If ctx ends first,
-// the request is cancelled (it watches ctx) and its reply still awaited,
-// so that the caller learns how it ended.
+// await waits for the reply of a lifecycle request. The request itself
+// watches ctx (a dial or join in progress ends with it); ctx also bounds
+// the wait for the join hooks, which the reply of a success follows: a
+// request made from a hook would otherwise wait for itself.
 func (c *Client) await(ctx context.Context, reply <-chan error) error {
 	select {
 	case err := <-reply:
@@ -294,6 +297,13 @@ func (c *Client) await(ctx context.Context, reply <-chan error) error {
 			return err
 		default:
 			return ErrClosed
+		}
+	case <-ctx.Done():
+		select {
+		case err := <-reply:
+			return err
+		default:
+			return fmt.Errorf("client: %w (the session may be joined; its join hooks had not finished)", ctx.Err())
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/client"
@@ -171,7 +172,12 @@ func TestConnectUnreachableTimesOut(t *testing.T) {
 	closeClient(t, c)
 }
 
+// In a synctest bubble: the router comes up after 100 ms of fake time.
 func TestConnectRetriesRefusedUntilUp(t *testing.T) {
+	synctest.Test(t, testConnectRetriesRefusedUntilUp)
+}
+
+func testConnectRetriesRefusedUntilUp(t *testing.T) {
 	pr := newPipeRouter(t)
 	pr.mu.Lock()
 	pr.down = true
@@ -212,7 +218,12 @@ func TestConnectAbortNotRetried(t *testing.T) {
 // first connection, then restarts the router twice and checks that
 // everything is back with its options, that in-flight calls failed at once,
 // and that the lifecycle was reported.
+// In a synctest bubble: restarts, backoff and gaps take fake time.
 func TestReconnectRestoresDesiredState(t *testing.T) {
+	synctest.Test(t, testReconnectRestoresDesiredState)
+}
+
+func testReconnectRestoresDesiredState(t *testing.T) {
 	pr := newPipeRouter(t)
 	var (
 		mu     sync.Mutex
@@ -301,7 +312,7 @@ func TestReconnectRestoresDesiredState(t *testing.T) {
 			_, err := caller.Call(ctx, "com.example.block", nil, nil, session.Timeout(30*time.Second))
 			inflight <- err
 		}()
-		time.Sleep(50 * time.Millisecond)
+		synctest.Wait() // the call is in flight
 		pr.restart(100 * time.Millisecond)
 		select {
 		case err := <-inflight:
@@ -418,7 +429,10 @@ func TestMaxRetriesGivesUp(t *testing.T) {
 	}
 }
 
-func TestDisableReconnect(t *testing.T) {
+// In a synctest bubble: synctest.Wait tells when the client has given up.
+func TestDisableReconnect(t *testing.T) { synctest.Test(t, testDisableReconnect) }
+
+func testDisableReconnect(t *testing.T) {
 	pr := newPipeRouter(t)
 	cfg := pr.config()
 	cfg.DisableReconnect = true
@@ -428,10 +442,7 @@ func TestDisableReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr.restart(0)
-	deadline := time.Now().Add(5 * time.Second)
-	for c.State() != client.StateGaveUp && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	synctest.Wait()
 	if c.State() != client.StateGaveUp {
 		t.Fatalf("state %s", c.State())
 	}
@@ -523,7 +534,10 @@ func TestSwitchKeepsOldSessionOnFailure(t *testing.T) {
 	}
 }
 
-func TestCloseAlwaysReturns(t *testing.T) {
+// In a synctest bubble: synctest.Wait tells when Connect is waiting.
+func TestCloseAlwaysReturns(t *testing.T) { synctest.Test(t, testCloseAlwaysReturns) }
+
+func testCloseAlwaysReturns(t *testing.T) {
 	// Close while Connect is retrying against a router that never answers.
 	c := client.New(client.Config{
 		Dialer: func(ctx context.Context) (transport.Peer, error) {
@@ -535,7 +549,7 @@ func TestCloseAlwaysReturns(t *testing.T) {
 	})
 	errc := make(chan error, 1)
 	go func() { errc <- c.Connect(context.Background()) }()
-	time.Sleep(50 * time.Millisecond)
+	synctest.Wait() // Connect is dialing
 	closeClient(t, c)
 	select {
 	case err := <-errc:
@@ -598,7 +612,12 @@ func TestUnregisterRemovesFromDesiredState(t *testing.T) {
 // TestRestoreFailureReportedAndRetried: when the client comes back, another
 // session holds its procedure; the failure is reported once, the other
 // items are restored, and the registration is retried until it succeeds.
+// In a synctest bubble: retries take fake time.
 func TestRestoreFailureReportedAndRetried(t *testing.T) {
+	synctest.Test(t, testRestoreFailureReportedAndRetried)
+}
+
+func testRestoreFailureReportedAndRetried(t *testing.T) {
 	pr := newPipeRouter(t)
 	gate := make(chan struct{})
 	var gated atomic.Bool
@@ -710,7 +729,10 @@ func TestConcurrentConnect(t *testing.T) {
 // TestDesiredStateUnderChurn registers and unregisters from several
 // goroutines while the router restarts; afterwards exactly the
 // registrations still held are callable.
-func TestDesiredStateUnderChurn(t *testing.T) {
+// In a synctest bubble: restarts and the spreading sleeps take fake time.
+func TestDesiredStateUnderChurn(t *testing.T) { synctest.Test(t, testDesiredStateUnderChurn) }
+
+func testDesiredStateUnderChurn(t *testing.T) {
 	pr := newPipeRouter(t)
 	joined := make(chan struct{}, 100)
 	cfg := pr.config()

@@ -161,6 +161,7 @@ const (
 	StateClosed                    // Close was called
 )
 
+// String returns the state's name ("connected", "gave up", ...).
 func (s State) String() string {
 	switch s {
 	case StateIdle:
@@ -203,10 +204,12 @@ type RestoreError struct {
 	Err  error
 }
 
+// Error returns "client: restore <kind> <uri>: <cause>".
 func (e *RestoreError) Error() string {
 	return fmt.Sprintf("client: restore %s %s: %v", e.Kind, e.URI, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *RestoreError) Unwrap() error { return e.Err }
 
 // Revocation is a registration or subscription revoked by the router.

@@ -63,3 +63,80 @@ func Example() {
 	// joined realm realm1
 	// 5
 }
+
+// Trace sees every WAMP message of every session (an AUTHENTICATE's
+// signature redacted), and Stats counts them.
+func ExampleConfig_trace() {
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: "realm1"}}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := httptest.NewServer(r.WebSocketHandler())
+	defer srv.Close()
+	defer r.Close(context.Background())
+
+	ctx := context.Background()
+	c := client.New(client.Config{
+		URL:     "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws",
+		Session: session.Config{Realm: "realm1"},
+		Trace: func(dir client.Direction, m protocol.Message) {
+			fmt.Println(dir, m.Code())
+		},
+	})
+	defer c.Close(ctx)
+	if err := c.Connect(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := c.Publish(ctx, "com.example.news", protocol.List{"hi"}, nil, session.Acknowledge(true)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	st := c.Stats()
+	fmt.Println("messages out/in:", st.MessagesOut, st.MessagesIn, "publications:", st.Publications)
+	// Output:
+	// sent HELLO
+	// received WELCOME
+	// sent PUBLISH
+	// received PUBLISHED
+	// messages out/in: 2 2 publications: 1
+	// sent GOODBYE
+	// received GOODBYE
+}
+
+// Switch moves the Client to a new session (other credentials, say) only
+// once that session works: the registrations follow, the old session
+// leaves with GOODBYE, and a failed switch changes nothing.
+func ExampleClient_Switch() {
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: "realm1"}}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := httptest.NewServer(r.WebSocketHandler())
+	defer srv.Close()
+	defer r.Close(context.Background())
+
+	ctx := context.Background()
+	c := client.New(client.Config{
+		URL:     "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws",
+		Session: session.Config{Realm: "realm1", Agent: "first"},
+	})
+	defer c.Close(ctx)
+	if err := c.Connect(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	first := c.Session().Info().Session
+	err = c.Switch(ctx, session.Config{Realm: "no.such.realm"})
+	fmt.Println(err != nil, c.Session().Info().Session == first)
+	if err := c.Switch(ctx, session.Config{Realm: "realm1", Agent: "second"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.Session().Info().Session != first, c.State())
+	// Output:
+	// true true
+	// true connected
+}

@@ -209,10 +209,9 @@ func TestRequestsFromHandlersDuringSwitch(t *testing.T) {
 	if err := c.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	var n atomic.Int64 // invocations may overlap while the client switches sessions
 	if _, err := c.Register(ctx, "com.example.reg", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
-		n++
-		_, err := c.Register(ctx, fmt.Sprint("com.example.reg.", n), echo)
+		_, err := c.Register(ctx, fmt.Sprint("com.example.reg.", n.Add(1)), echo)
 		return &session.Result{Args: protocol.List{err == nil}}, nil
 	}); err != nil {
 		t.Fatal(err)

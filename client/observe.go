@@ -18,6 +18,7 @@ const (
 	Received
 )
 
+// String returns "sent" or "received".
 func (d Direction) String() string {
 	switch d {
 	case Sent:

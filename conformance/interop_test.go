@@ -35,6 +35,11 @@ var (
 const (
 	interopDir   = "../testdata/interop"
 	izaberPython = "../.venv-izaber/bin/python"
+	// autobahnPython runs testdata/interop/autobahn_checks.py.
+	autobahnPython = "../.venv-autobahn/bin/python"
+	// plainRealm is a realm of our router without authentication or
+	// authorizer, for the autobahn-python checks (as crossbar's test realm).
+	plainRealm = "interop.plain"
 )
 
 // ourRouter is our router with the Nexus services and demo users, served
@@ -61,7 +66,10 @@ func startOurRouter(t *testing.T) *ourRouter {
 		t.Fatal(err)
 	}
 	r, err := router.New(router.Config{
-		Realms: []router.RealmConfig{{Name: "izaber", Authenticators: svc.Authenticators(), Authorizer: svc.Authorizer()}},
+		Realms: []router.RealmConfig{
+			{Name: "izaber", Authenticators: svc.Authenticators(), Authorizer: svc.Authorizer()},
+			{Name: plainRealm},
+		},
 		Logger: log,
 	})
 	if err != nil {
@@ -258,6 +266,9 @@ func TestInterop(t *testing.T) {
 	if _, err := os.Stat(izaberPython); err != nil {
 		missing = append(missing, ".venv-izaber (scripts/interop.sh install)")
 	}
+	if _, err := os.Stat(autobahnPython); err != nil {
+		missing = append(missing, ".venv-autobahn (scripts/interop.sh install)")
+	}
 	if len(missing) > 0 {
 		t.Fatalf("-interop given but missing: %s", strings.Join(missing, ", "))
 	}
@@ -286,6 +297,17 @@ func TestInterop(t *testing.T) {
 			"--go-peer")
 		cmd.Dir = interopDir
 		results = append(results, runPeer(t, "autobahn-js ("+run.label+")", 90*time.Second, cmd)...)
+	}
+
+	abPython, err := filepath.Abs(autobahnPython)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ser := range []string{"json", "msgpack", "cbor"} {
+		cmd := exec.Command(abPython, "autobahn_checks.py", r.url, plainRealm, ser)
+		cmd.Dir = interopDir
+		cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+		results = append(results, runPeer(t, "autobahn-python ("+ser+")", 120*time.Second, cmd)...)
 	}
 
 	home := t.TempDir()

@@ -25,7 +25,8 @@ import (
 var checkNames = []string{
 	"join", "rpc", "progressive", "cancel", "timeout", "router_timeout",
 	"pattern_registration", "pattern_subscription", "shared_registration",
-	"publish", "force_reregister", "goodbye", "bad_password",
+	"publish", "force_reregister", "meta_api", "retention", "testament",
+	"progressive_invocations", "goodbye", "bad_password",
 }
 
 // Time limits. A check that hangs fails at checkTimeout instead of hanging
@@ -279,6 +280,10 @@ func runCell(t *testing.T, e *cellEnv) map[string]CheckResult {
 		{"shared_registration", checkSharedRegistration},
 		{"publish", checkPublish},
 		{"force_reregister", checkForceReregister},
+		{"meta_api", checkMetaAPI},
+		{"retention", checkRetention},
+		{"testament", checkTestament},
+		{"progressive_invocations", checkProgressiveInvocations},
 		{"goodbye", checkGoodbye},
 	}
 	for _, c := range checks {

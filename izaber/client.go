@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/client"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
@@ -47,6 +46,9 @@ type Client struct {
 	rosterOrder []string
 
 	warnings []string // set by New, then read-only
+	queues   *queues
+	life     context.Context // ends at Close: queued events stop waiting
+	end      context.CancelFunc
 }
 
 type hook[F any] struct{ f F }
@@ -66,7 +68,8 @@ func New(cfg Config) (*Client, error) {
 		log = slog.New(warningsOnly{slog.Default().Handler()})
 		d.Logger = log
 	}
-	c := &Client{base: d.uriBase(), log: log, cfg: d, rosters: map[string]rosterEntry{}}
+	c := &Client{base: d.uriBase(), log: log, cfg: d, rosters: map[string]rosterEntry{}, queues: &queues{cfg: d}}
+	c.life, c.end = context.WithCancel(context.Background())
 	c.warnings = append(append([]string(nil), cfg.Warnings...), cfg.notices()...)
 	for _, w := range c.warnings {
 		log.Warn("izaber: " + w)
@@ -150,20 +153,15 @@ func (c *Client) sessionConfig(username, password string) (session.Config, error
 		AuthID:                authid,
 		Agent:                 d.Agent,
 		Logger:                d.Logger,
-		InvocationConcurrency: d.ConcurrencyMax,
-		EventQueueSize:        d.ConcurrencyQueueMax,
+		InvocationConcurrency: d.sessionWorkers(),
+		EventQueueSize:        d.EventQueueSize,
 		ErrorURI:              c.errorURI(),
 	}
-	for _, m := range d.AuthMethods {
-		switch strings.ToLower(m) {
-		case "ticket":
-			sc.Auth = append(sc.Auth, auth.Ticket(password))
-		case "anonymous":
-			sc.Auth = append(sc.Auth, auth.Anonymous())
-		default:
-			return sc, fmt.Errorf("izaber: authmethod %q is not supported by the izaber client (use ticket or anonymous, or package client for others)", m)
-		}
+	methods, err := authMethods(&d, password)
+	if err != nil {
+		return sc, err
 	}
+	sc.Auth = methods
 	return sc, nil
 }
 
@@ -259,14 +257,27 @@ func (c *Client) State() client.State { return c.sup.State() }
 
 // Stats returns the client's counters: messages and bytes in and out,
 // calls, errors, reconnections, dropped events (see client.Stats).
-func (c *Client) Stats() client.Stats { return c.sup.Stats() }
+func (c *Client) Stats() Stats {
+	return Stats{Stats: c.sup.Stats(), Queues: c.queues.stats()}
+}
+
+// Stats are a Client's counters: those of the connection (messages and
+// bytes in and out, calls, errors, reconnections, dropped events; see
+// client.Stats) and of each concurrency queue in use, by name.
+type Stats struct {
+	client.Stats
+	Queues map[string]QueueStats
+}
 
 // Supervisor returns the underlying reconnecting client.
 func (c *Client) Supervisor() *client.Client { return c.sup }
 
 // Close leaves the session with GOODBYE, stops reconnecting and waits for
 // the client's goroutines (bounded by ctx). It always returns.
-func (c *Client) Close(ctx context.Context) error { return c.sup.Close(ctx) }
+func (c *Client) Close(ctx context.Context) error {
+	c.end()
+	return c.sup.Close(ctx)
+}
 
 // Call calls a procedure and returns its full result (args, kwargs,
 // details; see session.Result's Arg, Decode and DecodeKwargs). An ERROR
@@ -302,12 +313,17 @@ func Yield(v any) *session.Result { return &session.Result{Args: protocol.List{v
 // Connect. A handler's error becomes ERROR <uri_base>.error.invoke.failure
 // with ["Call failed: <message>"]; a *session.Error keeps its own URI.
 // Options pass through to the router (session.ForceReregister,
-// session.Match, session.Invoke, session.WithOption for any other key).
+// session.Match, session.Invoke, session.WithOption for any other key);
+// Queue(name) runs the handler in a named concurrency queue (see Queue).
 func (c *Client) Register(ctx context.Context, uri string, h session.Handler, opts ...session.Option) (*client.Registration, error) {
 	if h == nil {
 		return nil, errors.New("izaber: register: nil handler")
 	}
-	return c.sup.Register(ctx, c.fullURI(uri, opts), c.wrapHandler(h), c.withDefaults(opts)...)
+	q, err := c.queues.get(queueName(opts), c.warn)
+	if err != nil {
+		return nil, err
+	}
+	return c.sup.Register(ctx, c.fullURI(uri, opts), c.wrapHandler(queuedHandler(q, h)), c.withDefaults(opts)...)
 }
 
 func (c *Client) wrapHandler(h session.Handler) session.Handler {
@@ -331,11 +347,23 @@ func (c *Client) Unregister(ctx context.Context, r *client.Registration) error {
 }
 
 // Subscribe subscribes to a topic; events of one subscription are
-// delivered in order, one at a time. The subscription is restored, with
-// its original options, after every reconnection until Unsubscribe.
+// delivered in order, one at a time, in the subscription's concurrency
+// queue (Queue(name); "default" otherwise). The subscription is restored,
+// with its original options, after every reconnection until Unsubscribe.
+// Events that arrive while EventQueueSize of them wait are dropped and
+// counted: see the returned Subscription's Dropped, and Stats.
 func (c *Client) Subscribe(ctx context.Context, topic string, h session.EventHandler, opts ...session.Option) (*client.Subscription, error) {
-	return c.sup.Subscribe(ctx, c.fullURI(topic, opts), h, c.withDefaults(opts)...)
+	if h == nil {
+		return nil, errors.New("izaber: subscribe: nil handler")
+	}
+	q, err := c.queues.get(queueName(opts), c.warn)
+	if err != nil {
+		return nil, err
+	}
+	return c.sup.Subscribe(ctx, c.fullURI(topic, opts), queuedEvents(c.life, q, h, c.warn), c.withDefaults(opts)...)
 }
+
+func (c *Client) warn(msg string) { c.log.Warn(msg) }
 
 // Unsubscribe removes a subscription made with Subscribe.
 func (c *Client) Unsubscribe(ctx context.Context, sub *client.Subscription) error {

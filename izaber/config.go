@@ -1,6 +1,7 @@
 package izaber
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -49,9 +50,17 @@ type Config struct {
 
 	// AuthID overrides the authid sent in HELLO (default: Username).
 	AuthID string
-	// AuthMethods are offered in HELLO in this order. Default ["ticket"].
-	// Supported here: "ticket" and "anonymous".
+	// AuthMethods are offered in HELLO in this order: "ticket",
+	// "wampcra", "cryptosign", "anonymous" (wamp.connection.authmethods).
+	// Default ["ticket"].
 	AuthMethods []string
+	// CRASecret is the WAMP-CRA secret (wamp.connection.wampcra_secret);
+	// empty means the password. Like the password, it never appears in
+	// logs, errors or String output.
+	CRASecret string
+	// CryptosignKey is the Ed25519 key for cryptosign, read by Load from
+	// wamp.connection.cryptosign_key_file (see ReadCryptosignKey).
+	CryptosignKey ed25519.PrivateKey
 	// Realm to join. Default "izaber".
 	Realm string
 	// URIBase is the prefix for Call, Register, Subscribe and Publish URIs
@@ -93,12 +102,28 @@ type Config struct {
 	// (default 50,000,000).
 	MaxPayloadSize int
 
-	// ConcurrencyMax is how many invocation handlers may run at once
-	// (default: the session package's, 64). ConcurrencyQueueMax is the
-	// bounded queue of events per subscription (default: the session
-	// package's).
+	// ConcurrencyMax is how many handlers of one concurrency queue run at
+	// once (wamp.connection.concurrency_max), for queues without a limit of
+	// their own; default 64, negative (0 in izaber.yaml) for no limit.
+	// ConcurrencyQueueMax is how many invocations or events wait for a
+	// turn in such a queue (concurrency_queue_max, Python's waitlist);
+	// default 8 per running slot, negative (0 in izaber.yaml) for no limit.
+	// See Queue for the semantics.
 	ConcurrencyMax      int
 	ConcurrencyQueueMax int
+	// Queues are the named concurrency queues (concurrency_configs):
+	// Queues["default"] applies to every queue but "unlimited", and
+	// Queues[name] to queue name.
+	Queues map[string]QueueConfig
+	// LenientQueueNames accepts queue names not in Queues, with the
+	// default limits and a warning (concurrency_strict_naming: false);
+	// otherwise Register and Subscribe refuse them, as Python does.
+	LenientQueueNames bool
+	// EventQueueSize is how many events wait for each subscription's
+	// handler before new ones are dropped and counted
+	// (wamp.connection.event_queue_size; default 1024; see
+	// client.Subscription.Dropped).
+	EventQueueSize int
 
 	// TLS settings for wss://, tcps:// and tcpips://. Verification is on
 	// unless TLSInsecure is set.
@@ -161,7 +186,7 @@ func (c Config) notices() []string {
 	if c.URL == "" {
 		out = append(out, fmt.Sprintf("no url configured: connecting to the production Nexus at %s; set wamp.connection.url in izaber.yaml or $%s", DefaultURL, EnvURL))
 	}
-	if c.Password == "" && c.usesMethod("ticket") {
+	if c.Password == "" && (c.usesMethod("ticket") || c.usesMethod("wampcra") && c.CRASecret == "") {
 		if c.Username == "" {
 			out = append(out, fmt.Sprintf("no username or password configured: logging in as %q with Python's default password %q; set wamp.connection.username and password in izaber.yaml, or $%s and $%s", DefaultUsername, DefaultPassword, EnvUser, EnvPassword))
 		} else {

@@ -3,8 +3,11 @@ package izaber
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,7 +163,7 @@ default:
       concurrency_queue_max: 9
       concurrency_configs:
         default: {concurrency_max: 8}
-        slow: {concurrency_max: 1}
+        slow: {concurrency_max: 1, queue_max: 0, _class: MyQueue}
       tls: {ca_file: /ca.pem, cert_file: /c.pem, key_file: /k.pem, server_name: nexus, insecure: true}
       backoff_max: 90s
       max_retries: 5
@@ -194,8 +197,13 @@ func TestLoadAllKeys(t *testing.T) {
 		{"ping_interval 0 disables", c.PingInterval, time.Duration(-1)},
 		{"heartbeat_timeout", c.HeartbeatTimeout, 1500 * time.Millisecond},
 		{"max_payload_size", c.MaxPayloadSize, 1000},
-		{"concurrency_max from configs.default", c.ConcurrencyMax, 8},
+		{"concurrency_max", c.ConcurrencyMax, 7},
 		{"concurrency_queue_max", c.ConcurrencyQueueMax, 9},
+		{"queues", fmt.Sprint(c.Queues), "map[default:{8 0} slow:{1 -1}]"},
+		{"default queue", fmt.Sprint(c.queueLimits(QueueDefault)), "8 9"},
+		{"slow queue: queue_max 0 is unlimited", fmt.Sprint(c.queueLimits("slow")), "1 0"},
+		{"unlimited queue", fmt.Sprint(c.queueLimits(QueueUnlimited)), "0 0"},
+		{"other queue", fmt.Sprint(c.queueLimits("other")), "8 9"},
 		{"tls", fmt.Sprintf("%s %s %s %s %t", c.TLSCAFile, c.TLSCertFile, c.TLSKeyFile, c.TLSServerName, c.TLSInsecure), "/ca.pem /c.pem /k.pem nexus true"},
 		{"backoff_max", c.BackoffMax, 90 * time.Second},
 		{"max_retries", c.MaxRetries, 5},
@@ -207,7 +215,7 @@ func TestLoadAllKeys(t *testing.T) {
 		}
 	}
 	warn := strings.Join(s.Config.Warnings, "\n")
-	for _, key := range []string{"wamp.connection.colour", "wamp.connection.loop_timeout", "concurrency_configs.slow"} {
+	for _, key := range []string{"wamp.connection.colour", "wamp.connection.loop_timeout", "concurrency_configs.slow._class"} {
 		if !strings.Contains(warn, key) {
 			t.Errorf("no warning for %s in:\n%s", key, warn)
 		}
@@ -442,4 +450,19 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("password not redacted in %s", s)
 		}
 	})
+}
+
+// TestEveryKeyDocumented keeps the package documentation's list of
+// izaber.yaml keys complete.
+func TestEveryKeyDocumented(t *testing.T) {
+	b, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, k := range append(append([]string(nil), knownConnectionKeys...), slices.Collect(maps.Keys(pythonOnlyKeys))...) {
+		if !regexp.MustCompile(`\b` + k + `\b`).MatchString(doc) {
+			t.Errorf("wamp.connection.%s is not in the package documentation", k)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,17 +20,17 @@ var knownConnectionKeys = []string{
 	"heartbeat_timeout", "max_payload_size", "concurrency_max",
 	"concurrency_queue_max", "concurrency_configs",
 	"tls", "backoff_initial", "backoff_max", "max_retries",
-	"connect_timeout",
+	"connect_timeout", "wampcra_secret", "cryptosign_key_file",
+	"concurrency_strict_naming", "event_queue_size",
 }
 
 // pythonOnlyKeys are accepted for compatibility with Python izaber-wamp
 // but have no effect in Go; Load warns about them.
 var pythonOnlyKeys = map[string]string{
-	"loop_timeout":              "the Go client has no polling loop",
-	"sockopt":                   "socket options are not configurable",
-	"sslopt":                    "use wamp.connection.tls (ca_file, cert_file, key_file, server_name, insecure)",
-	"concurrency_strict_naming": "the Go client has no named queues",
-	"concurrency_class":         "the Go client has no queue classes",
+	"loop_timeout":      "the Go client has no polling loop",
+	"sockopt":           "socket options are not configurable",
+	"sslopt":            "use wamp.connection.tls (ca_file, cert_file, key_file, server_name, insecure)",
+	"concurrency_class": "the Go client has no queue classes",
 }
 
 // knownWAMPSections are the keys of the wamp section: the ones Load reads,
@@ -156,6 +157,23 @@ func (d *decoder) connection(c *Config, conn map[string]any) error {
 			return err
 		}
 	}
+	if v, ok := conn["wampcra_secret"]; ok && v != nil {
+		if c.CRASecret, err = d.secret(p+"wampcra_secret", v); err != nil {
+			return err
+		}
+	}
+	if v, ok := conn["cryptosign_key_file"]; ok && v != nil {
+		path, err := d.str(p+"cryptosign_key_file", v)
+		if err != nil {
+			return err
+		}
+		if !filepath.IsAbs(path) && filepath.IsAbs(d.source) {
+			path = filepath.Join(filepath.Dir(d.source), path) // relative to izaber.yaml
+		}
+		if c.CryptosignKey, err = ReadCryptosignKey(path); err != nil {
+			return d.errf(p+"cryptosign_key_file", "is not usable: %v", err)
+		}
+	}
 	if v, ok := conn["uri_base"]; ok && v != nil {
 		s, err := d.str(p+"uri_base", v)
 		if err != nil {
@@ -234,11 +252,23 @@ func (d *decoder) connection(c *Config, conn map[string]any) error {
 		}
 	}
 	num("max_payload_size", &c.MaxPayloadSize)
-	num("concurrency_max", &c.ConcurrencyMax)
-	num("concurrency_queue_max", &c.ConcurrencyQueueMax)
 	num("max_retries", &c.MaxRetries)
+	num("event_queue_size", &c.EventQueueSize)
 	if err != nil {
 		return err
+	}
+	if c.ConcurrencyMax, err = d.limit(p+"concurrency_max", conn["concurrency_max"]); err != nil {
+		return err
+	}
+	if c.ConcurrencyQueueMax, err = d.limit(p+"concurrency_queue_max", conn["concurrency_queue_max"]); err != nil {
+		return err
+	}
+	if v, ok := conn["concurrency_strict_naming"]; ok && v != nil {
+		strict, err := d.boolean(p+"concurrency_strict_naming", v)
+		if err != nil {
+			return err
+		}
+		c.LenientQueueNames = !strict
 	}
 	if v, ok := conn["concurrency_configs"]; ok && v != nil {
 		if err := d.concurrencyConfigs(c, v); err != nil {
@@ -253,49 +283,59 @@ func (d *decoder) connection(c *Config, conn map[string]any) error {
 	return nil
 }
 
+// concurrencyConfigs decodes concurrency_configs: a mapping of queue
+// names to {concurrency_max, queue_max}. Python's extra keys (_class and
+// the arguments of custom queue classes) are reported and ignored.
 func (d *decoder) concurrencyConfigs(c *Config, v any) error {
 	const key = "wamp.connection.concurrency_configs"
 	m, ok := v.(map[string]any)
 	if !ok {
 		return d.errf(key, "must be a mapping of queue names, got %s", kindOf(v))
 	}
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if name != "default" {
-			d.warnf(key+"."+name, "ignored: the Go client has one invocation limit per connection, set by concurrency_max or concurrency_configs.default")
+	c.Queues = map[string]QueueConfig{}
+	for _, name := range sortedKeys(m) {
+		qv := m[name]
+		if qv == nil {
+			c.Queues[name] = QueueConfig{}
 			continue
 		}
-		q, ok := m[name].(map[string]any)
+		q, ok := qv.(map[string]any)
 		if !ok {
-			if m[name] == nil {
-				continue
-			}
-			return d.errf(key+".default", "must be a mapping, got %s", kindOf(m[name]))
+			return d.errf(key+"."+name, "must be a mapping, got %s", kindOf(qv))
 		}
-		for k, qv := range q {
+		var qc QueueConfig
+		for _, k := range sortedKeys(q) {
+			var err error
 			switch k {
 			case "concurrency_max":
-				n, err := d.integer(key+".default.concurrency_max", qv)
-				if err != nil {
-					return err
-				}
-				c.ConcurrencyMax = n
+				qc.ConcurrencyMax, err = d.limit(key+"."+name+"."+k, q[k])
 			case "queue_max", "concurrency_queue_max":
-				n, err := d.integer(key+".default."+k, qv)
-				if err != nil {
-					return err
-				}
-				c.ConcurrencyQueueMax = n
+				qc.QueueMax, err = d.limit(key+"."+name+"."+k, q[k])
+			case "_class":
+				d.warnf(key+"."+name+"."+k, "has no effect in Go and is ignored: the Go client has no queue classes")
 			default:
-				d.warnf(key+".default."+k, "unknown key, ignored")
+				d.unknown(key+"."+name+"."+k, "key", k, []string{"concurrency_max", "queue_max"})
+			}
+			if err != nil {
+				return err
 			}
 		}
+		c.Queues[name] = qc
 	}
 	return nil
+}
+
+// limit decodes a concurrency limit: 0 means unlimited, as in Python
+// (negative in Config); null means the default.
+func (d *decoder) limit(key string, v any) (int, error) {
+	if v == nil {
+		return 0, nil
+	}
+	n, err := d.integer(key, v)
+	if n == 0 && err == nil {
+		n = -1
+	}
+	return n, err
 }
 
 func (d *decoder) tls(c *Config, v any) error {

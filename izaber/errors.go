@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/zabertech/go-izaber-wamp/client"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -50,6 +52,7 @@ type ConnectError struct {
 	bad bool // the configuration is wrong
 }
 
+// Error returns the sentence, starting "izaber: ".
 func (e *ConnectError) Error() string { return "izaber: " + e.msg }
 
 // Unwrap returns the cause.
@@ -78,6 +81,8 @@ type LoginError struct {
 	what  string // "password", "WAMP-CRA secret", ...
 }
 
+// Error says what the router refused, for whom, where, and what to
+// check, with the notes.
 func (e *LoginError) Error() string {
 	var b strings.Builder
 	said := e.Abort.Reason
@@ -85,9 +90,9 @@ func (e *LoginError) Error() string {
 		said += ": " + e.Abort.Message
 	}
 	switch e.Abort.Reason {
-	case "wamp.error.no_such_realm":
+	case protocol.URINoSuchRealm:
 		fmt.Fprintf(&b, "izaber: realm %q does not exist at %s (router: %s); check wamp.connection.realm", e.Realm, e.URL, said)
-	case "wamp.error.no_auth_method", "wamp.error.no_matching_auth_method":
+	case protocol.URINoAuthMethod, protocol.URINoMatchingAuthMethod:
 		fmt.Fprintf(&b, "izaber: the router at %s accepts none of the login methods offered for %q (router: %s); check wamp.connection.authmethods", e.URL, e.User, said)
 	default:
 		if refusedCredentials(e.Abort.Reason) {
@@ -121,8 +126,8 @@ const defaultOrigin = "default"
 // spec's authentication failures.
 func refusedCredentials(reason string) bool {
 	switch reason {
-	case "com.izaber.wamp.error.permissiondenied", "wamp.error.not_authorized",
-		"wamp.error.authentication_failed", "wamp.error.authorization_failed":
+	case ErrPermissionDenied.URI, protocol.URINotAuthorized, protocol.URIAuthenticationFailed,
+		protocol.URIAuthenticationDenied, protocol.URIAuthorizationFailed, protocol.URINoSuchPrincipal:
 		return true
 	}
 	return false
@@ -188,7 +193,7 @@ func explain(cfg Config, warnings []string, err error) error {
 	var dns *net.DNSError
 	switch {
 	case errors.Is(err, transport.ErrBadURL):
-		return &ConnectError{URL: u, Err: err, bad: true, msg: fmt.Sprintf("cannot use the URL %q (%s): %s; %s", u, urlFrom, innermost(err), urlHint(u))}
+		return &ConnectError{URL: u, Err: err, bad: true, msg: fmt.Sprintf("cannot use the URL %q (%s): %s; %s", u, urlFrom, badURL(u, err), urlHint(u))}
 	case errors.As(err, &hs):
 		e := &ConnectError{URL: u, Err: err, bad: client.Permanent(err)}
 		if e.bad {
@@ -255,17 +260,41 @@ func innermost(err error) string {
 	}
 }
 
+// badURL says what is wrong with the URL u that Dial refused with err.
+func badURL(u string, err error) string {
+	if !strings.Contains(u, "://") {
+		return "it has no scheme"
+	}
+	if scheme, _, ok := strings.Cut(u, "://"); ok && !slices.Contains(transport.SupportedSchemes, strings.ToLower(scheme)) {
+		return fmt.Sprintf("the scheme %q is not a WAMP transport", scheme)
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, transport.ErrBadURL.Error()+": "); i >= 0 {
+		msg = msg[i+len(transport.ErrBadURL.Error())+2:]
+	}
+	return strings.TrimPrefix(innermostOr(err, msg), "parse ")
+}
+
+// innermostOr returns the innermost message of err, or alt when that is
+// the bare ErrBadURL.
+func innermostOr(err error, alt string) string {
+	if m := innermost(err); m != transport.ErrBadURL.Error() {
+		return m
+	}
+	return alt
+}
+
 // urlHint says how to fix a URL that Dial cannot use.
 func urlHint(raw string) string {
 	const schemes = "use ws://, wss://, tcp://, tcps://, tcpip://, tcpips:// or unix://"
 	if !strings.Contains(raw, "://") {
 		alt := "ws://" + raw
 		if p, err := url.Parse(alt); err != nil || p.Host == "" {
-			return "the scheme is missing: " + schemes
+			return schemes
 		} else if p.Path == "" || p.Path == "/" {
 			alt = withWSPath(alt)
 		}
-		return "the scheme is missing: did you mean " + alt + "?"
+		return "did you mean " + alt + "?"
 	}
 	scheme, rest, _ := strings.Cut(raw, "://")
 	switch strings.ToLower(scheme) {

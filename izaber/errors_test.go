@@ -151,9 +151,10 @@ func TestConnectFailsFastOnBadEndpoints(t *testing.T) {
 		url  string
 		want []string
 	}{
-		{host + "/ws", []string{"the scheme is missing: did you mean ws://" + host + "/ws?"}},
-		{host, []string{"cannot use the URL", "the scheme is missing: did you mean ws://" + host + "/ws?"}},
-		{"http://" + host + "/ws", []string{"did you mean ws://" + host + "/ws?"}},
+		{host + "/ws", []string{"it has no scheme; did you mean ws://" + host + "/ws?"}},
+		{host, []string{"cannot use the URL", "it has no scheme; did you mean ws://" + host + "/ws?"}},
+		{"localhost:1/ws", []string{"it has no scheme; did you mean ws://localhost:1/ws?"}},
+		{"http://" + host + "/ws", []string{`the scheme "http" is not a WAMP transport; did you mean ws://` + host + "/ws?"}},
 		{"ftp://" + host, []string{"use ws://, wss://"}},
 		{"ws://" + host + "/", []string{"answered HTTP 404 Not Found instead of a WebSocket upgrade", "did you mean ws://" + host + "/ws?"}},
 		{"wss://" + tlsHost + "/ws", []string{"the TLS certificate of wss://" + tlsHost + "/ws does not verify", "tls.ca_file"}},

@@ -605,3 +605,176 @@ func ExampleClient_APIKeysCreate() {
 	// <nil>
 	// 0 <nil>
 }
+
+// Typed payloads: a handler decodes its positional and keyword arguments
+// into Go values, and the caller decodes the result's.
+func ExampleClient_Call_decode() {
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
+	ctx := context.Background()
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer wamp.Close(ctx)
+
+	type order struct {
+		Item     string `json:"item"`
+		Quantity int    `json:"quantity"`
+	}
+	type receipt struct {
+		Total float64 `json:"total"`
+		Text  string  `json:"text"`
+	}
+	_, err = wamp.Register(ctx, "shop.buy", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		var customer string
+		var o order
+		if err := inv.DecodeArg(0, &customer); err != nil {
+			return nil, err
+		}
+		if err := inv.DecodeKwargs(&o); err != nil {
+			return nil, err
+		}
+		text := fmt.Sprintf("%d x %s for %s", o.Quantity, o.Item, customer)
+		return &session.Result{Kwargs: protocol.Dict{"total": 2.5 * float64(o.Quantity), "text": text}}, nil
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := wamp.Call(ctx, "shop.buy", protocol.List{"ada"}, protocol.Dict{"item": "tea", "quantity": 4})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var r receipt
+	fmt.Println(res.DecodeKwargs(&r), r.Text, r.Total)
+	// Output:
+	// <nil> 4 x tea for ada 10
+}
+
+// Python's named concurrency queues: at most one handler of the queue
+// "serial" runs at a time, and two more may wait; Python's error answers
+// the next. ConfigureQueue changes the limits at run time.
+func ExampleQueue() {
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
+	ctx := context.Background()
+	// In izaber.yaml, under wamp.connection:
+	//   concurrency_configs:
+	//     serial: {concurrency_max: 1, queue_max: 2}
+	yaml := nx.YAML("backend-1") + "      concurrency_configs:\n        serial: {concurrency_max: 1, queue_max: 2}\n"
+	wamp, err := izaber.Initialize(ctx, izaber.Source{YAML: yaml})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer wamp.Close(ctx)
+
+	_, err = wamp.Register(ctx, "example.serial", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return izaber.Yield("done"), nil
+	}, izaber.Queue("serial"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := wamp.Call(ctx, "example.serial", nil, nil)
+	fmt.Println(res.Arg(0), err)
+
+	wamp.ConfigureQueue("serial", izaber.QueueConfig{ConcurrencyMax: 4})
+	fmt.Printf("%+v\n", wamp.Stats().Queues["serial"])
+
+	_, err = wamp.Register(ctx, "example.other", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return nil, nil
+	}, izaber.Queue("seria1"))
+	fmt.Println(err)
+	// Output:
+	// done <nil>
+	// {Running:0 Waiting:0 Max:4 WaitMax:2 Rejected:0}
+	// izaber: unknown concurrency queue "seria1": name it in wamp.connection.concurrency_configs (known: [default unlimited serial]), or set concurrency_strict_naming: false
+}
+
+// Absolute sends a URI outside uri_base as it is; URIs that already start
+// with uri_base or with "wamp." are never prefixed again.
+func ExampleAbsolute() {
+	c, err := izaber.New(izaber.Config{URL: "ws://127.0.0.1:8282/ws", Username: "u", Password: "p"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close(context.Background())
+	fmt.Println(c.URI("auth.whoami"))
+	fmt.Println(c.URI("com.izaber.wamp.auth.whoami"))
+	fmt.Println(c.URI("wamp.session.count"))
+	// c.Call(ctx, "com.other.service.ping", nil, nil, izaber.Absolute())
+	// calls com.other.service.ping, not com.izaber.wamp.com.other....
+	// Output:
+	// com.izaber.wamp.auth.whoami
+	// com.izaber.wamp.auth.whoami
+	// wamp.session.count
+}
+
+// Load reports what it could not use, naming the file and key, and New
+// logs it: here a misspelt key and a misspelt section.
+func ExampleLoad() {
+	s, err := izaber.Load(izaber.Source{YAML: `
+default:
+  wamp:
+    conection:
+      url: ws://127.0.0.1:8282/ws
+    connection:
+      username: alice
+      pasword: s3cret
+`})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, w := range s.Config.Warnings {
+		fmt.Println(w)
+	}
+	// Output:
+	// YAML text: wamp.conection is not a known section and is ignored; did you mean connection?
+	// YAML text: wamp.connection.pasword is not a known key and is ignored; did you mean password?
+}
+
+// A refused login says who, where and where the password came from; the
+// *LoginError carries the same as fields.
+func ExampleLoginError() {
+	nx, err := izabertest.Start()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nx.Close()
+	ctx := context.Background()
+	s, err := izaber.Load(izaber.Source{YAML: nx.YAML("backend-1")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s.Config.Password = "not the password"
+	s.Config.From["password"] = "prompt" // say where it came from
+	wamp, err := izaber.New(s.Config)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer wamp.Close(ctx)
+	err = wamp.Connect(ctx)
+	var le *izaber.LoginError
+	if errors.As(err, &le) {
+		fmt.Println(le.User, le.PasswordFrom, errors.Is(err, izaber.ErrPermissionDenied))
+	}
+	// Output:
+	// backend-1 prompt true
+}

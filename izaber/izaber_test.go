@@ -318,6 +318,7 @@ func TestReconnectMidTraffic(t *testing.T) {
 	}
 	var evMu sync.Mutex
 	var events []int64
+	evc := make(chan struct{}, 1) // an event arrived
 	if _, err := service.Subscribe(ctx, "rc.topic", func(ev *session.Event) {
 		n, _ := ev.Arg(0).(int64)
 		if u, ok := ev.Arg(0).(uint64); ok {
@@ -326,6 +327,10 @@ func TestReconnectMidTraffic(t *testing.T) {
 		evMu.Lock()
 		events = append(events, n)
 		evMu.Unlock()
+		select {
+		case evc <- struct{}{}:
+		default:
+		}
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -341,9 +346,22 @@ func TestReconnectMidTraffic(t *testing.T) {
 	userJoined := make(chan struct{}, 10)
 	user.OnJoin(func(context.Context, session.Info) { userJoined <- struct{}{} })
 
-	// Traffic: calls in a loop until told to stop; every outcome counted.
+	// Traffic: calls in a loop until told to stop; every outcome counted
+	// and signalled on progress.
 	stop := make(chan struct{})
 	var ok, failed, wrong atomic.Int64
+	progress := make(chan struct{}, 1)
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for !cond() {
+			select {
+			case <-progress:
+			case <-timeout:
+				t.Fatalf("no %s within 10s (ok %d, failed %d)", what, ok.Load(), failed.Load())
+			}
+		}
+	}
 	var trafficDone sync.WaitGroup
 	trafficDone.Add(1)
 	go func() {
@@ -355,6 +373,10 @@ func TestReconnectMidTraffic(t *testing.T) {
 			default:
 			}
 			got, err := izaber.CallAs[int64](ctx, user, "rc.echo.x", protocol.List{i}, nil, session.Timeout(5*time.Second))
+			select {
+			case progress <- struct{}{}:
+			default:
+			}
 			switch {
 			case err == nil && got == i:
 				ok.Add(1)
@@ -374,13 +396,12 @@ func TestReconnectMidTraffic(t *testing.T) {
 		}
 	}()
 
-	time.Sleep(200 * time.Millisecond)
+	waitFor("20 calls before the restart", func() bool { return ok.Load() >= 20 })
 	okBefore := ok.Load()
 	nr.Stop()
-	time.Sleep(200 * time.Millisecond)
-	if service.Connected() {
-		t.Error("service still connected with the router down")
-	}
+	failedBefore := failed.Load()
+	waitFor("failed call with the router down", func() bool { return failed.Load() > failedBefore })
+	waitFor("disconnect of the service", func() bool { return !service.Connected() })
 	if err := nr.Restart(); err != nil {
 		t.Fatal(err)
 	}
@@ -391,9 +412,8 @@ func TestReconnectMidTraffic(t *testing.T) {
 			t.Fatal("no rejoin within 10s")
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
 	okAt := ok.Load()
-	time.Sleep(200 * time.Millisecond)
+	waitFor("20 calls after the restart", func() bool { return ok.Load() >= okAt+20 })
 	close(stop)
 	trafficDone.Wait()
 
@@ -419,15 +439,19 @@ func TestReconnectMidTraffic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	timeout := time.After(5 * time.Second)
+	for waiting := true; waiting; {
 		evMu.Lock()
 		n := len(events)
 		evMu.Unlock()
-		if n >= 50 || time.Now().After(deadline) {
+		if n >= 50 {
 			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-evc:
+		case <-timeout:
+			waiting = false
+		}
 	}
 	evMu.Lock()
 	if len(events) != 50 {

@@ -87,7 +87,7 @@ func ExamplePassthru() {
 func ExampleHasFeature() {
 	welcome := protocol.Dict{"roles": protocol.RouterRoles()}
 	fmt.Println(protocol.HasFeature(welcome, protocol.RoleDealer, protocol.FeatureCallCanceling))
-	fmt.Println(protocol.HasFeature(welcome, protocol.RoleBroker, protocol.FeatureSubscriptionRevocation))
+	fmt.Println(protocol.HasFeature(welcome, protocol.RoleBroker, "event_history"))
 	// Output:
 	// true
 	// false

@@ -77,8 +77,8 @@ func TestRolesDictAndHasFeature(t *testing.T) {
 	if HasFeature(Dict{"roles": RouterRoles()}, RoleBroker, "x") {
 		t.Error("RouterRoles shares state between calls")
 	}
-	// The router never revokes subscriptions, so it must not say so.
-	if HasFeature(Dict{"roles": RouterRoles()}, RoleBroker, FeatureSubscriptionRevocation) {
-		t.Error("router announces subscription_revocation")
+	// The router keeps no event history, so it must not say so.
+	if HasFeature(Dict{"roles": RouterRoles()}, RoleBroker, "event_history") {
+		t.Error("router announces event_history")
 	}
 }

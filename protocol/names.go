@@ -32,6 +32,7 @@ const (
 	// offered authmethod is accepted (the spec text says
 	// wamp.error.no_matching_auth_method).
 	URINoAuthMethod               = "wamp.error.no_auth_method"
+	URINoMatchingAuthMethod       = "wamp.error.no_matching_auth_method" // the spec's spelling of URINoAuthMethod
 	URICannotAuthenticate         = "wamp.error.cannot_authenticate"
 	URIFeatureNotSupported        = "wamp.error.feature_not_supported"
 	URIOptionNotAllowed           = "wamp.error.option_not_allowed"
@@ -74,6 +75,7 @@ const (
 	MetaRegistrationGet          = "wamp.registration.get"
 	MetaRegistrationListCallees  = "wamp.registration.list_callees"
 	MetaRegistrationCountCallees = "wamp.registration.count_callees"
+	MetaRegistrationRemoveCallee = "wamp.registration.remove_callee"
 	MetaRegistrationOnCreate     = "wamp.registration.on_create"
 	MetaRegistrationOnRegister   = "wamp.registration.on_register"
 	MetaRegistrationOnUnregister = "wamp.registration.on_unregister"
@@ -85,6 +87,7 @@ const (
 	MetaSubscriptionGet              = "wamp.subscription.get"
 	MetaSubscriptionListSubscribers  = "wamp.subscription.list_subscribers"
 	MetaSubscriptionCountSubscribers = "wamp.subscription.count_subscribers"
+	MetaSubscriptionRemoveSubscriber = "wamp.subscription.remove_subscriber"
 	MetaSubscriptionOnCreate         = "wamp.subscription.on_create"
 	MetaSubscriptionOnSubscribe      = "wamp.subscription.on_subscribe"
 	MetaSubscriptionOnUnsubscribe    = "wamp.subscription.on_unsubscribe"
@@ -136,21 +139,27 @@ type RoleFeatures struct {
 // clientRoles is what package session implements as a client; it is
 // announced in every HELLO.
 var clientRoles = []RoleFeatures{
-	{RoleCaller, []string{FeatureProgressiveCallResults, FeatureCallCanceling, FeatureCallerIdentification}},
+	{RoleCaller, []string{FeatureProgressiveCallResults, FeatureCallCanceling, FeatureCallerIdentification,
+		FeatureProgressiveCallInvocations, FeaturePayloadPassthruMode}},
 	{RoleCallee, []string{FeatureProgressiveCallResults, FeatureCallCanceling, FeaturePatternBasedRegistration,
-		FeatureSharedRegistration, FeatureCallerIdentification, FeatureRegistrationRevocation}},
-	{RolePublisher, []string{FeaturePublisherExclusion, FeaturePublisherIdentification, FeatureSubscriberBlackWhiteList}},
-	{RoleSubscriber, []string{FeaturePatternBasedSubscription, FeaturePublisherIdentification, FeatureSubscriptionRevocation}},
+		FeatureSharedRegistration, FeatureCallerIdentification, FeatureRegistrationRevocation,
+		FeatureProgressiveCallInvocations, FeaturePayloadPassthruMode}},
+	{RolePublisher, []string{FeaturePublisherExclusion, FeaturePublisherIdentification, FeatureSubscriberBlackWhiteList,
+		FeaturePayloadPassthruMode}},
+	{RoleSubscriber, []string{FeaturePatternBasedSubscription, FeaturePublisherIdentification, FeatureSubscriptionRevocation,
+		FeaturePayloadPassthruMode}},
 }
 
 // routerRoles is exactly what package router implements; it is announced
 // in WELCOME by package router and by session.Accept by default.
 var routerRoles = []RoleFeatures{
 	{RoleBroker, []string{FeaturePatternBasedSubscription, FeaturePublisherExclusion, FeaturePublisherIdentification,
-		FeatureSubscriberBlackWhiteList, FeatureSessionMetaAPI}},
+		FeatureSubscriberBlackWhiteList, FeatureSessionMetaAPI, FeatureSubscriptionMetaAPI,
+		FeatureSubscriptionRevocation, FeatureEventRetention, FeaturePayloadPassthruMode}},
 	{RoleDealer, []string{FeaturePatternBasedRegistration, FeatureSharedRegistration, FeatureCallCanceling,
-		FeatureCallTimeout, FeatureProgressiveCallResults, FeatureCallerIdentification,
-		FeatureRegistrationRevocation, FeatureSessionMetaAPI}},
+		FeatureCallTimeout, FeatureProgressiveCallResults, FeatureProgressiveCallInvocations,
+		FeatureCallerIdentification, FeatureRegistrationRevocation, FeatureSessionMetaAPI,
+		FeatureRegistrationMetaAPI, FeatureTestamentMetaAPI, FeaturePayloadPassthruMode}},
 }
 
 // ClientRoles returns HELLO.Details.roles for the features package session

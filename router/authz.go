@@ -46,7 +46,7 @@ func (rl *Realm) authorizePattern(s *sess, action Action, uri, match string) (ea
 	}
 	whole, err := pa.AuthorizePattern(s.ctx, s.info, action, uri, match)
 	if err != nil {
-		return false, rl.authorizeError(s, action, uri, err)
+		return false, rl.authorizeError(s.info, action, uri, err)
 	}
 	return !whole, nil
 }

@@ -14,6 +14,7 @@ type subscription struct {
 	id          protocol.ID
 	topic       string
 	match       string
+	created     string // ISO 8601, for the meta API
 	wild        *wildcardPattern
 	subscribers map[*sess]struct{}
 	// gated holds the subscribers whose pattern the Authorizer allowed
@@ -22,12 +23,17 @@ type subscription struct {
 	gated map[*sess]struct{}
 }
 
+// meta reports whether changes to sub are published as meta events: not
+// for wamp.* topics (as crossbar), so meta subscriptions are silent.
+func (sub *subscription) meta() bool { return !strings.HasPrefix(sub.topic, "wamp.") }
+
 // broker holds a realm's subscriptions. Guarded by Realm.mu.
 type broker struct {
 	exact    map[string]*subscription
 	prefix   map[string]*subscription
 	wildcard map[string]*subscription
 	byID     map[protocol.ID]*subscription
+	retained retention
 }
 
 func newBroker() broker {
@@ -49,20 +55,50 @@ func (b *broker) table(match string) map[string]*subscription {
 	return b.exact
 }
 
-func (b *broker) removeSubscriber(sub *subscription, s *sess) {
-	delete(sub.subscribers, s)
+// removeSubscriber takes s off sub, deleting sub when nobody is left, and
+// publishes the meta events. Realm.mu must be held.
+func (rl *Realm) removeSubscriber(sub *subscription, s *sess) {
+	b := &rl.broker
 	delete(sub.gated, s)
 	delete(s.subs, sub.id)
-	if len(sub.subscribers) == 0 {
+	if _, ok := sub.subscribers[s]; !ok {
+		return
+	}
+	delete(sub.subscribers, s)
+	deleted := len(sub.subscribers) == 0
+	if deleted {
 		delete(b.table(sub.match), sub.topic)
 		delete(b.byID, sub.id)
+	}
+	if sub.meta() {
+		rl.publishUnsubscribed(s, sub, deleted)
 	}
 }
 
 // removeSession drops every subscription of s. Realm.mu must be held.
-func (b *broker) removeSession(s *sess) {
+func (b *broker) removeSession(rl *Realm, s *sess) {
 	for _, sub := range s.subs {
-		b.removeSubscriber(sub, s)
+		rl.removeSubscriber(sub, s)
+	}
+}
+
+// matching calls f for every subscription an event to topic goes to.
+func (b *broker) matching(topic string, f func(*subscription)) {
+	if sub := b.exact[topic]; sub != nil {
+		f(sub)
+	}
+	for p, sub := range b.prefix {
+		if strings.HasPrefix(topic, p) {
+			f(sub)
+		}
+	}
+	if len(b.wildcard) > 0 {
+		parts := strings.Split(topic, ".")
+		for _, sub := range b.wildcard {
+			if sub.wild.matches(parts) {
+				f(sub)
+			}
+		}
 	}
 }
 
@@ -90,8 +126,9 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 	}
 	b := &rl.broker
 	sub := b.table(match)[m.Topic]
-	if sub == nil {
-		sub = &subscription{topic: m.Topic, match: match, subscribers: make(map[*sess]struct{})}
+	created := sub == nil
+	if created {
+		sub = &subscription{topic: m.Topic, match: match, created: createdNow(), subscribers: make(map[*sess]struct{})}
 		if match == matchWildcard {
 			sub.wild = newWildcardPattern(m.Topic)
 		}
@@ -102,6 +139,7 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 		b.table(match)[m.Topic] = sub
 		b.byID[sub.id] = sub
 	}
+	_, already := sub.subscribers[s]
 	sub.subscribers[s] = struct{}{}
 	if each {
 		if sub.gated == nil {
@@ -116,6 +154,12 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 	}
 	s.subs[sub.id] = sub
 	s.send(&protocol.Subscribed{Request: m.Request, Subscription: sub.id})
+	if sub.meta() && !already {
+		rl.publishSubscribed(s, sub, created)
+	}
+	if optBool(m.Options, "get_retained") {
+		rl.sendRetained(s, sub)
+	}
 	return nil
 }
 
@@ -128,8 +172,8 @@ func (rl *Realm) handleUnsubscribe(s *sess, m *protocol.Unsubscribe) error {
 			fmt.Sprintf("no subscription %d for this session", m.Subscription)))
 		return nil
 	}
-	rl.broker.removeSubscriber(sub, s)
 	s.send(&protocol.Unsubscribed{Request: m.Request})
+	rl.removeSubscriber(sub, s)
 	return nil
 }
 
@@ -137,6 +181,7 @@ func (rl *Realm) handleUnsubscribe(s *sess, m *protocol.Unsubscribe) error {
 type pubFilter struct {
 	excludeMe                         bool
 	disclose                          bool
+	passthru                          protocol.Dict // payload passthru keys, forwarded in EVENT.Details
 	eligible, exclude                 map[protocol.ID]bool
 	eligibleAuthID, excludeAuthID     map[string]bool
 	eligibleAuthRole, excludeAuthRole map[string]bool
@@ -197,7 +242,7 @@ func stringSet(opts protocol.Dict, key string) (map[string]bool, error) {
 }
 
 func parsePubFilter(opts protocol.Dict) (*pubFilter, error) {
-	f := &pubFilter{excludeMe: true, disclose: optBool(opts, "disclose_me")}
+	f := &pubFilter{excludeMe: true, disclose: optBool(opts, "disclose_me"), passthru: protocol.CopyPassthru(nil, opts)}
 	if v, ok := opts["exclude_me"].(bool); ok {
 		f.excludeMe = v
 	}
@@ -255,6 +300,9 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 	if !validURI(m.Topic, matchExact) {
 		return fail(&callError{URI: protocol.URIInvalidURI, Args: protocol.List{fmt.Sprintf("invalid topic URI %q", m.Topic)}})
 	}
+	if hasPPT(m.Options) && s.feat&featPublisherPassthru == 0 {
+		return violation("PUBLISH with ppt_scheme from a publisher that did not announce payload_passthru_mode")
+	}
 	f, err := parsePubFilter(m.Options)
 	if err != nil {
 		return fail(&callError{URI: protocol.URIInvalidArgument, Args: protocol.List{err.Error()}})
@@ -269,16 +317,41 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 		return nil
 	}
 	pubID := rl.publishLocked(s, m.Topic, f, m.Args, m.Kwargs)
+	if optBool(m.Options, "retain") {
+		rl.broker.retained.retain(m.Topic, &retainedEvent{pub: s, filter: f, details: eventDetails(s, f), args: m.Args, kwargs: m.Kwargs})
+	}
 	if ack {
 		s.send(&protocol.Published{Request: m.Request, Publication: pubID})
 	}
 	return nil
 }
 
+// eventDetails is what EVENT.Details take from the PUBLISH: the payload
+// passthru keys, and the publisher's identity when f asks for disclosure.
+func eventDetails(pub *sess, f *pubFilter) protocol.Dict {
+	if f == nil {
+		return nil
+	}
+	d := protocol.CopyPassthru(nil, f.passthru)
+	if pub != nil && f.disclose {
+		if d == nil {
+			d = protocol.Dict{}
+		}
+		d["publisher"] = pub.info.ID
+		d["publisher_authid"] = pub.info.AuthID
+		d["publisher_authrole"] = pub.info.AuthRole
+	}
+	return d
+}
+
 // publishLocked delivers one publication to every matching subscription;
 // pub is nil for router publications. rl.mu must be held.
 func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
-	pubID := newID()
+	return rl.publishLockedID(newID(), pub, topic, f, args, kwargs)
+}
+
+// publishLockedID is publishLocked with the publication id chosen.
+func (rl *Realm) publishLockedID(pubID protocol.ID, pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
 	b := &rl.broker
 	size := -1 // estimated EVENT size, measured once
 	deliver := func(sub *subscription) {
@@ -286,10 +359,8 @@ func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args proto
 		if sub.match != matchExact {
 			details["topic"] = topic
 		}
-		if pub != nil && f != nil && f.disclose {
-			details["publisher"] = pub.info.ID
-			details["publisher_authid"] = pub.info.AuthID
-			details["publisher_authrole"] = pub.info.AuthRole
+		for k, v := range eventDetails(pub, f) {
+			details[k] = v
 		}
 		// One EVENT value per subscription, shared by its subscribers:
 		// nobody modifies a message after queuing it.
@@ -304,21 +375,6 @@ func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args proto
 			s.sendEvent(sub, ev, size, topic)
 		}
 	}
-	if sub := b.exact[topic]; sub != nil {
-		deliver(sub)
-	}
-	for p, sub := range b.prefix {
-		if strings.HasPrefix(topic, p) {
-			deliver(sub)
-		}
-	}
-	if len(b.wildcard) > 0 {
-		parts := strings.Split(topic, ".")
-		for _, sub := range b.wildcard {
-			if sub.wild.matches(parts) {
-				deliver(sub)
-			}
-		}
-	}
+	b.matching(topic, deliver)
 	return pubID
 }

@@ -39,9 +39,16 @@ type registration struct {
 	uri     string
 	match   string
 	invoke  string
+	created string           // ISO 8601, for the meta API
 	wild    *wildcardPattern // match == wildcard only
 	callees []*callee
 	next    int // roundrobin position
+}
+
+// meta reports whether changes to reg are published as meta events: not
+// for internal procedures nor for wamp.* URIs (as crossbar).
+func (r *registration) meta() bool {
+	return !r.hasInternal() && !strings.HasPrefix(r.uri, protocol.ReservedPrefix)
 }
 
 // callee is one callee of a registration: a session or an internal handler.
@@ -66,6 +73,8 @@ type invocation struct {
 	timer           *time.Timer
 	timerGen        int
 	killed          bool               // CANCEL kill sent, awaiting the callee's answer
+	streaming       bool               // progressive call invocation: the caller sends more input
+	details         protocol.Dict      // INVOCATION.Details of a progressive call invocation's chunks
 	cancelInternal  context.CancelFunc // internal callees
 	done            bool
 }
@@ -184,6 +193,7 @@ func (d *dealer) add(r *registration) {
 	if r.match == matchWildcard {
 		r.wild = newWildcardPattern(r.uri)
 	}
+	r.created = createdNow()
 	d.table(r.match)[r.uri] = r
 	d.byID[r.id] = r
 }
@@ -311,6 +321,17 @@ func optInt(opts protocol.Dict, key string) (int64, bool) {
 }
 
 func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
+	progress := optBool(m.Options, "progress")
+	if handled, err := rl.callContinuation(s, m, progress); handled {
+		return err
+	}
+	if progress && s.feat&featCallerProgressiveInvocations == 0 {
+		return violation("CALL with progress=true from a caller that did not announce progressive_call_invocations")
+	}
+	ppt := hasPPT(m.Options)
+	if ppt && s.feat&featCallerPassthru == 0 {
+		return violation("CALL with ppt_scheme from a caller that did not announce payload_passthru_mode")
+	}
 	if !validURI(m.Procedure, matchExact) {
 		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIInvalidURI,
 			fmt.Sprintf("invalid procedure URI %q", m.Procedure)))
@@ -339,8 +360,18 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 			"no callee registered for procedure "+m.Procedure))
 		return nil
 	}
-	inv := &invocation{caller: s, callID: m.Request, reg: reg, callee: c}
-	details := protocol.Dict{}
+	if progress && (c.s == nil || c.s.feat&featCalleeProgressiveInvocations == 0 || c.s.feat&featCalleeCanceling == 0) {
+		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIFeatureNotSupported,
+			"the callee of "+m.Procedure+" does not support progressive call invocations"))
+		return nil
+	}
+	if ppt && (c.s == nil || c.s.feat&featCalleePassthru == 0) {
+		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIFeatureNotSupported,
+			"the callee of "+m.Procedure+" does not support payload passthru mode"))
+		return nil
+	}
+	inv := &invocation{caller: s, callID: m.Request, reg: reg, callee: c, streaming: progress}
+	details := protocol.CopyPassthru(protocol.Dict{}, m.Options)
 	if reg.match != matchExact {
 		details["procedure"] = m.Procedure
 	}
@@ -375,8 +406,69 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 		cs.invocations = make(map[protocol.ID]*invocation)
 	}
 	cs.invocations[inv.invID] = inv
+	if progress {
+		inv.details = details
+		details = withProgress(details)
+	}
 	cs.send(&protocol.Invocation{Request: inv.invID, Registration: reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
+}
+
+// hasPPT reports whether Options announce payload passthru mode in the
+// specification's spelling (ppt_scheme). autobahn's enc_* spelling (payload
+// transparency) is forwarded untouched without feature checks, as crossbar
+// does.
+func hasPPT(opts protocol.Dict) bool {
+	s, _ := opts[protocol.OptPPTScheme].(string)
+	return s != ""
+}
+
+// withProgress returns a copy of details with progress=true.
+func withProgress(details protocol.Dict) protocol.Dict {
+	d := make(protocol.Dict, len(details)+1)
+	for k, v := range details {
+		d[k] = v
+	}
+	d["progress"] = true
+	return d
+}
+
+// callContinuation handles a CALL that continues a progressive call
+// invocation (spec A/rpc_progressive_call_invocations.md): the same request
+// id as a call in flight. It forwards the chunk to the callee chosen by the
+// first CALL, as an INVOCATION with the same request id and the details of
+// the first one (options are frozen by the first CALL, only progress
+// counts). A continuation of a call that has ended meanwhile (answered,
+// cancelled, timed out) is dropped. handled is false for a new call.
+func (rl *Realm) callContinuation(s *sess, m *protocol.Call, progress bool) (handled bool, err error) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if s.left {
+		return true, nil
+	}
+	inv := s.calls[m.Request]
+	if inv == nil {
+		if s.endedStreams.has(m.Request) {
+			return true, nil // late chunk of a progressive call that is over
+		}
+		return false, nil
+	}
+	if !inv.streaming {
+		return true, violation("CALL request id %d is already in use by a pending call", m.Request)
+	}
+	if inv.killed {
+		return true, nil // being cancelled: the callee gets no more input
+	}
+	inv.streaming = progress
+	if inv.timeout > 0 {
+		rl.armTimer(inv)
+	}
+	details := inv.details
+	if progress {
+		details = withProgress(details)
+	}
+	inv.callee.s.send(&protocol.Invocation{Request: inv.invID, Registration: inv.reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
+	return true, nil
 }
 
 // armTimer (re)starts the call timeout of inv. rl.mu must be held.
@@ -420,6 +512,9 @@ func (rl *Realm) interrupt(inv *invocation, mode, reason string) {
 // endInvocation forgets inv on both sides. rl.mu must be held.
 func (rl *Realm) endInvocation(inv *invocation) {
 	inv.done = true
+	if inv.streaming {
+		inv.caller.endedStreams.add(inv.callID)
+	}
 	if inv.timer != nil {
 		inv.timer.Stop()
 	}
@@ -454,17 +549,33 @@ func (rl *Realm) handleYield(s *sess, m *protocol.Yield) error {
 	if inv == nil {
 		return err
 	}
+	if hasPPT(m.Options) {
+		if s.feat&featCalleePassthru == 0 {
+			return violation("YIELD with ppt_scheme from a callee that did not announce payload_passthru_mode")
+		}
+		if inv.caller.feat&featCallerPassthru == 0 {
+			// The spec wants ERROR feature_not_supported for the YIELD,
+			// which WAMP cannot express (ERROR answers requests, and YIELD
+			// is none): the call fails instead, and the payload is dropped.
+			rl.endInvocation(inv)
+			inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, protocol.URIFeatureNotSupported,
+				"the callee answered in payload passthru mode, which this caller does not support"))
+			return nil
+		}
+	}
+	details := protocol.CopyPassthru(protocol.Dict{}, m.Options)
 	if optBool(m.Options, "progress") {
 		if inv.receiveProgress && !inv.killed {
 			if inv.timeout > 0 {
 				rl.armTimer(inv)
 			}
-			inv.caller.send(&protocol.Result{Request: inv.callID, Details: protocol.Dict{"progress": true}, Args: m.Args, Kwargs: m.Kwargs})
+			details["progress"] = true
+			inv.caller.send(&protocol.Result{Request: inv.callID, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 		}
 		return nil
 	}
 	rl.endInvocation(inv)
-	inv.caller.send(&protocol.Result{Request: inv.callID, Details: protocol.Dict{}, Args: m.Args, Kwargs: m.Kwargs})
+	inv.caller.send(&protocol.Result{Request: inv.callID, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
 }
 
@@ -476,11 +587,17 @@ func (rl *Realm) handleInvocationError(s *sess, m *protocol.Error) error {
 		return err
 	}
 	uri := m.URI
-	if !validURI(uri, matchExact) {
+	switch {
+	case inv.killed:
+		// CANCEL mode kill: the caller asked to stop the call and gets
+		// wamp.error.canceled whatever the callee's own URI (crossbar does
+		// the same); the callee's payload is kept.
+		uri = protocol.URICanceled
+	case !validURI(uri, matchExact):
 		uri = protocol.URIRuntimeError
 	}
 	rl.endInvocation(inv)
-	inv.caller.send(&protocol.Error{RequestType: protocol.CodeCall, Request: inv.callID, Details: protocol.Dict{}, URI: uri, Args: m.Args, Kwargs: m.Kwargs})
+	inv.caller.send(&protocol.Error{RequestType: protocol.CodeCall, Request: inv.callID, Details: protocol.CopyPassthru(protocol.Dict{}, m.Details), URI: uri, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
 }
 
@@ -558,7 +675,8 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 				fmt.Sprintf("procedure %q is registered with invocation policy %q", m.Procedure, reg.invoke))
 		}
 	}
-	if reg == nil {
+	created := reg == nil
+	if created {
 		reg = &registration{uri: m.Procedure, match: match, invoke: invoke}
 		rl.dealer.add(reg)
 	}
@@ -568,6 +686,9 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	}
 	s.regs[reg.id] = reg
 	s.send(&protocol.Registered{Request: m.Request, Registration: reg.id})
+	if reg.meta() {
+		rl.publishRegistered(s, reg, created)
+	}
 	return nil
 }
 
@@ -575,17 +696,13 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 // (those that announced registration_revocation) with UNREGISTERED. Calls
 // in flight are not affected. rl.mu must be held.
 func (rl *Realm) revokeRegistration(reg *registration) {
-	rl.dealer.remove(reg)
-	for _, c := range reg.callees {
-		if c.s == nil {
-			continue
-		}
-		delete(c.s.regs, reg.id)
+	for len(reg.callees) > 0 {
+		c := reg.callees[len(reg.callees)-1]
+		rl.removeCallee(reg, c.s)
 		if c.s.feat&featCalleeRevocation != 0 {
 			c.s.send(&protocol.Unregistered{Request: 0, Details: protocol.Dict{"registration": reg.id, "reason": protocol.URIUnregistered}})
 		}
 	}
-	reg.callees = nil
 }
 
 func (rl *Realm) handleUnregister(s *sess, m *protocol.Unregister) error {
@@ -602,17 +719,24 @@ func (rl *Realm) handleUnregister(s *sess, m *protocol.Unregister) error {
 	return nil
 }
 
-// removeCallee takes s off reg, deleting reg when no callee is left.
+// removeCallee takes s off reg, deleting reg when no callee is left, and
+// publishes the meta events. rl.mu must be held.
 func (rl *Realm) removeCallee(reg *registration, s *sess) {
 	delete(s.regs, reg.id)
-	if i := reg.calleeIndex(s); i >= 0 {
-		reg.callees = append(reg.callees[:i], reg.callees[i+1:]...)
-		if reg.next > i {
-			reg.next--
-		}
+	i := reg.calleeIndex(s)
+	if i < 0 {
+		return
 	}
-	if len(reg.callees) == 0 {
+	reg.callees = append(reg.callees[:i], reg.callees[i+1:]...)
+	if reg.next > i {
+		reg.next--
+	}
+	deleted := len(reg.callees) == 0
+	if deleted {
 		rl.dealer.remove(reg)
+	}
+	if reg.meta() {
+		rl.publishUnregistered(s, reg, deleted)
 	}
 }
 

@@ -8,7 +8,9 @@
 //
 // # What it routes
 //
-// A Router serves one or more realms. Each Realm has a dealer and a broker:
+// A Router serves one or more realms. Each Realm has a dealer and a broker.
+// WELCOME announces exactly the features below (protocol.RouterRoles), and
+// session.Accept announces the same by default.
 //
 //   - Registrations with exact, prefix and wildcard matching (exact wins,
 //     then the longest prefix, then the most specific wildcard);
@@ -18,16 +20,45 @@
 //     registration with UNREGISTERED. Progressive results (forwarded, as
 //     crossbar does, to callees announcing progressive_call_results), call
 //     canceling (skip, kill, killnowait; skip for callees without
-//     call_canceling), call timeouts in milliseconds (wamp.error.timeout),
-//     caller disclosure (disclose_me, the registration's disclose_caller, or
-//     RealmConfig.Disclose). A callee leaving mid-call fails the call with
-//     wamp.error.canceled; a caller leaving interrupts the callee.
+//     call_canceling; after kill the caller gets wamp.error.canceled whatever
+//     the callee answers with), call timeouts in milliseconds
+//     (wamp.error.timeout), caller disclosure (disclose_me, the
+//     registration's disclose_caller, or RealmConfig.Disclose). A callee
+//     leaving mid-call fails the call with wamp.error.canceled; a caller
+//     leaving interrupts the callee.
+//   - Progressive call invocations: a CALL with progress=true opens a call
+//     whose further CALLs with the same request id go, as INVOCATIONs with
+//     one request id and the first CALL's details, to the callee the first
+//     one picked. Callees without progressive_call_invocations and
+//     call_canceling (and internal procedures) give
+//     wamp.error.feature_not_supported; a caller that did not announce the
+//     feature is aborted; chunks arriving after the call ended are dropped.
 //   - Subscriptions with exact, prefix and wildcard matching (one id per
 //     topic and match policy), publisher exclusion, acknowledgement,
 //     eligible/exclude lists by session id, authid and authrole, publisher
-//     disclosure.
-//   - The session meta API: wamp.session.on_join / on_leave events and the
-//     wamp.session.count, list and get procedures.
+//     disclosure. Event retention (retain, get_retained,
+//     EVENT.Details.retained; prefix and wildcard subscriptions get every
+//     matching topic's retained event; bounded per realm, see retain.go).
+//   - Payload passthru mode: the ppt_* Options/Details (and autobahn's
+//     enc_* spelling) and the opaque payload go from CALL to INVOCATION,
+//     YIELD to RESULT, ERROR to ERROR and PUBLISH to EVENT untouched. For the
+//     ppt_* spelling a sender that did not announce payload_passthru_mode is
+//     aborted and a callee without it gives the caller
+//     wamp.error.feature_not_supported.
+//   - The session meta API: wamp.session.on_join / on_leave events, the
+//     wamp.session.count, list and get procedures, and wamp.session.kill,
+//     kill_by_authid and kill_by_authrole (GOODBYE with the reason, default
+//     wamp.close.killed; the caller cannot kill itself; a victim that does
+//     not answer GOODBYE is dropped).
+//   - The registration and subscription meta APIs (wamp.registration.* and
+//     wamp.subscription.*: list, lookup, match, get, list_callees /
+//     list_subscribers, count_*, remove_callee / remove_subscriber, which
+//     revoke with UNREGISTERED / UNSUBSCRIBED, and the on_create, on_register
+//     / on_subscribe, on_unregister / on_unsubscribe and on_delete events),
+//     with crossbar's shapes; wamp.* registrations and subscriptions are
+//     hidden from them except for the authrole "trusted".
+//   - Testaments (wamp.session.add_testament, flush_testaments), published
+//     when the session goes however it goes, bounded per session.
 //
 // Services plug in through Realm.RegisterInternal (procedures run inside
 // the router), Realm.Publish, Realm.OnJoin / OnLeave and an Authorizer per

@@ -94,26 +94,31 @@ func runInternal(ctx context.Context, fn internalFunc, info *SessionInfo, call *
 
 // authorize asks the realm's Authorizer; nil means allowed.
 func (rl *Realm) authorize(s *sess, action Action, uri string) *callError {
+	return rl.authorizeInfo(s.ctx, s.info, action, uri)
+}
+
+// authorizeInfo is authorize for the session described by info.
+func (rl *Realm) authorizeInfo(ctx context.Context, info *SessionInfo, action Action, uri string) *callError {
 	az := rl.cfg.Authorizer
 	if az == nil {
 		return nil
 	}
-	err := az.Authorize(s.ctx, s.info, action, uri)
+	err := az.Authorize(ctx, info, action, uri)
 	if err == nil {
 		return nil
 	}
-	return rl.authorizeError(s, action, uri, err)
+	return rl.authorizeError(info, action, uri, err)
 }
 
 // authorizeError maps an Authorizer's refusal to the ERROR the client gets.
-func (rl *Realm) authorizeError(s *sess, action Action, uri string, err error) *callError {
+func (rl *Realm) authorizeError(info *SessionInfo, action Action, uri string, err error) *callError {
 	if ce, ok := asCallError(err); ok {
 		if len(ce.Args) == 0 && len(ce.Kwargs) == 0 {
-			ce = &callError{URI: ce.URI, Args: protocol.List{deniedMessage(s, action, uri)}}
+			ce = &callError{URI: ce.URI, Args: protocol.List{deniedMessage(info, action, uri)}}
 		}
 		return ce
 	}
-	rl.log.Warn("authorizer failed", "session", s.info.ID, "action", string(action), "uri", uri, "err", err)
+	rl.log.Warn("authorizer failed", "session", info.ID, "action", string(action), "uri", uri, "err", err)
 	return &callError{URI: protocol.URIAuthorizationFailed,
 		Args: protocol.List{fmt.Sprintf("failed to authorize session for %s %s '%s': %v", actionVerb(action), actionNoun(action), uri, err)}}
 }
@@ -141,7 +146,7 @@ func actionNoun(a Action) string {
 
 // deniedMessage is crossbar's wording of an authorization denial
 // (python-izaber-wamp-behaviour §5.3).
-func deniedMessage(s *sess, action Action, uri string) string {
+func deniedMessage(in *SessionInfo, action Action, uri string) string {
 	if action == ActionPublish {
 		return fmt.Sprintf("session not authorized to publish to topic '%s'", uri)
 	}
@@ -153,5 +158,5 @@ func deniedMessage(s *sess, action Action, uri string) string {
 		what = "subscribe to topic"
 	}
 	return fmt.Sprintf("session (session_id=%d, authid=%q, authrole=%q) is not authorized to %s %q on realm %q",
-		s.info.ID, s.info.AuthID, s.info.AuthRole, what, uri, s.rl.name)
+		in.ID, in.AuthID, in.AuthRole, what, uri, in.Realm)
 }

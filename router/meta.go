@@ -20,6 +20,8 @@ func (rl *Realm) installMeta() {
 	must(rl.registerInternal(protocol.MetaSessionCount, rl.metaCount))
 	must(rl.registerInternal(protocol.MetaSessionList, rl.metaList))
 	must(rl.registerInternal(protocol.MetaSessionGet, rl.metaGet))
+	must(rl.installObservationMeta())
+	must(rl.installTestaments())
 }
 
 // roleFilter parses the optional [filter_authroles] argument.

@@ -35,6 +35,11 @@ const (
 	featCalleeProgress
 	featCalleeRevocation
 	featSubscriberRevocation
+	featCallerProgressiveInvocations
+	featCalleeProgressiveInvocations
+	featCallerPassthru
+	featCalleePassthru
+	featPublisherPassthru
 )
 
 func parseFeatures(hello protocol.Dict) features {
@@ -54,6 +59,21 @@ func parseFeatures(hello protocol.Dict) features {
 	}
 	if has(protocol.RoleSubscriber, protocol.FeatureSubscriptionRevocation) {
 		f |= featSubscriberRevocation
+	}
+	if has(protocol.RoleCaller, protocol.FeatureProgressiveCallInvocations) {
+		f |= featCallerProgressiveInvocations
+	}
+	if has(protocol.RoleCallee, protocol.FeatureProgressiveCallInvocations) {
+		f |= featCalleeProgressiveInvocations
+	}
+	if has(protocol.RoleCaller, protocol.FeaturePayloadPassthruMode) {
+		f |= featCallerPassthru
+	}
+	if has(protocol.RoleCallee, protocol.FeaturePayloadPassthruMode) {
+		f |= featCalleePassthru
+	}
+	if has(protocol.RolePublisher, protocol.FeaturePayloadPassthruMode) {
+		f |= featPublisherPassthru
 	}
 	return f
 }
@@ -78,7 +98,8 @@ type sess struct {
 	out        outQueue
 	writerDone chan struct{}
 
-	goodbyeSent atomic.Bool // the router sent GOODBYE and awaits the reply
+	goodbyeSent atomic.Bool                // the router sent GOODBYE and awaits the reply
+	killTimer   atomic.Pointer[time.Timer] // bounds the wait for a killed session's GOODBYE
 	killOnce    sync.Once
 
 	// Guarded by rl.mu.
@@ -88,6 +109,30 @@ type sess struct {
 	calls       map[protocol.ID]*invocation   // as caller, by CALL.Request
 	regs        map[protocol.ID]*registration // registrations it is a callee of
 	subs        map[protocol.ID]*subscription // subscriptions it holds
+	testaments  [2][]*testament               // by scope: detached, destroyed
+	// endedStreams remembers the request ids of its progressive call
+	// invocations that ended while it may still be sending input.
+	endedStreams idRing
+}
+
+// idRing is a bounded set of recently seen ids (oldest forgotten first).
+type idRing struct {
+	ids  [64]protocol.ID
+	next int
+}
+
+func (r *idRing) add(id protocol.ID) {
+	r.ids[r.next] = id
+	r.next = (r.next + 1) % len(r.ids)
+}
+
+func (r *idRing) has(id protocol.ID) bool {
+	for _, v := range r.ids {
+		if v == id && id != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joinInfo) *sess {
@@ -163,6 +208,20 @@ func (s *sess) kill() {
 func (s *sess) shutdown(reason, message string) {
 	s.goodbyeSent.Store(true)
 	s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{"message": message}, Reason: reason})
+}
+
+// killWithGoodbye ends the session on the router's initiative
+// (wamp.session.kill): GOODBYE with reason and message, then the client's
+// reply is awaited for at most flushTimeout.
+func (s *sess) killWithGoodbye(reason, message string) {
+	d := protocol.Dict{}
+	if message != "" {
+		d["message"] = message
+	}
+	s.goodbyeSent.Store(true)
+	if s.out.pushLast(&protocol.Goodbye{Details: d, Reason: reason}) {
+		s.killTimer.Store(time.AfterFunc(flushTimeout, s.kill))
+	}
 }
 
 // protocolViolation aborts the session with wamp.error.protocol_violation.
@@ -312,6 +371,9 @@ func (r *Router) serveJoined(ctx context.Context, p transport.Peer, ji joinInfo)
 	go s.writeLoop()
 	rl.afterJoin(s)
 	s.readLoop()
+	if t := s.killTimer.Load(); t != nil {
+		t.Stop()
+	}
 	rl.leave(s)
 	s.out.close()
 	t := time.NewTimer(flushTimeout)
@@ -351,8 +413,11 @@ func (rl *Realm) leave(s *sess) {
 	rl.mu.Lock()
 	s.left = true
 	delete(rl.sessions, s.info.ID)
+	// Subscriptions first, so that s gets none of the meta events its
+	// leaving causes.
+	rl.broker.removeSession(rl, s)
 	rl.dealer.removeSession(rl, s)
-	rl.broker.removeSession(s)
+	rl.publishTestaments(s)
 	rl.mu.Unlock()
 	rl.log.Debug("session left", "session", s.info.ID)
 	rl.Publish(protocol.MetaSessionOnLeave, protocol.List{s.info.ID, s.info.AuthID, s.info.AuthRole}, nil)

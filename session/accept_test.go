@@ -336,13 +336,12 @@ func TestAcceptWelcomeDetails(t *testing.T) {
 			t.Errorf("default identity %+v agent %v", j.Identity, w.Details["agent"])
 		}
 		roles, _ := w.Details["roles"].(protocol.Dict)
-		// What package router implements: no subscription_revocation
-		// (the router never revokes subscriptions).
+		// What package router implements.
 		want := map[string][]string{
 			"broker": {"publisher_identification", "pattern_based_subscription", "session_meta_api",
-				"subscriber_blackwhite_listing", "publisher_exclusion"},
-			"dealer": {"caller_identification", "pattern_based_registration", "session_meta_api",
-				"shared_registration", "progressive_call_results", "registration_revocation", "call_canceling", "call_timeout"},
+				"subscription_meta_api", "subscriber_blackwhite_listing", "publisher_exclusion", "subscription_revocation", "event_retention", "payload_passthru_mode"},
+			"dealer": {"caller_identification", "pattern_based_registration", "session_meta_api", "registration_meta_api",
+				"shared_registration", "progressive_call_results", "registration_revocation", "call_canceling", "call_timeout", "testament_meta_api", "progressive_call_invocations", "payload_passthru_mode"},
 		}
 		if len(roles) != len(want) {
 			t.Errorf("roles %v", roles)

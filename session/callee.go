@@ -82,9 +82,16 @@ type invocation struct {
 	cancel          context.CancelFunc
 	receiveProgress bool
 
+	// input carries a streamed invocation's further chunks (nil when the
+	// input is not streamed); the reader sends on it and closes it after
+	// the last chunk, under Session.mu.
+	input chan *Chunk
+
 	// guarded by Session.mu
 	interrupted bool
 	mode        string
+	streaming   bool // more input chunks are expected
+	overflow    bool // the input queue overflowed: the invocation failed
 
 	// sendMu orders this invocation's progressive and final replies;
 	// finished is guarded by it.
@@ -109,9 +116,14 @@ func (s *Session) onInvocation(m *protocol.Invocation) error {
 			URI: URINoSuchRegistration, Args: protocol.List{fmt.Sprintf("no registration %d in this session", m.Registration)}})
 		return nil
 	}
-	if s.invs[m.Request] != nil {
+	if cur := s.invs[m.Request]; cur != nil {
+		err := s.continueInvocationLocked(cur, m)
 		s.mu.Unlock()
-		return newProtocolError("INVOCATION with request id %d, which is already being served", m.Request)
+		return err
+	}
+	if s.endedStreams.has(m.Request) {
+		s.mu.Unlock()
+		return nil // late input of a streamed invocation that is over: dropped
 	}
 	procedure := reg.Procedure
 	if p, ok := m.Details["procedure"].(string); ok && p != "" {
@@ -125,6 +137,10 @@ func (s *Session) onInvocation(m *protocol.Invocation) error {
 		ctx:             ctx,
 		cancel:          cancel,
 		receiveProgress: rp,
+	}
+	if isProgress(m.Details) {
+		inv.input = make(chan *Chunk, s.cfg.EventQueueSize)
+		inv.streaming = true
 	}
 	inv.pub = Invocation{
 		Procedure:    procedure,
@@ -153,6 +169,36 @@ func (s *Session) onInvocation(m *protocol.Invocation) error {
 		}
 	}
 	s.mu.Unlock()
+	return nil
+}
+
+// continueInvocationLocked queues one more input chunk of a streamed
+// invocation (an INVOCATION repeating a request id). s.mu must be held.
+func (s *Session) continueInvocationLocked(inv *invocation, m *protocol.Invocation) error {
+	if inv.overflow {
+		return nil // the invocation failed; its remaining input is dropped
+	}
+	if !inv.streaming {
+		if inv.input != nil {
+			return newProtocolError("INVOCATION continuing request %d after its last input chunk", m.Request)
+		}
+		return newProtocolError("INVOCATION with request id %d, which is already being served", m.Request)
+	}
+	select {
+	case inv.input <- &Chunk{Args: m.Args, Kwargs: m.Kwargs, Details: m.Details}:
+	default:
+		inv.overflow = true
+		inv.streaming = false
+		close(inv.input)
+		s.endedStreams.add(m.Request)
+		s.log.Warn("streamed invocation input queue full; failing the invocation", "procedure", inv.pub.Procedure, "limit", s.cfg.EventQueueSize)
+		inv.cancel()
+		return nil
+	}
+	if !isProgress(m.Details) {
+		inv.streaming = false
+		close(inv.input)
+	}
 	return nil
 }
 
@@ -230,7 +276,13 @@ func (inv *invocation) finish(res *Result, err error, panicked bool) {
 	s := inv.s
 	s.mu.Lock()
 	delete(s.invs, inv.pub.Request)
-	interrupted, mode, st := inv.interrupted, inv.mode, s.state
+	if inv.streaming {
+		// The caller may still be sending input: drop it when it comes.
+		inv.streaming = false
+		close(inv.input)
+		s.endedStreams.add(inv.pub.Request)
+	}
+	interrupted, mode, st, overflow := inv.interrupted, inv.mode, s.state, inv.overflow
 	s.mu.Unlock()
 	inv.cancel()
 
@@ -244,6 +296,9 @@ func (inv *invocation) finish(res *Result, err error, panicked bool) {
 	req := inv.pub.Request
 	var werr *Error
 	switch {
+	case overflow:
+		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
+			URI: s.cfg.ErrorURI, Args: protocol.List{fmt.Sprintf("more than %d input chunks waiting for the handler", s.cfg.EventQueueSize)}}
 	case panicked:
 		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
 			URI: s.cfg.ErrorURI, Args: protocol.List{"handler panicked"}}
@@ -263,7 +318,7 @@ func (inv *invocation) finish(res *Result, err error, panicked bool) {
 	case res == nil:
 		msg = &protocol.Yield{Request: req, Options: protocol.Dict{}}
 	default:
-		msg = &protocol.Yield{Request: req, Options: protocol.Dict{}, Args: res.Args, Kwargs: res.Kwargs}
+		msg = &protocol.Yield{Request: req, Options: protocol.CopyPassthru(protocol.Dict{}, res.Details), Args: res.Args, Kwargs: res.Kwargs}
 	}
 	if err := s.peer.Send(s.ctx, msg); err != nil {
 		s.log.Debug("sending invocation reply failed", "request", req, "error", err)

@@ -25,6 +25,9 @@ func (s *Session) Call(ctx context.Context, procedure string, args protocol.List
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("session: call %s: %w", procedure, err)
 	}
+	if args, kwargs, err = s.passthruPayload(st, protocol.RoleDealer, "call "+procedure, args, kwargs); err != nil {
+		return nil, err
+	}
 	p := newPending(protocol.CodeCall)
 	p.wantProgress = st.progress != nil
 	id, err := s.newRequest(p)
@@ -78,6 +81,9 @@ func (s *Session) Publish(ctx context.Context, topic string, args protocol.List,
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("session: publish %s: %w", topic, err)
 	}
+	if args, kwargs, err = s.passthruPayload(st, protocol.RoleBroker, "publish "+topic, args, kwargs); err != nil {
+		return err
+	}
 	var p *pendingReq
 	if st.acknowledge {
 		p = newPending(protocol.CodePublish)
@@ -106,4 +112,22 @@ func (s *Session) awaitSimple(ctx context.Context, id protocol.ID, p *pendingReq
 	defer cancel()
 	_, err := s.await(ctx, id, p, nil, nil, op, uri)
 	return err
+}
+
+// passthruPayload returns the payload of a request sent with the Passthru
+// option (or args and kwargs unchanged without it), after checking that the
+// router announced the feature for role.
+func (s *Session) passthruPayload(st *reqSettings, role, what string, args protocol.List, kwargs protocol.Dict) (protocol.List, protocol.Dict, error) {
+	p := st.passthru
+	if p == nil {
+		return args, kwargs, nil
+	}
+	if args != nil || kwargs != nil {
+		return nil, nil, fmt.Errorf("session: %s: with the Passthru option the payload is the only argument: pass nil args and kwargs", what)
+	}
+	if !p.Autobahn && !protocol.HasFeature(s.info.Details, role, protocol.FeaturePayloadPassthruMode) {
+		return nil, nil, fmt.Errorf("session: %s: the router does not announce payload_passthru_mode: %w", what, ErrFeatureNotSupported)
+	}
+	_, payload := p.Apply(nil)
+	return payload, nil, nil
 }

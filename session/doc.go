@@ -27,6 +27,23 @@
 //     full the new event is dropped, a warning is logged and
 //     [Subscription.Dropped] counts it; other subscriptions and the reader are
 //     never stalled by a slow handler.
+//   - The input chunks of a streamed invocation wait for [Invocation.Recv] in
+//     a queue of Config.EventQueueSize; when it is full the invocation fails
+//     (ERROR Config.ErrorURI) rather than stall the reader.
+//
+// # Streams and opaque payloads
+//
+// Besides progressive results ([ReceiveProgress], [Invocation.Progress]),
+// a caller can stream a call's input: [Session.CallStream] sends chunks
+// with [CallStream.Send] and [CallStream.CloseSend] and waits with
+// [CallStream.Result]; the callee reads them with [Invocation.Recv]
+// (progressive call invocations; the router must announce
+// progressive_call_invocations, as package router does and crossbar does
+// not). The [Passthru] option sends a call or publication in payload
+// passthru mode (an opaque, for example end-to-end encrypted, payload the
+// router forwards untouched); receivers read it with the Passthru method of
+// [Invocation], [Event] and [Result], and a callee answers with
+// [PassthruResult].
 //
 // # Errors
 //

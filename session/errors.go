@@ -86,6 +86,7 @@ var (
 	ErrNoSuchSubscription     = &Error{URI: URINoSuchSubscription}
 	ErrNoSuchRealm            = &Error{URI: protocol.URINoSuchRealm}
 	ErrRuntime                = &Error{URI: URIRuntimeError}
+	ErrFeatureNotSupported    = &Error{URI: protocol.URIFeatureNotSupported}
 
 	// ErrTimeout matches a call whose [Timeout] expired (such errors also
 	// match context.DeadlineExceeded) and an ERROR wamp.error.timeout from

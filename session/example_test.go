@@ -9,19 +9,28 @@ import (
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/session"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
-// A callee and a caller joined to the same realm. The examples use a tiny
-// in-memory router (transport.Pipe + session.Accept); with a real router you
-// get the peer from transport.Dial instead (see ExampleJoin).
+// A callee and a caller joined to the same realm. The examples run the
+// embedded router (package router) and join it over in-memory pipes; with
+// a router elsewhere, the peer comes from transport.Dial (see ExampleJoin).
 func Example() {
 	ctx := context.Background()
-	mr := newMiniRouter()
-	defer mr.close()
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: "realm1"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close(ctx)
+	join := func() (*session.Session, error) { // a session on r over an in-memory pipe
+		client, server := transport.Pipe(nil)
+		go r.ServePeer(ctx, server)
+		return session.Join(ctx, client, session.Config{Realm: "realm1"})
+	}
 
-	callee, err := mr.connect(ctx, session.Config{Realm: "realm1"})
+	callee, err := join()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -35,7 +44,7 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	caller, err := mr.connect(ctx, session.Config{Realm: "realm1"})
+	caller, err := join()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -85,9 +94,17 @@ func ExampleJoin() {
 // returns the final result.
 func ExampleReceiveProgress() {
 	ctx := context.Background()
-	mr := newMiniRouter()
-	defer mr.close()
-	callee, _ := mr.connect(ctx, session.Config{})
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: "realm1"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close(ctx)
+	join := func() (*session.Session, error) { // a session on r over an in-memory pipe
+		client, server := transport.Pipe(nil)
+		go r.ServePeer(ctx, server)
+		return session.Join(ctx, client, session.Config{Realm: "realm1"})
+	}
+	callee, _ := join()
 	defer callee.Close(ctx)
 	callee.Register(ctx, "com.example.count", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		for i := 1; i <= 3; i++ {
@@ -97,7 +114,7 @@ func ExampleReceiveProgress() {
 		}
 		return &session.Result{Args: protocol.List{"done"}}, nil
 	})
-	caller, _ := mr.connect(ctx, session.Config{})
+	caller, _ := join()
 	defer caller.Close(ctx)
 	res, err := caller.Call(ctx, "com.example.count", nil, nil, session.ReceiveProgress(func(p *session.Result) {
 		fmt.Println("progress", p.Arg(0))
@@ -117,9 +134,17 @@ func ExampleReceiveProgress() {
 // goroutine.
 func ExampleSession_Subscribe() {
 	ctx := context.Background()
-	mr := newMiniRouter()
-	defer mr.close()
-	s, _ := mr.connect(ctx, session.Config{})
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: "realm1"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close(ctx)
+	join := func() (*session.Session, error) { // a session on r over an in-memory pipe
+		client, server := transport.Pipe(nil)
+		go r.ServePeer(ctx, server)
+		return session.Join(ctx, client, session.Config{Realm: "realm1"})
+	}
+	s, _ := join()
 	defer s.Close(ctx)
 
 	got := make(chan string, 3)
@@ -152,17 +177,25 @@ func ExampleSession_Subscribe() {
 // the callee's handler sees its ctx end.
 func ExampleTimeout() {
 	ctx := context.Background()
-	mr := newMiniRouter()
-	defer mr.close()
-	callee, _ := mr.connect(ctx, session.Config{})
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: "realm1"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close(ctx)
+	join := func() (*session.Session, error) { // a session on r over an in-memory pipe
+		client, server := transport.Pipe(nil)
+		go r.ServePeer(ctx, server)
+		return session.Join(ctx, client, session.Config{Realm: "realm1"})
+	}
+	callee, _ := join()
 	defer callee.Close(ctx)
 	callee.Register(ctx, "com.example.slow", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		<-ctx.Done() // INTERRUPT from the router (or the session's end)
 		return nil, ctx.Err()
 	})
-	caller, _ := mr.connect(ctx, session.Config{})
+	caller, _ := join()
 	defer caller.Close(ctx)
-	_, err := caller.Call(ctx, "com.example.slow", nil, nil, session.Timeout(50*time.Millisecond))
+	_, err = caller.Call(ctx, "com.example.slow", nil, nil, session.Timeout(50*time.Millisecond))
 	fmt.Println(errors.Is(err, session.ErrTimeout), errors.Is(err, context.DeadlineExceeded))
 	// Output:
 	// true true
@@ -171,9 +204,17 @@ func ExampleTimeout() {
 // Cancelling a call's context sends CANCEL; the handler's ctx ends.
 func ExampleCancelMode() {
 	ctx := context.Background()
-	mr := newMiniRouter()
-	defer mr.close()
-	callee, _ := mr.connect(ctx, session.Config{})
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: "realm1"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close(ctx)
+	join := func() (*session.Session, error) { // a session on r over an in-memory pipe
+		client, server := transport.Pipe(nil)
+		go r.ServePeer(ctx, server)
+		return session.Join(ctx, client, session.Config{Realm: "realm1"})
+	}
+	callee, _ := join()
 	defer callee.Close(ctx)
 	started, interrupted := make(chan struct{}), make(chan struct{})
 	callee.Register(ctx, "com.example.slow", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
@@ -182,14 +223,14 @@ func ExampleCancelMode() {
 		close(interrupted)
 		return nil, ctx.Err()
 	})
-	caller, _ := mr.connect(ctx, session.Config{})
+	caller, _ := join()
 	defer caller.Close(ctx)
 	callCtx, cancel := context.WithCancel(ctx)
 	go func() {
 		<-started
 		cancel()
 	}()
-	_, err := caller.Call(callCtx, "com.example.slow", nil, nil, session.CancelMode("killnowait"))
+	_, err = caller.Call(callCtx, "com.example.slow", nil, nil, session.CancelMode("killnowait"))
 	fmt.Println(errors.Is(err, context.Canceled))
 	<-interrupted
 	fmt.Println("callee interrupted")
@@ -201,9 +242,17 @@ func ExampleCancelMode() {
 // A handler returns a *session.Error to answer with a specific WAMP error.
 func ExampleNewError() {
 	ctx := context.Background()
-	mr := newMiniRouter()
-	defer mr.close()
-	callee, _ := mr.connect(ctx, session.Config{})
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: "realm1"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close(ctx)
+	join := func() (*session.Session, error) { // a session on r over an in-memory pipe
+		client, server := transport.Pipe(nil)
+		go r.ServePeer(ctx, server)
+		return session.Join(ctx, client, session.Config{Realm: "realm1"})
+	}
+	callee, _ := join()
 	defer callee.Close(ctx)
 	callee.Register(ctx, "com.example.div", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		if inv.Arg(1) == int64(0) {
@@ -211,9 +260,9 @@ func ExampleNewError() {
 		}
 		return &session.Result{Args: protocol.List{inv.Arg(0).(int64) / inv.Arg(1).(int64)}}, nil
 	})
-	caller, _ := mr.connect(ctx, session.Config{})
+	caller, _ := join()
 	defer caller.Close(ctx)
-	_, err := caller.Call(ctx, "com.example.div", protocol.List{int64(1), int64(0)}, nil)
+	_, err = caller.Call(ctx, "com.example.div", protocol.List{int64(1), int64(0)}, nil)
 	var werr *session.Error
 	if errors.As(err, &werr) {
 		fmt.Println(werr.URI, werr.Args[0])

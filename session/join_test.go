@@ -41,14 +41,18 @@ func TestJoinHelloAndWelcome(t *testing.T) {
 		"authextra":   protocol.Dict{"k": "v"},
 		"roles": protocol.Dict{
 			"caller": protocol.Dict{"features": protocol.Dict{
-				"progressive_call_results": true, "call_canceling": true, "caller_identification": true}},
+				"progressive_call_results": true, "call_canceling": true, "caller_identification": true,
+				"progressive_call_invocations": true, "payload_passthru_mode": true}},
 			"callee": protocol.Dict{"features": protocol.Dict{
 				"progressive_call_results": true, "call_canceling": true, "pattern_based_registration": true,
-				"shared_registration": true, "caller_identification": true, "registration_revocation": true}},
+				"shared_registration": true, "caller_identification": true, "registration_revocation": true,
+				"progressive_call_invocations": true, "payload_passthru_mode": true}},
 			"publisher": protocol.Dict{"features": protocol.Dict{
-				"publisher_exclusion": true, "publisher_identification": true, "subscriber_blackwhite_listing": true}},
+				"publisher_exclusion": true, "publisher_identification": true, "subscriber_blackwhite_listing": true,
+				"payload_passthru_mode": true}},
 			"subscriber": protocol.Dict{"features": protocol.Dict{
-				"pattern_based_subscription": true, "publisher_identification": true, "subscription_revocation": true}},
+				"pattern_based_subscription": true, "publisher_identification": true, "subscription_revocation": true,
+				"payload_passthru_mode": true}},
 		},
 	}
 	if d := cmp.Diff(want, h.Details); d != "" {

@@ -50,7 +50,8 @@ type reqSettings struct {
 	progress    func(*Result)
 	cancelMode  string
 	acknowledge bool
-	err         error // first invalid option value
+	passthru    *protocol.Passthru // payload passthru mode: the payload replaces args
+	err         error              // first invalid option value
 }
 
 func (s *reqSettings) invalid(option, value string) {
@@ -194,6 +195,28 @@ func Eligible(ids ...protocol.ID) Option {
 func Exclude(ids ...protocol.ID) Option {
 	l := idList(ids)
 	return Option{name: "Exclude", kinds: kindPublish, apply: func(s *reqSettings) { s.set("exclude", l) }}
+}
+
+// Passthru sends a call or publication in payload passthru mode (spec
+// A/payload_passthru_mode.md): p's attributes go into the Options and
+// p.Payload is the only argument, which the router forwards untouched (for
+// end-to-end encrypted data, or an MQTT message passed through as is).
+// Call and Publish must then be given nil args and kwargs. The router must
+// announce payload_passthru_mode for the specification's spelling, or the
+// request fails with ErrFeatureNotSupported before anything is sent
+// (p.Autobahn selects autobahn's enc_* spelling, sent to any router).
+// Receivers read the payload with the Passthru method of Invocation, Event
+// and Result; a callee answers with PassthruResult.
+func Passthru(p protocol.Passthru) Option {
+	return Option{name: "Passthru", kinds: kindCall | kindPublish, apply: func(s *reqSettings) {
+		if p.Scheme == "" {
+			s.invalid("Passthru", "empty Scheme")
+			return
+		}
+		opts, _ := p.Apply(s.wire)
+		s.wire = opts
+		s.passthru = &p
+	}}
 }
 
 // WithOption sets a raw key in the request's Options dict; it is the escape

@@ -22,6 +22,27 @@ const (
 	stateClosed                   // ended; no message is sent any more
 )
 
+// idRing is a bounded set of recently seen ids (the oldest is forgotten
+// first).
+type idRing struct {
+	ids  [64]protocol.ID
+	next int
+}
+
+func (r *idRing) add(id protocol.ID) {
+	r.ids[r.next] = id
+	r.next = (r.next + 1) % len(r.ids)
+}
+
+func (r *idRing) has(id protocol.ID) bool {
+	for _, v := range r.ids {
+		if v == id && id != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // maxAbandoned bounds the memory of abandoned request ids (see Session.abandoned).
 const maxAbandoned = 4096
 
@@ -69,9 +90,12 @@ type Session struct {
 	regs      map[protocol.ID]*Registration // by router registration id
 	subs      map[protocol.ID][]*Subscription
 	invs      map[protocol.ID]*invocation // running or queued invocations by request id
-	workers   int                         // invocation worker goroutines started
-	active    int                         // goroutines started by the session still running
-	idleDone  bool                        // idle closed
+	// endedStreams remembers streamed invocations that ended before their
+	// last input chunk, whose further chunks are dropped.
+	endedStreams idRing
+	workers      int  // invocation worker goroutines started
+	active       int  // goroutines started by the session still running
+	idleDone     bool // idle closed
 }
 
 // replyItem is one reply (or the terminal error) for a pending request.
@@ -145,7 +169,7 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 	hello := buildHello(cfg)
 	if err := p.Send(ctx, hello); err != nil {
 		p.Close()
-		return nil, fmt.Errorf("session: join: sending HELLO: %w", joinCause(ctx, err))
+		return nil, fmt.Errorf("session: join: sending HELLO: %w", joinCause(ctx, joinTooBig(err)))
 	}
 	var (
 		challenged string // the method the router challenged
@@ -159,7 +183,7 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 				return nil, fmt.Errorf("session: join: %w: %w", ErrProtocolViolation, err)
 			}
 			p.Close()
-			return nil, fmt.Errorf("session: join: %w", joinCause(ctx, err))
+			return nil, fmt.Errorf("session: join: %w", joinCause(ctx, joinTooBig(err)))
 		}
 		switch m := m.(type) {
 		case *protocol.Welcome:
@@ -209,7 +233,7 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 			}
 			if err := p.Send(ctx, a); err != nil {
 				p.Close()
-				return nil, fmt.Errorf("session: join: sending AUTHENTICATE: %w", joinCause(ctx, err))
+				return nil, fmt.Errorf("session: join: sending AUTHENTICATE: %w", joinCause(ctx, joinTooBig(err)))
 			}
 		case *protocol.Abort:
 			p.Close()
@@ -220,6 +244,19 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 			return nil, fmt.Errorf("session: join: %w", err)
 		}
 	}
+}
+
+// joinTooBig explains a handshake message over the transport's size
+// limit: the limit is too small for a session, not a network failure.
+func joinTooBig(err error) error {
+	var big *transport.MessageTooBigError
+	if !errors.As(err, &big) {
+		return err
+	}
+	if big.Received {
+		return fmt.Errorf("the router's handshake message is over the maximum message length of %d bytes; a WAMP session needs a larger maximum (transport MaxMessageSize): %w", big.Limit, err)
+	}
+	return fmt.Errorf("it is over the maximum message length of %d bytes; a WAMP session needs a larger maximum (transport MaxMessageSize): %w", big.Limit, err)
 }
 
 // joinCause prefers the context's error when the context ended.
@@ -564,10 +601,7 @@ func (s *Session) await(ctx context.Context, id protocol.ID, p *pendingReq, prog
 				if onAbandon != nil {
 					onAbandon()
 				}
-				if context.Cause(ctx) == errTimeoutCause {
-					return nil, fmt.Errorf("session: %s %s: %w: %w", op, uri, ErrTimeout, context.DeadlineExceeded)
-				}
-				return nil, fmt.Errorf("session: %s %s: %w", op, uri, ctx.Err())
+				return nil, abandonError(ctx, op, uri)
 			}
 			s.mu.Unlock()
 			// The final reply (or the session's end) is being delivered.
@@ -590,6 +624,14 @@ func (s *Session) await(ctx context.Context, id protocol.ID, p *pendingReq, prog
 			return it.msg, nil
 		}
 	}
+}
+
+// abandonError is the error of a request given up because ctx ended.
+func abandonError(ctx context.Context, op, uri string) error {
+	if context.Cause(ctx) == errTimeoutCause {
+		return fmt.Errorf("session: %s %s: %w: %w", op, uri, ErrTimeout, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("session: %s %s: %w", op, uri, ctx.Err())
 }
 
 func isProgress(d protocol.Dict) bool {

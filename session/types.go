@@ -37,7 +37,9 @@ type Config struct {
 	InvocationConcurrency int
 	// EventQueueSize is the number of events buffered per subscription
 	// (default 1024). When a subscription's queue is full, new events for it
-	// are dropped, logged and counted by Subscription.Dropped.
+	// are dropped, logged and counted by Subscription.Dropped. It also
+	// bounds the input chunks of a streamed invocation waiting for
+	// Invocation.Recv; past it the invocation fails with ERROR ErrorURI.
 	EventQueueSize int
 	// ErrorURI is the ERROR URI used when a handler fails with an error that
 	// is not an *Error, or panics (default "wamp.error.runtime_error").
@@ -225,3 +227,32 @@ type Subscription struct {
 // Dropped returns the number of events dropped because this subscription's
 // queue (Config.EventQueueSize) was full.
 func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
+
+// Passthru returns the payload of a result sent in payload passthru mode
+// (see the Passthru option), and whether it was.
+func (r *Result) Passthru() (protocol.Passthru, bool) {
+	if r == nil {
+		return protocol.Passthru{}, false
+	}
+	return protocol.PassthruOf(r.Details, r.Args)
+}
+
+// Passthru returns the payload of an invocation sent in payload passthru
+// mode, and whether it was.
+func (inv *Invocation) Passthru() (protocol.Passthru, bool) {
+	return protocol.PassthruOf(inv.Details, inv.Args)
+}
+
+// Passthru returns the payload of an event published in payload passthru
+// mode, and whether it was.
+func (ev *Event) Passthru() (protocol.Passthru, bool) {
+	return protocol.PassthruOf(ev.Details, ev.Args)
+}
+
+// PassthruResult is what a Handler returns to answer in payload passthru
+// mode: p.Payload as the only argument, p's attributes in the YIELD
+// Options (the only Details of a returned Result that are sent).
+func PassthruResult(p protocol.Passthru) *Result {
+	details, args := p.Apply(nil)
+	return &Result{Args: args, Details: details}
+}

@@ -39,6 +39,7 @@ type HandshakeError struct {
 	Body       string // the start of the body, at most 200 bytes
 }
 
+// Error returns "transport: websocket handshake: server answered <status>: <body>".
 func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("transport: websocket handshake: server answered %s: %q", e.Status, e.Body)
 }

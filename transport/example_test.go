@@ -12,22 +12,21 @@ import (
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
-// echoPeer sends every message back until the connection ends.
-func echoPeer(p transport.Peer) {
-	defer p.Close()
-	ctx := context.Background()
-	for {
-		m, err := p.Recv(ctx)
-		if err != nil {
-			return
-		}
-		if err := p.Send(ctx, m); err != nil {
-			return
+func ExampleDial() {
+	// echoPeer sends every message back until the connection ends.
+	echoPeer := func(p transport.Peer) {
+		defer p.Close()
+		ctx := context.Background()
+		for {
+			m, err := p.Recv(ctx)
+			if err != nil {
+				return
+			}
+			if err := p.Send(ctx, m); err != nil {
+				return
+			}
 		}
 	}
-}
-
-func ExampleDial() {
 	// A RawSocket echo server to talk to.
 	l, err := transport.ListenRawSocket(context.Background(), "tcp", "127.0.0.1:0", transport.ServerOptions{})
 	if err != nil {
@@ -69,6 +68,20 @@ func ExampleDial() {
 }
 
 func ExampleWebSocketHandler() {
+	// echoPeer sends every message back until the connection ends.
+	echoPeer := func(p transport.Peer) {
+		defer p.Close()
+		ctx := context.Background()
+		for {
+			m, err := p.Recv(ctx)
+			if err != nil {
+				return
+			}
+			if err := p.Send(ctx, m); err != nil {
+				return
+			}
+		}
+	}
 	// Serve WAMP over WebSocket on any http.Server or mux; every accepted
 	// connection becomes a Peer.
 	h := transport.WebSocketHandler(transport.ServerOptions{}, func(p transport.Peer) {
@@ -89,6 +102,20 @@ func ExampleWebSocketHandler() {
 }
 
 func ExampleListenRawSocket() {
+	// echoPeer sends every message back until the connection ends.
+	echoPeer := func(p transport.Peer) {
+		defer p.Close()
+		ctx := context.Background()
+		for {
+			m, err := p.Recv(ctx)
+			if err != nil {
+				return
+			}
+			if err := p.Send(ctx, m); err != nil {
+				return
+			}
+		}
+	}
 	l, err := transport.ListenRawSocket(context.Background(), "tcp", "127.0.0.1:0", transport.ServerOptions{
 		MaxMessageSize:   1 << 20,         // announce and enforce 1 MiB
 		HandshakeTimeout: 5 * time.Second, // drop silent clients

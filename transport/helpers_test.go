@@ -13,13 +13,18 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
@@ -31,6 +36,36 @@ import (
 func checkLeaks(t testing.TB) {
 	t.Helper()
 	leaktest.Guard(t)
+}
+
+// waitParked waits until a goroutine whose stack mentions each of funcs is
+// parked (blocked: IO wait, select, chan receive, ...; not running, runnable
+// or in a system call). For a test over real sockets this is the signal
+// that the code under test has reached a wait, where synctest.Wait cannot
+// be used; nothing else signals it, so it polls the goroutine stacks.
+// Examples: ("waitWrite", "TestX") is a write blocked on a full socket;
+// ("serverHandshake", "waitRead") a handshake waiting for the client.
+func waitParked(t testing.TB, funcs ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
+			header, _, _ := strings.Cut(g, "\n")
+			_, status, _ := strings.Cut(header, "[")
+			if strings.HasPrefix(status, "running") || strings.HasPrefix(status, "runnable") || strings.HasPrefix(status, "syscall") {
+				continue
+			}
+			if !slices.ContainsFunc(funcs, func(f string) bool { return !strings.Contains(g, f) }) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no goroutine parked in %q after 10s:\n%s", funcs, buf[:n])
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func ctxT(t testing.TB, d time.Duration) context.Context {
@@ -288,6 +323,34 @@ func dialOpts(t testing.TB, ser protocol.Serializer) DialOptions {
 		o.Serializers = []protocol.Serializer{ser}
 	}
 	return o
+}
+
+// silentServer accepts one client on scheme ("ws" or "tcp"), does the
+// opening handshake (WebSocket upgrade with the WAMP subprotocols, or
+// RawSocket), and then never reads a byte until release is closed. It
+// returns the URL to dial.
+func silentServer(t testing.TB, scheme string, release <-chan struct{}) string {
+	t.Helper()
+	if scheme == "tcp" {
+		return rawServer(t, func(c net.Conn) {
+			rawAcceptHandshake(t, c, 0xF)
+			<-release
+		})
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var sps []string
+		for _, s := range []protocol.Serializer{protocol.CBOR, protocol.MsgPack, protocol.JSON} {
+			sps = append(sps, s.Subprotocol())
+		}
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: sps})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		<-release
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 }
 
 // rawServer listens on loopback TCP and runs fn for the first connection;

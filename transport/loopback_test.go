@@ -226,7 +226,7 @@ func TestCloseUnblocksRecv(t *testing.T) {
 			}
 			errc := make(chan error, 1)
 			go func() { _, err := c.Recv(ctx); errc <- err }()
-			time.Sleep(20 * time.Millisecond)
+			waitParked(t, "TestCloseUnblocksRecv", ").Recv(")
 			c.Close()
 			c.Close() // idempotent
 			if err := <-errc; !errors.Is(err, ErrClosed) {

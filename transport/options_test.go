@@ -35,14 +35,40 @@ func TestOptionsNotMutated(t *testing.T) {
 }
 
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed (and replaced) by each Write
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+	}
+	s.changed = make(chan struct{})
 	return s.b.Write(p)
+}
+
+// waitFor waits until the buffer holds sub, at most d.
+func (s *syncBuffer) waitFor(d time.Duration, sub string) bool {
+	timeout := time.After(d)
+	for {
+		s.mu.Lock()
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		found, changed := strings.Contains(s.b.String(), sub), s.changed
+		s.mu.Unlock()
+		if found {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			return false
+		}
+	}
 }
 
 func (s *syncBuffer) String() string {
@@ -68,12 +94,8 @@ func TestLoggerInjected(t *testing.T) {
 	c.Write([]byte{0x7F, 0xF9, 0, 0})
 	c.Read(make([]byte, 4))
 	c.Close()
-	deadline := time.Now().Add(3 * time.Second)
-	for !strings.Contains(buf.String(), "rawsocket handshake failed") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log record; log: %q", buf.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !buf.waitFor(3*time.Second, "rawsocket handshake failed") {
+		t.Fatalf("no log record; log: %q", buf.String())
 	}
 	if !strings.Contains(buf.String(), "client asked for serializer 9") {
 		t.Errorf("log lacks the reason: %q", buf.String())

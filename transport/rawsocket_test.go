@@ -408,7 +408,7 @@ func TestListenerClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	time.Sleep(20 * time.Millisecond)
+	waitParked(t, "serverHandshake", "waitRead")
 	errc := make(chan error, 1)
 	go func() { _, err := l.Accept(context.Background()); errc <- err }()
 	if err := l.Close(); err != nil {
@@ -620,10 +620,10 @@ func TestSlowReader(t *testing.T) {
 		t.Run(scheme, func(t *testing.T) {
 			checkLeaks(t)
 			release := make(chan struct{})
-			ts := startServer(t, scheme, ServerOptions{}, nil, func(p Peer) { <-release })
+			url := silentServer(t, scheme, release)
 			defer close(release)
 			ctx := ctxT(t, 10*time.Second)
-			p, err := Dial(ctx, ts.url, DialOptions{})
+			p, err := Dial(ctx, url, DialOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -642,14 +642,7 @@ func TestSlowReader(t *testing.T) {
 					sent.Add(1)
 				}
 			}()
-			for last := int64(-1); ; {
-				time.Sleep(500 * time.Millisecond)
-				n := sent.Load()
-				if n == last {
-					break // no progress: the writer is blocked
-				}
-				last = n
-			}
+			waitParked(t, "TestSlowReader", "waitWrite") // and, with silentServer, for good
 			// A second Send waits for the writer slot and gives up: open.
 			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 			err = p.Send(short, testCall(1))
@@ -683,6 +676,7 @@ func TestSlowReader(t *testing.T) {
 // connection broke are still returned, then the error.
 func TestMessagesBeforeFailureAreDelivered(t *testing.T) {
 	checkLeaks(t)
+	failed := make(chan struct{})
 	u := rawServer(t, func(c net.Conn) {
 		ser := rawAcceptHandshake(t, c, 15)
 		var all []byte
@@ -693,6 +687,7 @@ func TestMessagesBeforeFailureAreDelivered(t *testing.T) {
 		all = append(all, 0x07, 0, 0, 0) // reserved frame type
 		c.Write(all)
 		io.Copy(io.Discard, c)
+		close(failed) // the client closed: its read loop hit the bad frame
 	})
 	ctx := ctxT(t, 5*time.Second)
 	p, err := Dial(ctx, u, DialOptions{})
@@ -700,7 +695,11 @@ func TestMessagesBeforeFailureAreDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	time.Sleep(100 * time.Millisecond) // let the read loop hit the bad frame
+	select { // the read loop has hit the bad frame
+	case <-failed:
+	case <-ctx.Done():
+		t.Fatal("the client did not close the connection after the bad frame")
+	}
 	for i := 1; i <= 3; i++ {
 		m, err := p.Recv(ctx)
 		if err != nil {

@@ -456,7 +456,14 @@ func rawWSServer(t *testing.T, after []byte) string {
 			"Sec-WebSocket-Protocol: wamp.2.cbor\r\n\r\n")
 		brw.Write(after)
 		brw.Flush()
-		time.Sleep(50 * time.Millisecond)
+		// Half-close, then wait for the client to close: the client reads
+		// everything before the FIN, and the server never leaves unread bytes
+		// behind (which would turn its close into a reset).
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.CloseWrite()
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		io.Copy(io.Discard, c)
 	}))
 	t.Cleanup(srv.Close)
 	return wsURL(srv)

@@ -38,7 +38,10 @@
 //
 // For every throughput scenario the router process (the relay for the floor)
 // is sampled at both ends of the window: write syscalls (/proc/PID/io syscw)
-// and CPU time (/proc/PID/stat) per call or per delivered event. A call is two
+// and CPU time (/proc/PID/stat) per call. For fan-out, where up to -lag events
+// per subscriber are on their way at any time, they are sampled from before
+// the first publication to after the last delivery instead, per delivered
+// event. A call is two
 // messages out of the router (INVOCATION, RESULT), so 2 writes per call means
 // no coalescing; below 2 means messages went out together.
 //

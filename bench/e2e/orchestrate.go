@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -209,6 +210,11 @@ func medianResults(rounds [][]*Result) []*Result {
 }
 
 func runOrchestrator(ctx context.Context, args []string) error {
+	return orchestrate(ctx, args, os.Stdout)
+}
+
+// orchestrate runs the benchmark and prints the report to out.
+func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	o, err := parseOptions(args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -277,10 +283,10 @@ func runOrchestrator(ctx context.Context, args []string) error {
 		}
 	}
 	if o.asJSON {
-		_, err := os.Stdout.Write(js)
+		_, err := out.Write(js)
 		return err
 	}
-	rep.print(os.Stdout)
+	rep.print(out)
 	return nil
 }
 
@@ -624,6 +630,14 @@ func (o *options) runFanout(ctx context.Context, tr string) (*Result, error) {
 	var published int64
 	r := &Result{Name: scenarioName(tr, "fanout", o.subscribers), Group: "fanout", Transport: tr, Subscribers: o.subscribers}
 	args := protocol.List{o.payload}
+	// Up to -lag events per subscriber are on their way at any moment, a
+	// sizeable part of the window's: writes and CPU per event are taken
+	// from here, before the first publication, to when every event has
+	// arrived, so that nothing is counted on one side only.
+	quiet0, err := sample(rc.pid())
+	if err != nil {
+		return nil, err
+	}
 	err = o.measure(ctx, r, rc.pid(), func(win *window, stop <-chan struct{}) func() {
 		cur.Store(win)
 		done := make(chan struct{})
@@ -662,6 +676,18 @@ func (o *options) runFanout(ctx context.Context, tr string) (*Result, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for slowest() < published && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
+	}
+	quiet1, err := sample(rc.pid())
+	if err != nil {
+		return nil, err
+	}
+	var delivered int64
+	for i := range counts {
+		delivered += counts[i].Load()
+	}
+	if delivered > 0 {
+		r.WritesPerOp = float64(quiet1.syscw-quiet0.syscw) / float64(delivered)
+		r.CPUPerOpUS = float64((quiet1.cpu - quiet0.cpu).Microseconds()) / float64(delivered)
 	}
 	for i := range counts {
 		r.Lost += published - counts[i].Load()

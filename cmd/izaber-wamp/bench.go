@@ -129,9 +129,9 @@ func (e *env) runBench(ctx context.Context, mode string, f *benchFlags) int {
 		return e.usageErr("--transport must be websocket or rawsocket")
 	}
 
-	st, err := e.settings(!*embedded)
+	st, err := e.conn.load()
 	if err != nil {
-		return e.errorf(exitUsage, "%v", err)
+		return e.fail(err)
 	}
 	cfg := st.cfg
 	if *embedded {
@@ -155,16 +155,19 @@ func (e *env) runBench(ctx context.Context, mode string, f *benchFlags) int {
 	}
 	var clients [2]*izaber.Client
 	for i := range clients {
+		if i > 0 {
+			cfg.Warnings = nil // said once, by the first client
+		}
 		c, err := izaber.New(cfg)
 		if err != nil {
-			return e.errorf(exitUsage, "%v", err)
+			return e.fail(err)
 		}
 		defer e.close(c)
 		if err := c.Connect(ctx); err != nil {
 			if ctx.Err() != nil {
 				return e.errorf(exitInterrupt, "interrupted")
 			}
-			return e.errorf(exitConnect, "cannot connect to %s as %s: %v", c.Config().URL, describeUser(cfg), err)
+			return e.fail(err)
 		}
 		clients[i] = c
 	}

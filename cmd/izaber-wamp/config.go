@@ -39,20 +39,22 @@ environment with every secret-looking value redacted. It does not connect.`,
 }
 
 func (e *env) runConfig(ctx context.Context) int {
-	st, err := e.settings(true)
+	st, err := e.conn.load()
 	if err != nil {
-		return e.errorf(exitUsage, "%v", err)
+		return e.fail(err)
 	}
-	c, err := izaber.New(st.cfg) // fills in the defaults; does not connect
+	cfg := st.cfg
+	cfg.Logger = e.logger()
+	c, err := izaber.New(cfg) // fills in the defaults and logs the warnings; does not connect
 	if err != nil {
-		return e.errorf(exitUsage, "%v", err)
+		return e.fail(err)
 	}
 	d := c.Config()
 	closeClient(c)
 
 	password := "not set (default " + izaber.DefaultPassword + ")"
-	if st.passwordSource != "default" {
-		password = redactedText + " from " + st.passwordSource
+	if from := st.passwordFrom(); from != "default" {
+		password = redactedText + " from " + from
 	}
 	uriBase := d.URIBase
 	if d.NoURIBase {
@@ -88,8 +90,8 @@ func (e *env) runConfig(ctx context.Context) int {
 		"source":      source,
 		"environment": st.environment,
 		"connection":  conn,
-		"overrides":   nonNilStrings(st.overrides),
-		"warnings":    nonNilStrings(st.warnings),
+		"overrides":   nonNilStrings(st.overrides()),
+		"warnings":    nonNilStrings(c.Warnings()),
 	}
 	if st.values != nil {
 		out["values"] = redactSecrets(st.values, "")

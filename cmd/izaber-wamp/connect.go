@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/zabertech/go-izaber-wamp/client"
 	"github.com/zabertech/go-izaber-wamp/izaber"
+	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
 
@@ -31,17 +34,6 @@ const (
 	exitUsage     = 2 // bad command line or bad configuration
 	exitConnect   = 3 // could not connect, join or authenticate, or the connection was lost
 	exitInterrupt = 130
-)
-
-// Environment variables read by the client commands, over izaber.yaml and
-// under flags.
-const (
-	envURL        = "IZABER_URL"
-	envRealm      = "IZABER_REALM"
-	envUser       = "IZABER_USER"
-	envPassword   = "IZABER_PASSWORD"
-	envSerializer = "IZABER_SERIALIZER"
-	envURIBase    = "IZABER_URI_BASE"
 )
 
 // defaultCLIConnectTimeout bounds the first connection when izaber.yaml
@@ -102,27 +94,27 @@ func (c *connFlags) register(cmd *cobra.Command, skip ...string) {
 		cmd.RegisterFlagCompletionFunc("env", completeEnvironments)
 	}
 	if conn("url") {
-		fs.StringVar(&c.url, "url", "", "router `URL`: ws://, wss://, tcp://, tcps://, tcpip://, unix:// (env "+envURL+")")
+		fs.StringVar(&c.url, "url", "", "router `URL`: ws://, wss://, tcp://, tcps://, tcpip://, unix:// (env "+izaber.EnvURL+")")
 		cmd.RegisterFlagCompletionFunc("url", cobra.NoFileCompletions)
 	}
 	if conn("realm") {
-		fs.StringVar(&c.realm, "realm", "", "`REALM` to join (env "+envRealm+"; default izaber)")
+		fs.StringVar(&c.realm, "realm", "", "`REALM` to join (env "+izaber.EnvRealm+"; default izaber)")
 		cmd.RegisterFlagCompletionFunc("realm", cobra.NoFileCompletions)
 	}
 	if conn("user") {
-		fs.StringVar(&c.user, "user", "", "`NAME` to log in as (env "+envUser+")")
+		fs.StringVar(&c.user, "user", "", "`NAME` to log in as (env "+izaber.EnvUser+")")
 		cmd.RegisterFlagCompletionFunc("user", cobra.NoFileCompletions)
 	}
 	if conn("password") {
-		fs.StringVar(&c.password, "password", "", "`SECRET` to log in with (INSECURE: lands in shell history; prefer env "+envPassword+", izaber.yaml or the prompt)")
+		fs.StringVar(&c.password, "password", "", "`SECRET` to log in with (INSECURE: lands in shell history; prefer env "+izaber.EnvPassword+", izaber.yaml or the prompt)")
 		cmd.RegisterFlagCompletionFunc("password", cobra.NoFileCompletions)
 	}
 	if conn("serializer") {
-		fs.StringVar(&c.serializer, "serializer", "", "serializers offered, a `LIST` of cbor, msgpack, json (env "+envSerializer+")")
+		fs.StringVar(&c.serializer, "serializer", "", "serializers offered, a `LIST` of cbor, msgpack, json (env "+izaber.EnvSerializer+")")
 		cmd.RegisterFlagCompletionFunc("serializer", cobra.FixedCompletions([]cobra.Completion{"cbor", "msgpack", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	}
 	if conn("uri-base") {
-		fs.StringVar(&c.uriBase, "uri-base", "", "`PREFIX` of relative URIs (env "+envURIBase+`; default com.izaber.wamp; "-" for none)`)
+		fs.StringVar(&c.uriBase, "uri-base", "", "`PREFIX` of relative URIs (env "+izaber.EnvURIBase+`; default com.izaber.wamp; "-" for none)`)
 		cmd.RegisterFlagCompletionFunc("uri-base", cobra.NoFileCompletions)
 	}
 	if conn("anonymous") {
@@ -192,19 +184,16 @@ func completeEnvironments(cmd *cobra.Command, _ []string, _ string) ([]cobra.Com
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
-// settings is the effective configuration and where each part came from.
+// settings is the effective configuration and where it came from.
 type settings struct {
-	cfg            izaber.Config
-	source         string // file path, "$IZABER_YAML" or "" when there was no configuration
-	environment    string
-	warnings       []string
-	values         map[string]any // merged izaber.yaml environment (password redacted by Load)
-	overrides      []string       // which env vars and flags changed the file's settings
-	passwordSource string         // "izaber.yaml", "$IZABER_PASSWORD", "--password", "prompt", "default"
+	cfg         izaber.Config // cfg.From says where each setting came from
+	source      string        // izaber.yaml's path, "$IZABER_YAML", or "" when there was none
+	environment string
+	values      map[string]any // merged izaber.yaml environment (password redacted by Load)
 }
 
-// load reads izaber.yaml (when there is one) and applies environment
-// variables and flags. It does not prompt.
+// load reads izaber.yaml and the IZABER_* variables (izaber.Load), then
+// applies the flags, recording each in cfg.From. It does not prompt.
 func (c *connFlags) load() (*settings, error) {
 	st := &settings{}
 	s, err := izaber.Load(izaber.Source{File: c.configFile, Environment: c.env})
@@ -213,10 +202,9 @@ func (c *connFlags) load() (*settings, error) {
 		st.cfg = s.Config
 		st.source = s.Origin
 		st.environment = s.Environment
-		st.warnings = s.Config.Warnings
 		st.values = s.Values
 	case errors.Is(err, izaber.ErrNoConfig) && c.configFile == "":
-		// No izaber.yaml anywhere: defaults, env and flags only.
+		// Nothing configured: the defaults and the flags.
 		st.environment = c.env
 		if st.environment == "" {
 			st.environment = os.Getenv(izaber.EnvEnvironment)
@@ -227,109 +215,80 @@ func (c *connFlags) load() (*settings, error) {
 	default:
 		return nil, err
 	}
-	if st.cfg.Password != "" {
-		st.passwordSource = "izaber.yaml"
+	cfg := &st.cfg
+	cfg.From = maps.Clone(cfg.From)
+	if cfg.From == nil {
+		cfg.From = map[string]string{}
 	}
-	apply := func(name, value string, f func(string) error) error {
-		if value == "" {
+	// flag applies the flag name, if given, to the setting key.
+	flag := func(name, key string, apply func() error) error {
+		if !c.set(name) {
 			return nil
 		}
-		if err := f(value); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		if err := apply(); err != nil {
+			return usagef("--%s %v", name, err)
 		}
-		st.overrides = append(st.overrides, name)
+		cfg.From[key] = "--" + name
 		return nil
 	}
-	setURL := func(v string) error { st.cfg.URL = v; return nil }
-	setRealm := func(v string) error { st.cfg.Realm = v; return nil }
-	setUser := func(v string) error { st.cfg.Username = v; st.cfg.AuthID = ""; return nil }
-	setSer := func(v string) error {
-		var list []string
-		for _, s := range strings.Split(v, ",") {
-			s = strings.ToLower(strings.TrimSpace(s))
-			switch s {
-			case "cbor", "msgpack", "json":
-				list = append(list, s)
-			default:
-				return fmt.Errorf("unknown serializer %q (want cbor, msgpack or json)", s)
-			}
-		}
-		st.cfg.Serializers = list
-		return nil
-	}
-	setBase := func(v string) error {
-		v = strings.TrimSuffix(v, ".")
-		if v == "-" || v == "" {
-			st.cfg.URIBase, st.cfg.NoURIBase = "", true
-		} else {
-			st.cfg.URIBase, st.cfg.NoURIBase = v, false
-		}
-		return nil
-	}
-	for _, step := range []struct {
-		name, value string
-		f           func(string) error
+	for _, f := range []struct {
+		name, key string
+		apply     func() error
 	}{
-		{"$" + envURL, os.Getenv(envURL), setURL},
-		{"$" + envRealm, os.Getenv(envRealm), setRealm},
-		{"$" + envUser, os.Getenv(envUser), setUser},
-		{"$" + envSerializer, os.Getenv(envSerializer), setSer},
-		{"$" + envURIBase, os.Getenv(envURIBase), setBase},
-		{"--url", c.url, setURL},
-		{"--realm", c.realm, setRealm},
-		{"--user", c.user, setUser},
-		{"--serializer", c.serializer, setSer},
-		{"--uri-base", c.uriBase, setBase},
+		{"url", "url", func() error { cfg.URL = c.url; return nil }},
+		{"realm", "realm", func() error { cfg.Realm = c.realm; return nil }},
+		{"user", "username", func() error { cfg.Username, cfg.AuthID = c.user, ""; return nil }},
+		{"password", "password", func() error { cfg.Password = c.password; return nil }},
+		{"serializer", "serializers", func() (err error) { cfg.Serializers, err = izaber.ParseSerializers(c.serializer); return err }},
+		{"uri-base", "uri_base", func() error { cfg.SetURIBase(c.uriBase); return nil }},
+		{"anonymous", "authmethods", func() error { cfg.AuthMethods = []string{"anonymous"}; return nil }},
+		{"timeout", "timeout", func() error {
+			cfg.Timeout = c.timeout
+			if c.timeout == 0 {
+				cfg.Timeout = -1 // no limit
+			}
+			return nil
+		}},
+		{"connect-timeout", "connect_timeout", func() error { cfg.ConnectTimeout = c.connectTimeout; return nil }},
+		{"tls-ca", "tls.ca_file", func() error { cfg.TLSCAFile = c.tlsCA; return nil }},
+		{"tls-cert", "tls.cert_file", func() error { cfg.TLSCertFile = c.tlsCert; return nil }},
+		{"tls-key", "tls.key_file", func() error { cfg.TLSKeyFile = c.tlsKey; return nil }},
+		{"tls-server-name", "tls.server_name", func() error { cfg.TLSServerName = c.tlsServerName; return nil }},
+		{"tls-insecure", "tls.insecure", func() error { cfg.TLSInsecure = c.tlsInsecure; return nil }},
 	} {
-		if err := apply(step.name, step.value, step.f); err != nil {
+		if err := flag(f.name, f.key, f.apply); err != nil {
 			return nil, err
 		}
 	}
-	if p := os.Getenv(envPassword); p != "" {
-		st.cfg.Password = p
-		st.passwordSource = "$" + envPassword
-		st.overrides = append(st.overrides, "$"+envPassword)
-	}
-	if c.set("password") {
-		st.cfg.Password = c.password
-		st.passwordSource = "--password"
-		st.overrides = append(st.overrides, "--password")
-	}
-	if c.anonymous {
-		st.cfg.AuthMethods = []string{"anonymous"}
-		st.overrides = append(st.overrides, "--anonymous")
-	}
-	if c.set("timeout") {
-		st.cfg.Timeout = c.timeout
-		if c.timeout == 0 {
-			st.cfg.Timeout = -1
-		}
-		st.overrides = append(st.overrides, "--timeout")
-	}
-	if c.set("connect-timeout") {
-		st.cfg.ConnectTimeout = c.connectTimeout
-		st.overrides = append(st.overrides, "--connect-timeout")
-	} else if st.cfg.ConnectTimeout == 0 {
-		st.cfg.ConnectTimeout = defaultCLIConnectTimeout
-	}
-	tls := func(name string, dst *string, v string) {
-		if v != "" {
-			*dst = v
-			st.overrides = append(st.overrides, name)
-		}
-	}
-	tls("--tls-ca", &st.cfg.TLSCAFile, c.tlsCA)
-	tls("--tls-cert", &st.cfg.TLSCertFile, c.tlsCert)
-	tls("--tls-key", &st.cfg.TLSKeyFile, c.tlsKey)
-	tls("--tls-server-name", &st.cfg.TLSServerName, c.tlsServerName)
-	if c.tlsInsecure {
-		st.cfg.TLSInsecure = true
-		st.overrides = append(st.overrides, "--tls-insecure")
-	}
-	if st.passwordSource == "" {
-		st.passwordSource = "default"
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = defaultCLIConnectTimeout
 	}
 	return st, nil
+}
+
+// overrides lists the environment variables and flags that set the
+// configuration, for "config".
+func (st *settings) overrides() []string {
+	var out []string
+	for _, key := range []string{"url", "realm", "username", "password", "serializers", "uri_base", "authmethods",
+		"timeout", "connect_timeout", "tls.ca_file", "tls.cert_file", "tls.key_file", "tls.server_name", "tls.insecure"} {
+		if from := st.cfg.From[key]; strings.HasPrefix(from, "$") || strings.HasPrefix(from, "--") {
+			out = append(out, from)
+		}
+	}
+	return out
+}
+
+// passwordFrom says where the password comes from: "default" when none
+// is configured, else a file and key, a variable or a flag.
+func (st *settings) passwordFrom() string {
+	if st.cfg.Password == "" {
+		return "default"
+	}
+	if from := st.cfg.From["password"]; from != "" {
+		return from
+	}
+	return "the configuration"
 }
 
 // ticketAuth reports whether the configuration authenticates with a
@@ -357,6 +316,8 @@ type env struct {
 
 	// configure, if set, adjusts the configuration before connecting.
 	configure func(*izaber.Config)
+	// timeout is the connected client's request time limit, for errors.
+	timeout time.Duration
 }
 
 // client adds the shared flags (except skip) to cmd and returns the env
@@ -380,7 +341,7 @@ func (e *env) runE(run func(ctx context.Context, args []string) int) func(*cobra
 	return func(cmd *cobra.Command, args []string) error {
 		e.name = cmd.CommandPath()
 		if e.conn.set("password") {
-			fmt.Fprintf(e.stderr, "%s: warning: --password is visible in the process list and lands in shell history; prefer $%s or the prompt\n", e.name, envPassword)
+			fmt.Fprintf(e.stderr, "%s: warning: --password is visible in the process list and lands in shell history; prefer $%s or the prompt\n", e.name, izaber.EnvPassword)
 		}
 		return status(run(cmd.Context(), unmark(args)))
 	}
@@ -419,12 +380,14 @@ func (e *env) printJSON(v any) error {
 	return writeJSON(e.stdout, v, e.indent())
 }
 
-// logger returns the diagnostics logger (-v) or nil.
+// logger returns the client's logger: with -v every diagnostic, as text;
+// without, warnings only (the configuration's, the defaults used, each
+// retry), one line each as the command's own messages.
 func (e *env) logger() *slog.Logger {
-	if !e.conn.verbose {
-		return nil
+	if e.conn.verbose {
+		return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(&lineHandler{name: &e.name, w: e.stderr, mu: new(sync.Mutex)})
 }
 
 // connect loads the settings, asks for the password on a terminal when
@@ -432,27 +395,20 @@ func (e *env) logger() *slog.Logger {
 // reconnection as configured; one-shot commands do not reconnect. On
 // failure it has printed the error and returns the exit code.
 func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int) {
-	st, err := e.settings(true)
+	st, err := e.conn.load()
 	if err != nil {
-		return nil, e.errorf(exitUsage, "%v", err)
+		return nil, e.fail(err)
 	}
 	cfg := st.cfg
-	if st.passwordSource == "default" && ticketAuth(cfg) {
-		switch {
-		case cfg.Username != "" && cfg.Username != izaber.DefaultUsername && terminal(os.Stdin):
-			fmt.Fprintf(e.stderr, "Password for %s: ", cfg.Username)
-			b, err := term.ReadPassword(int(os.Stdin.Fd()))
-			fmt.Fprintln(e.stderr)
-			if err != nil {
-				return nil, e.errorf(exitUsage, "reading password: %v", err)
-			}
-			cfg.Password = string(b)
-			st.passwordSource = "the prompt"
-		case cfg.Username == "":
-			e.errorf(0, "no user configured (izaber.yaml username, $%s or --user): logging in as %s with the default password", envUser, izaber.DefaultUsername)
-		default:
-			e.errorf(0, "no password configured for %s (izaber.yaml password, $%s or --password) and no terminal to ask: sending the default password", cfg.Username, envPassword)
+	if st.passwordFrom() == "default" && ticketAuth(cfg) && cfg.Username != "" && cfg.Username != izaber.DefaultUsername && terminal(os.Stdin) {
+		fmt.Fprintf(e.stderr, "Password for %s: ", cfg.Username)
+		b, err := term.ReadPassword(int(os.Stdin.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return nil, e.errorf(exitUsage, "reading password: %v", err)
 		}
+		cfg.Password = string(b)
+		cfg.From["password"] = "the prompt"
 	}
 	if !longLived {
 		cfg.DisableReconnect = true
@@ -464,49 +420,23 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 	if e.configure != nil {
 		e.configure(&cfg)
 	}
-	c, err := izaber.New(cfg)
+	c, err := izaber.New(cfg) // logs the configuration's warnings and the defaults it uses
 	if err != nil {
-		return nil, e.errorf(exitUsage, "%v", err)
+		return nil, e.fail(err)
 	}
 	if err := c.Connect(ctx); err != nil {
 		c.Close(context.Background())
 		if ctx.Err() != nil {
 			return nil, e.errorf(exitInterrupt, "interrupted")
 		}
-		return nil, e.connectFailure(st, cfg, c.Config().URL, err)
+		return nil, e.fail(err)
 	}
-	if cfg.Logger != nil {
+	e.timeout = c.Config().Timeout
+	if e.conn.verbose {
 		info, _ := c.Info()
 		cfg.Logger.Info("izaber-wamp: joined", "url", cfg.URL, "realm", info.Realm, "session", info.Session, "authid", info.AuthID, "authrole", info.AuthRole)
 	}
 	return c, exitOK
-}
-
-// settings loads the configuration and says on stderr what the user
-// should know about it: izaber.yaml's warnings and, with announceURL,
-// whether the built-in production URL is used.
-func (e *env) settings(announceURL bool) (*settings, error) {
-	st, err := e.conn.load()
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range st.warnings {
-		e.errorf(0, "warning: %s", w)
-	}
-	if announceURL && st.cfg.URL == "" {
-		e.errorf(0, "no URL configured (izaber.yaml url, $%s or --url): using the default %s", envURL, izaber.DefaultURL)
-	}
-	return st, nil
-}
-
-func describeUser(cfg izaber.Config) string {
-	if !ticketAuth(cfg) {
-		return "anonymous"
-	}
-	if cfg.Username == "" {
-		return izaber.DefaultUsername
-	}
-	return cfg.Username
 }
 
 // closeClient leaves the session with GOODBYE, bounded in time.
@@ -520,7 +450,7 @@ func closeClient(c *izaber.Client) error {
 func (e *env) close(c *izaber.Client) {
 	connected := c.Connected()
 	err := closeClient(c)
-	if l := e.logger(); l != nil && connected {
+	if l := e.logger(); e.conn.verbose && connected {
 		if err != nil {
 			l.Warn("izaber-wamp: leaving", "err", err)
 		} else {
@@ -545,6 +475,12 @@ func (e *env) requestErr(ctx context.Context, err error) int {
 	switch {
 	case ctx.Err() != nil:
 		return e.errorf(exitInterrupt, "interrupted")
+	case errors.As(err, &werr) && werr.URI == protocol.URITimeout && len(werr.Args) == 0, errors.Is(err, context.DeadlineExceeded):
+		limit := "the time limit"
+		if e.timeout > 0 {
+			limit = e.timeout.String()
+		}
+		return e.errorf(exitWAMPError, "no answer within %s (wamp.error.timeout); allow more with --timeout, or wamp.connection.timeout in izaber.yaml", limit)
 	case errors.As(err, &werr):
 		fmt.Fprintf(e.stderr, "%s: error %s\n", e.name, werr.Error())
 		// The message is in the line above; anything more goes as JSON.
@@ -554,8 +490,6 @@ func (e *env) requestErr(ctx context.Context, err error) int {
 			writeJSON(e.stderr, d, false)
 		}
 		return exitWAMPError
-	case errors.Is(err, context.DeadlineExceeded):
-		return e.errorf(exitWAMPError, "error wamp.error.timeout: %v", err)
 	case errors.Is(err, session.ErrConnectionLost), errors.Is(err, session.ErrSessionClosed):
 		return e.errorf(exitConnect, "%v", err)
 	}

@@ -5,6 +5,9 @@ package main
 // did-you-mean, --version, shell completion, exit status 130 on Ctrl-C.
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -54,6 +57,8 @@ func TestCLIShortUsageErrors(t *testing.T) {
 		{[]string{"register", "--forse", "p", "--", "cat"}, []string{"--forse", "did you mean --force?"}},
 		{[]string{"calll", "x"}, []string{`unknown command "calll"`, "did you mean call?"}},
 		{[]string{"metadata", "lst"}, []string{`unknown command "lst"`, "did you mean list?"}},
+		{[]string{"router", "hash-pasword"}, []string{`unknown command "hash-pasword"`, "did you mean hash-password?"}},
+		{[]string{"version", "extra"}, []string{`unexpected arguments ["extra"]`}},
 		{[]string{"call", "x", "--timeout", "soon"}, []string{"--timeout", "soon"}},
 	} {
 		c := as(t, "", tt.args...)
@@ -98,6 +103,29 @@ func TestCLICompletion(t *testing.T) {
 	mustContain(t, "flag value completion", r.stdout, "exact", "prefix", "wildcard")
 	r = as(t, "", "__complete", "call", "--serializer", "").want(exitOK)
 	mustContain(t, "serializer completion", r.stdout, "cbor", "msgpack", "json")
+
+	// The bash script loads and completes, where there is a bash.
+	if bash, err := exec.LookPath("bash"); err == nil {
+		script := as(t, "", "completion", "bash").want(exitOK).stdout
+		file := filepath.Join(t.TempDir(), "izaber-wamp.bash")
+		if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// What bash does on "izaber-wamp sub<TAB>", with a stand-in for
+		// the one bash-completion function the script uses when the
+		// package is not installed.
+		probe := `_get_comp_words_by_ref() { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
+source "$1"
+COMP_WORDS=(izaber-wamp sub); COMP_CWORD=1; COMP_LINE="izaber-wamp sub"; COMP_POINT=${#COMP_LINE}
+__start_izaber-wamp izaber-wamp sub izaber-wamp
+printf '%s\n' "${COMPREPLY[@]}"`
+		c := exec.Command(bash, "-c", probe, "probe", file)
+		c.Env = append(os.Environ(), "PATH="+filepath.Dir(cliBinary)+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := c.Output() // stderr: compopt complains outside a real completion
+		if err != nil || strings.TrimSpace(string(out)) != "subscribe" {
+			t.Fatalf("bash completion of \"izaber-wamp sub\": %v\n%s", err, out)
+		}
+	}
 }
 
 // Ctrl-C ends a long-running command with exit status 130, as the help

@@ -5,9 +5,51 @@ package main
 // that is down or refuses the login is a connection failure (3).
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
+
+func TestCLIConnectExitCodes(t *testing.T) {
+	t.Parallel()
+	setupCLI(t)
+	notWAMP := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(notWAMP.Close) // after the parallel subtests
+	hostPort := strings.TrimPrefix(notWAMP.URL, "http://")
+	wsHostPort := strings.TrimSuffix(strings.TrimPrefix(wsURL, "ws://"), "/ws")
+	for _, tt := range []struct {
+		name string
+		url  string
+		code int
+		want []string // in stderr
+	}{
+		{"malformed URL", "ws://[bad", exitUsage, []string{"ws://[bad"}},
+		{"unknown scheme", "foo://127.0.0.1:1", exitUsage, []string{"foo://127.0.0.1:1", "ws://"}},
+		{"http URL", "http://" + wsHostPort + "/ws", exitUsage, []string{"ws://" + wsHostPort + "/ws"}},
+		{"no scheme", wsHostPort, exitUsage, []string{"ws://" + wsHostPort + "/ws"}},
+		{"not a WebSocket endpoint", "ws://" + hostPort + "/", exitUsage, []string{"404", "ws://" + hostPort + "/ws"}},
+		{"TLS verification", wssURL, exitUsage, []string{wssURL, "certificate", "ca_file"}},
+		{"refused", "ws://127.0.0.1:1/ws", exitConnect, []string{"ws://127.0.0.1:1/ws", "refused"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// A generous connect timeout: the fail-fast cases must not
+			// wait for it (the harness kills the command after 30s).
+			c := as(t, "backend-1", "whoami", "--url", tt.url, "--connect-timeout", "60s")
+			if tt.code == exitConnect {
+				c.args[len(c.args)-1] = "500ms"
+			}
+			r := c.want(tt.code)
+			mustContain(t, "stderr", r.stderr, tt.want...)
+			if tt.code == exitUsage {
+				if n := strings.Count(r.stderr, "\n"); n != 1 {
+					t.Errorf("want one sentence on one line, got %d lines:\n%s", n, r.stderr)
+				}
+			}
+		})
+	}
+}
 
 // A refused login says for whom, where, and where the password came from.
 func TestCLILoginFailureSaysWhere(t *testing.T) {

@@ -19,7 +19,7 @@ func newHashPasswordCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "hash-password",
 		Short: "print a password_hash for the router's users file",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		Long: `Prints a password_hash (PBKDF2-SHA256 in passlib's pbkdf2_sha256 format, as
 Nexus stores it) for the router's users file, in place of a plaintext
 password:

@@ -176,7 +176,7 @@ func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "version",
 		Short:   "print the version",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		GroupID: groupTools,
 		RunE: func(*cobra.Command, []string) error {
 			fmt.Fprintf(a.stdout, "izaber-wamp %s\n", version())

@@ -95,6 +95,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
+	if d := os.Getenv("IZABER_CLI_COVERDIR"); d != "" {
+		env = append(env, "GOCOVERDIR="+d) // see cli.cmd
+	}
 	readmeURL := ""      // the URL the README shows
 	var routerURL string // and the real one
 	passwords := map[string]string{}

@@ -153,6 +153,8 @@ type limitedBuffer struct {
 	max int
 }
 
+// Write keeps what fits and reports everything written, so that the
+// command never blocks on a full stderr.
 func (l *limitedBuffer) Write(p []byte) (int, error) {
 	if room := l.max - l.buf.Len(); room > 0 {
 		l.buf.Write(p[:min(room, len(p))])
@@ -160,4 +162,5 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String returns what was kept.
 func (l *limitedBuffer) String() string { return l.buf.String() }

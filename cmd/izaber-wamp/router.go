@@ -26,7 +26,7 @@ func newRouterCmd(a *app) *cobra.Command {
 		Use:     "router",
 		Short:   "run a local WAMP router with the Nexus services (development and tests)",
 		GroupID: groupTools,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		Long: `Runs a WAMP router for development and tests (not a crossbar/Nexus
 replacement): WebSocket at /ws and RawSocket, realm izaber, the Nexus
 services (auth.whoami, rosters, metadata, API keys, OTPs) and users from a

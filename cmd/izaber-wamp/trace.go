@@ -39,6 +39,7 @@ func (e *env) tracer() func(client.Direction, protocol.Message) {
 // lineBuffer collects one write.
 type lineBuffer struct{ b []byte }
 
+// Write appends p.
 func (l *lineBuffer) Write(p []byte) (int, error) {
 	l.b = append(l.b, p...)
 	return len(p), nil

@@ -16,6 +16,7 @@ import (
 // printed already.
 type exitError int
 
+// Error says which status.
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // status turns a command's exit code into what a cobra RunE returns.
@@ -30,6 +31,7 @@ func status(code int) error {
 // prints it like the parser's own errors.
 type usageError struct{ msg string }
 
+// Error is the message.
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error {
@@ -305,4 +307,16 @@ func writeCommands(b *strings.Builder, cmd *cobra.Command) {
 		list("Other commands", "")
 	}
 	fmt.Fprintf(b, "\nRun '%s <command>' for a command's flags and examples.\n", helpCommandLine(cmd))
+}
+
+// noArgs is the Args of commands that take no arguments: an argument is a
+// usage error, named as a mistyped subcommand when the command has some.
+func noArgs(cmd *cobra.Command, args []string) error {
+	switch {
+	case len(args) == 0:
+		return nil
+	case cmd.HasAvailableSubCommands():
+		return unknownCommand(cmd, args[0])
+	}
+	return usagef("unexpected arguments %q", args)
 }

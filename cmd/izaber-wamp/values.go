@@ -91,11 +91,13 @@ type kwargsFlag struct {
 	pairs [][2]string
 }
 
+// String is empty: the flag has no default to show in help.
 func (k *kwargsFlag) String() string { return "" }
 
 // Type names the flag's value in help.
 func (k *kwargsFlag) Type() string { return "KEY=VALUE" }
 
+// Set adds one KEY=VALUE pair.
 func (k *kwargsFlag) Set(s string) error {
 	key, value, ok := strings.Cut(s, "=")
 	if !ok || key == "" {
