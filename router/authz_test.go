@@ -216,3 +216,31 @@ func waitEvents(t *testing.T, l *eventLog, n int) []*session.Event {
 	defer l.mu.Unlock()
 	return slices.Clone(l.ev[:n])
 }
+
+// Retained events reach a new pattern subscriber under the same check.
+func TestRetainedEventsThroughPatternsAreChecked(t *testing.T) {
+	az := &holeAuthorizer{}
+	r := newRouter(t, router.RealmConfig{Name: testRealm, Authorizer: az, Authenticators: []auth.Authenticator{anyTicket}})
+	ctx := ctxT(t)
+	app := join(t, r, ticketCfg("app1", "app"))
+	other := join(t, r, ticketCfg("svc", "backend"))
+	for _, topic := range []string{"app.admin", "app.x", "app.admin.reset"} {
+		if err := other.Publish(ctx, topic, protocol.List{topic}, nil, session.Acknowledge(true), session.WithOption("retain", true)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := newEventLog()
+	if _, err := app.Subscribe(ctx, "app.", l.handler, session.Match("prefix"), session.WithOption("get_retained", true)); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Publish(ctx, "app.last", nil, nil, session.Acknowledge(true)); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range waitEvents(t, l, 2) {
+		got = append(got, ev.Topic)
+	}
+	if !slices.Equal(got, []string{"app.x", "app.last"}) {
+		t.Errorf("prefix subscriber with get_retained received %q", got)
+	}
+}
