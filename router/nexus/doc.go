@@ -65,6 +65,19 @@
 // {cache_id, has_restrictions}; the service remembers, per cache_id, how the
 // session authenticated.
 //
+// A login reveals nothing about who exists. A failed ticket login costs
+// the same whoever it names (known, unknown or disabled): one PBKDF2 at
+// the strongest password_hash iteration count of the file (weaker hashes
+// and plaintext passwords are padded up to it), one API-key digest and one
+// read of the stored keys, with constant-time comparisons. A WAMP-CRA
+// HELLO for a login without a WAMP-CRA secret (unknown, disabled, or
+// ticket-only) gets a decoy CHALLENGE with the shape (salted or not,
+// iterations, keylen) of a real WAMP-CRA user picked by a keyed hash of
+// the login, and a salt derived the same way, so it is stable per login;
+// no challenge carries the user's role. A cryptosign HELLO with an unknown
+// key is challenged too. Every answer to a decoy is refused like a wrong
+// secret.
+//
 // # Authorization
 //
 // Roles hold rules: a URI pattern and Nexus permission letters c (call),

@@ -2,6 +2,7 @@ package nexus
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -85,6 +86,9 @@ type Service struct {
 	cookieMu sync.Mutex
 	cookies  map[string]*cookie
 
+	decoyKey [32]byte  // random per Service: keys decoy WAMP-CRA challenges and password checks
+	work     loginWork // counts credential-check work (tests)
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -126,7 +130,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{
+	s := &Service{
 		log:     lg,
 		anon:    cfg.AllowAnonymous,
 		db:      db,
@@ -135,7 +139,9 @@ func New(cfg Config) (*Service, error) {
 		roster:  newRoster(),
 		now:     time.Now,
 		cookies: map[string]*cookie{},
-	}, nil
+	}
+	_, _ = rand.Read(s.decoyKey[:]) // crypto/rand.Read never fails on supported platforms
+	return s, nil
 }
 
 // Close releases the data directory. Requests that reach the Service
@@ -298,27 +304,30 @@ func (s *Service) checkTicket(_ context.Context, login, ticket string) (*auth.Id
 	return s.newCookie(u, "ticket", cred.source, cred.keyUUID, cred.lists)
 }
 
+// maxLoginSalt bounds the salt of the key digest an unknown login costs:
+// a stranger's megabyte authid costs no more than a long login.
+const maxLoginSalt = 256
+
 // verifyTicket checks a ticket for login: the user's password, then an
 // unused unexpired OTP (consumed, expired or not), then an unexpired API
-// key. Every failure is errDenied.
+// key. Every failure is errDenied. Until it succeeds it does the same work
+// whoever login is (known, unknown or disabled): one password check (see
+// checkPassword), one key digest and one read of the user's keys.
 func (s *Service) verifyTicket(login, ticket string) (*user, credential, error) {
 	login = strings.ToLower(login)
 	u := s.db.users[login]
-	if login == "" || ticket == "" || u == nil || u.disabled {
-		if ticket != "" {
-			// Spend what a key lookup costs, so response time does not
-			// tell unknown logins from known ones.
-			_ = keyDigest(login, ticket)
-		}
-		return nil, credential{}, errDenied()
+	if login == "" || ticket == "" || u != nil && u.disabled {
+		u = nil
 	}
-	if u.checkPassword(ticket) {
+	if s.checkPassword(u, ticket) {
 		return u, credential{source: sourcePassword}, nil
 	}
-	digest := keyDigest(login, ticket)
-	if digest == "" {
-		return nil, credential{}, errDenied()
+	salt := login
+	if u == nil && len(salt) > maxLoginSalt {
+		salt = salt[:maxLoginSalt]
 	}
+	digest := keyDigest(salt, ticket)
+	s.work.pbkdf2Rounds.Add(int64(keyDigestRounds))
 	now := s.now()
 
 	// An OTP is consumed in a write transaction, so that two logins racing
@@ -328,7 +337,8 @@ func (s *Service) verifyTicket(login, ticket string) (*user, credential, error) 
 		key     *apiKeyRecord
 		matched bool
 	)
-	err := s.store.view(login, func(tx *userTx) error {
+	s.work.storeReads.Add(1)
+	err := s.store.view(salt, func(tx *userTx) error {
 		otps, err := records[otpRecord](tx, subOTPs)
 		if err != nil {
 			return err
@@ -351,6 +361,9 @@ func (s *Service) verifyTicket(login, ticket string) (*user, credential, error) 
 		}
 		return nil
 	})
+	if u == nil || digest == "" {
+		return nil, credential{}, errDenied()
+	}
 	if err == nil && matched {
 		err = s.store.update(login, func(tx *userTx) error {
 			otps, err := records[otpRecord](tx, subOTPs)

@@ -237,7 +237,11 @@ func (s *Service) reauthenticate(c *call) (any, error) {
 	if u == nil || cacheID(c.extra) == "" {
 		return nil, errors.New("no Nexus login to re-authenticate")
 	}
-	if u.disabled || !u.checkPassword(pw) {
+	active := u
+	if u.disabled {
+		active = nil
+	}
+	if !s.checkPassword(active, pw) {
 		s.log.Info("re-authentication refused", "authid", u.login)
 		return false, nil
 	}
