@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
@@ -42,6 +43,9 @@ type Request struct {
 	Session protocol.ID
 	// Transport describes the connection, such as "websocket" or "rawsocket".
 	Transport string
+	// RemoteAddr is the client's address, or nil when the connection has
+	// none (an in-memory pipe). Behind a proxy it is the proxy's.
+	RemoteAddr net.Addr
 }
 
 // Identity is the outcome of a successful authentication; it fills WELCOME.

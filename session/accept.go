@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -175,6 +176,9 @@ func (a *acceptor) run() (*Joined, error) {
 		Details:     hello.Details,
 		Session:     id,
 		Transport:   a.cfg.Transport,
+	}
+	if ra, ok := a.p.(interface{ RemoteAddr() net.Addr }); ok {
+		req.RemoteAddr = ra.RemoteAddr()
 	}
 	identity, err := a.authenticate(authenticator, req)
 	if err != nil {

@@ -20,15 +20,20 @@ import (
 // anonymous with role "public" (when Config.AllowAnonymous is set).
 // Every refusal is ABORT com.izaber.wamp.error.permissiondenied with message
 // "Permission Denied", whatever the cause.
+//
+// Failed logins are throttled per authid and per client address (see
+// Config.Throttle): an attempt waits for its turn before its credentials
+// are checked, and one whose turn would come after the handshake deadline
+// is refused at once, with the same answer.
 func (s *Service) Authenticators() []auth.Authenticator {
-	out := []auth.Authenticator{auth.TicketAuthenticator(func(ctx context.Context, req *auth.Request, ticket string) (*auth.Identity, error) {
+	out := []auth.Authenticator{&withCookie{s: s, inner: s.throttle.Authenticator(auth.TicketAuthenticator(func(ctx context.Context, req *auth.Request, ticket string) (*auth.Identity, error) {
 		return s.checkTicket(ctx, req.AuthID, ticket)
-	})}
+	}))}}
 	if s.db.anyCRA {
-		out = append(out, &withCookie{s: s, source: sourceWAMPCRA, inner: auth.CRAAuthenticator(s.lookupCRA)})
+		out = append(out, &withCookie{s: s, source: sourceWAMPCRA, inner: s.throttle.Authenticator(auth.CRAAuthenticator(s.lookupCRA))})
 	}
 	if s.db.anyKeys {
-		out = append(out, &withCookie{s: s, source: sourceCryptosign, inner: auth.CryptosignAuthenticator(s.lookupPubkey)})
+		out = append(out, &withCookie{s: s, source: sourceCryptosign, inner: s.throttle.Authenticator(auth.CryptosignAuthenticator(s.lookupPubkey))})
 	}
 	if s.anon {
 		out = append(out, auth.AnonymousAuthenticator(RolePublic))
@@ -116,9 +121,10 @@ func (s *Service) checkPassword(u *user, pw string) bool {
 	return ok || plainOK && plain != ""
 }
 
-// withCookie records a successful WAMP-CRA or cryptosign authentication in
-// a cookie, as ticket logins are, so authextra carries cache_id. Failed
-// attempts leave nothing behind.
+// withCookie answers every refusal of inner alike (errDenied) and records
+// a successful WAMP-CRA or cryptosign authentication in a cookie, as
+// ticket logins are (source empty: inner made the cookie), so authextra
+// carries cache_id. Failed attempts leave nothing behind.
 type withCookie struct {
 	s      *Service
 	source string
@@ -134,8 +140,8 @@ func (w *withCookie) Authenticate(ctx context.Context, req *auth.Request, challe
 		// One refusal for every cause, as for tickets.
 		return nil, errDenied()
 	}
-	if err != nil {
-		return nil, err
+	if err != nil || w.source == "" {
+		return id, err
 	}
 	u := w.s.lookupUser(id.AuthID)
 	if u == nil {

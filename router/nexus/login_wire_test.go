@@ -10,6 +10,7 @@ import (
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/router/nexus"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
@@ -80,7 +81,7 @@ func shape(t *testing.T, extra protocol.Dict) (keys []string, obj map[string]any
 // role, salted like the file's users, stable per login across attempts)
 // and, after the answer, the refusal a wrong secret gets.
 func TestFakeCRAChallenge(t *testing.T) {
-	sr := newSockRig(t, craUsers)
+	sr := newSockRig(t, craUsers, func(c *nexus.Config) { c.Throttle = auth.ThrottleConfig{Free: 1 << 30} })
 	realExtra, final := craExchange(t, sr, "craig", "wrong-secret")
 	if realExtra == nil {
 		t.Fatalf("craig got %v, want a CHALLENGE", final)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
@@ -40,6 +41,12 @@ type Config struct {
 	Quotas Quotas
 	// Logger receives service logs; nil discards them. Secrets are never logged.
 	Logger *slog.Logger
+	// Throttle spaces out failed logins per authid and per client address
+	// (ticket, WAMP-CRA and cryptosign logins, and auth.authenticate and
+	// auth.reauthenticate); zero fields take auth's defaults (see
+	// auth.ThrottleConfig). Its Logger, when nil, is Logger: failed logins
+	// are logged there, summarised.
+	Throttle auth.ThrottleConfig
 }
 
 // AuthProvider is the WELCOME authprovider of sessions this package authenticates.
@@ -88,6 +95,7 @@ type Service struct {
 
 	decoyKey [32]byte  // random per Service: keys decoy WAMP-CRA challenges and password checks
 	work     loginWork // counts credential-check work (tests)
+	throttle *auth.Throttle
 
 	closeOnce sync.Once
 	closeErr  error
@@ -141,13 +149,21 @@ func New(cfg Config) (*Service, error) {
 		cookies: map[string]*cookie{},
 	}
 	_, _ = rand.Read(s.decoyKey[:]) // crypto/rand.Read never fails on supported platforms
+	tc := cfg.Throttle
+	if tc.Logger == nil {
+		tc.Logger = lg
+	}
+	s.throttle = auth.NewThrottle(tc)
 	return s, nil
 }
 
 // Close releases the data directory. Requests that reach the Service
 // afterwards fail. Close may be called more than once.
 func (s *Service) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.store.close() })
+	s.closeOnce.Do(func() {
+		s.throttle.Flush()
+		s.closeErr = s.store.close()
+	})
 	return s.closeErr
 }
 
@@ -298,7 +314,6 @@ type credential struct {
 func (s *Service) checkTicket(_ context.Context, login, ticket string) (*auth.Identity, error) {
 	u, cred, err := s.verifyTicket(login, ticket)
 	if err != nil {
-		s.log.Info("login refused", "authid", strings.ToLower(login), "method", "ticket")
 		return nil, err
 	}
 	return s.newCookie(u, "ticket", cred.source, cred.keyUUID, cred.lists)
@@ -382,17 +397,17 @@ func (s *Service) verifyTicket(login, ticket string) (*user, credential, error) 
 	}
 	switch {
 	case err != nil:
-		s.log.Error("login refused: user data", "authid", login, "error", err)
+		s.log.Error("login refused: user data", "authid", logsafe.String(login), "error", err)
 		return nil, credential{}, errDenied()
 	case otp != nil:
 		if otpExpired(otp, now) {
-			s.log.Info("login refused: OTP expired", "authid", login)
+			s.log.Info("login refused: OTP expired", "authid", logsafe.String(login))
 			return nil, credential{}, errDenied()
 		}
 		return u, credential{source: sourceOTP, lists: append([][]keyPerm{otp.Permissions}, otp.Inherited...)}, nil
 	case key != nil:
 		if keyExpired(key, now) {
-			s.log.Info("login refused: API key expired", "authid", login)
+			s.log.Info("login refused: API key expired", "authid", logsafe.String(login))
 			return nil, credential{}, errDenied()
 		}
 		return u, credential{source: sourceAPIKey, keyUUID: key.UUID, lists: append([][]keyPerm{key.Permissions}, key.Inherited...)}, nil

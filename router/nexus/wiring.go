@@ -81,7 +81,7 @@ func (s *Service) handler(uri string) router.InternalHandler {
 	return func(_ context.Context, caller *router.SessionInfo, inv *session.Invocation) (*session.Result, error) {
 		v, err := s.invoke(&call{
 			name: uri, session: caller.ID, authid: caller.AuthID, role: caller.AuthRole,
-			extra: caller.AuthExtra, peer: peerHost(caller.RemoteAddr),
+			extra: caller.AuthExtra, peer: peerHost(caller.RemoteAddr), addr: caller.RemoteAddr,
 			args: inv.Args, kwargs: inv.Kwargs,
 		})
 		if err != nil {
