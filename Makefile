@@ -49,6 +49,11 @@ bench-e2e-compare:
 conformance:
 	GO=$(GO) conformance/run.sh
 
+# The router conformance scenarios against our router, in-process (no setup).
+.PHONY: conformance-self
+conformance-self:
+	$(GO) run ./cmd/wamp-conformance -self -expect conformance/expect/izaber-wamp.txt
+
 conformance-auto:
 	@if scripts/crossbar.sh installed; then GO=$(GO) conformance/run.sh --no-doc; \
 	elif [ "$${CI:-}" = "true" ]; then echo "CI: crossbar is not installed; .ci/run must run scripts/crossbar.sh install" >&2; exit 1; \

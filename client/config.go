@@ -33,7 +33,10 @@ type Config struct {
 	// URL of the router, passed to transport.Dial. Required unless Dialer
 	// is set.
 	URL string
-	// DialOptions are passed to transport.Dial.
+	// DialOptions are passed to transport.Dial. Their keep-alive
+	// (PingInterval, default 30s, and PongTimeout, default 10s) is on for
+	// every transport: a dead router is noticed and reconnection starts
+	// within their sum (see the session package doc, "Keep-alive").
 	DialOptions transport.DialOptions
 	// Dialer, when set, replaces transport.Dial(ctx, URL, DialOptions): it
 	// returns a connected peer for each (re)connection attempt.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
@@ -99,7 +100,9 @@ type observedPeer struct {
 	once  sync.Once
 }
 
-func (k *counters) observe(p transport.Peer, trace func(Direction, protocol.Message)) *observedPeer {
+// observe wraps p. A transport.NetPeer stays one (observedNetPeer), so
+// that the session layer still finds its keep-alive and queue controls.
+func (k *counters) observe(p transport.Peer, trace func(Direction, protocol.Message)) transport.Peer {
 	o := &observedPeer{Peer: p, k: k, trace: trace}
 	k.mu.Lock()
 	if k.live == nil {
@@ -107,8 +110,44 @@ func (k *counters) observe(p transport.Peer, trace func(Direction, protocol.Mess
 	}
 	k.live[o] = struct{}{}
 	k.mu.Unlock()
+	if np, ok := p.(transport.NetPeer); ok {
+		return &observedNetPeer{observedPeer: o, np: np}
+	}
 	return o
 }
+
+// observedNetPeer is an observedPeer over a transport.NetPeer: it passes
+// the NetPeer methods through, counting and tracing what Enqueue sends.
+type observedNetPeer struct {
+	*observedPeer
+	np transport.NetPeer
+}
+
+func (o *observedNetPeer) Enqueue(msgs []protocol.Message) (int, error) {
+	for _, m := range msgs {
+		if o.trace != nil {
+			o.trace(Sent, redact(m))
+		}
+		o.k.sent(m, 1)
+	}
+	n, err := o.np.Enqueue(msgs)
+	for _, m := range msgs[n:] {
+		o.k.sent(m, -1)
+	}
+	return n, err
+}
+
+func (o *observedNetPeer) Backlog() (int, time.Duration) { return o.np.Backlog() }
+func (o *observedNetPeer) WaitBacklog(ctx context.Context, n int) error {
+	return o.np.WaitBacklog(ctx, n)
+}
+func (o *observedNetPeer) Buffered() bool                        { return o.np.Buffered() }
+func (o *observedNetPeer) Drop(last protocol.Message, why error) { o.np.Drop(last, why) }
+func (o *observedNetPeer) KeepAlive() (time.Duration, time.Duration, bool) {
+	return o.np.KeepAlive()
+}
+func (o *observedNetPeer) StartPing() bool { return o.np.StartPing() }
+func (o *observedNetPeer) Authenticated()  { o.np.Authenticated() }
 
 func (o *observedPeer) Send(ctx context.Context, m protocol.Message) error {
 	if o.trace != nil {

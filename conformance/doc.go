@@ -1,6 +1,10 @@
 // Package conformance checks a WAMP router (crossbar, Nexus, our own router,
 // or any other) against this module's client, and foreign clients against
-// our router.
+// our router. Its subpackages check routers against the WAMP spec itself:
+// scenario (the rules, runner and reports; cmd/wamp-conformance is its
+// command), wire (byte-level connections), fault (router doubles that
+// prove each scenario can fail) and testrouter (our router in-process with
+// the test principals).
 //
 // The matrix test runs every combination of transport (WebSocket, RawSocket
 // TCP, RawSocket Unix), serializer (json, msgpack, cbor) and authentication

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"os"
 	"strings"
+
+	"github.com/zabertech/go-izaber-wamp/conformance/testrouter"
 )
 
 func envOr(key, def string) string {
@@ -21,14 +23,14 @@ var (
 	flagUnix = flag.String("unix", os.Getenv("WAMP_CONFORMANCE_UNIX"), "RawSocket Unix URL, unix:///path (env WAMP_CONFORMANCE_UNIX)")
 	flagURL  = flag.String("router-url", os.Getenv("WAMP_CONFORMANCE_URL"), "one router URL; its scheme picks the transport column (env WAMP_CONFORMANCE_URL)")
 
-	flagRealm       = flag.String("realm", envOr("WAMP_CONFORMANCE_REALM", "izaber"), "realm to join (env WAMP_CONFORMANCE_REALM)")
+	flagRealm       = flag.String("realm", envOr("WAMP_CONFORMANCE_REALM", testrouter.Realm), "realm to join (env WAMP_CONFORMANCE_REALM)")
 	flagSerializers = flag.String("serializers", envOr("WAMP_CONFORMANCE_SERIALIZERS", "json,msgpack,cbor"), "serializers to test (env WAMP_CONFORMANCE_SERIALIZERS)")
 	// Credentials default to the principals of testdata/crossbar/config.json.
 	// An empty value drops that authentication column.
 	flagAnonymous = flag.Bool("anonymous", envOr("WAMP_CONFORMANCE_ANONYMOUS", "true") == "true", "test anonymous authentication (env WAMP_CONFORMANCE_ANONYMOUS=true|false)")
-	flagTicket    = flag.String("ticket", envOr("WAMP_CONFORMANCE_TICKET", "ticketuser:ticket-secret-1"), "authid:ticket for ticket auth, empty to skip (env WAMP_CONFORMANCE_TICKET)")
-	flagCRA       = flag.String("wampcra", envOr("WAMP_CONFORMANCE_WAMPCRA", "crauser:cra-secret-1"), "authid:secret of an unsalted WAMP-CRA user, empty to skip (env WAMP_CONFORMANCE_WAMPCRA)")
-	flagCRASalted = flag.String("wampcra-salted", envOr("WAMP_CONFORMANCE_WAMPCRA_SALTED", "saltuser:salt-secret-1"), "authid:secret of a salted WAMP-CRA user, empty to skip (env WAMP_CONFORMANCE_WAMPCRA_SALTED)")
+	flagTicket    = flag.String("ticket", envOr("WAMP_CONFORMANCE_TICKET", testrouter.TicketAuthID+":"+testrouter.TicketSecret), "authid:ticket for ticket auth, empty to skip (env WAMP_CONFORMANCE_TICKET)")
+	flagCRA       = flag.String("wampcra", envOr("WAMP_CONFORMANCE_WAMPCRA", testrouter.CRAAuthID+":"+testrouter.CRASecret), "authid:secret of an unsalted WAMP-CRA user, empty to skip (env WAMP_CONFORMANCE_WAMPCRA)")
+	flagCRASalted = flag.String("wampcra-salted", envOr("WAMP_CONFORMANCE_WAMPCRA_SALTED", testrouter.SaltedAuthID+":"+testrouter.SaltedSecret), "authid:secret of a salted WAMP-CRA user, empty to skip (env WAMP_CONFORMANCE_WAMPCRA_SALTED)")
 
 	flagURIPrefix  = flag.String("uri-prefix", envOr("WAMP_CONFORMANCE_URI_PREFIX", "conformance"), "URI prefix of the procedures and topics the matrix uses (env WAMP_CONFORMANCE_URI_PREFIX)")
 	flagReport     = flag.String("report", os.Getenv("WAMP_CONFORMANCE_REPORT"), "write the matrix report (JSON) here (env WAMP_CONFORMANCE_REPORT)")

@@ -47,7 +47,8 @@ func authorize(_ context.Context, s *router.SessionInfo, _ router.Action, uri st
 	if _, ok := healthyIDs.Load(s.ID); ok {
 		return nil
 	}
-	if strings.HasPrefix(uri, "healthy.") || strings.HasPrefix(uri, "wamp.session.kill") {
+	if strings.HasPrefix(uri, "healthy.") || strings.HasPrefix(uri, "wamp.session.kill") ||
+		uri == protocol.MetaRegistrationRemoveCallee || uri == protocol.MetaSubscriptionRemoveSubscriber {
 		return errors.New("reserved for the healthy sessions")
 	}
 	return nil

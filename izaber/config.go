@@ -95,7 +95,10 @@ type Config struct {
 
 	// PingInterval is the keep-alive ping interval (default 3s, negative
 	// disables); HeartbeatTimeout is how long a pong may take before the
-	// connection is declared dead (default 10s).
+	// connection is declared dead (default 10s). They apply to every
+	// transport: WebSocket pings, RawSocket PINGs, and towards crossbar and
+	// Nexus over RawSocket (which cannot take a PING) a WAMP call as the
+	// ping; a dead router is noticed within PingInterval + HeartbeatTimeout.
 	PingInterval     time.Duration
 	HeartbeatTimeout time.Duration
 	// MaxPayloadSize is the largest message sent or received, in bytes

@@ -57,8 +57,10 @@
 // "default"); each maps to the Config field named after it, whose comment
 // says more. Durations are seconds (Python's unit) or Go durations
 // ("1m30s"). Then $IZABER_URL, $IZABER_REALM, $IZABER_USER,
-// $IZABER_PASSWORD, $IZABER_SERIALIZER and $IZABER_URI_BASE override
-// izaber.yaml, and what the program sets in the Config overrides both.
+// $IZABER_PASSWORD, $IZABER_SERIALIZER, $IZABER_URI_BASE,
+// $IZABER_AUTHMETHODS, $IZABER_WAMPCRA_SECRET and
+// $IZABER_CRYPTOSIGN_KEY_FILE override izaber.yaml, and what the program
+// sets in the Config overrides both.
 //
 //	wamp.run                  true; false: Initialize does not connect (Python's AUTORUN = False)
 //	wamp.connection:

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/zabertech/go-izaber-wamp/auth"
 )
 
 // Environment variables that Load applies over izaber.yaml, the same ones
@@ -17,10 +19,15 @@ const (
 	EnvPassword   = "IZABER_PASSWORD"   // wamp.connection.password
 	EnvSerializer = "IZABER_SERIALIZER" // wamp.connection.serializers, comma separated
 	EnvURIBase    = "IZABER_URI_BASE"   // wamp.connection.uri_base; "-" for none
+
+	EnvAuthMethods       = "IZABER_AUTHMETHODS"         // wamp.connection.authmethods, comma separated
+	EnvWAMPCRASecret     = "IZABER_WAMPCRA_SECRET"      // wamp.connection.wampcra_secret
+	EnvCryptosignKeyFile = "IZABER_CRYPTOSIGN_KEY_FILE" // wamp.connection.cryptosign_key_file
 )
 
 // connectionEnv lists the variables applyEnv reads, in order.
-var connectionEnv = []string{EnvURL, EnvRealm, EnvUser, EnvPassword, EnvSerializer, EnvURIBase}
+var connectionEnv = []string{EnvURL, EnvRealm, EnvUser, EnvPassword, EnvSerializer, EnvURIBase,
+	EnvAuthMethods, EnvWAMPCRASecret, EnvCryptosignKeyFile}
 
 // envConfigured reports whether any connection variable is set.
 func envConfigured() bool {
@@ -63,7 +70,43 @@ func applyEnv(c *Config) error {
 		c.SetURIBase(v)
 		c.setFrom("uri_base", "$"+EnvURIBase)
 	}
+	if v := os.Getenv(EnvAuthMethods); v != "" {
+		list, err := ParseAuthMethods(v)
+		if err != nil {
+			return configErrorf("izaber: $%s %w", EnvAuthMethods, err)
+		}
+		c.AuthMethods = list
+		c.setFrom("authmethods", "$"+EnvAuthMethods)
+	}
+	if v := os.Getenv(EnvWAMPCRASecret); v != "" {
+		c.CRASecret = v
+		c.setFrom("wampcra_secret", "$"+EnvWAMPCRASecret)
+	}
+	if v := os.Getenv(EnvCryptosignKeyFile); v != "" {
+		key, err := ReadCryptosignKey(v)
+		if err != nil {
+			return configErrorf("izaber: $%s: %v", EnvCryptosignKeyFile, err)
+		}
+		c.CryptosignKey = key
+		c.setFrom("cryptosign_key_file", "$"+EnvCryptosignKeyFile)
+	}
 	return nil
+}
+
+// ParseAuthMethods parses a comma-separated list of login methods
+// (ticket, wampcra, cryptosign, anonymous), as $IZABER_AUTHMETHODS holds.
+func ParseAuthMethods(list string) ([]string, error) {
+	var out []string
+	for _, m := range strings.Split(list, ",") {
+		m = strings.ToLower(strings.TrimSpace(m))
+		switch m {
+		case auth.MethodTicket, auth.MethodWAMPCRA, auth.MethodCryptosign, auth.MethodAnonymous:
+			out = append(out, m)
+		default:
+			return nil, fmt.Errorf("names the unknown login method %q (want ticket, wampcra, cryptosign or anonymous)", m)
+		}
+	}
+	return out, nil
 }
 
 // ParseSerializers parses a comma-separated list of serializer names

@@ -98,34 +98,38 @@ func (rl *Realm) lockRoute(uri string) (*registration, *callee) {
 }
 
 // gatedEvent is an EVENT that reached its subscriber through a pattern
-// allowed only URI by URI: the subscriber's writer asks the Authorizer
-// about topic before sending it, outside the realm lock, and drops it if
-// refused. Only the writer unwraps it; it never reaches a transport.
+// allowed only URI by URI. It waits in the subscriber's outbound queue like
+// any message; the goroutine that flushes the queue (see queue.go) asks
+// the Authorizer about topic, outside every lock, just before handing the
+// event to the connection, and drops it if refused. It never reaches a
+// transport.
 type gatedEvent struct {
-	*protocol.Event
-	topic string
+	protocol.Message // the EVENT, possibly a *transport.Shared
+	topic            string
 }
 
-// sendEvent queues ev (of estimated size bytes) for s, received through
-// sub; gated events are checked by the writer.
-func (s *sess) sendEvent(sub *subscription, ev *protocol.Event, size int, topic string) {
+// sendEvent queues ev for s, received through sub.
+func (b *batch) sendEvent(s *sess, sub *subscription, ev protocol.Message, topic string) {
 	if _, gated := sub.gated[s]; gated {
-		s.sendSized(&gatedEvent{Event: ev, topic: topic}, size)
-		return
+		ev = &gatedEvent{Message: ev, topic: topic}
 	}
-	s.sendSized(ev, size)
+	b.send(s, ev)
 }
 
-// ungate returns the message the writer sends for m, or nil when m is a
-// gated event the Authorizer does not let s receive. It runs on the
-// writer goroutine, without locks.
-func (s *sess) ungate(m protocol.Message) protocol.Message {
-	g, ok := m.(*gatedEvent)
-	if !ok {
-		return m
+// ungate replaces the gated events of msgs, in place, by the events the
+// Authorizer lets s receive and drops the others; it returns what is
+// left. It runs user code: no lock may be held.
+func (s *sess) ungate(msgs []protocol.Message) []protocol.Message {
+	out := msgs[:0]
+	for _, m := range msgs {
+		if g, ok := m.(*gatedEvent); ok {
+			if !s.rl.mayDeliver(s, ActionSubscribe, g.topic) {
+				continue
+			}
+			m = g.Message
+		}
+		out = append(out, m)
 	}
-	if !s.rl.mayDeliver(s, ActionSubscribe, g.topic) {
-		return nil
-	}
-	return g.Event
+	clear(msgs[len(out):])
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // subscription is one (topic, match) pair with its subscribers. All
@@ -57,7 +58,7 @@ func (b *broker) table(match string) map[string]*subscription {
 
 // removeSubscriber takes s off sub, deleting sub when nobody is left, and
 // publishes the meta events. Realm.mu must be held.
-func (rl *Realm) removeSubscriber(sub *subscription, s *sess) {
+func (rl *Realm) removeSubscriber(out *batch, sub *subscription, s *sess) {
 	b := &rl.broker
 	delete(sub.gated, s)
 	delete(s.subs, sub.id)
@@ -71,14 +72,14 @@ func (rl *Realm) removeSubscriber(sub *subscription, s *sess) {
 		delete(b.byID, sub.id)
 	}
 	if sub.meta() {
-		rl.publishUnsubscribed(s, sub, deleted)
+		rl.publishUnsubscribed(out, s, sub, deleted)
 	}
 }
 
 // removeSession drops every subscription of s. Realm.mu must be held.
-func (b *broker) removeSession(rl *Realm, s *sess) {
+func (b *broker) removeSession(out *batch, rl *Realm, s *sess) {
 	for _, sub := range s.subs {
-		rl.removeSubscriber(sub, s)
+		rl.removeSubscriber(out, sub, s)
 	}
 }
 
@@ -105,18 +106,18 @@ func (b *broker) matching(topic string, f func(*subscription)) {
 func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 	match, ok := optString(m.Options, "match", matchExact)
 	if !ok || (match != matchExact && match != matchPrefix && match != matchWildcard) {
-		s.send(errorMsg(protocol.CodeSubscribe, m.Request, protocol.URIInvalidArgument,
+		s.reply(errorMsg(protocol.CodeSubscribe, m.Request, protocol.URIInvalidArgument,
 			fmt.Sprintf("invalid match policy %v", m.Options["match"])))
 		return nil
 	}
 	if !validURI(m.Topic, match) {
-		s.send(errorMsg(protocol.CodeSubscribe, m.Request, protocol.URIInvalidURI,
+		s.reply(errorMsg(protocol.CodeSubscribe, m.Request, protocol.URIInvalidURI,
 			fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, match)))
 		return nil
 	}
 	each, e := rl.authorizePattern(s, ActionSubscribe, m.Topic, match)
 	if e != nil {
-		s.send(e.message(protocol.CodeSubscribe, m.Request))
+		s.reply(e.message(protocol.CodeSubscribe, m.Request))
 		return nil
 	}
 	rl.mu.Lock()
@@ -153,12 +154,12 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 		s.subs = make(map[protocol.ID]*subscription)
 	}
 	s.subs[sub.id] = sub
-	s.send(&protocol.Subscribed{Request: m.Request, Subscription: sub.id})
+	s.reply(&protocol.Subscribed{Request: m.Request, Subscription: sub.id})
 	if sub.meta() && !already {
-		rl.publishSubscribed(s, sub, created)
+		rl.publishSubscribed(&s.routed, s, sub, created)
 	}
 	if optBool(m.Options, "get_retained") {
-		rl.sendRetained(s, sub)
+		rl.sendRetained(&s.routed, s, sub)
 	}
 	return nil
 }
@@ -168,12 +169,12 @@ func (rl *Realm) handleUnsubscribe(s *sess, m *protocol.Unsubscribe) error {
 	defer rl.mu.Unlock()
 	sub := s.subs[m.Subscription]
 	if sub == nil {
-		s.send(errorMsg(protocol.CodeUnsubscribe, m.Request, protocol.URINoSuchSubscription,
+		s.reply(errorMsg(protocol.CodeUnsubscribe, m.Request, protocol.URINoSuchSubscription,
 			fmt.Sprintf("no subscription %d for this session", m.Subscription)))
 		return nil
 	}
-	s.send(&protocol.Unsubscribed{Request: m.Request})
-	rl.removeSubscriber(sub, s)
+	s.reply(&protocol.Unsubscribed{Request: m.Request})
+	rl.removeSubscriber(&s.routed, sub, s)
 	return nil
 }
 
@@ -293,7 +294,7 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 	ack := optBool(m.Options, "acknowledge")
 	fail := func(e *callError) error {
 		if ack {
-			s.send(e.message(protocol.CodePublish, m.Request))
+			s.reply(e.message(protocol.CodePublish, m.Request))
 		}
 		return nil
 	}
@@ -316,12 +317,12 @@ func (rl *Realm) handlePublish(s *sess, m *protocol.Publish) error {
 	if s.left {
 		return nil
 	}
-	pubID := rl.publishLocked(s, m.Topic, f, m.Args, m.Kwargs)
+	pubID := rl.publishLocked(&s.routed, s, m.Topic, f, m.Args, m.Kwargs)
 	if optBool(m.Options, "retain") {
 		rl.broker.retained.retain(m.Topic, &retainedEvent{pub: s, filter: f, details: eventDetails(s, f), args: m.Args, kwargs: m.Kwargs})
 	}
 	if ack {
-		s.send(&protocol.Published{Request: m.Request, Publication: pubID})
+		s.reply(&protocol.Published{Request: m.Request, Publication: pubID})
 	}
 	return nil
 }
@@ -346,14 +347,13 @@ func eventDetails(pub *sess, f *pubFilter) protocol.Dict {
 
 // publishLocked delivers one publication to every matching subscription;
 // pub is nil for router publications. rl.mu must be held.
-func (rl *Realm) publishLocked(pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
-	return rl.publishLockedID(newID(), pub, topic, f, args, kwargs)
+func (rl *Realm) publishLocked(out *batch, pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
+	return rl.publishLockedID(out, newID(), pub, topic, f, args, kwargs)
 }
 
 // publishLockedID is publishLocked with the publication id chosen.
-func (rl *Realm) publishLockedID(pubID protocol.ID, pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
+func (rl *Realm) publishLockedID(out *batch, pubID protocol.ID, pub *sess, topic string, f *pubFilter, args protocol.List, kwargs protocol.Dict) protocol.ID {
 	b := &rl.broker
-	size := -1 // estimated EVENT size, measured once
 	deliver := func(sub *subscription) {
 		details := protocol.Dict{}
 		if sub.match != matchExact {
@@ -362,17 +362,15 @@ func (rl *Realm) publishLockedID(pubID protocol.ID, pub *sess, topic string, f *
 		for k, v := range eventDetails(pub, f) {
 			details[k] = v
 		}
-		// One EVENT value per subscription, shared by its subscribers:
-		// nobody modifies a message after queuing it.
-		ev := &protocol.Event{Subscription: sub.id, Publication: pubID, Details: details, Args: args, Kwargs: kwargs}
-		if size < 0 {
-			size = messageSize(ev)
-		}
+		// One EVENT per subscription, shared by its subscribers and
+		// encoded once per serializer: nobody modifies a message after
+		// queuing it.
+		ev := transport.Share(&protocol.Event{Subscription: sub.id, Publication: pubID, Details: details, Args: args, Kwargs: kwargs})
 		for s := range sub.subscribers {
 			if pub != nil && !f.allows(pub, s) {
 				continue
 			}
-			s.sendEvent(sub, ev, size, topic)
+			out.sendEvent(s, sub, ev, topic)
 		}
 	}
 	b.matching(topic, deliver)

@@ -333,17 +333,17 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 		return violation("CALL with ppt_scheme from a caller that did not announce payload_passthru_mode")
 	}
 	if !validURI(m.Procedure, matchExact) {
-		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIInvalidURI,
+		s.reply(errorMsg(protocol.CodeCall, m.Request, protocol.URIInvalidURI,
 			fmt.Sprintf("invalid procedure URI %q", m.Procedure)))
 		return nil
 	}
 	timeoutMS, ok := optInt(m.Options, "timeout")
 	if !ok {
-		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIInvalidArgument, "CALL.Options.timeout must be a non-negative integer (milliseconds)"))
+		s.reply(errorMsg(protocol.CodeCall, m.Request, protocol.URIInvalidArgument, "CALL.Options.timeout must be a non-negative integer (milliseconds)"))
 		return nil
 	}
 	if e := rl.authorize(s, ActionCall, m.Procedure); e != nil {
-		s.send(e.message(protocol.CodeCall, m.Request))
+		s.reply(e.message(protocol.CodeCall, m.Request))
 		return nil
 	}
 
@@ -356,17 +356,17 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 		return violation("CALL request id %d is already in use by a pending call", m.Request)
 	}
 	if reg == nil {
-		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URINoSuchProcedure,
+		s.reply(errorMsg(protocol.CodeCall, m.Request, protocol.URINoSuchProcedure,
 			"no callee registered for procedure "+m.Procedure))
 		return nil
 	}
 	if progress && (c.s == nil || c.s.feat&featCalleeProgressiveInvocations == 0 || c.s.feat&featCalleeCanceling == 0) {
-		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIFeatureNotSupported,
+		s.reply(errorMsg(protocol.CodeCall, m.Request, protocol.URIFeatureNotSupported,
 			"the callee of "+m.Procedure+" does not support progressive call invocations"))
 		return nil
 	}
 	if ppt && (c.s == nil || c.s.feat&featCalleePassthru == 0) {
-		s.send(errorMsg(protocol.CodeCall, m.Request, protocol.URIFeatureNotSupported,
+		s.reply(errorMsg(protocol.CodeCall, m.Request, protocol.URIFeatureNotSupported,
 			"the callee of "+m.Procedure+" does not support payload passthru mode"))
 		return nil
 	}
@@ -410,7 +410,7 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 		inv.details = details
 		details = withProgress(details)
 	}
-	cs.send(&protocol.Invocation{Request: inv.invID, Registration: reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
+	s.routed.send(cs, &protocol.Invocation{Request: inv.invID, Registration: reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
 }
 
@@ -448,7 +448,7 @@ func (rl *Realm) callContinuation(s *sess, m *protocol.Call, progress bool) (han
 	}
 	inv := s.calls[m.Request]
 	if inv == nil {
-		if s.endedStreams.has(m.Request) {
+		if s.endedStreams.Has(m.Request) {
 			return true, nil // late chunk of a progressive call that is over
 		}
 		return false, nil
@@ -467,7 +467,7 @@ func (rl *Realm) callContinuation(s *sess, m *protocol.Call, progress bool) (han
 	if progress {
 		details = withProgress(details)
 	}
-	inv.callee.s.send(&protocol.Invocation{Request: inv.invID, Registration: inv.reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
+	s.routed.send(inv.callee.s, &protocol.Invocation{Request: inv.invID, Registration: inv.reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 	return true, nil
 }
 
@@ -482,20 +482,22 @@ func (rl *Realm) armTimer(inv *invocation) {
 }
 
 func (rl *Realm) callTimeout(inv *invocation, gen int) {
+	var b batch
+	defer b.flush()
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if inv.done || gen != inv.timerGen {
 		return
 	}
-	rl.interrupt(inv, cancelKillNoWait, protocol.URITimeout)
+	rl.interrupt(&b, inv, cancelKillNoWait, protocol.URITimeout)
 	rl.endInvocation(inv)
-	inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, protocol.URITimeout,
+	b.send(inv.caller, errorMsg(protocol.CodeCall, inv.callID, protocol.URITimeout,
 		fmt.Sprintf("call timed out after %d ms", inv.timeout.Milliseconds())))
 }
 
 // interrupt tells the callee to stop working on inv, if it can be told.
 // rl.mu must be held.
-func (rl *Realm) interrupt(inv *invocation, mode, reason string) {
+func (rl *Realm) interrupt(b *batch, inv *invocation, mode, reason string) {
 	c := inv.callee
 	if c.s == nil {
 		if inv.cancelInternal != nil {
@@ -506,14 +508,14 @@ func (rl *Realm) interrupt(inv *invocation, mode, reason string) {
 	if c.s.feat&featCalleeCanceling == 0 || c.s.left {
 		return
 	}
-	c.s.send(&protocol.Interrupt{Request: inv.invID, Options: protocol.Dict{"mode": mode, "reason": reason}})
+	b.send(c.s, &protocol.Interrupt{Request: inv.invID, Options: protocol.Dict{"mode": mode, "reason": reason}})
 }
 
 // endInvocation forgets inv on both sides. rl.mu must be held.
 func (rl *Realm) endInvocation(inv *invocation) {
 	inv.done = true
 	if inv.streaming {
-		inv.caller.endedStreams.add(inv.callID)
+		inv.caller.endedStreams.Add(inv.callID)
 	}
 	if inv.timer != nil {
 		inv.timer.Stop()
@@ -558,7 +560,7 @@ func (rl *Realm) handleYield(s *sess, m *protocol.Yield) error {
 			// which WAMP cannot express (ERROR answers requests, and YIELD
 			// is none): the call fails instead, and the payload is dropped.
 			rl.endInvocation(inv)
-			inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, protocol.URIFeatureNotSupported,
+			s.routed.send(inv.caller, errorMsg(protocol.CodeCall, inv.callID, protocol.URIFeatureNotSupported,
 				"the callee answered in payload passthru mode, which this caller does not support"))
 			return nil
 		}
@@ -570,12 +572,12 @@ func (rl *Realm) handleYield(s *sess, m *protocol.Yield) error {
 				rl.armTimer(inv)
 			}
 			details["progress"] = true
-			inv.caller.send(&protocol.Result{Request: inv.callID, Details: details, Args: m.Args, Kwargs: m.Kwargs})
+			s.routed.send(inv.caller, &protocol.Result{Request: inv.callID, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 		}
 		return nil
 	}
 	rl.endInvocation(inv)
-	inv.caller.send(&protocol.Result{Request: inv.callID, Details: details, Args: m.Args, Kwargs: m.Kwargs})
+	s.routed.send(inv.caller, &protocol.Result{Request: inv.callID, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
 }
 
@@ -597,7 +599,7 @@ func (rl *Realm) handleInvocationError(s *sess, m *protocol.Error) error {
 		uri = protocol.URIRuntimeError
 	}
 	rl.endInvocation(inv)
-	inv.caller.send(&protocol.Error{RequestType: protocol.CodeCall, Request: inv.callID, Details: protocol.CopyPassthru(protocol.Dict{}, m.Details), URI: uri, Args: m.Args, Kwargs: m.Kwargs})
+	s.routed.send(inv.caller, &protocol.Error{RequestType: protocol.CodeCall, Request: inv.callID, Details: protocol.CopyPassthru(protocol.Dict{}, m.Details), URI: uri, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
 }
 
@@ -619,19 +621,19 @@ func (rl *Realm) handleCancel(s *sess, m *protocol.Cancel) error {
 	switch mode {
 	case cancelKill:
 		inv.killed = true
-		rl.interrupt(inv, cancelKill, protocol.URICanceled)
+		rl.interrupt(&s.routed, inv, cancelKill, protocol.URICanceled)
 		return nil
 	case cancelKillNoWait:
-		rl.interrupt(inv, cancelKillNoWait, protocol.URICanceled)
+		rl.interrupt(&s.routed, inv, cancelKillNoWait, protocol.URICanceled)
 	}
 	rl.endInvocation(inv)
-	s.send(errorMsg(protocol.CodeCall, inv.callID, protocol.URICanceled, "call canceled by the caller"))
+	s.reply(errorMsg(protocol.CodeCall, inv.callID, protocol.URICanceled, "call canceled by the caller"))
 	return nil
 }
 
 func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	fail := func(uri string, args ...any) error {
-		s.send(errorMsg(protocol.CodeRegister, m.Request, uri, args...))
+		s.reply(errorMsg(protocol.CodeRegister, m.Request, uri, args...))
 		return nil
 	}
 	match, ok := optString(m.Options, "match", matchExact)
@@ -649,9 +651,15 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	if !validURI(m.Procedure, match) {
 		return fail(protocol.URIInvalidURI, fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, match))
 	}
+	// "wamp" as first component is the protocol's (basic/building_blocks.md
+	// URIs): clients do not register there, except the "trusted" role, as
+	// in crossbar.
+	if strings.HasPrefix(m.Procedure, "wamp.") && s.info.AuthRole != "trusted" {
+		return fail(protocol.URIInvalidURI, fmt.Sprintf("procedure URI %q is in the reserved wamp namespace", m.Procedure))
+	}
 	each, e := rl.authorizePattern(s, ActionRegister, m.Procedure, match)
 	if e != nil {
-		s.send(e.message(protocol.CodeRegister, m.Request))
+		s.reply(e.message(protocol.CodeRegister, m.Request))
 		return nil
 	}
 
@@ -665,7 +673,7 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	if reg != nil {
 		switch {
 		case optBool(m.Options, "force_reregister") && !reg.hasInternal():
-			rl.revokeRegistration(reg)
+			rl.revokeRegistration(&s.routed, reg)
 			reg = nil
 		case reg.invoke == invokeSingle || (invoke == reg.invoke && reg.calleeIndex(s) >= 0):
 			return fail(protocol.URIProcedureAlreadyExists,
@@ -685,9 +693,9 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 		s.regs = make(map[protocol.ID]*registration)
 	}
 	s.regs[reg.id] = reg
-	s.send(&protocol.Registered{Request: m.Request, Registration: reg.id})
+	s.reply(&protocol.Registered{Request: m.Request, Registration: reg.id})
 	if reg.meta() {
-		rl.publishRegistered(s, reg, created)
+		rl.publishRegistered(&s.routed, s, reg, created)
 	}
 	return nil
 }
@@ -695,12 +703,12 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 // revokeRegistration removes reg from the realm and tells its callees
 // (those that announced registration_revocation) with UNREGISTERED. Calls
 // in flight are not affected. rl.mu must be held.
-func (rl *Realm) revokeRegistration(reg *registration) {
+func (rl *Realm) revokeRegistration(b *batch, reg *registration) {
 	for len(reg.callees) > 0 {
 		c := reg.callees[len(reg.callees)-1]
-		rl.removeCallee(reg, c.s)
+		rl.removeCallee(b, reg, c.s)
 		if c.s.feat&featCalleeRevocation != 0 {
-			c.s.send(&protocol.Unregistered{Request: 0, Details: protocol.Dict{"registration": reg.id, "reason": protocol.URIUnregistered}})
+			b.send(c.s, &protocol.Unregistered{Request: 0, Details: protocol.Dict{"registration": reg.id, "reason": protocol.URIUnregistered}})
 		}
 	}
 }
@@ -710,18 +718,18 @@ func (rl *Realm) handleUnregister(s *sess, m *protocol.Unregister) error {
 	defer rl.mu.Unlock()
 	reg := s.regs[m.Registration]
 	if reg == nil || reg.calleeIndex(s) < 0 {
-		s.send(errorMsg(protocol.CodeUnregister, m.Request, protocol.URINoSuchRegistration,
+		s.reply(errorMsg(protocol.CodeUnregister, m.Request, protocol.URINoSuchRegistration,
 			fmt.Sprintf("no registration %d for this session", m.Registration)))
 		return nil
 	}
-	rl.removeCallee(reg, s)
-	s.send(&protocol.Unregistered{Request: m.Request})
+	rl.removeCallee(&s.routed, reg, s)
+	s.reply(&protocol.Unregistered{Request: m.Request})
 	return nil
 }
 
 // removeCallee takes s off reg, deleting reg when no callee is left, and
 // publishes the meta events. rl.mu must be held.
-func (rl *Realm) removeCallee(reg *registration, s *sess) {
+func (rl *Realm) removeCallee(out *batch, reg *registration, s *sess) {
 	delete(s.regs, reg.id)
 	i := reg.calleeIndex(s)
 	if i < 0 {
@@ -736,24 +744,24 @@ func (rl *Realm) removeCallee(reg *registration, s *sess) {
 		rl.dealer.remove(reg)
 	}
 	if reg.meta() {
-		rl.publishUnregistered(s, reg, deleted)
+		rl.publishUnregistered(out, s, reg, deleted)
 	}
 }
 
 // removeSession drops everything s had in the dealer. rl.mu must be held.
-func (d *dealer) removeSession(rl *Realm, s *sess) {
+func (d *dealer) removeSession(b *batch, rl *Realm, s *sess) {
 	for _, reg := range s.regs {
-		rl.removeCallee(reg, s)
+		rl.removeCallee(b, reg, s)
 	}
 	for _, inv := range s.invocations {
 		rl.endInvocation(inv)
 		if inv.caller != s {
-			inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, protocol.URICanceled, "callee left before answering"))
+			b.send(inv.caller, errorMsg(protocol.CodeCall, inv.callID, protocol.URICanceled, "callee left before answering"))
 		}
 	}
 	for _, inv := range s.calls {
 		if inv.callee.s != s {
-			rl.interrupt(inv, cancelKillNoWait, protocol.URICanceled)
+			rl.interrupt(b, inv, cancelKillNoWait, protocol.URICanceled)
 		}
 		rl.endInvocation(inv)
 	}

@@ -85,27 +85,62 @@
 // component is wamp.error.invalid_uri), so callers and publishers are
 // always asked about the exact URI.
 //
-// # Connections and flow control
+// # Connections
 //
 // Router.WebSocketHandler and Router.ServeRawSocket accept clients with
 // every configured serializer; Router.ServePeer serves any transport.Peer,
-// such as one end of transport.Pipe. Each session has one reader goroutine
-// (which routes its messages) and one writer goroutine fed by a bounded
-// outbound queue (Config.OutboundQueueSize messages and
-// Config.OutboundQueueBytes estimated bytes). Routing never waits for a
-// client: a client that does not read fast enough fills its queue and is
-// dropped (its connection closed), without delaying anyone else. A client
-// that breaks the protocol gets ABORT wamp.error.protocol_violation; a
-// message over Config.MaxMessageSize is refused the same way. Router.Close
-// sends GOODBYE wamp.close.system_shutdown to every session and waits for
-// the answers.
+// such as one end of transport.Pipe. Before a session is established a
+// client may send messages of at most Config.PreAuthMaxMessageSize (64 KiB)
+// and must complete the handshake in time, and one IP address may have at
+// most Config.MaxPendingPerAddress (64) such connections: a stranger costs
+// the router about 64 KiB per connection, for a bounded number of them.
+// Config.MaxConnectionsPerAddress optionally caps established connections
+// too. A client that breaks the
+// protocol gets ABORT wamp.error.protocol_violation; a message over
+// Config.MaxMessageSize is refused the same way. Router.Close sends GOODBYE
+// wamp.close.system_shutdown to every session and waits for the answers.
+//
+// Each session has one goroutine: its reader, which reads, decodes and
+// routes its client's messages. Routing queues each resulting message for
+// its destination (under the realm lock, never blocking) and the reader
+// then hands them to the destinations' connections, which write without
+// waiting for the socket (transport.NetPeer.Enqueue); a writer goroutine
+// exists only while a connection has more than its socket takes. A reader
+// that finds further messages already received routes them first, so a
+// burst of requests becomes one write per destination. Keep-alive runs on
+// timers. An idle session therefore costs one goroutine.
+//
+// # Flow control
+//
+// The router does not drop a client for being busy. When more than
+// Config.BackpressureBytes wait to be written to a session, the sessions
+// that send it messages are slowed down: after routing a message to it,
+// their readers wait for it to drain, so they stop reading from their own
+// clients, and TCP pushes back on those. A burst therefore slows its
+// sender instead of costing anyone their session.
+//
+// One stalled session does not hold the many hostage. A reader waits only
+// for destinations that make progress: one whose connection took no byte
+// for 250ms is not waited for at all (each stalled subscriber can delay a
+// publisher once, by 250ms), and the messages for it queue up. A session
+// whose connection makes no progress for Config.WriteStallTimeout (10s)
+// while data waits, or that is stalled with more than
+// Config.OutboundQueueBytes (64 MiB) waiting, is dropped: it leaves the
+// realm at once, and its connection sends ABORT wamp.error.timeout with a
+// message saying why after the message being written, then closes (for
+// WebSocket with close status 1008). Only such a session is ever dropped;
+// the reason is logged.
 //
 // # Ownership and locking
 //
 // Router.mu guards the realm table, the set of sessions and listeners.
 // Realm.mu guards all routing state of that realm, including each session's
 // registrations, subscriptions and calls in flight; it is held only while
-// tables are updated and messages queued, never during I/O or user code
-// (authorizers, hooks, internal handlers). Lock order: Router.mu, then
-// Realm.mu, then a session's outbound queue lock.
+// tables are updated and messages queued, never during I/O, encoding or
+// user code (authorizers, hooks, internal handlers). Code holding it queues
+// messages through a batch (a session's reader has its own; timers,
+// internal procedures and Realm.Publish make one) and flushes the batch once
+// the lock is released; one goroutine at a time flushes a given session, so
+// its messages keep their order. Lock order: Router.mu, then Realm.mu, then
+// a session's outbound queue lock.
 package router

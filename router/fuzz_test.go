@@ -3,7 +3,9 @@ package router
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,13 +37,31 @@ func FuzzSessionMessages(f *testing.F) {
 		`[1, "realm1", {"roles": {}}]`,
 		`[48, 1, {"timeout": -1}, "wamp.session.get", ["x"]]`,
 		`[48, 1, {}, "wamp.session.count", [[1, 2]]]`,
+		// progressive call invocations (to itself and to fz.echo)
+		`[64, 1, {}, "fz.s"]` + "\n" + `[48, 2, {"progress": true}, "fz.s", [1]]` + "\n" + `[48, 2, {"progress": true}, "fz.s", [2]]` + "\n" + `[48, 2, {}, "fz.s"]`,
+		`[48, 1, {"progress": true}, "fz.echo", [1]]` + "\n" + `[48, 1, {}, "fz.echo", [2]]`,
+		`[64, 1, {}, "fz.s"]` + "\n" + `[48, 2, {"progress": true}, "fz.s"]` + "\n" + `[49, 2, {"mode": "kill"}]` + "\n" + `[48, 2, {"progress": true}, "fz.s"]`,
+		// meta API, testaments, retention, passthru
+		`[48, 1, {}, "wamp.registration.list", []]` + "\n" + `[48, 2, {}, "wamp.registration.lookup", ["fz.echo", {"match": 3}]]` + "\n" + `[48, 3, {}, "wamp.subscription.match", [null]]`,
+		`[48, 1, {}, "wamp.registration.get", [1.5]]` + "\n" + `[48, 2, {}, "wamp.subscription.list", [-1]]` + "\n" + `[48, 3, {}, "wamp.registration.count_callees", []]`,
+		`[48, 1, {}, "wamp.session.add_testament", ["fz.will", [1], {}, {"eligible": ["x"]}, "detached"]]` + "\n" + `[48, 2, {}, "wamp.session.flush_testaments", [7]]`,
+		`[16, 1, {"retain": true}, "fz.r", [1]]` + "\n" + `[32, 2, {"get_retained": true, "match": "prefix"}, "fz"]`,
+		`[48, 1, {"ppt_scheme": "x_fz"}, "fz.echo", ["\u0000AAE="]]` + "\n" + `[16, 2, {"ppt_scheme": "mqtt", "acknowledge": true}, "fz.t", ["\u0000AAE="]]`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzOnce.Do(func() {
-			r, err := New(Config{Realms: []RealmConfig{{Name: "realm1"}}, OutboundQueueSize: 64})
+			// The fuzzed session may do anything but the meta procedures
+			// that end or strip other sessions: the check needs fz.echo.
+			deny := AuthorizerFunc(func(_ context.Context, _ *SessionInfo, _ Action, uri string) error {
+				if strings.HasPrefix(uri, "wamp.session.kill") || uri == protocol.MetaRegistrationRemoveCallee {
+					return errors.New("reserved")
+				}
+				return nil
+			})
+			r, err := New(Config{Realms: []RealmConfig{{Name: "realm1", Authorizer: deny}}, OutboundQueueSize: 64})
 			if err != nil {
 				panic(err)
 			}
@@ -120,7 +140,7 @@ func fuzzJoin(r *Router) (transport.Peer, chan struct{}) {
 	go func() {
 		defer close(done)
 		defer r.wg.Done()
-		r.serveJoined(context.Background(), b, joinInfo{id: newID(), realm: "realm1", identity: auth.Identity{AuthID: "fz", AuthRole: "anonymous"}, hello: allFeatures, transport: "pipe"})
+		r.serveJoined(context.Background(), b, joinInfo{id: newID(), realm: "realm1", identity: auth.Identity{AuthID: "fz", AuthRole: "anonymous"}, hello: protocol.Dict{"roles": protocol.ClientRoles()}, transport: "pipe"})
 	}()
 	return a, done
 }

@@ -68,6 +68,8 @@ func (rl *Realm) startInternal(inv *invocation, procedure string, args protocol.
 	go func() {
 		defer rl.r.wg.Done()
 		resArgs, resKwargs, err := runInternal(ctx, fn, info, call)
+		var b batch
+		defer b.flush()
 		rl.mu.Lock()
 		defer rl.mu.Unlock()
 		if inv.done {
@@ -75,10 +77,10 @@ func (rl *Realm) startInternal(inv *invocation, procedure string, args protocol.
 		}
 		rl.endInvocation(inv)
 		if err != nil {
-			inv.caller.send(callErrorFor(ctx, err).message(protocol.CodeCall, inv.callID))
+			b.send(inv.caller, callErrorFor(ctx, err).message(protocol.CodeCall, inv.callID))
 			return
 		}
-		inv.caller.send(&protocol.Result{Request: inv.callID, Details: protocol.Dict{}, Args: resArgs, Kwargs: resKwargs})
+		b.send(inv.caller, &protocol.Result{Request: inv.callID, Details: protocol.Dict{}, Args: resArgs, Kwargs: resKwargs})
 	}()
 }
 

@@ -101,7 +101,7 @@ func (rl *Realm) metaGet(_ context.Context, _ *SessionInfo, c *internalCall) (pr
 	if s == nil {
 		return nil, nil, &callError{URI: protocol.URINoSuchSession, Args: protocol.List{fmt.Sprintf("no session %d", id)}}
 	}
-	return protocol.List{s.details}, nil, nil
+	return protocol.List{s.details()}, nil, nil
 }
 
 // sendTooBig handles a message the transport refused as too big for s's
@@ -111,15 +111,17 @@ func (rl *Realm) metaGet(_ context.Context, _ *SessionInfo, c *internalCall) (pr
 func (rl *Realm) sendTooBig(s *sess, m protocol.Message) {
 	rl.log.Warn("message too big for the client; not sent", "session", s.info.ID, "type", m.Code().String())
 	const uri = protocol.URIPayloadSizeExceeded
+	var b batch
 	switch m := m.(type) {
 	case *protocol.Result:
-		s.send(errorMsg(protocol.CodeCall, m.Request, uri, "result exceeds the message size limit"))
+		b.send(s, errorMsg(protocol.CodeCall, m.Request, uri, "result exceeds the message size limit"))
 	case *protocol.Invocation:
 		rl.mu.Lock()
 		if inv := s.invocations[m.Request]; inv != nil {
 			rl.endInvocation(inv)
-			inv.caller.send(errorMsg(protocol.CodeCall, inv.callID, uri, "call exceeds the callee's message size limit"))
+			b.send(inv.caller, errorMsg(protocol.CodeCall, inv.callID, uri, "call exceeds the callee's message size limit"))
 		}
 		rl.mu.Unlock()
 	}
+	b.flush()
 }

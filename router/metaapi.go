@@ -168,7 +168,17 @@ func (rl *Realm) sessionOfLocked(id protocol.ID) (*sess, error) {
 	return nil, noSuchSession(id)
 }
 
-func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
+// observation is what wamp.registration.list and wamp.subscription.list
+// report of a registration or subscription.
+type observation struct {
+	id         protocol.ID
+	match, uri string
+}
+
+// metaListing answers the list procedures: the ids of every observation
+// (not the protected ones) or, given a session id, of that session's, by
+// match policy. all and mine are called with rl.mu held.
+func (rl *Realm) metaListing(caller *SessionInfo, c *internalCall, all func(yield func(observation)), mine func(s *sess, yield func(observation))) (protocol.List, protocol.Dict, error) {
 	var only protocol.ID
 	if len(c.args) > 0 && c.args[0] != nil {
 		id, err := argID(c, 0, "a session id")
@@ -178,6 +188,7 @@ func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internal
 		only = id
 	}
 	byMatch := map[string][]protocol.ID{}
+	add := func(o observation) { byMatch[o.match] = append(byMatch[o.match], o.id) }
 	rl.mu.Lock()
 	if only != 0 {
 		s, err := rl.sessionOfLocked(only)
@@ -185,15 +196,13 @@ func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internal
 			rl.mu.Unlock()
 			return nil, nil, err
 		}
-		for _, reg := range s.regs {
-			byMatch[reg.match] = append(byMatch[reg.match], reg.id)
-		}
+		mine(s, add)
 	} else {
-		for _, reg := range rl.dealer.byID {
-			if !protectedURI(reg.uri, caller) {
-				byMatch[reg.match] = append(byMatch[reg.match], reg.id)
+		all(func(o observation) {
+			if !protectedURI(o.uri, caller) {
+				add(o)
 			}
-		}
+		})
 	}
 	rl.mu.Unlock()
 	return protocol.List{protocol.Dict{
@@ -201,6 +210,20 @@ func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internal
 		matchPrefix:   idList(byMatch[matchPrefix]),
 		matchWildcard: idList(byMatch[matchWildcard]),
 	}}, nil, nil
+}
+
+func (reg *registration) observation() observation { return observation{reg.id, reg.match, reg.uri} }
+
+func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
+	return rl.metaListing(caller, c, func(yield func(observation)) {
+		for _, reg := range rl.dealer.byID {
+			yield(reg.observation())
+		}
+	}, func(s *sess, yield func(observation)) {
+		for _, reg := range s.regs {
+			yield(reg.observation())
+		}
+	})
 }
 
 // lookupOptions reads the optional options dict argument of lookup (only
@@ -324,6 +347,8 @@ func (rl *Realm) metaRegRemoveCallee(_ context.Context, caller *SessionInfo, c *
 	if err != nil {
 		return nil, nil, err
 	}
+	var b batch
+	defer b.flush()
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	s, err := rl.sessionOfLocked(calleeID)
@@ -338,32 +363,32 @@ func (rl *Realm) metaRegRemoveCallee(_ context.Context, caller *SessionInfo, c *
 		return nil, nil, &callError{URI: protocol.URINoSuchRegistration,
 			Args: protocol.List{fmt.Sprintf("session %d is not registered on registration %d on this dealer", calleeID, reg.id)}}
 	}
-	rl.removeCallee(reg, s)
+	rl.removeCallee(&b, reg, s)
 	if s.feat&featCalleeRevocation != 0 {
 		d := protocol.Dict{"registration": reg.id}
 		if reason != "" {
 			d["reason"] = reason
 		}
-		s.send(&protocol.Unregistered{Request: 0, Details: d})
+		b.send(s, &protocol.Unregistered{Request: 0, Details: d})
 	}
 	return nil, nil, nil
 }
 
 // publishRegCreated publishes on_create (for a new registration) and
 // on_register. rl.mu must be held.
-func (rl *Realm) publishRegistered(s *sess, reg *registration, created bool) {
+func (rl *Realm) publishRegistered(out *batch, s *sess, reg *registration, created bool) {
 	if created {
-		rl.publishLocked(nil, protocol.MetaRegistrationOnCreate, nil, protocol.List{s.info.ID, reg.details()}, nil)
+		rl.publishLocked(out, nil, protocol.MetaRegistrationOnCreate, nil, protocol.List{s.info.ID, reg.details()}, nil)
 	}
-	rl.publishLocked(nil, protocol.MetaRegistrationOnRegister, nil, protocol.List{s.info.ID, reg.id}, nil)
+	rl.publishLocked(out, nil, protocol.MetaRegistrationOnRegister, nil, protocol.List{s.info.ID, reg.id}, nil)
 }
 
 // publishUnregistered publishes on_unregister and, when the registration
 // is gone, on_delete. rl.mu must be held.
-func (rl *Realm) publishUnregistered(s *sess, reg *registration, deleted bool) {
-	rl.publishLocked(nil, protocol.MetaRegistrationOnUnregister, nil, protocol.List{s.info.ID, reg.id}, nil)
+func (rl *Realm) publishUnregistered(out *batch, s *sess, reg *registration, deleted bool) {
+	rl.publishLocked(out, nil, protocol.MetaRegistrationOnUnregister, nil, protocol.List{s.info.ID, reg.id}, nil)
 	if deleted {
-		rl.publishLocked(nil, protocol.MetaRegistrationOnDelete, nil, protocol.List{s.info.ID, reg.id}, nil)
+		rl.publishLocked(out, nil, protocol.MetaRegistrationOnDelete, nil, protocol.List{s.info.ID, reg.id}, nil)
 	}
 }
 
@@ -381,39 +406,18 @@ func (sub *subscription) subscriberIDs() []protocol.ID {
 	return ids
 }
 
+func (sub *subscription) observation() observation { return observation{sub.id, sub.match, sub.topic} }
+
 func (rl *Realm) metaSubList(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	var only protocol.ID
-	if len(c.args) > 0 && c.args[0] != nil {
-		id, err := argID(c, 0, "a session id")
-		if err != nil {
-			return nil, nil, err
-		}
-		only = id
-	}
-	byMatch := map[string][]protocol.ID{}
-	rl.mu.Lock()
-	if only != 0 {
-		s, err := rl.sessionOfLocked(only)
-		if err != nil {
-			rl.mu.Unlock()
-			return nil, nil, err
-		}
-		for _, sub := range s.subs {
-			byMatch[sub.match] = append(byMatch[sub.match], sub.id)
-		}
-	} else {
+	return rl.metaListing(caller, c, func(yield func(observation)) {
 		for _, sub := range rl.broker.byID {
-			if !protectedURI(sub.topic, caller) {
-				byMatch[sub.match] = append(byMatch[sub.match], sub.id)
-			}
+			yield(sub.observation())
 		}
-	}
-	rl.mu.Unlock()
-	return protocol.List{protocol.Dict{
-		matchExact:    idList(byMatch[matchExact]),
-		matchPrefix:   idList(byMatch[matchPrefix]),
-		matchWildcard: idList(byMatch[matchWildcard]),
-	}}, nil, nil
+	}, func(s *sess, yield func(observation)) {
+		for _, sub := range s.subs {
+			yield(sub.observation())
+		}
+	})
 }
 
 func (rl *Realm) metaSubLookup(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
@@ -513,6 +517,8 @@ func (rl *Realm) metaSubRemoveSubscriber(_ context.Context, caller *SessionInfo,
 	if err != nil {
 		return nil, nil, err
 	}
+	var b batch
+	defer b.flush()
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	s, err := rl.sessionOfLocked(subscriberID)
@@ -527,28 +533,28 @@ func (rl *Realm) metaSubRemoveSubscriber(_ context.Context, caller *SessionInfo,
 		return nil, nil, &callError{URI: protocol.URINoSuchSubscription,
 			Args: protocol.List{fmt.Sprintf("session %d is not subscribed on subscription %d on this broker", subscriberID, sub.id)}}
 	}
-	rl.removeSubscriber(sub, s)
+	rl.removeSubscriber(&b, sub, s)
 	if s.feat&featSubscriberRevocation != 0 {
 		d := protocol.Dict{"subscription": sub.id}
 		if reason != "" {
 			d["reason"] = reason
 		}
-		s.send(&protocol.Unsubscribed{Request: 0, Details: d})
+		b.send(s, &protocol.Unsubscribed{Request: 0, Details: d})
 	}
 	return nil, nil, nil
 }
 
-func (rl *Realm) publishSubscribed(s *sess, sub *subscription, created bool) {
+func (rl *Realm) publishSubscribed(out *batch, s *sess, sub *subscription, created bool) {
 	if created {
-		rl.publishLocked(nil, protocol.MetaSubscriptionOnCreate, nil, protocol.List{s.info.ID, sub.details()}, nil)
+		rl.publishLocked(out, nil, protocol.MetaSubscriptionOnCreate, nil, protocol.List{s.info.ID, sub.details()}, nil)
 	}
-	rl.publishLocked(nil, protocol.MetaSubscriptionOnSubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
+	rl.publishLocked(out, nil, protocol.MetaSubscriptionOnSubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
 }
 
-func (rl *Realm) publishUnsubscribed(s *sess, sub *subscription, deleted bool) {
-	rl.publishLocked(nil, protocol.MetaSubscriptionOnUnsubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
+func (rl *Realm) publishUnsubscribed(out *batch, s *sess, sub *subscription, deleted bool) {
+	rl.publishLocked(out, nil, protocol.MetaSubscriptionOnUnsubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
 	if deleted {
-		rl.publishLocked(nil, protocol.MetaSubscriptionOnDelete, nil, protocol.List{s.info.ID, sub.id}, nil)
+		rl.publishLocked(out, nil, protocol.MetaSubscriptionOnDelete, nil, protocol.List{s.info.ID, sub.id}, nil)
 	}
 }
 

@@ -613,8 +613,11 @@ func testRawPubSub(t *testing.T) {
 	b.noMessage(30 * time.Millisecond)
 }
 
+// TestRawSlowSubscriberDropped: a subscriber that never reads is dropped
+// once the router's writes to it make no progress for WriteStallTimeout; a
+// subscriber that reads gets everything meanwhile.
 func TestRawSlowSubscriberDropped(t *testing.T) {
-	r := newTestRouter(t, Config{OutboundQueueSize: 100})
+	r := newTestRouter(t, Config{WriteStallTimeout: 300 * time.Millisecond})
 	slow := joinRaw(t, r, rawOpt{})
 	fast := joinRaw(t, r, rawOpt{})
 	pub := joinRaw(t, r, rawOpt{})
@@ -819,9 +822,9 @@ func TestRawProgressWithoutCanceling(t *testing.T) {
 }
 
 func TestRawSlowSubscriberDroppedByBytes(t *testing.T) {
-	// Many messages allowed, but only ~200 KB: 10 KB events overflow it
-	// after about 20 events that the slow client does not read.
-	r := newTestRouter(t, Config{OutboundQueueSize: 100000, OutboundQueueBytes: 200 << 10})
+	// Only ~200 KB may wait for a client that does not read: 10 KB events
+	// overflow it after about 20 events, long before WriteStallTimeout.
+	r := newTestRouter(t, Config{OutboundQueueBytes: 200 << 10})
 	slow := joinRaw(t, r, rawOpt{})
 	pub := joinRaw(t, r, rawOpt{})
 	slow.subscribe("t.big", nil)

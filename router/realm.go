@@ -51,12 +51,13 @@ type SessionInfo struct {
 // before each call or event the pattern would deliver, with action
 // ActionRegister or ActionSubscribe and the concrete URI, for the receiving
 // session: for a call on the caller's reader goroutine, for an event on
-// the subscriber's writer goroutine. A callee refused there is passed over
+// the goroutine that hands it to the subscriber's connection (usually the
+// publisher's reader), outside every lock. A callee refused there is passed over
 // (the call goes to the next matching registration, or fails with
 // wamp.error.no_such_procedure); a subscriber refused there does not get
 // the event. So no session receives an INVOCATION or EVENT for a URI it
 // may not register or subscribe to, whatever pattern it used. A slow
-// authorizer delays only the session it runs for.
+// authorizer delays the session it runs on.
 type Authorizer interface {
 	Authorize(ctx context.Context, s *SessionInfo, action Action, uri string) error
 }
@@ -148,9 +149,11 @@ func (rl *Realm) Publish(topic string, args protocol.List, kwargs protocol.Dict)
 		rl.log.Warn("internal publish to invalid topic ignored", "topic", topic)
 		return
 	}
+	var b batch
 	rl.mu.Lock()
-	rl.publishLocked(nil, topic, nil, args, kwargs)
+	rl.publishLocked(&b, nil, topic, nil, args, kwargs)
 	rl.mu.Unlock()
+	b.flush()
 }
 
 // SessionCount returns the number of sessions joined to the realm.

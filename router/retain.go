@@ -103,7 +103,7 @@ func (rt *retention) evictOldest(keep string) {
 
 // sendRetained sends s the retained events sub matches (get_retained).
 // rl.mu must be held.
-func (rl *Realm) sendRetained(s *sess, sub *subscription) {
+func (rl *Realm) sendRetained(out *batch, s *sess, sub *subscription) {
 	rt := &rl.broker.retained
 	send := func(topic string, t *retainedTopic) {
 		for i := len(t.events) - 1; i >= 0; i-- {
@@ -118,8 +118,7 @@ func (rl *Realm) sendRetained(s *sess, sub *subscription) {
 			if sub.match != matchExact {
 				details["topic"] = topic
 			}
-			e := &protocol.Event{Subscription: sub.id, Publication: newID(), Details: details, Args: ev.args, Kwargs: ev.kwargs}
-			s.sendEvent(sub, e, messageSize(e), topic)
+			out.sendEvent(s, sub, &protocol.Event{Subscription: sub.id, Publication: newID(), Details: details, Args: ev.args, Kwargs: ev.kwargs}, topic)
 			return
 		}
 	}

@@ -12,14 +12,21 @@ import (
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/transport"
 )
 
 // Defaults for Config fields left zero.
 const (
-	DefaultMaxMessageSize     = 16 << 20
-	DefaultOutboundQueueSize  = 4096
-	DefaultOutboundQueueBytes = 64 << 20
-	DefaultAgent              = "izaber-wamp-go-router"
+	DefaultMaxMessageSize        = 16 << 20
+	DefaultPreAuthMaxMessageSize = 64 << 10
+	DefaultMaxPendingPerAddress  = 64
+	DefaultBackpressureBytes     = 1 << 20
+	DefaultWriteStallTimeout     = 10 * time.Second
+	DefaultOutboundQueueBytes    = 64 << 20
+	DefaultAgent                 = "izaber-wamp-go-router"
+
+	// Deprecated: OutboundQueueSize is ignored; see Config.BackpressureBytes.
+	DefaultOutboundQueueSize = 4096
 )
 
 // Config configures a Router. New copies it; zero fields get the documented
@@ -35,14 +42,42 @@ type Config struct {
 	// DefaultMaxMessageSize, 16 MiB). A client sending a bigger one is
 	// aborted.
 	MaxMessageSize int
-	// OutboundQueueSize is the number of messages that may wait for a slow
-	// client before the router drops it (default DefaultOutboundQueueSize).
-	// The queue grows only as needed, so idle sessions stay cheap.
-	OutboundQueueSize int
-	// OutboundQueueBytes bounds the estimated payload bytes waiting for a
-	// slow client (default DefaultOutboundQueueBytes, 64 MiB); past it the
-	// client is dropped as for OutboundQueueSize.
+	// PreAuthMaxMessageSize is the largest message accepted from a client
+	// before its session is established (HELLO, AUTHENTICATE): default
+	// DefaultPreAuthMaxMessageSize, 64 KiB. A larger one closes the
+	// connection before its bytes are buffered, so a stranger costs the
+	// router little memory.
+	PreAuthMaxMessageSize int
+	// MaxPendingPerAddress caps the WebSocket and RawSocket connections from
+	// one IP address that have not completed the WAMP handshake (default
+	// DefaultMaxPendingPerAddress, 64; negative: no limit): with the
+	// pre-authentication message size and the handshake deadline, it bounds
+	// what strangers at one address can make the router hold. Connections
+	// over Unix sockets and ServePeer are not counted.
+	MaxPendingPerAddress int
+	// MaxConnectionsPerAddress caps the connections open at the same time
+	// from one IP address, established sessions included (default 0: no
+	// limit, since many legitimate clients can share an address behind NAT
+	// and per-user quotas bound what users hold).
+	MaxConnectionsPerAddress int
+	// BackpressureBytes is how much may wait to be written to a client
+	// before the router slows down the sessions that send it messages: a
+	// session's reader stops reading from its client until the destination
+	// has drained (default DefaultBackpressureBytes, 1 MiB). See the package
+	// doc, "Flow control".
+	BackpressureBytes int
+	// WriteStallTimeout is how long a client may leave the router's writes
+	// to it unread (no byte taken while some wait) before it is dropped with
+	// ABORT wamp.error.timeout saying why (default
+	// DefaultWriteStallTimeout, 10s).
+	WriteStallTimeout time.Duration
+	// OutboundQueueBytes bounds the bytes waiting for a client that makes
+	// no progress: past it the client is dropped at once rather than after
+	// WriteStallTimeout (default DefaultOutboundQueueBytes, 64 MiB).
 	OutboundQueueBytes int
+	// Deprecated: OutboundQueueSize is ignored: clients that read are never
+	// dropped for the number of messages waiting; see BackpressureBytes.
+	OutboundQueueSize int
 	// Serializers offered on WebSocket and RawSocket (default JSON, MsgPack
 	// and CBOR).
 	Serializers []protocol.Serializer
@@ -86,6 +121,8 @@ type Router struct {
 	closing     context.Context
 	closeCancel context.CancelFunc
 
+	addrs *transport.AddressLimit // connections per source address
+
 	mu        sync.Mutex
 	realms    map[string]*Realm
 	sessions  map[*sess]struct{}
@@ -103,14 +140,27 @@ func New(cfg Config) (*Router, error) {
 	if len(cfg.Realms) == 0 {
 		return nil, errors.New("router: no realm configured")
 	}
-	if cfg.MaxMessageSize < 0 || cfg.OutboundQueueSize < 0 || cfg.OutboundQueueBytes < 0 {
+	if cfg.MaxMessageSize < 0 || cfg.OutboundQueueSize < 0 || cfg.OutboundQueueBytes < 0 ||
+		cfg.PreAuthMaxMessageSize < 0 || cfg.BackpressureBytes < 0 {
 		return nil, errors.New("router: negative size limit")
+	}
+	if cfg.WriteStallTimeout < 0 {
+		return nil, errors.New("router: negative WriteStallTimeout")
 	}
 	if cfg.MaxMessageSize == 0 {
 		cfg.MaxMessageSize = DefaultMaxMessageSize
 	}
-	if cfg.OutboundQueueSize == 0 {
-		cfg.OutboundQueueSize = DefaultOutboundQueueSize
+	if cfg.PreAuthMaxMessageSize == 0 {
+		cfg.PreAuthMaxMessageSize = DefaultPreAuthMaxMessageSize
+	}
+	if cfg.MaxPendingPerAddress == 0 {
+		cfg.MaxPendingPerAddress = DefaultMaxPendingPerAddress
+	}
+	if cfg.BackpressureBytes == 0 {
+		cfg.BackpressureBytes = DefaultBackpressureBytes
+	}
+	if cfg.WriteStallTimeout == 0 {
+		cfg.WriteStallTimeout = DefaultWriteStallTimeout
 	}
 	if cfg.OutboundQueueBytes == 0 {
 		cfg.OutboundQueueBytes = DefaultOutboundQueueBytes
@@ -131,6 +181,7 @@ func New(cfg Config) (*Router, error) {
 		sessions:  make(map[*sess]struct{}),
 		listeners: make(map[io.Closer]struct{}),
 	}
+	r.addrs = transport.NewAddressLimit(cfg.MaxConnectionsPerAddress, cfg.MaxPendingPerAddress)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.closing, r.closeCancel = context.WithCancel(r.ctx)
 	for _, rc := range cfg.Realms {

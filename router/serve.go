@@ -110,18 +110,22 @@ func (d realmDispatch) Authenticate(ctx context.Context, req *auth.Request, ch a
 
 func (r *Router) serverOptions() transport.ServerOptions {
 	return transport.ServerOptions{
-		Serializers:    r.cfg.Serializers,
-		MaxMessageSize: r.cfg.MaxMessageSize,
-		Logger:         r.log,
+		Serializers:           r.cfg.Serializers,
+		MaxMessageSize:        r.cfg.MaxMessageSize,
+		PreAuthMaxMessageSize: r.cfg.PreAuthMaxMessageSize,
+		AddressLimit:          r.addrs,
+		Logger:                r.log,
 	}
 }
 
 // WebSocketHandler returns an http.Handler serving WAMP over WebSocket
 // with the configured serializers and message size limit. Each connection
-// is served on its request's goroutine until the session ends.
+// is served on a goroutine of its own until the session ends; the
+// request's goroutine returns once the connection is upgraded, so that
+// net/http lets go of its buffers for it.
 func (r *Router) WebSocketHandler() http.Handler {
 	return transport.WebSocketHandler(r.serverOptions(), func(p transport.Peer) {
-		r.serve(r.ctx, p, "websocket")
+		go r.serve(r.ctx, p, "websocket")
 	})
 }
 

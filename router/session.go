@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/idring"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -80,23 +81,30 @@ func parseFeatures(hello protocol.Dict) features {
 
 // sess is the router side of one joined session.
 //
-// Ownership: info, details, feat, peer and rl are set before the session is
-// published and never change. The reader goroutine (readLoop) owns all
-// reads from peer; the writer goroutine (writeLoop) owns all writes after
-// WELCOME, fed by out. The routing fields below are guarded by rl.mu.
+// Ownership: info, kind, feat, peer, conn and rl are set before the
+// session is published and never change. The reader goroutine (readLoop)
+// owns all reads from peer and routed; out is the queue of messages for
+// this session, flushed to conn by one goroutine at a time (see queue.go).
+// stallMu guards stallTimer and dropped. The routing fields below are
+// guarded by rl.mu.
 type sess struct {
-	r       *Router
-	rl      *Realm
-	peer    transport.Peer
-	info    *SessionInfo
-	details protocol.Dict // wamp.session.get / on_join details
-	feat    features
+	r    *Router
+	rl   *Realm
+	peer transport.Peer
+	conn flowConn // peer's outbound queue
+	info *SessionInfo
+	kind string // transport: "websocket", "rawsocket" or ""
+	feat features
 
 	ctx    context.Context // ends when the session is killed
 	cancel context.CancelFunc
 
-	out        outQueue
-	writerDone chan struct{}
+	out    outQueue
+	routed batch // destinations of what the reader routed, not yet flushed
+
+	stallMu    sync.Mutex
+	stallTimer *time.Timer
+	dropped    bool
 
 	goodbyeSent atomic.Bool                // the router sent GOODBYE and awaits the reply
 	killTimer   atomic.Pointer[time.Timer] // bounds the wait for a killed session's GOODBYE
@@ -112,27 +120,7 @@ type sess struct {
 	testaments  [2][]*testament               // by scope: detached, destroyed
 	// endedStreams remembers the request ids of its progressive call
 	// invocations that ended while it may still be sending input.
-	endedStreams idRing
-}
-
-// idRing is a bounded set of recently seen ids (oldest forgotten first).
-type idRing struct {
-	ids  [64]protocol.ID
-	next int
-}
-
-func (r *idRing) add(id protocol.ID) {
-	r.ids[r.next] = id
-	r.next = (r.next + 1) % len(r.ids)
-}
-
-func (r *idRing) has(id protocol.ID) bool {
-	for _, v := range r.ids {
-		if v == id && id != 0 {
-			return true
-		}
-	}
-	return false
+	endedStreams idring.Ring
 }
 
 func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joinInfo) *sess {
@@ -148,50 +136,47 @@ func newSess(ctx context.Context, r *Router, rl *Realm, p transport.Peer, ji joi
 	if ra, ok := p.(interface{ RemoteAddr() net.Addr }); ok {
 		info.RemoteAddr = ra.RemoteAddr()
 	}
-	tr := protocol.Dict{}
-	if ji.transport != "" {
-		tr["type"] = ji.transport
-	}
-	if ser := p.Serializer(); ser != nil {
-		tr["serializer"] = ser.Name()
-	}
 	s := &sess{
 		r:    r,
 		rl:   rl,
 		peer: p,
 		info: info,
-		details: protocol.Dict{
-			"session":      info.ID,
-			"realm":        info.Realm,
-			"authid":       info.AuthID,
-			"authrole":     info.AuthRole,
-			"authmethod":   info.AuthMethod,
-			"authprovider": info.AuthProvider,
-			"transport":    tr,
-		},
-		feat:       parseFeatures(ji.hello),
-		out:        newOutQueue(r.cfg.OutboundQueueSize, r.cfg.OutboundQueueBytes),
-		writerDone: make(chan struct{}),
+		kind: ji.transport,
+		feat: parseFeatures(ji.hello),
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	if np, ok := p.(transport.NetPeer); ok {
+		s.conn = np
+	} else {
+		s.conn = &peerQueue{p: p, ctx: s.ctx}
+	}
 	return s
 }
 
-// send queues m for the client. It never blocks; on overflow the session
-// is dropped (its connection closed) because it cannot keep up.
-func (s *sess) send(m protocol.Message) { s.sendSized(m, messageSize(m)) }
-
-// sendSized is send with the message's estimated size already known (an
-// EVENT shared by many subscribers is measured once).
-func (s *sess) sendSized(m protocol.Message, size int) {
-	switch s.out.push(m, size) {
-	case pushOK, pushClosing:
-	case pushOverflow:
-		s.rl.log.Warn("dropping slow session: outbound queue full",
-			"session", s.info.ID, "limit", s.out.limit, "byte_limit", s.out.byteLimit)
-		s.kill()
+// details is what wamp.session.get and wamp.session.on_join tell about s
+// (made on demand: an idle session does not hold it).
+func (s *sess) details() protocol.Dict {
+	tr := protocol.Dict{}
+	if s.kind != "" {
+		tr["type"] = s.kind
+	}
+	if ser := s.peer.Serializer(); ser != nil {
+		tr["serializer"] = ser.Name()
+	}
+	info := s.info
+	return protocol.Dict{
+		"session":      info.ID,
+		"realm":        info.Realm,
+		"authid":       info.AuthID,
+		"authrole":     info.AuthRole,
+		"authmethod":   info.AuthMethod,
+		"authprovider": info.AuthProvider,
+		"transport":    tr,
 	}
 }
+
+// reply queues m for s from its own reader, which flushes it.
+func (s *sess) reply(m protocol.Message) { s.routed.send(s, m) }
 
 // kill ends the session at once: its context is cancelled, which unblocks
 // and closes the transport.
@@ -199,6 +184,11 @@ func (s *sess) kill() {
 	s.killOnce.Do(func() {
 		s.out.close()
 		s.cancel()
+		s.stallMu.Lock()
+		if s.stallTimer != nil {
+			s.stallTimer.Stop()
+		}
+		s.stallMu.Unlock()
 		go s.peer.Close()
 	})
 }
@@ -207,7 +197,9 @@ func (s *sess) kill() {
 // when the client answers.
 func (s *sess) shutdown(reason, message string) {
 	s.goodbyeSent.Store(true)
-	s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{"message": message}, Reason: reason})
+	if s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{"message": message}, Reason: reason}) {
+		s.flush()
+	}
 }
 
 // killWithGoodbye ends the session on the router's initiative
@@ -221,6 +213,7 @@ func (s *sess) killWithGoodbye(reason, message string) {
 	s.goodbyeSent.Store(true)
 	if s.out.pushLast(&protocol.Goodbye{Details: d, Reason: reason}) {
 		s.killTimer.Store(time.AfterFunc(flushTimeout, s.kill))
+		s.flush()
 	}
 }
 
@@ -228,38 +221,6 @@ func (s *sess) killWithGoodbye(reason, message string) {
 func (s *sess) protocolViolation(msg string) {
 	s.rl.log.Info("protocol violation; aborting session", "session", s.info.ID, "reason", msg)
 	s.out.pushLast(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: protocol.URIProtocolViolation})
-}
-
-func (s *sess) writeLoop() {
-	defer close(s.writerDone)
-	for {
-		batch, closing := s.out.take()
-		for i, m := range batch {
-			batch[i] = nil
-			if m = s.ungate(m); m == nil {
-				continue
-			}
-			if err := s.peer.Send(s.ctx, m); err != nil {
-				if _, _, ok := tooBig(err); ok {
-					s.rl.sendTooBig(s, m)
-					continue
-				}
-				s.kill()
-				return
-			}
-		}
-		if len(batch) > 0 {
-			continue
-		}
-		if closing {
-			return
-		}
-		select {
-		case <-s.out.wake:
-		case <-s.ctx.Done():
-			return
-		}
-	}
 }
 
 // violationError makes the reader abort the session.
@@ -271,9 +232,21 @@ func violation(format string, args ...any) error {
 	return violationError(fmt.Sprintf(format, args...))
 }
 
+// readLoop reads, decodes and routes the client's messages on the
+// session's goroutine. What they produce is flushed once no further
+// message is already received (or after readAhead of them), and then flow
+// control may hold the reader (see flushRouted).
 func (s *sess) readLoop() {
+	defer s.routed.flush()
+	ahead := 0
 	for {
-		m, err := s.peer.Recv(s.ctx)
+		if ahead > 0 && (ahead >= readAhead || !s.conn.Buffered()) {
+			s.flushRouted()
+			ahead = 0
+		}
+		// Not s.ctx: kill closes the peer, which ends Recv; a context
+		// that never ends costs Recv nothing.
+		m, err := s.peer.Recv(context.Background())
 		if err != nil {
 			size, limit, big := tooBig(err)
 			switch {
@@ -299,6 +272,7 @@ func (s *sess) readLoop() {
 			}
 			return
 		}
+		ahead++
 	}
 }
 
@@ -331,6 +305,7 @@ func (s *sess) handle(m protocol.Message) error {
 		return rl.handleUnsubscribe(s, m)
 	case *protocol.Goodbye:
 		s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{}, Reason: protocol.URIGoodbyeAndOut})
+		s.routed.add(s)
 		return errLeave
 	case *protocol.Abort:
 		s.out.close()
@@ -368,23 +343,21 @@ func (r *Router) serveJoined(ctx context.Context, p transport.Peer, ji joinInfo)
 		abort(protocol.URIProtocolViolation, "duplicate session id")
 		return
 	}
-	go s.writeLoop()
 	rl.afterJoin(s)
 	s.readLoop()
 	if t := s.killTimer.Load(); t != nil {
 		t.Stop()
 	}
 	rl.leave(s)
+	// The last messages (GOODBYE, ABORT) are written, for a bounded time.
 	s.out.close()
-	t := time.NewTimer(flushTimeout)
-	select {
-	case <-s.writerDone:
-	case <-t.C:
-	case <-r.ctx.Done():
-	}
-	t.Stop()
+	s.flush()
+	wctx, cancel := context.WithTimeout(s.ctx, flushTimeout)
+	stop := context.AfterFunc(r.ctx, cancel)
+	_ = s.conn.WaitBacklog(wctx, 0)
+	stop()
+	cancel()
 	s.kill()
-	<-s.writerDone
 	p.Close()
 }
 
@@ -401,7 +374,7 @@ func (rl *Realm) join(s *sess) bool {
 
 func (rl *Realm) afterJoin(s *sess) {
 	rl.log.Debug("session joined", "session", s.info.ID, "authid", s.info.AuthID, "authrole", s.info.AuthRole)
-	rl.Publish(protocol.MetaSessionOnJoin, protocol.List{s.details}, nil)
+	rl.Publish(protocol.MetaSessionOnJoin, protocol.List{s.details()}, nil)
 	rl.runHooks(true, s.info)
 }
 
@@ -415,10 +388,11 @@ func (rl *Realm) leave(s *sess) {
 	delete(rl.sessions, s.info.ID)
 	// Subscriptions first, so that s gets none of the meta events its
 	// leaving causes.
-	rl.broker.removeSession(rl, s)
-	rl.dealer.removeSession(rl, s)
-	rl.publishTestaments(s)
+	rl.broker.removeSession(&s.routed, rl, s)
+	rl.dealer.removeSession(&s.routed, rl, s)
+	rl.publishTestaments(&s.routed, s)
 	rl.mu.Unlock()
+	s.routed.flush()
 	rl.log.Debug("session left", "session", s.info.ID)
 	rl.Publish(protocol.MetaSessionOnLeave, protocol.List{s.info.ID, s.info.AuthID, s.info.AuthRole}, nil)
 	rl.runHooks(false, s.info)

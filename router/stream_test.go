@@ -101,7 +101,7 @@ func TestCallStreamOverSockets(t *testing.T) {
 		if err := st.Send(protocol.List{int64(1)}, nil); err != nil {
 			t.Fatal(err)
 		}
-		<-started // the handler runs (else the interrupt stops it before it starts)
+		waitStarted(t, ctx, started) // else the interrupt stops it before it starts
 		cancel()
 		select {
 		case err := <-interrupted:
@@ -122,7 +122,7 @@ func TestCallStreamOverSockets(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.Send(protocol.List{int64(1)}, nil)
-		<-started
+		waitStarted(t, ctx, started)
 		select {
 		case err := <-interrupted:
 			if !errors.Is(err, context.Canceled) {
@@ -188,5 +188,14 @@ func drain[T any](c chan T) {
 		default:
 			return
 		}
+	}
+}
+
+func waitStarted(t *testing.T, ctx context.Context, started <-chan protocol.ID) {
+	t.Helper()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("handler not started")
 	}
 }

@@ -164,10 +164,10 @@ func (rl *Realm) flushTestaments(_ context.Context, caller *SessionInfo, c *inte
 
 // publishTestaments publishes the testaments of s, which has left (its
 // subscriptions are gone, so it receives none of them). rl.mu must be held.
-func (rl *Realm) publishTestaments(s *sess) {
+func (rl *Realm) publishTestaments(out *batch, s *sess) {
 	for _, l := range s.testaments {
 		for _, t := range l {
-			rl.publishLockedID(t.id, s, t.topic, t.filter, t.args, t.kwargs)
+			rl.publishLockedID(out, t.id, s, t.topic, t.filter, t.args, t.kwargs)
 			if t.retain {
 				rl.broker.retained.retain(t.topic, &retainedEvent{pub: s, filter: t.filter, details: eventDetails(s, t.filter), args: t.args, kwargs: t.kwargs})
 			}

@@ -216,6 +216,9 @@ func (a *acceptor) run() (*Joined, error) {
 	if err := a.p.Send(a.ctx, welcome); err != nil {
 		return nil, a.fail(acceptSendError("WELCOME", err))
 	}
+	if np, ok := a.p.(transport.NetPeer); ok {
+		np.Authenticated() // lift the pre-authentication size limit
+	}
 	a.log.Debug("session: welcomed", "session", id, "realm", hello.Realm, "authid", ident.AuthID,
 		"authrole", ident.AuthRole, "authmethod", ident.AuthMethod)
 	return &Joined{Peer: a.p, Session: id, Realm: hello.Realm, Identity: ident, Hello: hello}, nil

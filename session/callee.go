@@ -35,7 +35,7 @@ func (s *Session) Register(ctx context.Context, procedure string, h Handler, opt
 	if err != nil {
 		return nil, err
 	}
-	if err := s.send(&protocol.Register{Request: id, Options: wire, Procedure: procedure}); err != nil {
+	if err := s.send(ctx, &protocol.Register{Request: id, Options: wire, Procedure: procedure}); err != nil {
 		s.dropPending(id)
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func (s *Session) Unregister(ctx context.Context, r *Registration) error {
 	}
 	delete(s.regs, r.ID)
 	s.mu.Unlock()
-	if err := s.send(&protocol.Unregister{Request: id, Registration: r.ID}); err != nil {
+	if err := s.send(ctx, &protocol.Unregister{Request: id, Registration: r.ID}); err != nil {
 		s.dropPending(id)
 		return err
 	}
@@ -121,7 +121,7 @@ func (s *Session) onInvocation(m *protocol.Invocation) error {
 		s.mu.Unlock()
 		return err
 	}
-	if s.endedStreams.has(m.Request) {
+	if s.endedStreams.Has(m.Request) {
 		s.mu.Unlock()
 		return nil // late input of a streamed invocation that is over: dropped
 	}
@@ -190,7 +190,7 @@ func (s *Session) continueInvocationLocked(inv *invocation, m *protocol.Invocati
 		inv.overflow = true
 		inv.streaming = false
 		close(inv.input)
-		s.endedStreams.add(m.Request)
+		s.endedStreams.Add(m.Request)
 		s.log.Warn("streamed invocation input queue full; failing the invocation", "procedure", inv.pub.Procedure, "limit", s.cfg.EventQueueSize)
 		inv.cancel()
 		return nil
@@ -280,7 +280,7 @@ func (inv *invocation) finish(res *Result, err error, panicked bool) {
 		// The caller may still be sending input: drop it when it comes.
 		inv.streaming = false
 		close(inv.input)
-		s.endedStreams.add(inv.pub.Request)
+		s.endedStreams.Add(inv.pub.Request)
 	}
 	interrupted, mode, st, overflow := inv.interrupted, inv.mode, s.state, inv.overflow
 	s.mu.Unlock()

@@ -34,13 +34,13 @@ func (s *Session) Call(ctx context.Context, procedure string, args protocol.List
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := withTimeout(ctx, st.timeout)
+	defer cancel()
 	msg := &protocol.Call{Request: id, Options: wireOptions(st.wire), Procedure: procedure, Args: args, Kwargs: kwargs}
-	if err := s.send(msg); err != nil {
+	if err := s.send(ctx, msg); err != nil {
 		s.dropPending(id)
 		return nil, err
 	}
-	ctx, cancel := withTimeout(ctx, st.timeout)
-	defer cancel()
 	reply, err := s.await(ctx, id, p, st.progress, func() {
 		s.sendCancel(id, st.cancelMode)
 	}, "call", procedure)
@@ -62,14 +62,13 @@ func (s *Session) sendCancel(id protocol.ID, mode string) {
 	if mode != "" {
 		opts["mode"] = mode
 	}
-	if err := s.peer.Send(s.ctx, &protocol.Cancel{Request: id, Options: opts}); err != nil {
-		s.log.Debug("sending CANCEL failed", "request", id, "error", err)
-	}
+	s.sendNow(&protocol.Cancel{Request: id, Options: opts})
 }
 
 // Publish publishes an event to topic. Without Acknowledge(true) it returns
-// once the message is written and the router never reports failures; with
-// it, Publish waits for PUBLISHED or ERROR (returned as *Error).
+// once the message is queued for writing and the router never reports
+// failures; with it, Publish waits for PUBLISHED or ERROR (returned as
+// *Error).
 func (s *Session) Publish(ctx context.Context, topic string, args protocol.List, kwargs protocol.Dict, opts ...Option) error {
 	st, err := buildSettings(kindPublish, opts)
 	if err != nil {
@@ -93,7 +92,10 @@ func (s *Session) Publish(ctx context.Context, topic string, args protocol.List,
 		return err
 	}
 	msg := &protocol.Publish{Request: id, Options: wireOptions(st.wire), Topic: topic, Args: args, Kwargs: kwargs}
-	if err := s.send(msg); err != nil {
+	sctx, cancel := withTimeout(ctx, st.timeout)
+	err = s.send(sctx, msg)
+	cancel()
+	if err != nil {
 		if p != nil {
 			s.dropPending(id)
 		}

@@ -9,11 +9,18 @@
 // # Concurrency
 //
 // Every method of [Session] is safe for concurrent use. One goroutine (the
-// reader) owns Peer.Recv and never runs user code; writes go through
-// Peer.Send, which is concurrency-safe. Handlers ([Handler], [EventHandler],
-// progress callbacks, revocation callbacks) run on other goroutines and may
-// call back into the session without deadlocking. (Close waits for running
-// handlers, so a handler that calls Close should pass a bounded context.)
+// reader) owns Peer.Recv: it reads the connection, decodes and dispatches
+// each message itself (the transport has no reader goroutine of its own)
+// and never runs user code. Writes go through Peer.Send from the goroutine
+// that made the message: a request waits, bounded by its caller's context,
+// only for room in the connection's outbox, never for another request's
+// write, and a context that ends fails that request alone (the connection
+// stays open). Messages the reader itself sends (ABORT, GOODBYE replies,
+// refused invocations) and CANCEL are queued without waiting. Handlers
+// ([Handler], [EventHandler], progress callbacks, revocation callbacks) run
+// on other goroutines and may call back into the session without
+// deadlocking. (Close waits for running handlers, so a handler that calls
+// Close should pass a bounded context.)
 //
 //   - Progressive results of a call are delivered in order on the goroutine
 //     that called [Session.Call], before Call returns the final result.
@@ -44,6 +51,19 @@
 // router forwards untouched); receivers read it with the Passthru method of
 // [Invocation], [Event] and [Result], and a callee answers with
 // [PassthruResult].
+//
+// # Keep-alive
+//
+// A dead router is noticed within the connection's PingInterval +
+// PongTimeout (transport.DialOptions) on every transport: WebSocket
+// connections ping by themselves; on RawSocket, Join starts RawSocket PINGs
+// after WELCOME, except towards crossbar (and so Nexus), recognised by the
+// x_cb_* keys of WELCOME.Details, which drops a connection that sends it a
+// PING. There a call to wamp.session.count, made when nothing arrived for
+// PingInterval, is the ping: any reply, RESULT or ERROR, proves the router
+// alive; when nothing at all arrives within PongTimeout the session ends
+// with ErrConnectionLost. The probe runs on a runtime timer, without a
+// goroutine of its own.
 //
 // # Errors
 //

@@ -32,6 +32,12 @@ func FuzzSessionDispatch(f *testing.F) {
 		`[33,99,4]`,
 		`[17,3,5]`,
 		`[50,0,{}]`,
+		// streamed invocations (progressive call invocations)
+		`[68,100,1,{"progress":true},["a"]]` + "\n" + `[68,100,1,{"progress":true},["b"]]` + "\n" + `[68,100,1,{},["c"]]`,
+		`[68,100,1,{"progress":true}]` + "\n" + `[68,100,1,{"progress":true}]` + "\n" + `[68,100,1,{"progress":true}]` + "\n" + `[68,100,1,{"progress":true}]` + "\n" + `[68,100,1,{"progress":true}]` + "\n" + `[68,100,1,{"progress":true}]` + "\n" + `[68,100,1,{}]`,
+		`[68,100,1,{"progress":true}]` + "\n" + `[68,100,1,{}]` + "\n" + `[68,100,1,{}]`,
+		`[68,100,1,{"progress":true}]` + "\n" + `[69,100,{"mode":"killnowait"}]` + "\n" + `[68,100,1,{"progress":true}]`,
+		`[68,100,1,{"ppt_scheme":"x_f"},["\u0000AAE="]]`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -102,6 +108,11 @@ func runDispatch(t *testing.T, msgs []protocol.Message) {
 	}
 	_, err = s.Register(ctx, "p", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		_ = inv.Progress(ctx, protocol.List{1}, nil)
+		for inv.Streaming() { // read streamed input until it ends or fails
+			if _, err := inv.Recv(ctx); err != nil {
+				break
+			}
+		}
 		return &session.Result{Args: inv.Args}, nil
 	})
 	if err != nil {

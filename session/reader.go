@@ -33,6 +33,12 @@ func (s *Session) readLoop() {
 			}
 			return
 		}
+		if p := s.probe; p != nil {
+			s.lastRecv.Store(mono())
+			if p.awaiting.Load() && p.awaiting.CompareAndSwap(true, false) {
+				p.answered()
+			}
+		}
 		if !s.dispatch(m) {
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/idring"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -21,27 +22,6 @@ const (
 	stateClosing                  // we sent GOODBYE and wait for the reply
 	stateClosed                   // ended; no message is sent any more
 )
-
-// idRing is a bounded set of recently seen ids (the oldest is forgotten
-// first).
-type idRing struct {
-	ids  [64]protocol.ID
-	next int
-}
-
-func (r *idRing) add(id protocol.ID) {
-	r.ids[r.next] = id
-	r.next = (r.next + 1) % len(r.ids)
-}
-
-func (r *idRing) has(id protocol.ID) bool {
-	for _, v := range r.ids {
-		if v == id && id != 0 {
-			return true
-		}
-	}
-	return false
-}
 
 // maxAbandoned bounds the memory of abandoned request ids (see Session.abandoned).
 const maxAbandoned = 4096
@@ -78,6 +58,8 @@ type Session struct {
 
 	invQueue    chan *invocation // invocations waiting for a worker
 	idleWorkers atomic.Int64     // workers waiting on invQueue
+	lastRecv    atomic.Int64     // mono() of the last message read (keep-alive evidence)
+	probe       *probe           // WAMP-level keep-alive, set by start or nil
 
 	mu        sync.Mutex
 	state     sessionState
@@ -92,7 +74,7 @@ type Session struct {
 	invs      map[protocol.ID]*invocation // running or queued invocations by request id
 	// endedStreams remembers streamed invocations that ended before their
 	// last input chunk, whose further chunks are dropped.
-	endedStreams idRing
+	endedStreams idring.Ring
 	workers      int  // invocation worker goroutines started
 	active       int  // goroutines started by the session still running
 	idleDone     bool // idle closed
@@ -347,6 +329,7 @@ func start(p transport.Peer, cfg Config, w *protocol.Welcome) *Session {
 		s.info.Realm = cfg.Realm
 	}
 	s.info.AuthExtra, _ = d["authextra"].(protocol.Dict)
+	s.startKeepAlive(d)
 	s.mu.Lock()
 	s.goLocked(s.readLoop)
 	s.mu.Unlock()
@@ -453,6 +436,9 @@ func (s *Session) shutdown(err error) {
 	s.mu.Unlock()
 
 	s.cancel()
+	if s.probe != nil {
+		s.probe.stop()
+	}
 	s.peer.Close()
 	// Done closes before pending requests fail, so whoever gets such a
 	// failure already sees the session as ended.
@@ -494,8 +480,17 @@ func (s *Session) checkIdleLocked() {
 	}
 }
 
-// sendNow sends m from the reader goroutine, bounded by sendTimeout.
+// sendNow sends m without waiting for room in the connection's outbox
+// (from the reader goroutine, or for a CANCEL after the caller gave up).
+// Peers that cannot queue without waiting (transport.Pipe) get a Send
+// bounded by sendTimeout.
 func (s *Session) sendNow(m protocol.Message) {
+	if np, ok := s.peer.(transport.NetPeer); ok {
+		if _, err := np.Enqueue([]protocol.Message{m}); err != nil {
+			s.log.Debug("send failed", "message", m.Code(), "error", err)
+		}
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, sendTimeout)
 	defer cancel()
 	if err := s.peer.Send(ctx, m); err != nil {
@@ -503,9 +498,11 @@ func (s *Session) sendNow(m protocol.Message) {
 	}
 }
 
-// send sends a request on behalf of a user goroutine.
-func (s *Session) send(m protocol.Message) error {
-	err := s.peer.Send(s.ctx, m)
+// send sends a request on behalf of a user goroutine. ctx, the caller's,
+// bounds the wait for room in the connection's outbox: when it ends first
+// the request fails with its error and the session carries on.
+func (s *Session) send(ctx context.Context, m protocol.Message) error {
+	err := s.peer.Send(ctx, m)
 	if err == nil {
 		return nil
 	}
@@ -513,6 +510,12 @@ func (s *Session) send(m protocol.Message) error {
 	case <-s.done:
 		return s.Err()
 	default:
+	}
+	if ctx.Err() != nil && !errors.Is(err, transport.ErrClosed) {
+		if context.Cause(ctx) == errTimeoutCause {
+			return fmt.Errorf("session: sending %s: %w: %w", m.Code(), ErrTimeout, context.DeadlineExceeded)
+		}
+		return fmt.Errorf("session: sending %s: %w", m.Code(), err)
 	}
 	if errors.Is(err, transport.ErrClosed) {
 		// The connection is gone even if the reader has not noticed yet.

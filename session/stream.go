@@ -40,6 +40,8 @@ type CallStream struct {
 	cancel    context.CancelFunc
 	stop      func() bool // stops the CANCEL on ctx's end
 
+	// mu guards sent and closed and is held while a chunk is written, so
+	// chunks go out in order. Lock order: mu, then Session.mu.
 	mu     sync.Mutex
 	sent   bool // the first CALL is sent
 	closed bool // the final CALL is sent
@@ -51,7 +53,10 @@ type CallStream struct {
 
 // CallStream starts a call of procedure whose input is sent in chunks with
 // [CallStream.Send] and [CallStream.CloseSend] (progressive call
-// invocations). Nothing is sent before the first chunk. It fails with
+// invocations). Nothing is sent before the first chunk. With the Passthru
+// option every CALL carries its attributes and each chunk's args should be
+// the one opaque payload, protocol.List{payload} (the option's own Payload
+// is not sent). It fails with
 // ErrFeatureNotSupported when the router did not announce
 // progressive_call_invocations; a callee without the feature makes Result
 // fail with the same error.
@@ -69,6 +74,9 @@ func (s *Session) CallStream(ctx context.Context, procedure string, opts ...Opti
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("session: call stream %s: %w", procedure, err)
 	}
+	if _, _, err := s.passthruPayload(st, protocol.RoleDealer, "call stream "+procedure, nil, nil); err != nil {
+		return nil, err
+	}
 	p := newPending(protocol.CodeCall)
 	p.wantProgress = st.progress != nil
 	id, err := s.newRequest(p)
@@ -85,15 +93,20 @@ func (s *Session) CallStream(ctx context.Context, procedure string, opts ...Opti
 // returns the context's error.
 func (cs *CallStream) abandon() {
 	s := cs.s
+	cs.mu.Lock() // lock order: CallStream.mu, then Session.mu (as in send)
+	sent := cs.sent
 	s.mu.Lock()
 	if s.pending == nil || s.pending[cs.id] != cs.p {
 		s.mu.Unlock()
+		cs.mu.Unlock()
 		return // answered, or the session ended
 	}
-	s.abandonLocked(cs.id, protocol.CodeCall)
+	if sent {
+		s.abandonLocked(cs.id, protocol.CodeCall) // a late reply may still come
+	} else {
+		delete(s.pending, cs.id) // nothing was sent: no reply will come
+	}
 	s.mu.Unlock()
-	cs.mu.Lock()
-	sent := cs.sent
 	cs.mu.Unlock()
 	if sent {
 		s.sendCancel(cs.id, cs.st.cancelMode)
@@ -138,7 +151,7 @@ func (cs *CallStream) send(args protocol.List, kwargs protocol.Dict, progress bo
 	if progress {
 		opts["progress"] = true
 	}
-	if err := s.send(&protocol.Call{Request: cs.id, Options: opts, Procedure: cs.procedure, Args: args, Kwargs: kwargs}); err != nil {
+	if err := s.send(cs.ctx, &protocol.Call{Request: cs.id, Options: opts, Procedure: cs.procedure, Args: args, Kwargs: kwargs}); err != nil {
 		return err
 	}
 	cs.sent = true

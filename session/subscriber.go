@@ -40,7 +40,7 @@ func (s *Session) Subscribe(ctx context.Context, topic string, h EventHandler, o
 	if err != nil {
 		return nil, err
 	}
-	if err := s.send(&protocol.Subscribe{Request: id, Options: wire, Topic: topic}); err != nil {
+	if err := s.send(ctx, &protocol.Subscribe{Request: id, Options: wire, Topic: topic}); err != nil {
 		s.dropPending(id)
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (s *Session) Unsubscribe(ctx context.Context, sub *Subscription) error {
 	if err != nil {
 		return err
 	}
-	if err := s.send(&protocol.Unsubscribe{Request: id, Subscription: sub.ID}); err != nil {
+	if err := s.send(ctx, &protocol.Unsubscribe{Request: id, Subscription: sub.ID}); err != nil {
 		s.dropPending(id)
 		return err
 	}

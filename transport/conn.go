@@ -12,99 +12,132 @@ import (
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
-// recvQueue is how many received messages may wait for Recv before the read
-// loop stops reading from the socket (back-pressure to the sender). Small,
-// because each may be MaxMessageSize bytes.
-const recvQueue = 4
-
-// closeGrace bounds a graceful close (the WebSocket close handshake) before
-// the socket is dropped.
+// closeGrace bounds what a closing connection still writes (queued
+// messages, the WebSocket close frame) before the socket is closed.
 const closeGrace = time.Second
+
+// wire is what a transport (RawSocket, WebSocket) adds to core.
+type wire interface {
+	// readMessage reads the next data message. It runs on the Recv
+	// goroutine and may return errInterrupted (see interrupter).
+	readMessage() ([]byte, error)
+	// push queues one encoded message in the outbox; the caller holds
+	// core.sendMu.
+	push(b []byte) error
+	// queuePing queues a keep-alive ping and returns the outbox offset at
+	// its end.
+	queuePing() int64
+	// buffered reports whether bytes of a next message were received.
+	buffered() bool
+	// setRecvLimit changes the incoming message size limit.
+	setRecvLimit(n int)
+	// shutdown closes the transport for cause, after writing what cause
+	// calls for (a WebSocket close frame) when graceful. Called once.
+	shutdown(cause error, graceful bool)
+}
 
 // core is the part shared by the WebSocket and RawSocket peers.
 //
 // Ownership:
-//   - the read loop goroutine owns all reads from the socket, sends on in,
-//     and closes readDone when it returns;
-//   - writes are serialized by wlock (a one-slot semaphore): whoever holds it
-//     may write to the socket;
+//   - reads belong to the goroutine in Recv (one at a time): it reads from
+//     the socket, decodes and returns; there is no reader goroutine;
+//   - writes go through out (see outbox), which owns the socket's write
+//     side; sendMu serializes pushing encoded messages into it;
 //   - err is written once inside once.Do, before done is closed, and read
 //     only after done is closed;
-//   - the keep-alive goroutine, if any, closes pingDone when it returns.
+//   - keep-alive runs on a runtime timer (ka), with no goroutine of its own.
 type core struct {
+	w         wire
+	kind      string // "rawsocket" or "websocket"
 	ser       protocol.Serializer
 	lim       limits
-	sendLimit int // max outgoing message size (fixed after the handshake)
-	recvLimit int // max incoming message size
+	sendLimit int      // max outgoing message size (fixed after the handshake)
+	recvLimit int      // max incoming message size once authenticated
+	conn      net.Conn // the socket: deadlines, close
+	out       *outbox
+	intr      interrupter
+	traffic   traffic
+	reading   atomic.Int32 // a Recv is reading the socket
+	preAuth   atomic.Bool  // the pre-authentication size limit applies
+	slot      *addrSlot    // the connection's place in an AddressLimit, or nil
 
-	in       chan []byte   // read loop -> Recv
-	readDone chan struct{} // closed when the read loop returns
-	pingDone chan struct{} // closed when the keep-alive goroutine returns (or at once)
+	sendMu sync.Mutex
 
-	once sync.Once
-	done chan struct{} // closed when the connection is over
-	err  error         // terminal error, set before done is closed
+	closing atomic.Bool // Close or Drop started: reads stop, sends fail
+	once    sync.Once
+	done    chan struct{} // closed when the connection is over
+	err     error         // terminal error, set before done is closed
+	ended   chan struct{} // closed when the socket is closed
 
-	wlock chan struct{}
-
-	// closeTransport closes the socket; cause is the terminal error (ErrClosed
-	// for a local Close). Called once, from fail.
-	closeTransport func(cause error)
-
-	// Keep-alive evidence, written by the read loop / socket wrapper.
-	traffic *traffic    // bytes moved on the socket so far (countingConn)
-	blocked atomic.Bool // read loop is waiting for Recv to take a message
-	// pingStart is when the keep-alive ping in flight was started (unix
-	// nanoseconds, 0 when none), so that a connection dropped because the
-	// ping could not be written is reported as a keep-alive failure.
-	pingStart atomic.Int64
-	pingKind  string
+	ka keepAlive
 }
 
-func newCore(ser protocol.Serializer, lim limits, sendLimit, recvLimit int, tr *traffic) *core {
-	if tr == nil {
-		tr = new(traffic)
+func (c *core) init(kind string, w wire, conn net.Conn, ser protocol.Serializer, lim limits, sendLimit, recvLimit int, writer interface{ Write([]byte) (int, error) }) {
+	c.kind = kind
+	c.w = w
+	c.ser = ser
+	c.lim = lim
+	c.sendLimit = sendLimit
+	c.recvLimit = recvLimit
+	c.conn = conn
+	c.intr.conn = conn
+	if lim.preAuthSize > 0 && lim.preAuthSize < recvLimit {
+		c.preAuth.Store(true)
 	}
-	return &core{
-		traffic:   tr,
-		ser:       ser,
-		lim:       lim,
-		sendLimit: sendLimit,
-		recvLimit: recvLimit,
-		in:        make(chan []byte, recvQueue),
-		readDone:  make(chan struct{}),
-		pingDone:  make(chan struct{}),
-		done:      make(chan struct{}),
-		wlock:     make(chan struct{}, 1),
-	}
+	c.done = make(chan struct{})
+	c.ended = make(chan struct{})
+	c.out = newOutbox(writer, &c.traffic.out, func(err error) {
+		c.fail(fmt.Errorf("%w: %w", errWrite, err))
+	})
+	c.ka.c = c
 }
 
 func (c *core) Serializer() protocol.Serializer { return c.ser }
 
-// fail ends the connection with cause (the first cause wins) and closes the
-// socket. It does not wait for the read loop.
+// fail ends the connection with cause (the first cause wins). A graceful
+// end (local Close, a protocol error the peer should hear about, the
+// peer's own close) still writes what is queued, bounded by closeGrace; any
+// other closes the socket at once.
 func (c *core) fail(cause error) {
-	var ka *keepAliveError
-	if start := c.pingStart.Load(); start != 0 && cause != ErrClosed && !errors.As(cause, &ka) {
-		// coder/websocket drops the connection when a ping cannot be
-		// written within its context; say so instead of "closed".
-		limit := min(c.lim.pongTimeout, 5*time.Second)
-		if d := time.Since(time.Unix(0, start)); d >= limit*9/10 {
-			cause = &keepAliveError{fmt.Sprintf("transport: %s keep-alive: ping not delivered within %v, connection presumed dead", c.pingKind, limit), cause}
-		}
-	}
 	c.once.Do(func() {
+		c.closing.Store(true)
 		c.err = terminal(cause)
 		close(c.done)
-		c.closeTransport(cause)
+		c.ka.stop()
+		_ = c.conn.SetReadDeadline(aLongTimeAgo) // a blocked Recv returns
+		go c.finish(cause)
 	})
 }
 
-// Close closes the connection and waits for its goroutines to finish.
+// finish closes the transport and the socket; it runs once per connection
+// on a goroutine of its own, which Close waits for.
+func (c *core) finish(cause error) {
+	defer close(c.ended)
+	var ka *keepAliveError
+	graceful := !errors.As(cause, &ka) && !errors.Is(cause, errWrite)
+	c.w.shutdown(cause, graceful)
+	if graceful {
+		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+		_ = c.out.wait(ctx, 0, func() error { return nil })
+		cancel()
+	}
+	c.out.close(c.err)
+	_ = c.conn.Close()
+	c.out.wg.Wait()
+	c.intr.disarm()
+	c.slot.release()
+}
+
+// errWrite marks write failures: nothing more can be written.
+var errWrite = errors.New("transport: write")
+
+// Close closes the connection: what is queued is still written (for at
+// most closeGrace) and the WebSocket close handshake started, then the
+// socket is closed. Close waits for the connection's goroutines.
 func (c *core) Close() error {
 	c.fail(ErrClosed)
-	<-c.readDone
-	<-c.pingDone
+	<-c.ended
+	c.ka.wait()
 	return nil
 }
 
@@ -114,48 +147,38 @@ func (c *core) closedErr() error {
 	return c.err
 }
 
-// deliver hands a received payload to Recv. It reports false when the
-// connection ended first.
-func (c *core) deliver(b []byte) bool {
-	select {
-	case c.in <- b:
-		return true
-	default:
-	}
-	c.blocked.Store(true)
-	defer c.blocked.Store(false)
-	select {
-	case c.in <- b:
-		return true
-	case <-c.done:
-		return false
-	}
-}
-
-// Recv returns the next message. Messages already received are returned
-// before the terminal error. A decode error is returned as is and leaves the
-// connection open (framing is intact); the caller decides what to do.
+// Recv reads, on the caller's goroutine, the next message. A decode error
+// is returned as is and leaves the connection open (framing is intact); the
+// caller decides what to do. ctx bounds the wait without closing the
+// connection.
 func (c *core) Recv(ctx context.Context) (protocol.Message, error) {
 	select {
-	case b := <-c.in:
-		return c.decode(b)
-	default:
-	}
-	select {
-	case b := <-c.in:
-		return c.decode(b)
-	case <-c.readDone:
 	case <-c.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	// The connection ended; messages received before that still count.
-	select {
-	case b := <-c.in:
-		return c.decode(b)
+		return nil, c.err
 	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.intr.arm(ctx)
+	c.reading.Add(1)
+	b, err := c.w.readMessage()
+	for errors.Is(err, errInterrupted) && !c.closing.Load() && ctx.Err() == nil {
+		c.intr.reset()
+		b, err = c.w.readMessage()
+	}
+	c.reading.Add(-1)
+	if err != nil {
+		if errors.Is(err, errInterrupted) && !c.closing.Load() {
+			return nil, ctx.Err()
+		}
+		if c.closing.Load() {
+			return nil, c.closedErr()
+		}
+		c.fail(err)
 		return nil, c.closedErr()
 	}
+	return c.decode(b)
 }
 
 func (c *core) decode(b []byte) (protocol.Message, error) {
@@ -166,66 +189,160 @@ func (c *core) decode(b []byte) (protocol.Message, error) {
 	return m, nil
 }
 
-// Send serializes m and writes it with write. The context bounds waiting
-// for the writer slot (the connection stays open) and the write itself (the
-// connection is closed if the context ends mid-write).
-func (c *core) send(ctx context.Context, m protocol.Message, write func([]byte) error) error {
+// encode serializes m for sending.
+func (c *core) encode(m protocol.Message) ([]byte, error) {
+	if m == nil || unshare(m) == nil {
+		return nil, errNilMessage
+	}
+	b, err := marshal(c.ser, m)
+	if err != nil {
+		return nil, fmt.Errorf("transport: cannot encode %s as %s: %w", codeOf(m), c.ser.Name(), err)
+	}
+	if len(b) > c.sendLimit {
+		return nil, &MessageTooBigError{Size: len(b), Limit: c.sendLimit}
+	}
+	return b, nil
+}
+
+// Send encodes m, waits (bounded by ctx, the connection staying open) until
+// the outbox has room, and queues m; the write itself never blocks the
+// caller. An error from a write that follows ends the connection and is
+// returned by Recv and later calls.
+func (c *core) Send(ctx context.Context, m protocol.Message) error {
 	select {
 	case <-c.done:
-		return c.closedErr()
+		return c.err
 	default:
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if m == nil {
-		return errNilMessage
-	}
-	b, err := c.ser.Marshal(m)
+	b, err := c.encode(m)
 	if err != nil {
-		return fmt.Errorf("transport: cannot encode %s as %s: %w", codeOf(m), c.ser.Name(), err)
+		return err
 	}
-	if len(b) > c.sendLimit {
-		return &MessageTooBigError{Size: len(b), Limit: c.sendLimit}
+	if err := c.out.room(ctx, len(b), c.closedErr); err != nil {
+		return err
 	}
-	return c.write(ctx, sendInterrupted, func() error { return write(b) })
-}
-
-func sendInterrupted(cause error) error {
-	return fmt.Errorf("transport: send interrupted by its context, connection closed: %w", cause)
-}
-
-// write runs w holding the writer slot. If ctx ends while w runs, the
-// connection is closed (a half-written frame cannot be taken back) with the
-// error interrupted(context cause).
-func (c *core) write(ctx context.Context, interrupted func(error) error, w func() error) error {
-	select {
-	case c.wlock <- struct{}{}:
-	case <-c.done:
-		return c.closedErr()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-c.wlock }()
-	select {
-	case <-c.done:
-		return c.closedErr()
-	default:
-	}
-	stop := context.AfterFunc(ctx, func() {
-		c.fail(interrupted(context.Cause(ctx)))
-	})
-	err := w()
-	if !stop() {
-		// The context ended during the write and closed the connection.
+	c.sendMu.Lock()
+	if c.closing.Load() {
+		c.sendMu.Unlock()
 		return c.closedErr()
 	}
+	err = c.w.push(b)
+	c.sendMu.Unlock()
 	if err != nil {
-		c.fail(fmt.Errorf("transport: write: %w", err))
-		return c.closedErr()
+		return err
 	}
+	c.out.flush()
 	return nil
 }
+
+// Enqueue implements NetPeer.
+func (c *core) Enqueue(msgs []protocol.Message) (int, error) {
+	select {
+	case <-c.done:
+		return 0, c.err
+	default:
+	}
+	var err error
+	n := 0
+	c.sendMu.Lock()
+	c.out.cork()
+	for _, m := range msgs {
+		var b []byte
+		if b, err = c.encode(m); err != nil {
+			break
+		}
+		if c.closing.Load() {
+			err = ErrClosed
+			break
+		}
+		if err = c.w.push(b); err != nil {
+			break
+		}
+		n++
+	}
+	c.out.uncork()
+	c.sendMu.Unlock()
+	c.out.flush()
+	if errors.Is(err, ErrClosed) {
+		select {
+		case <-c.done:
+			err = c.err
+		default:
+		}
+	}
+	return n, err
+}
+
+// Backlog implements NetPeer.
+func (c *core) Backlog() (int, time.Duration) { return c.out.backlog() }
+
+// WaitBacklog implements NetPeer.
+func (c *core) WaitBacklog(ctx context.Context, n int) error {
+	return c.out.wait(ctx, n, c.closedErr)
+}
+
+// Buffered implements NetPeer.
+func (c *core) Buffered() bool { return c.w.buffered() }
+
+// KeepAlive implements NetPeer.
+func (c *core) KeepAlive() (time.Duration, time.Duration, bool) {
+	return c.lim.pingInterval, c.lim.pongTimeout, c.ka.running()
+}
+
+// StartPing implements NetPeer.
+func (c *core) StartPing() bool {
+	if c.lim.pingInterval <= 0 {
+		return false
+	}
+	c.ka.start()
+	return c.ka.running()
+}
+
+// Authenticated implements NetPeer.
+func (c *core) Authenticated() {
+	if c.preAuth.CompareAndSwap(true, false) {
+		c.w.setRecvLimit(c.recvLimit)
+	}
+	c.slot.authenticated()
+}
+
+// currentRecvLimit is the incoming message size limit now.
+func (c *core) currentRecvLimit() int {
+	if c.preAuth.Load() {
+		return min(c.lim.preAuthSize, c.recvLimit)
+	}
+	return c.recvLimit
+}
+
+// Drop implements NetPeer.
+func (c *core) Drop(last protocol.Message, why error) {
+	if why == nil {
+		why = errors.New("transport: connection dropped")
+	}
+	var b []byte
+	if last != nil {
+		b, _ = c.encode(last)
+	}
+	c.sendMu.Lock()
+	c.out.mu.Lock()
+	c.out.discardUnstartedLocked()
+	c.out.mu.Unlock()
+	if b != nil && !c.closing.Load() {
+		_ = c.w.push(b)
+	}
+	c.sendMu.Unlock()
+	c.out.flush()
+	c.fail(&dropError{why})
+}
+
+// dropError is the terminal error of a dropped connection.
+type dropError struct{ why error }
+
+func (e *dropError) Error() string { return e.why.Error() }
+func (e *dropError) Unwrap() error { return e.why }
 
 func codeOf(m protocol.Message) string {
 	if m == nil {
@@ -234,66 +351,172 @@ func codeOf(m protocol.Message) string {
 	return m.Code().String()
 }
 
-// keepAlive pings every interval using ping, which sends a ping and waits
-// for its pong up to the pong timeout (returning errPongTimeout when the
-// pong did not come). When no pong arrives, no inbound byte arrived since
-// the ping, and the read loop was free to read it, the connection is
-// declared dead.
-func (c *core) keepAlive(kind string, ping func(ctx context.Context) error) {
-	defer close(c.pingDone)
-	t := time.NewTicker(c.lim.pingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-		}
-		inBefore, outBefore := c.traffic.in.Load(), c.traffic.out.Load()
-		ctx, cancel := context.WithTimeout(context.Background(), c.lim.pongTimeout)
-		c.pingStart.Store(time.Now().UnixNano())
-		err := ping(ctx)
-		c.pingStart.Store(0)
-		cancel()
-		if err == nil {
-			continue
-		}
-		select {
-		case <-c.done:
-			return
-		default:
-		}
-		inMoved := c.traffic.in.Load() != inBefore
-		switch {
-		case errors.Is(err, errPongTimeout):
-			if inMoved || c.blocked.Load() {
-				continue // inconclusive: data arrived, or we were not reading
-			}
-			c.lim.log.Warn("transport: keep-alive: no pong", "transport", kind, "timeout", c.lim.pongTimeout)
-			c.fail(&keepAliveError{msg: fmt.Sprintf("transport: %s keep-alive: no pong within %v, connection presumed dead", kind, c.lim.pongTimeout)})
-			return
-		case errors.Is(err, errPingNotWritten):
-			// A send held the writer for the whole window. Alive if bytes
-			// moved either way (a slow link), or we were not reading.
-			if inMoved || c.traffic.out.Load() != outBefore || c.blocked.Load() {
-				continue
-			}
-			c.lim.log.Warn("transport: keep-alive: connection stalled", "transport", kind, "timeout", c.lim.pongTimeout)
-			c.fail(&keepAliveError{msg: fmt.Sprintf("transport: %s keep-alive: no byte moved either way within %v while a send was pending, connection presumed dead", kind, c.lim.pongTimeout)})
-			return
-		default:
-			// The socket is broken; the read loop reports why.
-			c.lim.log.Debug("transport: keep-alive ping failed", "transport", kind, "err", err)
-			return
-		}
+var errNilMessage = errors.New("transport: cannot send a nil message")
+
+// traffic counts the bytes moved on a socket, as keep-alive evidence.
+type traffic struct {
+	in, out  atomic.Uint64
+	lastIn   atomic.Int64 // mono() of the last read that returned bytes
+	awaiting atomic.Bool  // a keep-alive ping is out: call answered on the next byte
+	answered func()       // set before awaiting is first set
+}
+
+// keepAlive pings a silent connection and declares it dead when nothing
+// comes back. It runs on a runtime timer (time.AfterFunc): no goroutine
+// exists between ticks.
+//
+// When no byte has arrived for the ping interval, a ping is queued; the
+// connection is dead when within the timeout no byte arrived although a
+// Recv was reading (a reader busy elsewhere, such as a router slowing a
+// source down, is no evidence either way), or when the ping could not even
+// be written and no byte moved in either direction. A dead peer is
+// therefore noticed at most interval + timeout after the last byte it
+// sent.
+//
+// Ownership: mu guards everything; tick runs on the timer's goroutine.
+type keepAlive struct {
+	c *core
+
+	mu      sync.Mutex
+	t       *time.Timer
+	on      bool // started
+	stopped bool
+	active  int // ticks running
+	quiet   *sync.Cond
+	waiting bool  // a ping is out
+	pingAt  int64 // mono() when it was queued
+	pingOut uint64
+	pingEnd int64
+}
+
+func (k *keepAlive) start() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.on || k.stopped {
+		return
+	}
+	k.on = true
+	k.c.traffic.lastIn.CompareAndSwap(0, mono())
+	k.c.traffic.answered = k.answered
+	k.t = time.AfterFunc(k.c.lim.pingInterval, k.tick)
+}
+
+func (k *keepAlive) running() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.on && !k.stopped
+}
+
+func (k *keepAlive) stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stopped = true
+	if k.t != nil {
+		k.t.Stop()
 	}
 }
 
-// Results of a keep-alive ping function besides nil and a broken socket.
-var (
-	errPongTimeout    = errors.New("pong timeout")     // ping written, no pong in time
-	errPingNotWritten = errors.New("ping not written") // writer busy for the whole window
-)
+// answered runs on the reader when the first byte after a ping arrives:
+// the peer is alive, and the next ping is due an interval from now.
+func (k *keepAlive) answered() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.waiting && !k.stopped {
+		k.waiting = false
+		k.t.Reset(k.c.lim.pingInterval)
+	}
+}
+
+// wait waits for a tick that is running to return.
+func (k *keepAlive) wait() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for k.active > 0 {
+		if k.quiet == nil {
+			k.quiet = sync.NewCond(&k.mu)
+		}
+		k.quiet.Wait()
+	}
+}
+
+func (k *keepAlive) tick() {
+	k.mu.Lock()
+	if k.stopped {
+		k.mu.Unlock()
+		return
+	}
+	k.active++
+	k.mu.Unlock()
+	dead := k.check()
+	k.mu.Lock()
+	k.active--
+	if k.active == 0 && k.quiet != nil {
+		k.quiet.Broadcast()
+	}
+	k.mu.Unlock()
+	if dead != nil {
+		k.c.lim.log.Warn("transport: keep-alive: connection presumed dead", "transport", k.c.kind, "err", dead)
+		k.c.fail(dead)
+	}
+}
+
+// check runs one keep-alive step and returns the error that ends the
+// connection, if it is dead.
+func (k *keepAlive) check() error {
+	c := k.c
+	interval, timeout := c.lim.pingInterval, c.lim.pongTimeout
+	now := mono()
+	last := c.traffic.lastIn.Load()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return nil
+	}
+	idle := time.Duration(now - last)
+	if !k.waiting {
+		if idle < interval {
+			k.t.Reset(interval - idle)
+			return nil
+		}
+		k.waiting = true
+		k.pingAt, k.pingOut = now, c.traffic.out.Load()
+		c.traffic.awaiting.Store(true)
+		k.mu.Unlock()
+		end := c.queuePing()
+		k.mu.Lock()
+		k.pingEnd = end
+		if !k.stopped {
+			k.t.Reset(timeout)
+		}
+		return nil
+	}
+	k.waiting = false
+	c.traffic.awaiting.Store(false)
+	switch {
+	case last > k.pingAt:
+		k.t.Reset(max(interval-idle, 0)) // something arrived: alive
+		return nil
+	case c.reading.Load() == 0:
+		k.t.Reset(interval) // nobody was reading: no evidence either way
+		return nil
+	case !c.out.writtenUpTo(k.pingEnd):
+		if c.traffic.out.Load() != k.pingOut {
+			k.t.Reset(interval) // a slow link: bytes still drain
+			return nil
+		}
+		return &keepAliveError{msg: fmt.Sprintf("transport: %s keep-alive: no byte moved either way within %v while a send was pending, connection presumed dead", c.kind, timeout)}
+	}
+	return &keepAliveError{msg: fmt.Sprintf("transport: %s keep-alive: no pong within %v, connection presumed dead", c.kind, timeout)}
+}
+
+// queuePing queues a ping through the transport and flushes it.
+func (c *core) queuePing() int64 {
+	c.sendMu.Lock()
+	end := c.w.queuePing()
+	c.sendMu.Unlock()
+	c.out.flush()
+	return end
+}
 
 // keepAliveError is a connection declared dead by keep-alive.
 type keepAliveError struct {
@@ -308,35 +531,6 @@ func (e *keepAliveError) Error() string {
 	return e.msg
 }
 func (e *keepAliveError) Unwrap() error { return e.cause }
-
-var errNilMessage = errors.New("transport: cannot send a nil message")
-
-// traffic counts the bytes moved on a socket, as keep-alive evidence.
-type traffic struct {
-	in, out atomic.Uint64
-}
-
-// countingConn counts the bytes read and written.
-type countingConn struct {
-	net.Conn
-	t *traffic
-}
-
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.t.in.Add(uint64(n))
-	}
-	return n, err
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	if n > 0 {
-		c.t.out.Add(uint64(n))
-	}
-	return n, err
-}
 
 // Traffic implements TrafficCounter.
 func (c *core) Traffic() (in, out uint64) { return c.traffic.in.Load(), c.traffic.out.Load() }

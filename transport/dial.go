@@ -81,7 +81,7 @@ func dialRawSocket(ctx context.Context, network, addr string, tc *tls.Config, li
 		sendLimit, err := clientHandshake(ctx, conn, ser, lim.maxSize)
 		if err == nil {
 			lim.log.Debug("transport: rawsocket connected", "network", network, "addr", addr, "serializer", ser.Name(), "send_limit", sendLimit)
-			return newRawSocketPeer(conn, ser, lim, sendLimit, lim.rawSocketPing), nil
+			return newRawSocketPeer(conn, ser, lim, sendLimit, lim.rawSocketPing, nil), nil
 		}
 		_ = conn.Close()
 		tried = append(tried, ser.Name())

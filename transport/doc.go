@@ -2,7 +2,10 @@
 // messages over a connection and knows nothing of their meaning.
 //
 // A Peer is one end of a connection: Send (safe for concurrent use), Recv
-// (one reader), Close, and the Serializer that was negotiated.
+// (one reader), Close, and the Serializer that was negotiated. The network
+// peers also implement NetPeer: keep-alive control, the pre-authentication
+// size limit, and a non-blocking outbound queue with its backlog, for
+// routers doing flow control.
 //
 // # Clients
 //
@@ -16,7 +19,7 @@
 // DialOptions has working zero-value defaults: serializers offered CBOR,
 // MsgPack, JSON; TLS verification on (CAFile, client certificates,
 // ServerName, and an explicit InsecureSkipVerify); 16 MiB message limit;
-// WebSocket keep-alive pings every 30s with a 10s pong timeout.
+// keep-alive pings after 30s of silence with a 10s timeout.
 //
 // # Servers
 //
@@ -27,33 +30,47 @@
 // own goroutine with a timeout. Both yield Peers. Pipe makes a connected
 // in-memory pair for tests and for embedding a router in the same process.
 //
+// Strangers get little: ServerOptions.PreAuthMaxMessageSize limits what a
+// client may send before NetPeer.Authenticated (a RawSocket frame header
+// announcing more is refused before anything is allocated for it, a
+// WebSocket read stops at the limit), and ServerOptions.AddressLimit caps
+// the connections from one IP address, open and not yet authenticated
+// (RawSocket handshake error 4, "maximum connection count reached";
+// WebSocket HTTP 503).
+//
 // # Protocol details
 //
 // WebSocket: JSON travels in text messages, MsgPack and CBOR in binary
 // ones; a message of the other kind fails the connection (close status
 // 1003). RawSocket: the 4-octet handshake in both directions including the
-// error replies, 4-octet frame headers, PING answered with PONG. Sending
-// RawSocket PINGs is opt-in (DialOptions.RawSocketPing) because crossbar
-// cannot parse them and drops the connection. When a RawSocket server
-// refuses a serializer, or drops the connection as crossbar does, Dial
-// retries with the next serializer.
+// error replies, 4-octet frame headers, PING answered with PONG. When a
+// RawSocket server refuses a serializer, or drops the connection as crossbar
+// does, Dial retries with the next serializer.
 //
 // # Limits, keep-alive and errors
 //
 // MaxMessageSize applies both ways. An oversized Send fails with a
-// *MessageTooBigError before anything is written and the connection stays
+// *MessageTooBigError before anything is queued and the connection stays
 // open; an oversized incoming message closes the connection and Recv returns
 // a *MessageTooBigError. For RawSocket the sending limit is also the
 // peer's announced one.
 //
-// Keep-alive pings detect a half-open connection (the peer vanished
-// without a FIN): when no pong and no other data arrives within PongTimeout
-// while the reader was free to read it, or when a pending send keeps the
-// ping from being written and no byte moves either way for PongTimeout, the
-// connection is closed and Recv returns the reason. Data arriving, bytes
-// still draining on a slow link, or a reader waiting for Recv to take a
-// message all count as alive, so a busy connection is never mistaken for a
-// dead one.
+// Keep-alive detects a half-open connection (the peer vanished without a
+// FIN) within PingInterval + PongTimeout, with the same settings on every
+// transport. A connection silent for PingInterval is pinged (a WebSocket
+// ping frame, a RawSocket PING); it is declared dead, closed, and the reason
+// returned by Recv when within PongTimeout no byte arrived although Recv was
+// reading, or when the ping could not even be written and no byte moved in
+// either direction. Data arriving, bytes still draining on a slow link, or
+// nobody calling Recv (a reader busy elsewhere) all count as alive, so a busy
+// connection is never mistaken for a dead one. Pings are answered, and
+// answers received, by Recv: a connection must be read to stay alive.
+// WebSocket clients and servers ping from the start; RawSocket PINGs start
+// with DialOptions.RawSocketPing / ServerOptions.RawSocketPing or when the
+// session layer calls NetPeer.StartPing, because crossbar cannot parse a
+// RawSocket PING and drops the connection (the session layer probes crossbar
+// with WAMP calls instead). Keep-alive runs on a runtime timer; it has no
+// goroutine of its own.
 //
 // Every error that ends a connection matches ErrClosed with errors.Is and
 // keeps its cause (errors.As for *MessageTooBigError, *RawSocketError). A
@@ -63,18 +80,51 @@
 //
 // # Contexts
 //
-// The context of Dial bounds connecting and the handshakes only. A context
-// passed to Recv bounds the wait for a message; ending it never closes the
-// connection. A context passed to Send bounds the wait for the writer (the
-// connection stays open) and the write itself: if it ends mid-write, the
-// connection is closed, since a half-written frame cannot be taken back.
-// Pass a long-lived context to the read loop.
+// The context of Dial bounds connecting and the handshakes only. The
+// context of Send bounds the wait for room in the connection's outbox (a
+// megabyte may wait to be written); when it ends Send returns its error and
+// the connection stays open. It never reaches the write itself, which only
+// the connection's own rules end (keep-alive, a broken socket). The context
+// of Recv bounds the wait for a message and never closes the connection: a
+// blocked read is interrupted by moving the socket's read deadline, and
+// resumes with the next Recv. RawSocket frames resume where they stopped; a
+// WebSocket read is interrupted only between messages, because
+// coder/websocket cannot resume inside one: a message that has begun to
+// arrive is read to its end (bounded by keep-alive). Passing the same
+// long-lived context to every Recv costs nothing per call.
 //
 // # Ownership
 //
-// Each network peer has one read-loop goroutine that owns all socket reads
-// and hands messages to Recv through a small queue (back-pressure beyond
-// it), a one-slot writer semaphore that serializes writes (Send, PONGs,
-// pings), and optionally one keep-alive goroutine. Close waits for these
-// goroutines, so a closed peer leaves nothing running.
+// No goroutine reads a connection on its own: the goroutine in Recv (the
+// session's or the router session's reader) reads the socket, decodes and
+// returns, and answers pings on the way. Read buffers come from a pool while
+// data flows; an idle connection keeps a 512-byte one.
+//
+// Writes go through the connection's outbox, the one owner of the socket's
+// write side. Send and NetPeer.Enqueue encode the message on the caller's
+// goroutine, queue it, and write at once if nobody else is writing: on TCP
+// and Unix sockets with a writev that never waits for the socket, so no
+// caller blocks on a slow peer. What the socket does not take at once is
+// written by a writer goroutine started for the purpose, which exits when
+// the queue is empty; TLS connections always write from that goroutine.
+// Messages queued while a write is in progress go out together in the next
+// one: writes coalesce, and NetPeer.Enqueue of a batch is one write.
+//
+// WebSocket: coder/websocket frames each message and flushes it to the
+// connection, which would be one system call per message. It is given a
+// net.Conn of ours on both sides (a custom dial whose response body we
+// replace, and the hijacked connection of the server) whose Write copies
+// the frame into the outbox; the outbox writes it with everything else
+// queued. Its Read feeds a tracker of frame boundaries, which is what lets
+// the Recv context interrupt a read between messages. We chose this over
+// forking coder/websocket or writing frames ourselves: coder/websocket
+// still does all WebSocket framing, masking, control frames and the close
+// handshake; we only decide when bytes meet the socket. The cost is one copy
+// of each outgoing frame.
+//
+// A *Shared message (Share) is encoded once per serializer whatever the
+// number of peers it is sent to; RawSocket peers then write the same bytes.
+//
+// Close writes what is queued (at most a second, with the WebSocket close
+// frame), closes the socket and waits for the writer goroutine.
 package transport

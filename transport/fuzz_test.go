@@ -100,7 +100,7 @@ func FuzzRawSocketFrameReader(f *testing.F) {
 			t.Fatal(err)
 		}
 		conn := &fakeConn{r: bytes.NewReader(data)}
-		p := newRawSocketPeer(conn, protocol.JSON, lims, 1<<24, false)
+		p := newRawSocketPeer(conn, protocol.JSON, lims, 1<<24, false, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for {
@@ -180,6 +180,111 @@ func FuzzRawSocketHandshake(f *testing.F) {
 		}
 		if err != nil && err.Error() == "" {
 			t.Fatal("empty error text")
+		}
+	})
+}
+
+// chunkReader returns its input in pieces whose sizes come from sizes,
+// answering errInterrupted between pieces, as a socket read interrupted by
+// the Recv context does.
+type chunkReader struct {
+	data        []byte
+	sizes       []byte
+	interrupted bool
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	if !c.interrupted {
+		c.interrupted = true
+		return 0, errInterrupted
+	}
+	c.interrupted = false
+	n := 1
+	if len(c.sizes) > 0 {
+		n = int(c.sizes[0])%64 + 1
+		c.sizes = c.sizes[1:]
+	}
+	n = min(n, len(p), len(c.data))
+	copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// FuzzFrameReaderResumes: a frame reader interrupted between any two reads
+// resumes where it stopped, so it yields the same frames as one reading
+// without interruption.
+func FuzzFrameReaderResumes(f *testing.F) {
+	call, _ := protocol.JSON.Marshal(testCall(1))
+	f.Add(frameBytes(frameMessage, call), []byte{1, 2, 3})
+	f.Add(append(frameBytes(framePing, []byte("ping")), frameBytes(frameMessage, call)...), []byte{0, 63, 5})
+	f.Add([]byte{0x08, 0, 0, 0}, []byte{})
+	f.Fuzz(func(t *testing.T, data, sizes []byte) {
+		type frame struct {
+			typ     byte
+			payload string
+		}
+		read := func(r io.Reader) (frames []frame, end string) {
+			fr := &frameReader{r: r, limit: 1 << 16}
+			for {
+				typ, payload, err := fr.next()
+				if errors.Is(err, errInterrupted) {
+					continue
+				}
+				if err != nil {
+					return frames, err.Error()
+				}
+				frames = append(frames, frame{typ, string(payload)})
+			}
+		}
+		want, wantEnd := read(bytes.NewReader(data))
+		got, gotEnd := read(&chunkReader{data: data, sizes: sizes})
+		if len(got) != len(want) {
+			t.Fatalf("%d frames with interruptions, %d without", len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("frame %d differs", i)
+			}
+		}
+		// The end differs only in how much of a truncated frame was read.
+		if (wantEnd == errClosedByPeer.Error()) != (gotEnd == errClosedByPeer.Error()) {
+			t.Fatalf("ended with %q, want %q", gotEnd, wantEnd)
+		}
+	})
+}
+
+// FuzzFrameTracker: the WebSocket frame tracker reaches the same state
+// whether a stream is fed at once or in pieces, and never panics.
+func FuzzFrameTracker(f *testing.F) {
+	f.Add([]byte{0x81, 0x03, 'a', 'b', 'c'}, []byte{1})
+	f.Add([]byte{0x01, 0x01, 'a', 0x89, 0x00, 0x80, 0x01, 'b'}, []byte{2, 3})
+	f.Add([]byte{0x82, 0xFE, 0x00, 0x80, 1, 2, 3, 4}, []byte{0})
+	f.Add([]byte{0x82, 0x7F, 0, 0, 0, 0, 0, 0, 1, 0}, []byte{5})
+	f.Fuzz(func(t *testing.T, data, sizes []byte) {
+		var whole, pieces frameTracker
+		whole.feed(data)
+		rest := data
+		for len(rest) > 0 {
+			n := 1
+			if len(sizes) > 0 {
+				n = int(sizes[0])%16 + 1
+				sizes = sizes[1:]
+			}
+			n = min(n, len(rest))
+			pieces.feed(rest[:n])
+			rest = rest[n:]
+		}
+		if whole.boundary() != pieces.boundary() || whole.hn != pieces.hn || whole.left != pieces.left ||
+			whole.frag != pieces.frag || len(whole.msgs) != len(pieces.msgs) {
+			t.Fatalf("state differs: %+v / %+v", whole, pieces)
+		}
+		for i := range whole.msgs {
+			if whole.msgs[i] != pieces.msgs[i] {
+				t.Fatalf("message %d size %d / %d", i, whole.msgs[i], pieces.msgs[i])
+			}
 		}
 	})
 }

@@ -13,7 +13,6 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -23,8 +22,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
@@ -323,34 +320,6 @@ func dialOpts(t testing.TB, ser protocol.Serializer) DialOptions {
 		o.Serializers = []protocol.Serializer{ser}
 	}
 	return o
-}
-
-// silentServer accepts one client on scheme ("ws" or "tcp"), does the
-// opening handshake (WebSocket upgrade with the WAMP subprotocols, or
-// RawSocket), and then never reads a byte until release is closed. It
-// returns the URL to dial.
-func silentServer(t testing.TB, scheme string, release <-chan struct{}) string {
-	t.Helper()
-	if scheme == "tcp" {
-		return rawServer(t, func(c net.Conn) {
-			rawAcceptHandshake(t, c, 0xF)
-			<-release
-		})
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var sps []string
-		for _, s := range []protocol.Serializer{protocol.CBOR, protocol.MsgPack, protocol.JSON} {
-			sps = append(sps, s.Subprotocol())
-		}
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: sps})
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		<-release
-	}))
-	t.Cleanup(srv.Close)
-	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 }
 
 // rawServer listens on loopback TCP and runs fn for the first connection;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ type RawSocketListener struct {
 	l       net.Listener
 	lim     limits
 	timeout time.Duration
+	addrs   *AddressLimit
 
 	ready chan Peer     // handshaken peers, taken by Accept
 	done  chan struct{} // closed by Close
@@ -59,7 +61,14 @@ func serverLimits(opts ServerOptions) (limits, error) {
 	if opts.HandshakeTimeout < 0 {
 		return limits{}, fmt.Errorf("transport: negative HandshakeTimeout %v", opts.HandshakeTimeout)
 	}
-	return resolveLimits(opts.Serializers, opts.MaxMessageSize, opts.PingInterval, opts.PongTimeout, opts.RawSocketPing, opts.Logger)
+	if opts.PreAuthMaxMessageSize < 0 {
+		return limits{}, fmt.Errorf("transport: negative PreAuthMaxMessageSize %d", opts.PreAuthMaxMessageSize)
+	}
+	lim, err := resolveLimits(opts.Serializers, opts.MaxMessageSize, opts.PingInterval, opts.PongTimeout, opts.RawSocketPing, opts.Logger)
+	if opts.PreAuthMaxMessageSize < lim.maxSize {
+		lim.preAuthSize = opts.PreAuthMaxMessageSize
+	}
+	return lim, err
 }
 
 func newRawSocketListener(l net.Listener, lim limits, opts ServerOptions) *RawSocketListener {
@@ -71,6 +80,7 @@ func newRawSocketListener(l net.Listener, lim limits, opts ServerOptions) *RawSo
 		done:    make(chan struct{}),
 		pending: make(map[net.Conn]struct{}),
 		failed:  make(chan struct{}),
+		addrs:   opts.AddressLimit,
 	}
 	if rl.timeout == 0 {
 		rl.timeout = DefaultHandshakeTimeout
@@ -152,22 +162,45 @@ func (rl *RawSocketListener) acceptLoop() {
 		rl.pending[c] = struct{}{}
 		rl.wg.Add(1)
 		rl.mu.Unlock()
-		go rl.handshake(c)
+		slot, ok := rl.addrs.acquire(c.RemoteAddr().String())
+		if !ok {
+			go rl.refuse(c)
+			continue
+		}
+		go rl.handshake(c, slot)
 	}
 }
 
-func (rl *RawSocketListener) handshake(c net.Conn) {
+// refuse answers a client over its address's connection limit with the
+// handshake error "maximum connection count reached".
+func (rl *RawSocketListener) refuse(c net.Conn) {
+	defer rl.wg.Done()
+	rl.lim.log.Info("transport: rawsocket connection refused: too many from this address", "remote", c.RemoteAddr(), "limit", rl.addrs.String())
+	_ = c.SetDeadline(time.Now().Add(min(rl.timeout, time.Second)))
+	var hello [4]byte
+	if _, err := io.ReadFull(c, hello[:]); err == nil && hello[0] == rawSocketMagic {
+		reply := encodeServerError(RawSocketMaxConnections)
+		_, _ = c.Write(reply[:])
+	}
+	rl.mu.Lock()
+	delete(rl.pending, c)
+	rl.mu.Unlock()
+	_ = c.Close()
+}
+
+func (rl *RawSocketListener) handshake(c net.Conn, slot *addrSlot) {
 	defer rl.wg.Done()
 	ser, clientMax, err := serverHandshake(c, rl.lim.serializers, rl.lim.maxSize, rl.timeout)
 	rl.mu.Lock()
 	delete(rl.pending, c)
 	rl.mu.Unlock()
 	if err != nil {
+		slot.release()
 		rl.lim.log.Info("transport: rawsocket handshake failed", "remote", c.RemoteAddr(), "err", err)
 		_ = c.Close()
 		return
 	}
-	p := newRawSocketPeer(c, ser, rl.lim, clientMax, rl.lim.rawSocketPing)
+	p := newRawSocketPeer(c, ser, rl.lim, clientMax, rl.lim.rawSocketPing, slot)
 	select {
 	case rl.ready <- p:
 	case <-rl.done:

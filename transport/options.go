@@ -53,14 +53,22 @@ type DialOptions struct {
 	// announced to the server.
 	MaxMessageSize int
 
-	// PingInterval is how often an idle WebSocket connection (or RawSocket
-	// with RawSocketPing) is pinged. Default 30s; negative disables.
+	// PingInterval is how long a connection may stay silent before it is
+	// pinged. Default 30s; negative disables keep-alive. The same setting
+	// serves every transport: WebSocket pings start at once; RawSocket PINGs
+	// start with RawSocketPing, or when the session layer calls
+	// NetPeer.StartPing after WELCOME (session.Join does unless the router
+	// is crossbar, which it probes with WAMP calls instead).
 	PingInterval time.Duration
-	// PongTimeout is how long to wait for the pong before the connection is
-	// declared dead, closed, and the failure returned from Recv. Default 10s.
+	// PongTimeout is how long to wait for an answer to a ping before the
+	// connection is declared dead, closed, and the failure returned from
+	// Recv. Default 10s. A dead peer is noticed within PingInterval +
+	// PongTimeout.
 	PongTimeout time.Duration
-	// RawSocketPing enables RawSocket PINGs from the client. Off by default:
-	// crossbar cannot parse them and drops the connection.
+	// RawSocketPing starts RawSocket PINGs with the connection, before any
+	// WAMP message. Off by default: crossbar cannot parse them and drops the
+	// connection; see PingInterval for how RawSocket keep-alive starts
+	// otherwise.
 	RawSocketPing bool
 
 	// Header holds extra HTTP headers for the WebSocket handshake.
@@ -91,6 +99,14 @@ type ServerOptions struct {
 	// RawSocketPing enables RawSocket PINGs from the server (off by
 	// default: crossbar-based clients cannot parse them).
 	RawSocketPing bool
+	// PreAuthMaxMessageSize is the largest message accepted from a client
+	// until the session layer calls NetPeer.Authenticated (after WELCOME),
+	// so that a stranger cannot make the server buffer MaxMessageSize
+	// bytes. Zero means MaxMessageSize (no separate limit).
+	PreAuthMaxMessageSize int
+	// AddressLimit, when not nil, caps the connections from one source IP
+	// address, open and not yet authenticated (see AddressLimit).
+	AddressLimit *AddressLimit
 	// HandshakeTimeout bounds each RawSocket handshake (including TLS),
 	// so a silent client cannot hold a connection slot (default 10s).
 	HandshakeTimeout time.Duration
@@ -110,6 +126,7 @@ type limits struct {
 	pingInterval  time.Duration // <= 0: off
 	pongTimeout   time.Duration
 	rawSocketPing bool
+	preAuthSize   int // 0: none
 	log           *slog.Logger
 }
 

@@ -10,18 +10,18 @@ import (
 // Peer is one end of a WAMP connection.
 //
 // Send is safe for concurrent use; Recv must be called from one goroutine at
-// a time (the connection's reader). Close may be called at any time, any
-// number of times; it unblocks pending Send and Recv calls.
+// a time (the connection's reader), and must be called for the connection to
+// stay alive: it also answers keep-alive pings. Close may be called at any
+// time, any number of times; it unblocks pending Send and Recv calls.
 //
-// A context passed to Send or Recv bounds that one operation. A context that
-// ends while bytes are half written or half read closes the connection,
-// because the stream cannot be resynchronised; pass a long-lived context to
-// the read loop and a per-message one only where that is acceptable.
+// A context passed to Send or Recv bounds the wait of that one call and
+// never closes the connection (see the package doc, "Contexts").
 //
 // The WebSocket and RawSocket peers also have a RemoteAddr() net.Addr
 // method, the address of the other end (for a server, the client's).
 type Peer interface {
-	// Send serializes and writes one message.
+	// Send serializes one message and queues it for writing, waiting while
+	// the connection's outbox is full.
 	Send(ctx context.Context, m protocol.Message) error
 	// Recv reads and decodes the next message.
 	Recv(ctx context.Context) (protocol.Message, error)

@@ -41,12 +41,12 @@ type pipePeer struct {
 func (p *pipePeer) Serializer() protocol.Serializer { return p.ser }
 
 func (p *pipePeer) Send(ctx context.Context, m protocol.Message) error {
-	if m == nil {
+	if m == nil || unshare(m) == nil {
 		return errNilMessage
 	}
-	it := pipeItem{msg: m}
+	it := pipeItem{msg: unshare(m)}
 	if p.ser != nil {
-		b, err := p.ser.Marshal(m)
+		b, err := marshal(p.ser, m)
 		if err != nil {
 			return err
 		}

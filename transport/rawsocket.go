@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -125,73 +124,92 @@ func parseFrameHeader(h [4]byte) (typ byte, n int, err error) {
 // cleanly (between messages).
 var errClosedByPeer = fmt.Errorf("%w by peer", ErrClosed)
 
-// frameReader reads RawSocket frames.
+// frameReader reads RawSocket frames. A read error leaves its state
+// intact, so that a read interrupted by the Recv context resumes where it
+// stopped; every other error is final for the connection.
 type frameReader struct {
 	r     io.Reader
 	limit int // largest payload accepted
-	hdr   [4]byte
+
+	hdr     [4]byte
+	hn      int // header octets read
+	typ     byte
+	size    int // payload size, once the header is complete
+	payload []byte
 }
 
-// next reads one frame. Every failure is final for the connection.
+// next reads one frame.
 func (f *frameReader) next() (typ byte, payload []byte, err error) {
-	n, err := io.ReadFull(f.r, f.hdr[:])
-	if err != nil {
-		switch {
-		case n == 0 && errors.Is(err, io.EOF):
-			return 0, nil, errClosedByPeer
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return 0, nil, fmt.Errorf("transport: rawsocket: connection closed mid-frame (got %d of 4 header octets): %w", n, err)
+	for f.hn < 4 {
+		n, err := f.r.Read(f.hdr[f.hn:])
+		f.hn += n
+		if err != nil && f.hn < 4 {
+			switch {
+			case errors.Is(err, errInterrupted):
+				return 0, nil, err
+			case f.hn == 0 && errors.Is(err, io.EOF):
+				return 0, nil, errClosedByPeer
+			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+				return 0, nil, fmt.Errorf("transport: rawsocket: connection closed mid-frame (got %d of 4 header octets): %w", f.hn, io.ErrUnexpectedEOF)
+			}
+			return 0, nil, fmt.Errorf("transport: rawsocket read: %w", err)
 		}
-		return 0, nil, fmt.Errorf("transport: rawsocket read: %w", err)
-	}
-	typ, size, err := parseFrameHeader(f.hdr)
-	if err != nil {
-		return 0, nil, err
-	}
-	if size > f.limit {
-		return 0, nil, &MessageTooBigError{Size: size, Limit: f.limit, Received: true}
+		if f.hn == 4 {
+			typ, size, err := parseFrameHeader(f.hdr)
+			if err != nil {
+				return 0, nil, err
+			}
+			// Refused before anything is allocated for it.
+			if size > f.limit {
+				return 0, nil, &MessageTooBigError{Size: size, Limit: f.limit, Received: true}
+			}
+			f.typ, f.size, f.payload = typ, size, nil
+		}
 	}
 	// Grow the buffer as bytes arrive, so that a peer announcing a large
 	// frame and sending nothing cannot make us allocate the whole of it.
 	const step = 64 << 10
-	payload = make([]byte, 0, min(size, step))
-	for len(payload) < size {
-		if len(payload) == cap(payload) {
-			payload = slices.Grow(payload, min(size-len(payload), cap(payload)))
+	if f.payload == nil {
+		f.payload = make([]byte, 0, min(f.size, step))
+	}
+	for len(f.payload) < f.size {
+		if len(f.payload) == cap(f.payload) {
+			f.payload = slices.Grow(f.payload, min(f.size-len(f.payload), cap(f.payload)))
 		}
-		n, err := io.ReadFull(f.r, payload[len(payload):min(cap(payload), size)])
-		payload = payload[:len(payload)+n]
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return 0, nil, fmt.Errorf("transport: rawsocket: connection closed mid-frame (got %d of %d payload octets): %w", len(payload), size, io.ErrUnexpectedEOF)
+		n, err := f.r.Read(f.payload[len(f.payload):min(cap(f.payload), f.size)])
+		f.payload = f.payload[:len(f.payload)+n]
+		if err != nil && len(f.payload) < f.size {
+			switch {
+			case errors.Is(err, errInterrupted):
+				return 0, nil, err
+			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+				return 0, nil, fmt.Errorf("transport: rawsocket: connection closed mid-frame (got %d of %d payload octets): %w", len(f.payload), f.size, io.ErrUnexpectedEOF)
 			}
 			return 0, nil, fmt.Errorf("transport: rawsocket read: %w", err)
 		}
 	}
+	typ, payload = f.typ, f.payload
+	f.hn, f.payload = 0, nil
 	return typ, payload, nil
 }
 
 // rawSocketPeer is a Peer over a RawSocket connection (TCP, TLS or Unix).
 type rawSocketPeer struct {
-	*core
-	conn  net.Conn
-	pongs chan []byte // read loop -> keep-alive
+	core
+	lr      *lazyReader
+	fr      frameReader
+	pingSeq uint64
 }
 
-func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLimit int, ping bool) *rawSocketPeer {
+func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLimit int, ping bool, slot *addrSlot) *rawSocketPeer {
 	recvLimit := min(lim.maxSize, rawSocketMaxLen)
-	p := &rawSocketPeer{
-		core:  newCore(ser, lim, min(sendLimit, lim.maxSize), recvLimit, nil),
-		conn:  conn,
-		pongs: make(chan []byte, 1),
-	}
-	p.closeTransport = func(error) { _ = conn.Close() }
-	go p.readLoop()
-	if ping && lim.pingInterval > 0 {
-		p.pingKind = "rawsocket"
-		go p.keepAlive("rawsocket", p.ping)
-	} else {
-		close(p.pingDone)
+	p := &rawSocketPeer{}
+	p.slot = slot
+	p.init("rawsocket", p, conn, ser, lim, min(sendLimit, lim.maxSize), recvLimit, conn)
+	p.lr = newLazyReader(countingReader{r: conn, t: &p.traffic})
+	p.fr = frameReader{r: rawSocketSource{p}}
+	if ping {
+		p.StartPing()
 	}
 	return p
 }
@@ -199,124 +217,78 @@ func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLi
 // RemoteAddr is the address of the other end (see Peer).
 func (p *rawSocketPeer) RemoteAddr() net.Addr { return p.conn.RemoteAddr() }
 
-func (p *rawSocketPeer) Send(ctx context.Context, m protocol.Message) error {
-	return p.send(ctx, m, func(b []byte) error { return p.writeFrame(frameMessage, b) })
+// rawSocketSource is what the frame reader reads: the buffered socket,
+// with reads the Recv context may interrupt.
+type rawSocketSource struct{ p *rawSocketPeer }
+
+func (s rawSocketSource) Read(b []byte) (int, error) {
+	p := s.p
+	if p.closing.Load() {
+		return 0, net.ErrClosed
+	}
+	if p.lr.buffered() == 0 && p.intr.fired.Load() {
+		return 0, errInterrupted
+	}
+	n, err := p.lr.Read(b)
+	if p.intr.interrupted(err) {
+		return n, errInterrupted
+	}
+	return n, err
 }
 
-// writeFrame writes one frame; the caller holds the writer slot. Small
-// frames go out in one write (writev on TCP and Unix sockets, one TLS
-// record otherwise); large ones in chunks, so that keep-alive sees progress.
-func (p *rawSocketPeer) writeFrame(typ byte, b []byte) error {
-	h := encodeFrameHeader(typ, len(b))
-	const chunk = 64 << 10
-	if len(b) <= chunk {
-		var n int64
-		var err error
-		switch p.conn.(type) {
-		case *net.TCPConn, *net.UnixConn:
-			bufs := net.Buffers{h[:], b}
-			n, err = bufs.WriteTo(p.conn)
-		default:
-			buf := make([]byte, 0, 4+len(b))
-			buf = append(append(buf, h[:]...), b...)
-			var k int
-			k, err = p.conn.Write(buf)
-			n = int64(k)
-		}
-		p.traffic.out.Add(uint64(n))
-		return err
-	}
-	w := &countingConn{Conn: p.conn, t: p.traffic}
-	if _, err := w.Write(h[:]); err != nil {
-		return err
-	}
-	for len(b) > 0 {
-		k := min(len(b), chunk)
-		if _, err := w.Write(b[:k]); err != nil {
-			return err
-		}
-		b = b[k:]
-	}
-	return nil
-}
-
-func (p *rawSocketPeer) readLoop() {
-	defer close(p.readDone)
-	fr := &frameReader{
-		r:     bufio.NewReaderSize(&countingConn{Conn: p.conn, t: p.traffic}, 16<<10),
-		limit: p.recvLimit,
-	}
+func (p *rawSocketPeer) readMessage() ([]byte, error) {
 	for {
-		typ, payload, err := fr.next()
+		p.fr.limit = p.currentRecvLimit()
+		typ, payload, err := p.fr.next()
 		if err != nil {
-			p.fail(err)
-			return
+			return nil, err
 		}
 		switch typ {
 		case frameMessage:
-			if !p.deliver(payload) {
-				return
-			}
+			return payload, nil
 		case framePing:
 			// Answer at once, echoing the payload.
-			err := p.write(context.Background(), sendInterrupted, func() error { return p.writeFrame(framePong, payload) })
-			if err != nil {
-				return
-			}
+			p.sendMu.Lock()
+			p.pushFrame(framePong, payload)
+			p.sendMu.Unlock()
+			p.out.flush()
 		case framePong:
-			select {
-			case p.pongs <- payload:
-			default:
-			}
+			// Keep-alive only needs to see bytes arrive.
 		}
 	}
 }
 
-// ping sends a PING with a fresh payload and waits for the matching PONG.
-func (p *rawSocketPeer) ping(ctx context.Context) error {
-	var payload [8]byte
-	binary.BigEndian.PutUint64(payload[:], uint64(time.Now().UnixNano()))
-	for { // drop stale pongs
-		select {
-		case <-p.pongs:
-			continue
-		default:
-		}
-		break
-	}
-	notWritten := func(cause error) error {
-		return &keepAliveError{fmt.Sprintf("transport: rawsocket keep-alive: ping not written within %v, connection presumed dead", p.lim.pongTimeout), cause}
-	}
-	// Waiting for the writer slot is bounded by ctx separately, so that a
-	// busy writer reads as errPingNotWritten and not as a dead peer.
-	select {
-	case p.wlock <- struct{}{}:
-		<-p.wlock
-	case <-p.done:
-		return p.closedErr()
-	case <-ctx.Done():
-		return errPingNotWritten
-	}
-	err := p.write(ctx, notWritten, func() error { return p.writeFrame(framePing, payload[:]) })
-	if err != nil && !errors.Is(err, ErrClosed) {
-		return errPingNotWritten // the slot was taken again and ctx ended
-	}
-	if err != nil {
-		return err
-	}
-	for {
-		select {
-		case got := <-p.pongs:
-			if string(got) == string(payload[:]) {
-				return nil
-			}
-		case <-p.done:
-			return p.closedErr()
-		case <-ctx.Done():
-			return errPongTimeout
-		}
-	}
+func (p *rawSocketPeer) push(b []byte) error {
+	p.pushFrame(frameMessage, b)
+	return nil
 }
+
+// pushFrame queues one frame: its header copied, its payload referenced.
+func (p *rawSocketPeer) pushFrame(typ byte, b []byte) {
+	h := encodeFrameHeader(typ, len(b))
+	o := p.out
+	o.mu.Lock()
+	o.addLocked(h[:], true)
+	o.addLocked(b, false)
+	o.endLocked()
+	o.mu.Unlock()
+}
+
+func (p *rawSocketPeer) queuePing() int64 {
+	p.pingSeq++
+	var payload [8]byte
+	binary.BigEndian.PutUint64(payload[:], p.pingSeq)
+	p.pushFrame(framePing, payload[:])
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	return p.out.enq
+}
+
+func (p *rawSocketPeer) buffered() bool { return p.lr.buffered() > 0 || p.fr.hn > 0 }
+
+func (p *rawSocketPeer) setRecvLimit(int) {} // read per frame from core
+
+func (p *rawSocketPeer) shutdown(error, bool) {}
 
 // deadlineFromContext makes conn's I/O fail when ctx ends and returns a
 // function that undoes it and reports whether ctx ended.

@@ -2,7 +2,11 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +22,18 @@ import (
 )
 
 // wsPeer is a Peer over a WebSocket connection.
+//
+// coder/websocket frames and unframes messages; it reads and writes
+// through a wsConn of ours, which makes its writes land in the outbox
+// (coalesced with other messages, written without blocking) and its reads
+// interruptible at message boundaries.
 type wsPeer struct {
-	*core
+	core
 	ws      *websocket.Conn
-	raw     net.Conn // the underlying socket, for a hard close
+	wc      *wsConn
 	msgType websocket.MessageType
+	client  bool
+	pingSeq uint64
 }
 
 // wsStatusError is a terminal error that also picks the close status sent
@@ -35,101 +46,143 @@ type wsStatusError struct {
 func (e *wsStatusError) Error() string { return e.err.Error() }
 func (e *wsStatusError) Unwrap() error { return e.err }
 
-func newWSPeer(ws *websocket.Conn, raw net.Conn, tr *traffic, ser protocol.Serializer, lim limits) *wsPeer {
-	ws.SetReadLimit(int64(lim.maxSize))
-	p := &wsPeer{
-		core:    newCore(ser, lim, lim.maxSize, lim.maxSize, tr),
-		ws:      ws,
-		raw:     raw,
-		msgType: websocket.MessageBinary,
-	}
+// newWSPeer makes the peer of a WebSocket whose I/O goes through wc, over
+// socket conn (deadlines, close); out writes to w.
+func newWSPeer(ws *websocket.Conn, wc *wsConn, conn net.Conn, w interface{ Write([]byte) (int, error) }, ser protocol.Serializer, lim limits, client bool) *wsPeer {
+	p := wc.p
+	p.ws = ws
+	p.client = client
+	p.init("websocket", p, conn, ser, lim, lim.maxSize, lim.maxSize, w)
+	p.msgType = websocket.MessageBinary
 	if ser.TextFrames() {
 		p.msgType = websocket.MessageText
 	}
-	p.closeTransport = p.closeWS
-	go p.readLoop()
+	ws.SetReadLimit(int64(p.currentRecvLimit()))
 	if lim.pingInterval > 0 {
-		p.pingKind = "websocket"
-		go p.keepAlive("websocket", p.ping)
-	} else {
-		close(p.pingDone)
+		p.StartPing()
 	}
 	return p
 }
 
-// closeWS closes the WebSocket: with a close handshake bounded by
-// closeGrace for a local close or a protocol error, at once otherwise.
-func (p *wsPeer) closeWS(cause error) {
+// shutdown closes the WebSocket: with a close frame for a local close, a
+// protocol error or a drop, at once otherwise.
+func (p *wsPeer) shutdown(cause error, graceful bool) {
 	status := websocket.StatusCode(-1)
 	reason := ""
 	var se *wsStatusError
 	var tooBig *MessageTooBigError
+	var drop *dropError
 	switch {
+	case !graceful:
 	case cause == ErrClosed:
 		status = websocket.StatusNormalClosure
 	case errors.As(cause, &se):
 		status, reason = se.status, se.err.Error()
 	case errors.As(cause, &tooBig) && tooBig.Received:
 		status = websocket.StatusMessageTooBig
+	case errors.As(cause, &drop):
+		status, reason = websocket.StatusPolicyViolation, drop.Error()
 	}
 	if status < 0 {
-		_ = p.raw.Close()
 		_ = p.ws.CloseNow()
 		return
 	}
 	if len(reason) > 120 {
 		reason = reason[:120]
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = p.ws.Close(status, reason)
-		close(done)
-	}()
-	t := time.NewTimer(closeGrace)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		_ = p.raw.Close()
-		<-done
-	}
+	// The close frame goes to the outbox; the reply is not awaited (the
+	// connection's reads have stopped).
+	_ = p.ws.Close(status, reason)
 }
 
 // RemoteAddr is the address of the other end (see Peer).
-func (p *wsPeer) RemoteAddr() net.Addr { return p.raw.RemoteAddr() }
+func (p *wsPeer) RemoteAddr() net.Addr { return p.conn.RemoteAddr() }
 
-func (p *wsPeer) Send(ctx context.Context, m protocol.Message) error {
-	// The socket gets the connection's own context (never ending) so that
-	// only core.write decides when an expired ctx closes the connection.
-	return p.send(ctx, m, func(b []byte) error { return p.ws.Write(context.Background(), p.msgType, b) })
+func (p *wsPeer) push(b []byte) error {
+	o := p.out
+	o.cork()
+	err := p.ws.Write(context.Background(), p.msgType, b)
+	o.mu.Lock()
+	o.endLocked()
+	o.corked--
+	o.mu.Unlock()
+	if err != nil {
+		p.fail(fmt.Errorf("transport: websocket write: %w", err))
+		return p.closedErr()
+	}
+	return nil
 }
 
-func (p *wsPeer) readLoop() {
-	defer close(p.readDone)
-	for {
-		typ, r, err := p.ws.Reader(context.Background())
-		if err != nil {
-			p.fail(p.readError(err))
-			return
+// queuePing queues a ping frame of our own making, between two messages
+// (the caller holds sendMu; coder/websocket writes its own control frames
+// in one piece).
+func (p *wsPeer) queuePing() int64 {
+	p.pingSeq++
+	var payload [8]byte
+	binary.BigEndian.PutUint64(payload[:], p.pingSeq)
+	frame := make([]byte, 0, 14+len(payload))
+	if p.client {
+		var key [4]byte
+		_, _ = rand.Read(key[:])
+		frame = append(frame, 0x89, 0x80|byte(len(payload)))
+		frame = append(frame, key[:]...)
+		for i, c := range payload {
+			frame = append(frame, c^key[i%4])
 		}
-		if typ != p.msgType {
-			p.fail(&wsStatusError{
-				status: websocket.StatusUnsupportedData,
-				err: fmt.Errorf("transport: websocket: received a %s message but %s needs %s messages",
-					frameName(typ), p.ser.Subprotocol(), frameName(p.msgType)),
-			})
-			return
+	} else {
+		frame = append(frame, 0x89, byte(len(payload)))
+		frame = append(frame, payload[:]...)
+	}
+	o := p.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.addLocked(frame, true)
+	o.endLocked()
+	return o.enq
+}
+
+func (p *wsPeer) readMessage() ([]byte, error) {
+	typ, r, err := p.ws.Reader(context.Background())
+	if err != nil {
+		if errors.Is(err, errInterrupted) {
+			return nil, errInterrupted
 		}
-		b, err := io.ReadAll(r)
-		if err != nil {
-			p.fail(p.readError(err))
-			return
-		}
-		if !p.deliver(b) {
-			return
+		return nil, p.readError(err)
+	}
+	if typ != p.msgType {
+		return nil, &wsStatusError{
+			status: websocket.StatusUnsupportedData,
+			err: fmt.Errorf("transport: websocket: received a %s message but %s needs %s messages",
+				frameName(typ), p.ser.Subprotocol(), frameName(p.msgType)),
 		}
 	}
+	// A message in one frame is read at its exact size, with no read
+	// for io.EOF: coder/websocket is done with it once its payload is.
+	size := int64(-1)
+	if t := &p.wc.tr; len(t.msgs) > 0 {
+		size = t.msgs[0]
+		t.msgs = append(t.msgs[:0], t.msgs[1:]...)
+	}
+	if size >= 0 {
+		if limit := p.currentRecvLimit(); size > int64(limit) {
+			return nil, &MessageTooBigError{Size: int(min(size, 1<<62)), Limit: limit, Received: true}
+		}
+		b := make([]byte, size)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, p.readError(err)
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, p.readError(err)
+	}
+	return b, nil
 }
+
+func (p *wsPeer) buffered() bool { return p.wc.lr.buffered() > 0 || !p.wc.tr.boundary() }
+
+func (p *wsPeer) setRecvLimit(n int) { p.ws.SetReadLimit(int64(n)) }
 
 func frameName(t websocket.MessageType) string {
 	if t == websocket.MessageText {
@@ -141,7 +194,7 @@ func frameName(t websocket.MessageType) string {
 // readError turns a coder/websocket read error into ours.
 func (p *wsPeer) readError(err error) error {
 	if errors.Is(err, websocket.ErrMessageTooBig) {
-		return &MessageTooBigError{Limit: p.recvLimit, Received: true}
+		return &MessageTooBigError{Limit: p.currentRecvLimit(), Received: true}
 	}
 	var ce websocket.CloseError
 	if errors.As(err, &ce) {
@@ -156,33 +209,163 @@ func (p *wsPeer) readError(err error) error {
 	return fmt.Errorf("transport: websocket read: %w", err)
 }
 
-// ping holds the writer slot while it pings and waits for the pong (one
-// round trip), so that a long Send is never mistaken for a missing pong.
-func (p *wsPeer) ping(ctx context.Context) error {
-	select {
-	case p.wlock <- struct{}{}:
-	case <-p.done:
-		return p.closedErr()
-	case <-ctx.Done():
-		return errPingNotWritten
+// wsConn is the connection coder/websocket reads from and writes to.
+//
+// Reads come from the socket through a lazyReader, and a frameTracker
+// follows the frames they carry, so that a read can tell whether it starts
+// a new message: only such a read may be interrupted by the Recv context
+// (coder/websocket then returns the error with nothing consumed, and the
+// next Reader call starts afresh); a read inside a message waits for its
+// bytes regardless. Writes are copied into the outbox.
+//
+// Owned by the peer: reads by the Recv goroutine, writes under the
+// outbox's lock.
+type wsConn struct {
+	net.Conn // server side: the hijacked socket (addresses)
+	p        *wsPeer
+	lr       *lazyReader
+	tr       frameTracker
+}
+
+func (w *wsConn) Read(b []byte) (int, error) {
+	c := &w.p.core
+	for {
+		if c.closing.Load() {
+			return 0, net.ErrClosed
+		}
+		boundary := w.tr.boundary() && w.lr.buffered() == 0
+		if boundary && c.intr.fired.Load() {
+			return 0, errInterrupted
+		}
+		n, err := w.lr.Read(b)
+		w.tr.feed(b[:n])
+		if c.intr.interrupted(err) {
+			if boundary && n == 0 {
+				return 0, errInterrupted
+			}
+			// Inside a message: the Recv context does not apply.
+			_ = c.conn.SetReadDeadline(time.Time{})
+			if n == 0 {
+				continue
+			}
+			err = nil
+		}
+		return n, err
 	}
-	defer func() { <-p.wlock }()
-	err := p.ws.Ping(ctx)
-	if err != nil && errors.Is(err, context.DeadlineExceeded) {
-		return errPongTimeout
+}
+
+// Write queues a copy of b. coder/websocket writes its own control frames
+// (pong, close) in one Write: such a write outside a Send is a message end.
+func (w *wsConn) Write(b []byte) (int, error) {
+	o := w.p.out
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return 0, net.ErrClosed
 	}
-	return err
+	o.addLocked(b, true)
+	flush := o.corked == 0
+	if flush {
+		o.endLocked()
+	}
+	o.mu.Unlock()
+	if flush {
+		o.flush()
+	}
+	return len(b), nil
+}
+
+// Close does nothing: the peer closes the socket once the outbox is
+// written.
+func (w *wsConn) Close() error { return nil }
+
+// frameTracker follows the WebSocket frames in a byte stream.
+type frameTracker struct {
+	hdr       [14]byte
+	hn        int    // header octets seen
+	need      int    // header length (2 until known)
+	left      uint64 // payload octets left in the current frame
+	inPayload bool
+	frag      bool // inside a fragmented data message
+	// msgs are the messages whose first frame header went by and that
+	// readMessage has not started yet: the size of each one that is a
+	// single frame, or -1.
+	msgs []int64
+}
+
+// boundary reports whether the stream so far ends between two messages.
+func (t *frameTracker) boundary() bool { return t.hn == 0 && !t.inPayload && !t.frag }
+
+func (t *frameTracker) feed(p []byte) {
+	for len(p) > 0 {
+		if t.inPayload {
+			k := min(uint64(len(p)), t.left)
+			t.left -= k
+			p = p[k:]
+			if t.left == 0 {
+				t.inPayload = false
+			}
+			continue
+		}
+		t.hdr[t.hn] = p[0]
+		t.hn++
+		p = p[1:]
+		if t.hn == 2 {
+			t.need = 2
+			switch t.hdr[1] & 0x7F {
+			case 126:
+				t.need += 2
+			case 127:
+				t.need += 8
+			}
+			if t.hdr[1]&0x80 != 0 {
+				t.need += 4
+			}
+		}
+		if t.hn >= 2 && t.hn == t.need {
+			var n uint64
+			switch t.hdr[1] & 0x7F {
+			case 126:
+				n = uint64(binary.BigEndian.Uint16(t.hdr[2:4]))
+			case 127:
+				n = binary.BigEndian.Uint64(t.hdr[2:10])
+			default:
+				n = uint64(t.hdr[1] & 0x7F)
+			}
+			fin := t.hdr[0]&0x80 != 0
+			switch op := t.hdr[0] & 0x0F; op {
+			case 1, 2:
+				t.frag = !fin
+				size := int64(-1)
+				if fin && n <= 1<<62 {
+					size = int64(n)
+				}
+				t.msgs = append(t.msgs, size)
+			case 0:
+				if fin {
+					t.frag = false
+				}
+			}
+			t.hn = 0
+			t.left = n
+			t.inPayload = n > 0
+		}
+	}
 }
 
 // dialWebSocket dials a ws:// or wss:// URL.
+//
+// The HTTP transport dials through us, so that the peer holds the socket
+// itself (deadlines, non-blocking writes); the response body of the
+// upgrade, which coder/websocket reads and writes, is replaced by a wsConn.
 func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (Peer, error) {
 	var mu sync.Mutex
-	var raw net.Conn
-	counts := new(traffic)
+	var raw net.Conn // the socket, or the TLS connection when we did TLS
+	tlsByUs := false
+	var d net.Dialer
 	tr := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var d net.Dialer
 			c, err := d.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
@@ -190,7 +373,7 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 			mu.Lock()
 			raw = c
 			mu.Unlock()
-			return &countingConn{Conn: c, t: counts}, nil
+			return c, nil
 		},
 		DisableKeepAlives: true,
 	}
@@ -200,8 +383,38 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 			return nil, err
 		}
 		tr.TLSClientConfig = tc
+		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			td := tls.Dialer{NetDialer: &d, Config: tc}
+			c, err := td.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			mu.Lock()
+			raw, tlsByUs = c, true
+			mu.Unlock()
+			return c, nil
+		}
 	}
 	defer tr.CloseIdleConnections()
+
+	p := &wsPeer{}
+	wc := &wsConn{p: p}
+	p.wc = wc
+	var body io.ReadWriteCloser
+	rt := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := tr.RoundTrip(req)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			return resp, err
+		}
+		rwc, ok := resp.Body.(io.ReadWriteCloser)
+		if !ok {
+			return resp, nil
+		}
+		body = rwc
+		wc.lr = newLazyReader(countingReader{r: rwc, t: &p.traffic})
+		resp.Body = wc
+		return resp, nil
+	})
 
 	header := o.Header.Clone()
 	if header == nil {
@@ -217,18 +430,21 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 		offered[i] = s.Subprotocol()
 	}
 	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{
-		HTTPClient:   &http.Client{Transport: tr},
+		HTTPClient:   &http.Client{Transport: rt},
 		HTTPHeader:   header,
 		Subprotocols: offered,
 	})
 	if err != nil {
+		if body != nil {
+			_ = body.Close()
+		}
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			body := ""
+			msg := ""
 			if resp.Body != nil {
 				b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-				body = strings.TrimSpace(string(b))
+				msg = strings.TrimSpace(string(b))
 			}
-			return nil, &HandshakeError{StatusCode: resp.StatusCode, Status: resp.Status, Body: body}
+			return nil, &HandshakeError{StatusCode: resp.StatusCode, Status: resp.Status, Body: msg}
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("transport: websocket dial: %w (%v)", context.Cause(ctx), err)
@@ -236,8 +452,15 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 		return nil, fmt.Errorf("transport: websocket dial: %w", err)
 	}
 	mu.Lock()
-	rc := raw
+	rc, byUs := raw, tlsByUs
 	mu.Unlock()
+	if rc == nil || body == nil || wc.lr == nil { // cannot happen: the transport dials through us
+		_ = ws.CloseNow()
+		if body != nil {
+			_ = body.Close()
+		}
+		return nil, errors.New("transport: websocket dial: no underlying connection")
+	}
 	sp := ws.Subprotocol()
 	var ser protocol.Serializer
 	for _, s := range lim.serializers {
@@ -247,19 +470,27 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 		}
 	}
 	if ser == nil {
-		_ = ws.Close(websocket.StatusProtocolError, "no WAMP subprotocol")
+		_ = ws.CloseNow()
+		_ = body.Close()
 		if sp == "" {
 			return nil, fmt.Errorf("transport: websocket handshake: server picked no subprotocol (offered %s)", strings.Join(offered, ", "))
 		}
 		return nil, fmt.Errorf("transport: websocket handshake: server picked subprotocol %q, which we did not offer (offered %s)", sp, strings.Join(offered, ", "))
 	}
-	if rc == nil { // cannot happen: the transport dials through DialContext
-		_ = ws.CloseNow()
-		return nil, errors.New("transport: websocket dial: no underlying connection")
+	// Writes go to the socket we dialed when it carries the stream as is
+	// (no proxy doing TLS in between); else through the response body.
+	var w interface{ Write([]byte) (int, error) } = body
+	secure := strings.HasPrefix(strings.ToLower(u), "wss:")
+	if !secure || byUs {
+		w = rc
 	}
 	lim.log.Debug("transport: websocket connected", "subprotocol", sp)
-	return newWSPeer(ws, rc, counts, ser, lim), nil
+	return newWSPeer(ws, wc, rc, w, ser, lim, true), nil
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // WebSocketHandler returns an http.Handler that upgrades WAMP WebSocket
 // connections and passes each new peer to accept, on the request's
@@ -269,8 +500,8 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 // The subprotocol is the first of the client's offered ones that is among
 // opts.Serializers; a client offering none gets 400 Bad Request.
 func WebSocketHandler(opts ServerOptions, accept func(Peer)) http.Handler {
-	lim, err := resolveLimits(opts.Serializers, opts.MaxMessageSize, opts.PingInterval, opts.PongTimeout, false, opts.Logger)
-	return &wsHandler{lim: lim, err: err, origins: append([]string(nil), opts.OriginPatterns...), accept: accept}
+	lim, err := serverLimits(opts)
+	return &wsHandler{lim: lim, err: err, origins: append([]string(nil), opts.OriginPatterns...), accept: accept, addrs: opts.AddressLimit}
 }
 
 type wsHandler struct {
@@ -278,6 +509,7 @@ type wsHandler struct {
 	err     error // bad options: every request fails with 500
 	origins []string
 	accept  func(Peer)
+	addrs   *AddressLimit
 }
 
 func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -315,29 +547,41 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no supported WAMP subprotocol offered; supported: "+strings.Join(sup, ", "), http.StatusBadRequest)
 		return
 	}
-	hw := &hijackRecorder{ResponseWriter: w, traffic: new(traffic)}
+	slot, ok := h.addrs.acquire(r.RemoteAddr)
+	if !ok {
+		h.lim.log.Info("transport: websocket connection refused: too many from this address", "remote", r.RemoteAddr, "limit", h.addrs.String())
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "too many connections from your address", http.StatusServiceUnavailable)
+		return
+	}
+	p := &wsPeer{}
+	hw := &hijackRecorder{ResponseWriter: w, p: p}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{ser.Subprotocol()},
 		OriginPatterns: h.origins,
 	})
 	if err != nil {
+		slot.release()
 		h.lim.log.Info("transport: websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	if hw.raw == nil { // cannot happen: Accept hijacks through hw
+	if hw.wc == nil { // cannot happen: Accept hijacks through hw
 		_ = ws.CloseNow()
+		slot.release()
 		return
 	}
 	h.lim.log.Debug("transport: websocket accepted", "remote", r.RemoteAddr, "subprotocol", ser.Subprotocol())
-	h.accept(newWSPeer(ws, hw.raw, hw.traffic, ser, h.lim))
+	p.slot = slot
+	h.accept(newWSPeer(ws, hw.wc, hw.raw, hw.raw, ser, h.lim, false))
 }
 
-// hijackRecorder hands coder/websocket a counting wrapper of the hijacked
-// connection and remembers the raw connection for a hard close.
+// hijackRecorder hands coder/websocket a wsConn over the hijacked socket,
+// with the bytes net/http had already read in front.
 type hijackRecorder struct {
 	http.ResponseWriter
-	traffic *traffic
-	raw     net.Conn
+	p   *wsPeer
+	raw net.Conn
+	wc  *wsConn
 }
 
 func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -345,14 +589,21 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.raw = c
-	cc := &countingConn{Conn: c, t: h.traffic}
-	// Writes go through the counting wrapper too: a fresh writer (net/http
-	// has flushed the response head before hijacking).
+	// net/http has flushed the response head before hijacking.
 	if err := brw.Writer.Flush(); err != nil {
 		_ = c.Close()
 		return nil, nil, err
 	}
-	brw = bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(cc, brw.Writer.Size()))
-	return cc, brw, nil
+	var src io.Reader = c
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), c)
+	}
+	h.raw = c
+	h.wc = &wsConn{Conn: c, p: h.p}
+	h.p.wc = h.wc
+	h.wc.lr = newLazyReader(countingReader{r: src, t: &h.p.traffic})
+	// Small buffers: the real buffering is the wsConn's, whose buffer an
+	// idle connection does not hold.
+	return h.wc, bufio.NewReadWriter(bufio.NewReaderSize(h.wc, 16), bufio.NewWriterSize(h.wc, 64)), nil
 }

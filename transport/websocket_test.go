@@ -329,8 +329,8 @@ func TestKeepAliveDetectsStalledWrites(t *testing.T) {
 }
 
 // TestServerKeepAlive: the server side pings too (WebSocket by default,
-// RawSocket when enabled): a live client keeps the connection up, a
-// half-open one is detected.
+// RawSocket when enabled): a live client (one that reads: pings are
+// answered by Recv) keeps the connection up, a half-open one is detected.
 func TestServerKeepAlive(t *testing.T) {
 	for _, scheme := range []string{"ws", "tcp"} {
 		t.Run(scheme, func(t *testing.T) {
@@ -354,7 +354,16 @@ func TestServerKeepAlive(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer p.Close()
+			reader := make(chan struct{})
+			go func() {
+				defer close(reader)
+				for {
+					if _, err := p.Recv(ctx); err != nil {
+						return
+					}
+				}
+			}()
+			defer func() { p.Close(); <-reader }()
 			if err := <-idle; !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("server Recv over a pinged idle connection = %v, want DeadlineExceeded", err)
 			}

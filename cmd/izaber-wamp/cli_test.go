@@ -101,11 +101,16 @@ func startTestRouter(dir string) (func(), error) {
 	for login, u := range cliUsers {
 		users += fmt.Sprintf("  - {login: %s, password: %s, role: %s}\n", login, u.password, u.role)
 	}
+	more, err := loginMethodUsers(dir)
+	if err != nil {
+		return nil, err
+	}
+	users += more
 	usersFile := filepath.Join(dir, "users.yaml")
 	if err := os.WriteFile(usersFile, []byte(users), 0o600); err != nil {
 		return nil, err
 	}
-	svc, err := nexus.New(nexus.Config{UsersFile: usersFile, DataDir: filepath.Join(dir, "data")})
+	svc, err := nexus.New(nexus.Config{UsersFile: usersFile, DataDir: filepath.Join(dir, "data"), AllowAnonymous: true})
 	if err != nil {
 		return nil, err
 	}

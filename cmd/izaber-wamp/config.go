@@ -29,12 +29,8 @@ environment with every secret-looking value redacted. It does not connect.`,
   IZABER_URL=ws://127.0.0.1:8282/ws izaber-wamp config | jq .connection.url`,
 	}
 	e := a.client(cmd)
-	cmd.RunE = e.runE(func(ctx context.Context, pos []string) int {
-		if len(pos) > 0 {
-			return e.usageErr("unexpected arguments %q", pos)
-		}
-		return e.runConfig(ctx)
-	})
+	cmd.Args = noArgs
+	cmd.RunE = e.runE(func(ctx context.Context, _ []string) int { return e.runConfig(ctx) })
 	return cmd
 }
 
@@ -60,6 +56,12 @@ func (e *env) runConfig(ctx context.Context) int {
 	if d.NoURIBase {
 		uriBase = ""
 	}
+	secretFrom := func(key string) string { // "[redacted] from …", or "" when not set
+		if from := st.cfg.From[key]; from != "" {
+			return redactedText + " from " + from
+		}
+		return redactedText
+	}
 	conn := map[string]any{
 		"url":               d.URL,
 		"realm":             d.Realm,
@@ -78,6 +80,12 @@ func (e *env) runConfig(ctx context.Context) int {
 		"ping_interval":     durationText(d.PingInterval),
 		"heartbeat_timeout": d.HeartbeatTimeout.String(),
 		"max_payload_size":  d.MaxPayloadSize,
+	}
+	if d.CRASecret != "" {
+		conn["wampcra_secret"] = secretFrom("wampcra_secret")
+	}
+	if d.CryptosignKey != nil {
+		conn["cryptosign_key"] = secretFrom("cryptosign_key_file")
 	}
 	if d.TLSCAFile != "" || d.TLSCertFile != "" || d.TLSKeyFile != "" || d.TLSServerName != "" || d.TLSInsecure {
 		conn["tls"] = map[string]any{"ca": d.TLSCAFile, "cert": d.TLSCertFile, "key": d.TLSKeyFile, "server_name": d.TLSServerName, "insecure": d.TLSInsecure}

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/client"
 	"github.com/zabertech/go-izaber-wamp/izaber"
 	"github.com/zabertech/go-izaber-wamp/protocol"
@@ -60,6 +61,9 @@ type connFlags struct {
 	tlsKey         string
 	tlsServerName  string
 	tlsInsecure    bool
+	authMethods    string
+	craSecret      string
+	cryptosignKey  string
 	verbose        bool
 	trace          bool
 	pretty         bool
@@ -68,81 +72,130 @@ type connFlags struct {
 	fs *pflag.FlagSet // where they are registered, for Changed
 }
 
-// register adds the shared flags, except those named in skip, to cmd.
+// connFlag is one connection flag: how it is declared and completed, and
+// how it changes the configuration (recorded in Config.From under key).
+type connFlag struct {
+	name     string
+	usage    string
+	value    func(c *connFlags) any // *string, *bool or *time.Duration
+	complete cobra.CompletionFunc   // nil: files
+	key      string                 // "" for --config and --env, which choose what Load reads
+	apply    func(c *connFlags, cfg *izaber.Config) error
+}
+
+// noFiles completes a flag whose value is not a file: with nothing.
+var noFiles cobra.CompletionFunc = cobra.NoFileCompletions
+
+// connectionFlags are the connection flags, in the order they override
+// one another in help and in load.
+var connectionFlags = []connFlag{
+	{name: "config", value: func(c *connFlags) any { return &c.configFile },
+		usage:    "read the configuration from `FILE` (default: izaber.yaml in ., ~, then the user data dir; else $IZABER_YAML)",
+		complete: cobra.FixedCompletions([]cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt)},
+	{name: "env", value: func(c *connFlags) any { return &c.env }, complete: completeEnvironments,
+		usage: "izaber.yaml environment `NAME` merged over default (default $IZABER_ENVIRONMENT, else default)"},
+	{name: "url", key: "url", value: func(c *connFlags) any { return &c.url }, complete: noFiles,
+		usage: "router `URL`: ws://, wss://, tcp://, tcps://, tcpip://, unix:// (env " + izaber.EnvURL + ")",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.URL = c.url; return nil }},
+	{name: "realm", key: "realm", value: func(c *connFlags) any { return &c.realm }, complete: noFiles,
+		usage: "`REALM` to join (env " + izaber.EnvRealm + "; default izaber)",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.Realm = c.realm; return nil }},
+	{name: "user", key: "username", value: func(c *connFlags) any { return &c.user }, complete: noFiles,
+		usage: "`NAME` to log in as (env " + izaber.EnvUser + ")",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.Username, cfg.AuthID = c.user, ""; return nil }},
+	{name: "password", key: "password", value: func(c *connFlags) any { return &c.password }, complete: noFiles,
+		usage: "`SECRET` to log in with (INSECURE: lands in shell history; prefer env " + izaber.EnvPassword + ", izaber.yaml or the prompt)",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.Password = c.password; return nil }},
+	{name: "serializer", key: "serializers", value: func(c *connFlags) any { return &c.serializer },
+		usage:    "serializers offered, a `LIST` of cbor, msgpack, json (env " + izaber.EnvSerializer + ")",
+		complete: cobra.FixedCompletions([]cobra.Completion{"cbor", "msgpack", "json"}, cobra.ShellCompDirectiveNoFileComp),
+		apply: func(c *connFlags, cfg *izaber.Config) (err error) {
+			cfg.Serializers, err = izaber.ParseSerializers(c.serializer)
+			return err
+		}},
+	{name: "uri-base", key: "uri_base", value: func(c *connFlags) any { return &c.uriBase }, complete: noFiles,
+		usage: "`PREFIX` of relative URIs (env " + izaber.EnvURIBase + `; default com.izaber.wamp; "-" for none)`,
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.SetURIBase(c.uriBase); return nil }},
+	{name: "authmethods", key: "authmethods", value: func(c *connFlags) any { return &c.authMethods },
+		usage: "login methods offered, a `LIST` of ticket, wampcra, cryptosign, anonymous (env " + izaber.EnvAuthMethods + "; default ticket)",
+		complete: cobra.FixedCompletions([]cobra.Completion{
+			cobra.CompletionWithDesc(auth.MethodTicket, "the password"),
+			cobra.CompletionWithDesc(auth.MethodWAMPCRA, "WAMP-CRA with --wampcra-secret, else the password"),
+			cobra.CompletionWithDesc(auth.MethodCryptosign, "Ed25519 with --cryptosign-key-file"),
+			cobra.CompletionWithDesc(auth.MethodAnonymous, "no credentials"),
+		}, cobra.ShellCompDirectiveNoFileComp),
+		apply: func(c *connFlags, cfg *izaber.Config) (err error) {
+			cfg.AuthMethods, err = izaber.ParseAuthMethods(c.authMethods)
+			return err
+		}},
+	{name: "wampcra-secret", key: "wampcra_secret", value: func(c *connFlags) any { return &c.craSecret }, complete: noFiles,
+		usage: "WAMP-CRA `SECRET` (INSECURE like --password; prefer env " + izaber.EnvWAMPCRASecret + " or izaber.yaml wampcra_secret; default: the password)",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.CRASecret = c.craSecret; return nil }},
+	{name: "cryptosign-key-file", key: "cryptosign_key_file", value: func(c *connFlags) any { return &c.cryptosignKey },
+		usage: "Ed25519 key for cryptosign in `FILE`: hex of the seed, or PKCS #8 PEM (env " + izaber.EnvCryptosignKeyFile + ")",
+		apply: func(c *connFlags, cfg *izaber.Config) (err error) {
+			cfg.CryptosignKey, err = izaber.ReadCryptosignKey(c.cryptosignKey)
+			return err
+		}},
+	{name: "anonymous", key: "authmethods", value: func(c *connFlags) any { return &c.anonymous },
+		usage: "log in anonymously (--authmethods anonymous)",
+		apply: func(c *connFlags, cfg *izaber.Config) error {
+			if c.set("authmethods") {
+				return errors.New("and --authmethods both choose the login method: give one")
+			}
+			cfg.AuthMethods = []string{auth.MethodAnonymous}
+			return nil
+		}},
+	{name: "timeout", key: "timeout", value: func(c *connFlags) any { return &c.timeout }, complete: noFiles,
+		usage: "time limit of each request, a `DURATION` such as 10s (default from izaber.yaml, else 300s)",
+		apply: func(c *connFlags, cfg *izaber.Config) error {
+			cfg.Timeout = c.timeout
+			if c.timeout == 0 {
+				cfg.Timeout = -1 // no limit
+			}
+			return nil
+		}},
+	{name: "connect-timeout", key: "connect_timeout", value: func(c *connFlags) any { return &c.connectTimeout }, complete: noFiles,
+		usage: "time limit of the connection attempt, a `DURATION` (default from izaber.yaml, else 10s)",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.ConnectTimeout = c.connectTimeout; return nil }},
+	{name: "tls-ca", key: "tls.ca_file", value: func(c *connFlags) any { return &c.tlsCA },
+		usage: "trust the CA certificates in PEM `FILE`",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.TLSCAFile = c.tlsCA; return nil }},
+	{name: "tls-cert", key: "tls.cert_file", value: func(c *connFlags) any { return &c.tlsCert },
+		usage: "client certificate PEM `FILE`",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.TLSCertFile = c.tlsCert; return nil }},
+	{name: "tls-key", key: "tls.key_file", value: func(c *connFlags) any { return &c.tlsKey },
+		usage: "client key PEM `FILE`",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.TLSKeyFile = c.tlsKey; return nil }},
+	{name: "tls-server-name", key: "tls.server_name", value: func(c *connFlags) any { return &c.tlsServerName }, complete: noFiles,
+		usage: "verify the certificate for `HOST` (default: the URL's host)",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.TLSServerName = c.tlsServerName; return nil }},
+	{name: "tls-insecure", key: "tls.insecure", value: func(c *connFlags) any { return &c.tlsInsecure },
+		usage: "do not verify the server certificate (testing only)",
+		apply: func(c *connFlags, cfg *izaber.Config) error { cfg.TLSInsecure = c.tlsInsecure; return nil }},
+}
+
+// register adds the shared flags, except the connection flags named in
+// skip, to cmd.
 func (c *connFlags) register(cmd *cobra.Command, skip ...string) {
 	fs := cmd.Flags()
 	c.fs = fs
-	var group []string // the connection flags, annotated for help at the end
-	conn := func(name string) bool {
-		if slices.Contains(skip, name) {
-			return false
+	for _, f := range connectionFlags {
+		if slices.Contains(skip, f.name) {
+			continue
 		}
-		group = append(group, name)
-		return true
-	}
-	defer func() {
-		for _, name := range group {
-			fs.SetAnnotation(name, annotationGroup, []string{groupConnection})
+		switch p := f.value(c).(type) {
+		case *string:
+			fs.StringVar(p, f.name, "", f.usage)
+		case *bool:
+			fs.BoolVar(p, f.name, false, f.usage)
+		case *time.Duration:
+			fs.DurationVar(p, f.name, 0, f.usage)
 		}
-	}()
-	if conn("config") {
-		fs.StringVar(&c.configFile, "config", "", "read the configuration from `FILE` (default: izaber.yaml in ., ~, then the user data dir; else $IZABER_YAML)")
-		cmd.RegisterFlagCompletionFunc("config", cobra.FixedCompletions([]cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt))
-	}
-	if conn("env") {
-		fs.StringVar(&c.env, "env", "", "izaber.yaml environment `NAME` merged over default (default $IZABER_ENVIRONMENT, else default)")
-		cmd.RegisterFlagCompletionFunc("env", completeEnvironments)
-	}
-	if conn("url") {
-		fs.StringVar(&c.url, "url", "", "router `URL`: ws://, wss://, tcp://, tcps://, tcpip://, unix:// (env "+izaber.EnvURL+")")
-		cmd.RegisterFlagCompletionFunc("url", cobra.NoFileCompletions)
-	}
-	if conn("realm") {
-		fs.StringVar(&c.realm, "realm", "", "`REALM` to join (env "+izaber.EnvRealm+"; default izaber)")
-		cmd.RegisterFlagCompletionFunc("realm", cobra.NoFileCompletions)
-	}
-	if conn("user") {
-		fs.StringVar(&c.user, "user", "", "`NAME` to log in as (env "+izaber.EnvUser+")")
-		cmd.RegisterFlagCompletionFunc("user", cobra.NoFileCompletions)
-	}
-	if conn("password") {
-		fs.StringVar(&c.password, "password", "", "`SECRET` to log in with (INSECURE: lands in shell history; prefer env "+izaber.EnvPassword+", izaber.yaml or the prompt)")
-		cmd.RegisterFlagCompletionFunc("password", cobra.NoFileCompletions)
-	}
-	if conn("serializer") {
-		fs.StringVar(&c.serializer, "serializer", "", "serializers offered, a `LIST` of cbor, msgpack, json (env "+izaber.EnvSerializer+")")
-		cmd.RegisterFlagCompletionFunc("serializer", cobra.FixedCompletions([]cobra.Completion{"cbor", "msgpack", "json"}, cobra.ShellCompDirectiveNoFileComp))
-	}
-	if conn("uri-base") {
-		fs.StringVar(&c.uriBase, "uri-base", "", "`PREFIX` of relative URIs (env "+izaber.EnvURIBase+`; default com.izaber.wamp; "-" for none)`)
-		cmd.RegisterFlagCompletionFunc("uri-base", cobra.NoFileCompletions)
-	}
-	if conn("anonymous") {
-		fs.BoolVar(&c.anonymous, "anonymous", false, "authenticate anonymously instead of with a ticket")
-	}
-	if conn("timeout") {
-		fs.DurationVar(&c.timeout, "timeout", 0, "time limit of each request, a `DURATION` such as 10s (default from izaber.yaml, else 300s)")
-		cmd.RegisterFlagCompletionFunc("timeout", cobra.NoFileCompletions)
-	}
-	if conn("connect-timeout") {
-		fs.DurationVar(&c.connectTimeout, "connect-timeout", 0, "time limit of the connection attempt, a `DURATION` (default from izaber.yaml, else 10s)")
-		cmd.RegisterFlagCompletionFunc("connect-timeout", cobra.NoFileCompletions)
-	}
-	if conn("tls-ca") {
-		fs.StringVar(&c.tlsCA, "tls-ca", "", "trust the CA certificates in PEM `FILE`")
-	}
-	if conn("tls-cert") {
-		fs.StringVar(&c.tlsCert, "tls-cert", "", "client certificate PEM `FILE`")
-	}
-	if conn("tls-key") {
-		fs.StringVar(&c.tlsKey, "tls-key", "", "client key PEM `FILE`")
-	}
-	if conn("tls-server-name") {
-		fs.StringVar(&c.tlsServerName, "tls-server-name", "", "verify the certificate for `HOST` (default: the URL's host)")
-		cmd.RegisterFlagCompletionFunc("tls-server-name", cobra.NoFileCompletions)
-	}
-	if conn("tls-insecure") {
-		fs.BoolVar(&c.tlsInsecure, "tls-insecure", false, "do not verify the server certificate (testing only)")
+		fs.SetAnnotation(f.name, annotationGroup, []string{groupConnection})
+		if f.complete != nil {
+			cmd.RegisterFlagCompletionFunc(f.name, f.complete)
+		}
 	}
 	fs.BoolVar(&c.absolute, "absolute", false, "send URIs exactly as given, without the uri_base prefix")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "log connection diagnostics to stderr")
@@ -220,45 +273,14 @@ func (c *connFlags) load() (*settings, error) {
 	if cfg.From == nil {
 		cfg.From = map[string]string{}
 	}
-	// flag applies the flag name, if given, to the setting key.
-	flag := func(name, key string, apply func() error) error {
-		if !c.set(name) {
-			return nil
+	for _, f := range connectionFlags {
+		if f.apply == nil || !c.set(f.name) {
+			continue
 		}
-		if err := apply(); err != nil {
-			return usagef("--%s %v", name, err)
+		if err := f.apply(c, cfg); err != nil {
+			return nil, usagef("--%s %v", f.name, err)
 		}
-		cfg.From[key] = "--" + name
-		return nil
-	}
-	for _, f := range []struct {
-		name, key string
-		apply     func() error
-	}{
-		{"url", "url", func() error { cfg.URL = c.url; return nil }},
-		{"realm", "realm", func() error { cfg.Realm = c.realm; return nil }},
-		{"user", "username", func() error { cfg.Username, cfg.AuthID = c.user, ""; return nil }},
-		{"password", "password", func() error { cfg.Password = c.password; return nil }},
-		{"serializer", "serializers", func() (err error) { cfg.Serializers, err = izaber.ParseSerializers(c.serializer); return err }},
-		{"uri-base", "uri_base", func() error { cfg.SetURIBase(c.uriBase); return nil }},
-		{"anonymous", "authmethods", func() error { cfg.AuthMethods = []string{"anonymous"}; return nil }},
-		{"timeout", "timeout", func() error {
-			cfg.Timeout = c.timeout
-			if c.timeout == 0 {
-				cfg.Timeout = -1 // no limit
-			}
-			return nil
-		}},
-		{"connect-timeout", "connect_timeout", func() error { cfg.ConnectTimeout = c.connectTimeout; return nil }},
-		{"tls-ca", "tls.ca_file", func() error { cfg.TLSCAFile = c.tlsCA; return nil }},
-		{"tls-cert", "tls.cert_file", func() error { cfg.TLSCertFile = c.tlsCert; return nil }},
-		{"tls-key", "tls.key_file", func() error { cfg.TLSKeyFile = c.tlsKey; return nil }},
-		{"tls-server-name", "tls.server_name", func() error { cfg.TLSServerName = c.tlsServerName; return nil }},
-		{"tls-insecure", "tls.insecure", func() error { cfg.TLSInsecure = c.tlsInsecure; return nil }},
-	} {
-		if err := flag(f.name, f.key, f.apply); err != nil {
-			return nil, err
-		}
+		cfg.From[f.key] = "--" + f.name
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = defaultCLIConnectTimeout
@@ -270,8 +292,13 @@ func (c *connFlags) load() (*settings, error) {
 // configuration, for "config".
 func (st *settings) overrides() []string {
 	var out []string
-	for _, key := range []string{"url", "realm", "username", "password", "serializers", "uri_base", "authmethods",
-		"timeout", "connect_timeout", "tls.ca_file", "tls.cert_file", "tls.key_file", "tls.server_name", "tls.insecure"} {
+	var keys []string
+	for _, f := range connectionFlags {
+		if f.key != "" && !slices.Contains(keys, f.key) {
+			keys = append(keys, f.key)
+		}
+	}
+	for _, key := range keys {
 		if from := st.cfg.From[key]; strings.HasPrefix(from, "$") || strings.HasPrefix(from, "--") {
 			out = append(out, from)
 		}
@@ -291,14 +318,14 @@ func (st *settings) passwordFrom() string {
 	return "the configuration"
 }
 
-// ticketAuth reports whether the configuration authenticates with a
-// ticket (the default) and so needs a password.
-func ticketAuth(cfg izaber.Config) bool {
+// needsPassword reports whether the configuration logs in with the
+// password: ticket (the default), or WAMP-CRA without a secret of its own.
+func needsPassword(cfg izaber.Config) bool {
 	if len(cfg.AuthMethods) == 0 {
 		return true
 	}
 	for _, m := range cfg.AuthMethods {
-		if strings.EqualFold(m, "ticket") {
+		if strings.EqualFold(m, auth.MethodTicket) || strings.EqualFold(m, auth.MethodWAMPCRA) && cfg.CRASecret == "" {
 			return true
 		}
 	}
@@ -340,8 +367,10 @@ const exitStatusHelp = "Exit status: 0 ok, 1 WAMP error, 2 usage or configuratio
 func (e *env) runE(run func(ctx context.Context, args []string) int) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		e.name = cmd.CommandPath()
-		if e.conn.set("password") {
-			fmt.Fprintf(e.stderr, "%s: warning: --password is visible in the process list and lands in shell history; prefer $%s or the prompt\n", e.name, izaber.EnvPassword)
+		for flag, env := range map[string]string{"password": izaber.EnvPassword, "wampcra-secret": izaber.EnvWAMPCRASecret} {
+			if e.conn.set(flag) {
+				fmt.Fprintf(e.stderr, "%s: warning: --%s is visible in the process list and lands in shell history; prefer $%s or izaber.yaml\n", e.name, flag, env)
+			}
 		}
 		return status(run(cmd.Context(), unmark(args)))
 	}
@@ -400,7 +429,7 @@ func (e *env) connect(ctx context.Context, longLived bool) (*izaber.Client, int)
 		return nil, e.fail(err)
 	}
 	cfg := st.cfg
-	if st.passwordFrom() == "default" && ticketAuth(cfg) && cfg.Username != "" && cfg.Username != izaber.DefaultUsername && terminal(os.Stdin) {
+	if st.passwordFrom() == "default" && needsPassword(cfg) && cfg.Username != "" && cfg.Username != izaber.DefaultUsername && terminal(os.Stdin) {
 		fmt.Fprintf(e.stderr, "Password for %s: ", cfg.Username)
 		b, err := term.ReadPassword(int(os.Stdin.Fd()))
 		fmt.Fprintln(e.stderr)

@@ -30,7 +30,7 @@ func TestCLIConnectExitCodes(t *testing.T) {
 		{"no scheme", wsHostPort, exitUsage, []string{"ws://" + wsHostPort + "/ws"}},
 		{"not a WebSocket endpoint", "ws://" + hostPort + "/", exitUsage, []string{"404", "ws://" + hostPort + "/ws"}},
 		{"TLS verification", wssURL, exitUsage, []string{wssURL, "certificate", "ca_file"}},
-		{"refused", "ws://127.0.0.1:1/ws", exitConnect, []string{"ws://127.0.0.1:1/ws", "refused"}},
+		{"refused", "ws://127.0.0.1:1/ws", exitConnect, []string{"ws://127.0.0.1:1/ws", "refused", "retrying in", "Ctrl-C to stop"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -38,7 +38,7 @@ func TestCLIConnectExitCodes(t *testing.T) {
 			// wait for it (the harness kills the command after 30s).
 			c := as(t, "backend-1", "whoami", "--url", tt.url, "--connect-timeout", "60s")
 			if tt.code == exitConnect {
-				c.args[len(c.args)-1] = "500ms"
+				c.args[len(c.args)-1] = "2s" // long enough for a retry notice
 			}
 			r := c.want(tt.code)
 			mustContain(t, "stderr", r.stderr, tt.want...)

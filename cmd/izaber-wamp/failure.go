@@ -56,7 +56,11 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	if r.Level >= slog.LevelError {
 		level = "error"
 	}
-	b.WriteString(*h.name + ": " + level + ": " + plain(r.Message))
+	msg := plain(r.Message)
+	if strings.Contains(msg, "; retrying in ") {
+		msg += "; Ctrl-C to stop" // the facade's retry notice, said to a person
+	}
+	b.WriteString(*h.name + ": " + level + ": " + msg)
 	add := func(a slog.Attr) bool {
 		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
 		return true

@@ -226,8 +226,9 @@ const rootFooter = `
 The client commands read izaber.yaml (., ~, then the user data directory;
 --config FILE; the environment from --env or $IZABER_ENVIRONMENT), then
 $IZABER_URL, $IZABER_REALM, $IZABER_USER, $IZABER_PASSWORD,
-$IZABER_SERIALIZER and $IZABER_URI_BASE, then flags. Without a password
-they ask for one on a terminal.
+$IZABER_SERIALIZER, $IZABER_URI_BASE, $IZABER_AUTHMETHODS,
+$IZABER_WAMPCRA_SECRET and $IZABER_CRYPTOSIGN_KEY_FILE, then flags.
+Without a password they ask for one on a terminal.
 
 Exit status: 0 ok, 1 WAMP error, 2 usage or configuration error,
 3 connection or authentication failure, 130 interrupted.

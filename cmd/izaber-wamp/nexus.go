@@ -95,12 +95,8 @@ checks the connection settings and credentials in one go.`,
   IZABER_USER=backend-1 izaber-wamp whoami --url ws://127.0.0.1:8282/ws`,
 	}
 	e := a.client(cmd)
-	cmd.RunE = e.runE(func(ctx context.Context, pos []string) int {
-		if len(pos) > 0 {
-			return e.usageErr("unexpected arguments %q", pos)
-		}
-		return e.runWhoAmI(ctx)
-	})
+	cmd.Args = noArgs
+	cmd.RunE = e.runE(func(ctx context.Context, _ []string) int { return e.runWhoAmI(ctx) })
 	return cmd
 }
 

@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -318,5 +319,5 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	case cmd.HasAvailableSubCommands():
 		return unknownCommand(cmd, args[0])
 	}
-	return usagef("unexpected arguments %q", args)
+	return usagef("unexpected arguments %q", unmark(slices.Clone(args)))
 }

@@ -150,7 +150,11 @@ func pptScenarios() []*Scenario {
 			Title:   "With payload passthru, a callee's ERROR keeps its ppt_* details and payload on the way to the caller",
 			Section: secPPT, Level: MUST, Feature: rpc,
 			Run: func(t *T) {
-				a, b, req, inv := progressCall(t, nil, withPPT(nil))
+				a := t.Join(JoinOptions{})
+				b := t.Join(JoinOptions{})
+				reg := b.Register(t.URI("p"), nil)
+				req := a.Call(t.URI("p"), withPPT(nil), pptPayload, nil)
+				inv := b.ExpectInvocation(reg)
 				uri := t.URI("error.opaque")
 				b.Send(&protocol.Error{RequestType: protocol.CodeInvocation, Request: inv.Request, Details: withPPT(nil), URI: uri, Args: pptPayload})
 				e := a.ExpectError(protocol.CodeCall, req, uri)

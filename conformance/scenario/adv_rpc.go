@@ -32,17 +32,7 @@ func stripDetail(match func(protocol.Message) bool, key string) fault.Breaker {
 		if !match(m) {
 			return nil, false
 		}
-		var d protocol.Dict
-		switch m := m.(type) {
-		case *protocol.Result:
-			d = m.Details
-		case *protocol.Invocation:
-			d = m.Details
-		case *protocol.Event:
-			d = m.Details
-		case *protocol.Error:
-			d = m.Details
-		}
+		d := dictOf(m)
 		if _, ok := d[key]; !ok {
 			return nil, false
 		}
@@ -57,19 +47,7 @@ func setOption(match func(protocol.Message) bool, key string, value any) fault.B
 		if !match(m) {
 			return nil, false
 		}
-		var o protocol.Dict
-		switch m := m.(type) {
-		case *protocol.Call:
-			o = m.Options
-		case *protocol.Publish:
-			o = m.Options
-		case *protocol.Subscribe:
-			o = m.Options
-		case *protocol.Register:
-			o = m.Options
-		case *protocol.Cancel:
-			o = m.Options
-		}
+		o := dictOf(m)
 		if o == nil {
 			return nil, false
 		}

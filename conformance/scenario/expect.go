@@ -18,8 +18,10 @@ import (
 // lines starting with # are ignored.
 //
 // Applied to a report, a failure the file lists is expected; a failure it
-// does not list, and a pass of a listed scenario in a listed cell, are
-// mismatches. Not announced and skipped results never mismatch.
+// does not list, and a pass of a listed scenario in a listed cell (all
+// cells when the line names none), are mismatches: a router that fails in
+// some cells only needs cell patterns. Not announced and skipped results
+// never mismatch.
 type Expectations struct {
 	Name    string
 	entries map[string]expectation

@@ -20,21 +20,33 @@ func withUnknown(opts protocol.Dict) protocol.Dict {
 }
 
 // hasUnknown reports whether a message's Options carry the unknown keys.
-func hasUnknown(m protocol.Message) bool {
-	var o protocol.Dict
+func hasUnknown(m protocol.Message) bool { return dictOf(m)["_conformance_unknown"] != nil }
+
+// dictOf returns a message's Options or Details (nil for messages without).
+func dictOf(m protocol.Message) protocol.Dict {
 	switch m := m.(type) {
 	case *protocol.Call:
-		o = m.Options
+		return m.Options
 	case *protocol.Publish:
-		o = m.Options
+		return m.Options
 	case *protocol.Subscribe:
-		o = m.Options
+		return m.Options
 	case *protocol.Register:
-		o = m.Options
+		return m.Options
 	case *protocol.Yield:
-		o = m.Options
+		return m.Options
+	case *protocol.Cancel:
+		return m.Options
+	case *protocol.Result:
+		return m.Details
+	case *protocol.Invocation:
+		return m.Details
+	case *protocol.Event:
+		return m.Details
+	case *protocol.Error:
+		return m.Details
 	}
-	return o["_conformance_unknown"] != nil
+	return nil
 }
 
 // refuseUnknown answers requests carrying the unknown options with ERROR

@@ -261,6 +261,7 @@ func sessionMetaScenarios() []*Scenario {
 			Run: func(t *T) {
 				a := t.Join(JoinOptions{})
 				b := t.Join(JoinOptions{})
+				b.Sync("to be sure the router has attached the session to kill")
 				a.metaCall("wamp.session.kill", protocol.List{b.ID}, nil)
 				b.expectKilled("wamp.close.killed", "")
 			},
@@ -273,6 +274,7 @@ func sessionMetaScenarios() []*Scenario {
 			Run: func(t *T) {
 				a := t.Join(JoinOptions{})
 				b := t.Join(JoinOptions{})
+				b.Sync("to be sure the router has attached the session to kill")
 				a.metaCall("wamp.session.kill", protocol.List{b.ID}, protocol.Dict{"reason": "conformance.close.test", "message": "bye now"})
 				b.expectKilled("conformance.close.test", "bye now")
 			},
@@ -309,6 +311,7 @@ func sessionMetaScenarios() []*Scenario {
 				if a.Welcome.Details["authid"] == b.Welcome.Details["authid"] {
 					t.Skipf("the caller has the victim's authid")
 				}
+				b.Sync("to be sure the router has attached the session to kill")
 				r := a.metaCall("wamp.session.kill_by_authid", protocol.List{b.Welcome.Details["authid"]}, nil)
 				if !idIn(arg(r.Args, 0), b.ID) {
 					t.Fatalf("kill_by_authid returned %v, which lacks the killed session %d", arg(r.Args, 0), b.ID)
@@ -328,6 +331,7 @@ func sessionMetaScenarios() []*Scenario {
 				if a.Welcome.Details["authrole"] == role {
 					t.Skipf("the caller has the victim's authrole")
 				}
+				b.Sync("to be sure the router has attached the session to kill")
 				r := a.metaCall("wamp.session.kill_by_authrole", protocol.List{role}, nil)
 				if n, _ := arg(r.Args, 0).(int64); n < 1 {
 					t.Fatalf("kill_by_authrole returned %v, want the number of killed sessions (at least 1)", arg(r.Args, 0))
@@ -343,6 +347,7 @@ func sessionMetaScenarios() []*Scenario {
 			Run: func(t *T) {
 				a := t.Join(JoinOptions{})
 				b := t.Join(JoinOptions{})
+				b.Sync("to be sure the router has attached the session to kill")
 				r := a.metaCall("wamp.session.kill_all", nil, nil)
 				if n, _ := arg(r.Args, 0).(int64); n < 1 {
 					t.Fatalf("kill_all returned %v, want the number of killed sessions (at least 1)", arg(r.Args, 0))
@@ -556,9 +561,36 @@ func (k metaKind) scenarios() []*Scenario {
 					t.Fatalf("meta events came in the order %v, want %v", got, names)
 				}
 			},
-			Breaker: holdFirst(isEvent),
+			Breaker: swapCreate(),
 		},
 	}
+}
+
+// swapCreate delivers each on_create meta event (the one whose second
+// argument is a dict) after the next meta event of the same session: a
+// router that announces a registration or subscription before creating it.
+func swapCreate() fault.Breaker {
+	return fault.Messages(func() fault.MessageRule {
+		held := map[any]protocol.Message{}
+		return func(f *fault.Flow, dir fault.Dir, m protocol.Message) bool {
+			ev, ok := m.(*protocol.Event)
+			if !ok || len(ev.Args) < 2 {
+				return true
+			}
+			key := fmt.Sprint(ev.Args[0])
+			if _, isCreate := ev.Args[1].(protocol.Dict); isCreate && held[key] == nil {
+				held[key] = ev
+				return false
+			}
+			if h := held[key]; h != nil {
+				delete(held, key)
+				f.Inject(fault.ToClient, ev)
+				f.Inject(fault.ToClient, h)
+				return false
+			}
+			return true
+		}
+	})
 }
 
 func metaScenarios() []*Scenario {

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -121,10 +122,14 @@ func (l *rsLink) read() (*Frame, error) {
 		return nil, &ClosedError{ByPeer: true, Status: -1, Err: fmt.Errorf("frame header % x announces %d octets, more than RawSocket can carry", h, size)}
 	}
 	f.Oversized = size > l.limit
-	f.Payload = make([]byte, size)
-	if _, err := io.ReadFull(l.br, f.Payload); err != nil {
-		return nil, &ClosedError{ByPeer: true, Status: -1, Err: fmt.Errorf("reading a %d-octet frame: %w", size, err)}
+	// Grow as the octets arrive: a header announcing 16 MiB costs nothing
+	// until they come.
+	var buf bytes.Buffer
+	buf.Grow(min(size, 64<<10))
+	if n, err := io.CopyN(&buf, l.br, int64(size)); err != nil {
+		return nil, &ClosedError{ByPeer: true, Status: -1, Err: fmt.Errorf("reading a %d-octet frame (got %d): %w", size, n, err)}
 	}
+	f.Payload = buf.Bytes()
 	return f, nil
 }
 
