@@ -58,8 +58,8 @@ var ErrThrottled = errors.New("auth: too many failed logins; try again later")
 // address, so that guessing passwords is slow and does not take the CPU
 // from other users' logins. Every attempt takes a turn in both tables:
 // after Free failures in a row the turns of a key are spaced out by Delay,
-// doubling with each further failure (attempts in progress count as
-// failures until they end). An attempt waits for its turn on its own
+// doubling with each further failure, so parallel guesses take turns too;
+// logins without failures are not spaced. An attempt waits for its turn on its own
 // goroutine (the connection's, during the opening handshake), within its
 // context; one whose turn would come after the context's deadline is held
 // until that deadline and refused, without its credentials being checked
@@ -68,9 +68,11 @@ var ErrThrottled = errors.New("auth: too many failed logins; try again later")
 // failure. Memory is bounded by MaxKeys per table.
 //
 // A Throttle is safe for concurrent use. Authids are compared
-// case-insensitively, on their first 256 bytes; addresses by IP (all Unix
-// socket clients share one key; clients without an address, such as
-// in-memory pipes, are throttled by authid only).
+// case-insensitively, on their first 256 bytes; addresses by IP. Local
+// clients (loopback addresses, Unix sockets) and clients without an
+// address (in-memory pipes) are throttled by authid only: they all share
+// one address, which would make one failing script slow down every local
+// client, and a local process can use the CPU without logging in anyway.
 type Throttle struct {
 	cfg ThrottleConfig
 
@@ -148,21 +150,28 @@ func authidKey(authid string) string {
 	return strings.ToLower(authid)
 }
 
-// addrKey is the throttling key of a client address: its IP, "unix" for a
-// Unix socket, "" for none.
+// addrKey is the throttling key of a client address: its IP; "" (no
+// throttling by address) for none, a Unix socket or a loopback address.
 func addrKey(a net.Addr) string {
+	var ip net.IP
 	switch x := a.(type) {
-	case nil:
+	case nil, *net.UnixAddr:
 		return ""
 	case *net.TCPAddr:
-		return x.IP.String()
-	case *net.UnixAddr:
-		return "unix"
+		ip = x.IP
+	default:
+		host, _, err := net.SplitHostPort(a.String())
+		if err != nil {
+			host = a.String()
+		}
+		if ip = net.ParseIP(host); ip == nil {
+			return host
+		}
 	}
-	if host, _, err := net.SplitHostPort(a.String()); err == nil {
-		return host
+	if ip.IsLoopback() {
+		return ""
 	}
-	return a.String()
+	return ip.String()
 }
 
 // Authenticator returns a wraps with the throttle: each attempt waits for
@@ -242,7 +251,7 @@ func (t *Throttle) attempt(ctx context.Context, authid string, addr net.Addr, me
 	for _, e := range []*throttleEntry{a, c} {
 		if e != nil {
 			e.pending++
-			e.next = start.Add(t.spacing(e.failures + e.pending))
+			e.next = start.Add(t.spacing(e.failures))
 		}
 	}
 	t.writeLines()
@@ -263,8 +272,7 @@ func (t *Throttle) attempt(ctx context.Context, authid string, addr net.Addr, me
 	}, nil
 }
 
-// spacing is the gap between turns of a key with n failures (and attempts
-// in progress).
+// spacing is the gap between turns of a key with n failures in a row.
 func (t *Throttle) spacing(n int) time.Duration {
 	if n < t.cfg.Free {
 		return 0
@@ -295,6 +303,9 @@ func (t *Throttle) finish(a, c *throttleEntry, ak, ck, method string, ok, counte
 		for _, e := range []*throttleEntry{a, c} {
 			if e != nil {
 				e.failures++
+				if next := now.Add(t.spacing(e.failures)); next.After(e.next) {
+					e.next = next
+				}
 				e.last = now
 				e.unlogged++
 				e.method = method

@@ -82,11 +82,12 @@ func TestThrottleSuccessClearsAuthID(t *testing.T) {
 	})
 }
 
-// Attempts in progress count: parallel guesses are spaced out too.
+// Once a key has failed, parallel guesses take turns too.
 func TestThrottleParallelAttempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		th := NewThrottle(ThrottleConfig{Free: 1, Delay: 100 * time.Millisecond, MaxDelay: time.Hour})
 		ctx := context.Background()
+		try(t, th, ctx, "alice", "192.0.2.1", false)
 		start := time.Now()
 		base := runtime.NumGoroutine()
 		var mu sync.Mutex
@@ -112,8 +113,7 @@ func TestThrottleParallelAttempts(t *testing.T) {
 			t.Errorf("%d goroutines while 5 attempts wait, %d before", n, base)
 		}
 		wg.Wait()
-		// Free is 1: the first attempt in progress already spaces the others.
-		want := "[0s 100ms 300ms 700ms 1.5s]"
+		want := "[100ms 200ms 300ms 400ms 500ms]"
 		if fmt.Sprint(turns) != want {
 			t.Errorf("turns %v, want %v", turns, want)
 		}
@@ -224,6 +224,28 @@ func TestThrottledAuthenticator(t *testing.T) {
 		}
 		if err := run("right", 2*time.Minute); err != nil {
 			t.Errorf("attempt within its deadline: %v", err)
+		}
+	})
+}
+
+// Local clients share an address: they are throttled per authid only.
+func TestThrottleLocalClientsByAuthIDOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th := NewThrottle(ThrottleConfig{Free: 1, Delay: time.Second})
+		ctx := context.Background()
+		for range 5 {
+			try(t, th, ctx, "alice", "127.0.0.1", false)
+		}
+		if w, _ := try(t, th, ctx, "bob", "127.0.0.1", true); w != 0 {
+			t.Errorf("bob from loopback waited %v", w)
+		}
+		if w, _ := try(t, th, ctx, "alice", "::1", false); w == 0 {
+			t.Error("alice was not throttled")
+		}
+		for _, a := range []net.Addr{&net.UnixAddr{Name: "/run/wamp.sock", Net: "unix"}, nil} {
+			if addrKey(a) != "" {
+				t.Errorf("address key of %v: %q", a, addrKey(a))
+			}
 		}
 	})
 }

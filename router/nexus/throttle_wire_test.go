@@ -55,33 +55,57 @@ type addrConn struct {
 
 func (c addrConn) RemoteAddr() net.Addr { return c.addr }
 
-// A brute-force run against one user does not slow down another user's
-// login from elsewhere: with the attack running, the other user's login
-// takes less than twice as long as with it paused. Attack and measurement
-// alternate, so that load from the rest of the machine hits both alike.
-// (The attacker gives up on an attempt after 200 ms, so that it can be
-// paused quickly; a throttled attempt is held by the router until its
-// handshake deadline, so waiting longer would only slow it down more.)
-func TestBruteForceDoesNotSlowOthers(t *testing.T) {
-	const rounds = 20000 // PBKDF2 rounds of the users' hashes: a few ms per check
-	users := fmt.Sprintf("users:\n  - {login: alice, password_hash: %q, role: frontend}\n  - {login: bob, password_hash: %q, role: backend}\n",
-		passlibHash(t, "alice-secret", rounds), passlibHash(t, "bob-pw", rounds))
-	sr := newSockRig(t, users)
-
-	// bob connects from "another machine": a RawSocket listener whose
-	// connections report 192.0.2.77.
+// serveAs serves the router on a RawSocket listener whose connections
+// report addr as their remote address, and returns its URL: clients of the
+// test that stand for another machine.
+func serveAs(t *testing.T, sr *sockRig, addr string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rl, err := transport.NewRawSocketListener(addrListener{ln, &net.TCPAddr{IP: net.ParseIP("192.0.2.77"), Port: 5555}}, transport.ServerOptions{})
+	rl, err := transport.NewRawSocketListener(addrListener{ln, &net.TCPAddr{IP: net.ParseIP(addr), Port: 5555}}, transport.ServerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- sr.r.ServeRawSocket(rl) }()
 	t.Cleanup(func() { rl.Close(); <-served })
-	bobURL := "tcp://" + ln.Addr().String()
+	return "tcp://" + ln.Addr().String()
+}
+
+// A brute-force run does not slow down another user's login from
+// elsewhere: with the attack running, the other user's login takes less
+// than twice as long as with it paused. Attack and measurement alternate,
+// so that load from the rest of the machine hits both alike. The attack
+// guesses one account's password from a local address (throttled per
+// authid), or sprays guesses over many accounts from one remote address
+// (throttled per address). (The attacker gives up on an attempt after 200
+// ms, so that it can be paused quickly; a throttled attempt is held by the
+// router until its handshake deadline, so waiting longer would only slow
+// it down more.)
+func TestBruteForceDoesNotSlowOthers(t *testing.T) {
+	const rounds = 20000 // PBKDF2 rounds of the users' hashes: a few ms per check
+	users := fmt.Sprintf("users:\n  - {login: alice, password_hash: %q, role: frontend}\n  - {login: bob, password_hash: %q, role: backend}\n",
+		passlibHash(t, "alice-secret", rounds), passlibHash(t, "bob-pw", rounds))
+	for _, attack := range []struct {
+		name   string
+		url    func(sr *sockRig) string
+		authid func(w, i int) string
+	}{
+		{"one account from loopback", func(sr *sockRig) string { return sr.ws }, func(w, i int) string { return "alice" }},
+		{"many accounts from one address", func(sr *sockRig) string { return serveAs(t, sr, "198.51.100.9") },
+			func(w, i int) string { return []string{"alice", fmt.Sprintf("user%d-%d", w, i)}[i%2] }},
+	} {
+		t.Run(attack.name, func(t *testing.T) {
+			sr := newSockRig(t, users)
+			bruteForce(t, sr, attack.url(sr), attack.authid)
+		})
+	}
+}
+
+func bruteForce(t *testing.T, sr *sockRig, attackURL string, authid func(w, i int) string) {
+	bobURL := serveAs(t, sr, "192.0.2.77")
 	bobLogin := func() time.Duration {
 		start := time.Now()
 		s, err := sr.dial(bobURL, "bob", "bob-pw")
@@ -94,8 +118,8 @@ func TestBruteForceDoesNotSlowOthers(t *testing.T) {
 	}
 	bobLogin() // warm up
 
-	// The attacker guesses alice's password from 127.0.0.1 with four
-	// connections at a time, as fast as the router lets it.
+	// The attacker guesses with eight connections at a time, as fast as
+	// the router lets it.
 	var (
 		paused   atomic.Bool
 		inflight atomic.Int64
@@ -104,7 +128,7 @@ func TestBruteForceDoesNotSlowOthers(t *testing.T) {
 	)
 	paused.Store(true)
 	stop := make(chan struct{})
-	for w := range 4 {
+	for w := range 8 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
@@ -119,9 +143,9 @@ func TestBruteForceDoesNotSlowOthers(t *testing.T) {
 					continue
 				}
 				ctx, cancel := context.WithTimeout(sr.ctx, 200*time.Millisecond)
-				p, err := transport.Dial(ctx, sr.ws, transport.DialOptions{})
+				p, err := transport.Dial(ctx, attackURL, transport.DialOptions{})
 				if err == nil {
-					s, err := session.Join(ctx, p, session.Config{Realm: "izaber", AuthID: "alice",
+					s, err := session.Join(ctx, p, session.Config{Realm: "izaber", AuthID: authid(w, i),
 						Auth: []auth.ClientMethod{auth.Ticket(fmt.Sprintf("guess-%d-%d", w, i))}})
 					if err == nil {
 						s.Close(ctx)
