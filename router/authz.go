@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
@@ -65,7 +66,7 @@ func (rl *Realm) mayDeliver(s *sess, action Action, uri string) bool {
 		return true
 	}
 	if _, ok := asCallError(err); !ok && s.ctx.Err() == nil {
-		rl.log.Warn("authorizer failed; delivery withheld", "session", s.info.ID, "action", string(action), "uri", uri, "err", err)
+		rl.log.Warn("authorizer failed; delivery withheld", "session", s.info.ID, "action", string(action), "uri", logsafe.String(uri), "err", err)
 	}
 	return false
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
@@ -606,7 +607,7 @@ func (rl *Realm) handleInvocationError(s *sess, m *protocol.Error) error {
 func (rl *Realm) handleCancel(s *sess, m *protocol.Cancel) error {
 	mode, ok := optString(m.Options, "mode", cancelKillNoWait)
 	if !ok || (mode != cancelSkip && mode != cancelKill && mode != cancelKillNoWait) {
-		rl.log.Info("CANCEL with an invalid mode ignored", "session", s.info.ID, "mode", m.Options["mode"])
+		rl.log.Debug("CANCEL with an invalid mode ignored", "session", s.info.ID, "mode", logsafe.Any(m.Options["mode"]))
 		return nil
 	}
 	rl.mu.Lock()

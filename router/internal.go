@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
@@ -120,7 +121,7 @@ func (rl *Realm) authorizeError(info *SessionInfo, action Action, uri string, er
 		}
 		return ce
 	}
-	rl.log.Warn("authorizer failed", "session", info.ID, "action", string(action), "uri", uri, "err", err)
+	rl.log.Warn("authorizer failed", "session", info.ID, "action", string(action), "uri", logsafe.String(uri), "err", err)
 	return &callError{URI: protocol.URIAuthorizationFailed,
 		Args: protocol.List{fmt.Sprintf("failed to authorize session for %s %s '%s': %v", actionVerb(action), actionNoun(action), uri, err)}}
 }

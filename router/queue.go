@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -205,7 +206,7 @@ func (s *sess) drop(why string) {
 	}
 	s.stallMu.Unlock()
 	msg := "router: session dropped: " + why
-	s.rl.log.Warn("dropping session: client not reading", "session", s.info.ID, "authid", s.info.AuthID, "reason", why)
+	s.rl.log.Warn("dropping session: client not reading", "session", s.info.ID, "authid", logsafe.String(s.info.AuthID), "reason", why)
 	s.out.close()
 	s.conn.Drop(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: protocol.URITimeout}, errors.New(msg))
 	s.kill()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -44,6 +45,10 @@ type AcceptConfig struct {
 	// optional.
 	Transport string
 	// Logger receives handshake outcomes (never credentials); nil discards.
+	// Refusals a client causes (a bad HELLO, a refused login) are logged
+	// at Debug, so that strangers cannot flood it (summarise failed logins
+	// with auth.Throttle); failures of the router itself at Warn or Error.
+	// Client strings are cut and escaped.
 	Logger *slog.Logger
 }
 
@@ -166,7 +171,7 @@ func (a *acceptor) run() (*Joined, error) {
 		id = a.cfg.NewSessionID()
 	}
 	if id == 0 || id > protocol.MaxID {
-		return nil, a.refuse(protocol.URIAuthenticationFailed, "internal error", fmt.Errorf("NewSessionID returned %d, outside [1, 2^53]", id))
+		return nil, a.refuseInternal(protocol.URIAuthenticationFailed, "internal error", fmt.Errorf("NewSessionID returned %d, outside [1, 2^53]", id))
 	}
 	req := &auth.Request{
 		Realm:       hello.Realm,
@@ -185,7 +190,7 @@ func (a *acceptor) run() (*Joined, error) {
 		return nil, a.fail(err)
 	}
 	if identity == nil {
-		return nil, a.refuse(protocol.URIAuthenticationFailed, "authentication failed", fmt.Errorf("authenticator %q returned no identity", authenticator.Method()))
+		return nil, a.refuseInternal(protocol.URIAuthenticationFailed, "authentication failed", fmt.Errorf("authenticator %q returned no identity", authenticator.Method()))
 	}
 	ident := *identity
 	if ident.AuthMethod == "" {
@@ -219,7 +224,7 @@ func (a *acceptor) run() (*Joined, error) {
 	if np, ok := a.p.(transport.NetPeer); ok {
 		np.Authenticated() // lift the pre-authentication size limit
 	}
-	a.log.Debug("session: welcomed", "session", id, "realm", hello.Realm, "authid", ident.AuthID,
+	a.log.Debug("session: welcomed", "session", id, "realm", logsafe.String(hello.Realm), "authid", logsafe.String(ident.AuthID),
 		"authrole", ident.AuthRole, "authmethod", ident.AuthMethod)
 	return &Joined{Peer: a.p, Session: id, Realm: hello.Realm, Identity: ident, Hello: hello}, nil
 }
@@ -296,7 +301,7 @@ func (a *acceptor) fail(err error) error {
 	case errors.As(err, &big):
 		return a.refuse(protocol.URIPayloadSizeExceeded, big.Error(), big.err)
 	case errors.As(err, &ca):
-		a.log.Info("session: client aborted the handshake", "reason", ca.reason)
+		a.log.Debug("session: client aborted the handshake", "reason", logsafe.String(ca.reason))
 		return fmt.Errorf("session: accept: %w", err)
 	case errors.As(err, &v):
 		return a.refuse(protocol.URIProtocolViolation, v.msg, v.err)
@@ -305,7 +310,11 @@ func (a *acceptor) fail(err error) error {
 			return a.refuse(auth.ReasonNotAuthorized, d.Message, err)
 		}
 		a.sendAbort(d.Reason, d.Message)
-		a.log.Info("session: refused", "reason", d.Reason, "message", d.Message, "cause", errors.Unwrap(d))
+		level := slog.LevelDebug // a refused login: the authenticator's business
+		if errors.Unwrap(d) != nil {
+			level = slog.LevelWarn // a technical failure behind the refusal
+		}
+		a.log.Log(a.ctx, level, "session: refused", "reason", logsafe.String(d.Reason), "message", logsafe.String(d.Message), "cause", errors.Unwrap(d))
 		return fmt.Errorf("session: accept: %w", err)
 	case errors.Is(err, transport.ErrClosed):
 		a.log.Debug("session: connection lost during the handshake", "error", err)
@@ -318,15 +327,26 @@ func (a *acceptor) fail(err error) error {
 		a.log.Debug("session: connection failed during the handshake", "error", err)
 		return fmt.Errorf("session: accept: %w", err)
 	}
-	return a.refuse(protocol.URIAuthenticationFailed, "authentication failed", err)
+	return a.refuseInternal(protocol.URIAuthenticationFailed, "authentication failed", err)
 }
 
 // refuse sends ABORT and returns an error wrapping the *auth.Denied that
-// describes it and the cause, if any.
+// describes it and the cause, if any. Refusals a client causes are logged
+// at Debug: a stranger must not be able to fill the log.
 func (a *acceptor) refuse(reason, message string, cause error) error {
+	return a.refuseLevel(slog.LevelDebug, reason, message, cause)
+}
+
+// refuseInternal is refuse for a failure of the router itself (an
+// authenticator that misbehaved), logged as an error.
+func (a *acceptor) refuseInternal(reason, message string, cause error) error {
+	return a.refuseLevel(slog.LevelError, reason, message, cause)
+}
+
+func (a *acceptor) refuseLevel(level slog.Level, reason, message string, cause error) error {
 	a.sendAbort(reason, message)
 	d := &auth.Denied{Reason: reason, Message: message}
-	a.log.Info("session: refused", "reason", reason, "message", message, "cause", cause)
+	a.log.Log(context.WithoutCancel(a.ctx), level, "session: refused", "reason", reason, "message", logsafe.String(message), "cause", cause)
 	if cause == nil {
 		return fmt.Errorf("session: accept: %w", d)
 	}

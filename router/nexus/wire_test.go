@@ -61,7 +61,7 @@ func newSockRig(t *testing.T, users string, configure ...func(*nexus.Config)) *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := router.New(router.Config{Realms: []router.RealmConfig{{
+	r, err := router.New(router.Config{Logger: cfg.Logger, Realms: []router.RealmConfig{{
 		Name: "izaber", Authenticators: svc.Authenticators(), Authorizer: svc.Authorizer(), Disclose: true,
 	}}})
 	if err != nil {
