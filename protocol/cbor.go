@@ -14,7 +14,7 @@ import (
 )
 
 func (cborSerializer) Marshal(m Message) ([]byte, error) {
-	return marshalPooled(&cborEncPool, m, func(n int) int { return n + 1024 }, "")
+	return marshalPooled(&cborEncPool, m, "")
 }
 
 // cborDecMode holds the resource limits checked by Wellformed before our
@@ -522,11 +522,9 @@ func (d *cborDecoder) object(val uint64) (any, error) {
 
 // cborEncoder appends CBOR (RFC 8949, definite lengths, smallest integer
 // heads, 64-bit floats) to b.
-type cborEncoder struct{ b []byte }
+type cborEncoder struct{ encBuf }
 
-func (e *cborEncoder) buffer() *[]byte { return &e.b }
-
-var cborEncPool = sync.Pool{New: func() any { return &cborEncoder{b: make([]byte, 0, 1024)} }}
+var cborEncPool = sync.Pool{New: func() any { return &cborEncoder{encBuf{b: make([]byte, 0, 1024)}} }}
 
 const (
 	cborUint   = 0 << 5
@@ -537,15 +535,26 @@ const (
 	cborMap    = 5 << 5
 )
 
-func (e *cborEncoder) head(c Code, n int) {
-	e.b = append(e.b, cborArray|byte(n))
+// head starts an array whose count end fills in: messages have at most 7
+// elements, so the header is always the first byte.
+func (e *cborEncoder) head(c Code) {
+	e.b = append(e.b, cborArray)
 	e.major(cborUint, uint64(c))
 }
 
+func (e *cborEncoder) end(n int) { e.b[0] = cborArray | byte(n) }
+
+func (e *cborEncoder) reserve(n int) { e.grow(n + 1024) }
+
 func (e *cborEncoder) id(v uint64)        { e.major(cborUint, v) }
 func (e *cborEncoder) str(s string) error { return e.text(s) }
-func (e *cborEncoder) dict(d Dict) error  { return e.object(d, 2) }
-func (e *cborEncoder) list(l List) error  { return e.array(l, 2) }
+func (e *cborEncoder) dict(d Dict, keys *keyTypes, c Code, field string) (passthruSeen, error) {
+	dk := dictKeys{keys: keys, code: c, field: field}
+	err := e.object(d, 2, &dk)
+	return dk.seen, err
+}
+
+func (e *cborEncoder) list(l List) error { return e.array(l, 2) }
 
 func (e *cborEncoder) major(m byte, v uint64) {
 	switch {
@@ -595,12 +604,15 @@ func (e *cborEncoder) array(l List, depth int) error {
 	return nil
 }
 
-func (e *cborEncoder) object(d Dict, depth int) error {
+func (e *cborEncoder) object(d Dict, depth int, dk *dictKeys) error {
 	if depth > maxDepth {
 		return tooDeep("cbor")
 	}
 	e.major(cborMap, uint64(len(d)))
 	for k, v := range d {
+		if err := dk.check(k, v); err != nil {
+			return err
+		}
 		if err := e.text(k); err != nil {
 			return err
 		}
@@ -638,7 +650,7 @@ func (e *cborEncoder) value(v any, depth int) error {
 	case List:
 		return e.array(v, depth+1)
 	case Dict:
-		return e.object(v, depth+1)
+		return e.object(v, depth+1, nil)
 	case int32:
 		e.int(int64(v))
 	case int16:

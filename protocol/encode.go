@@ -17,38 +17,40 @@ const maxDepth = 64
 // msgWriter is implemented by each format's encoder; writeMessage drives it
 // with the message's description (layout.go).
 type msgWriter interface {
-	// head starts the message list with n elements, the code included.
-	head(c Code, n int)
+	// head starts the message list with its code; end, called after the
+	// last element, completes it with the number of elements, the code
+	// included.
+	head(c Code)
+	end(n int)
 	id(v uint64)
 	str(s string) error
-	dict(d Dict) error
+	// dict writes d, checking its keys against keys (nil: none) as it
+	// goes; it reports the passthru keys it saw.
+	dict(d Dict, keys *keyTypes, c Code, field string) (passthruSeen, error)
 	list(l List) error
 	// elem writes one element of any payload type.
 	elem(v any) error
+	// reserve makes room for a payload of about n bytes (strings and
+	// binaries) in a buffer of the message's own (see encBuf).
+	reserve(n int)
 }
 
-// writeMessage writes m, of n elements after its code as counted by
-// prepare, in the same layout as ToList.
-func writeMessage(mw msgWriter, m Message, n int) error {
-	mw.head(m.Code(), 1+n)
-	w := walker{op: opWrite, w: mw}
-	walk(m, &w)
-	return w.err
-}
-
-// prepare validates m before it is sent, with the loose URI rule, and
-// returns the number of elements after its code and a lower bound of its
-// payload's encoded size (the strings and binaries directly in Args and
-// Kwargs).
-func prepare(m Message) (n, size int, err error) {
-	if isNil(m) {
-		return 0, 0, invalid(0, "", "nil message")
+// writeMessage validates m, with the loose URI rule, as it writes it in the
+// same layout as ToList: one pass over the message and over each dict.
+func writeMessage(mw msgWriter, m Message) error {
+	if m == nil {
+		return invalid(0, "", "nil message")
 	}
-	w := walker{op: opValidate, code: m.Code(), uris: LooseURIs}
+	c := m.Code()
+	mw.head(c)
+	w := walker{op: opWrite, w: mw, code: c, uris: LooseURIs}
 	if !walk(m, &w) {
-		return 0, 0, invalid(0, "", "unsupported message type "+reflect.TypeOf(m).String())
+		return invalid(0, "", "nil or unsupported message "+reflect.TypeOf(m).String())
 	}
-	return w.n, w.size, w.err
+	if w.err == nil {
+		mw.end(1 + w.n)
+	}
+	return w.err
 }
 
 // Each format pools its encoders (buffer included). Marshal copies the
@@ -56,64 +58,68 @@ func prepare(m Message) (n, size int, err error) {
 // keeps one huge message from pinning memory in the pool.
 const maxPooledBuf = 256 << 10
 
-// bigPayload is the payload size from which Marshal encodes straight into
-// a buffer of its own, sized from the payload size prepare reports, instead of copying out of a
-// pooled one.
+// bigPayload is the payload size from which Marshal encodes into a buffer
+// of the message's own, sized for the payload, and hands it over without a
+// copy, instead of copying out of a pooled one.
 const bigPayload = 16 << 10
 
-// bufWriter is a msgWriter that writes into a byte slice it owns; each
-// format's pooled encoder is one.
-type bufWriter interface {
-	msgWriter
-	buffer() *[]byte
+// encBuf is the buffer of a pooled encoder. own is set when reserve gave
+// the message a buffer of its own, which marshalPooled hands out; pooled is
+// the pool's buffer, put back then.
+type encBuf struct {
+	b      []byte
+	own    bool
+	pooled []byte
 }
 
-// marshalPooled is Marshal for every format: validate, encode with an
-// encoder from pool, append trailer (JSON's closing bracket) and hand out
-// the bytes. A message with a big payload is encoded straight into a buffer
-// of its own of bigCap(size) bytes, which is handed over without a
-// copy; otherwise the pooled buffer is copied out and reused.
-func marshalPooled(pool *sync.Pool, m Message, bigCap func(n int) int, trailer string) ([]byte, error) {
-	n, size, err := prepare(m)
-	if err != nil {
-		return nil, err
+// grow moves what is written so far to a buffer of its own with room for
+// n more bytes.
+func (e *encBuf) grow(n int) {
+	if e.own {
+		return
 	}
+	nb := make([]byte, len(e.b), len(e.b)+n)
+	copy(nb, e.b)
+	e.pooled, e.b, e.own = e.b, nb, true
+}
+
+func (e *encBuf) buf() *encBuf { return e }
+
+// bufWriter is a msgWriter that writes into an encBuf; each format's pooled
+// encoder is one.
+type bufWriter interface {
+	msgWriter
+	buf() *encBuf
+}
+
+// marshalPooled is Marshal for every format: encode (validating) with an
+// encoder from pool, append trailer (JSON's closing bracket) and hand out
+// the bytes. A message whose payload holds bigPayload bytes or more has
+// been moved to a buffer of its own (reserve), which is handed over without
+// a copy; otherwise the pooled buffer is copied out and reused.
+func marshalPooled(pool *sync.Pool, m Message, trailer string) ([]byte, error) {
 	e := pool.Get().(bufWriter)
-	b := e.buffer()
-	if size >= bigPayload {
-		pooled := *b
-		*b = make([]byte, 0, bigCap(size))
-		err := writeMessage(e, m, n)
-		*b = append(*b, trailer...)
-		out := *b
-		*b = pooled
+	eb := e.buf()
+	err := writeMessage(e, m)
+	eb.b = append(eb.b, trailer...)
+	if eb.own {
+		out := eb.b
+		eb.b, eb.pooled, eb.own = eb.pooled[:0], nil, false
 		pool.Put(e)
 		if err != nil {
 			return nil, err
 		}
 		return out, nil
 	}
-	err = writeMessage(e, m, n)
-	*b = append(*b, trailer...)
 	var out []byte
 	if err == nil {
-		out = finish(*b)
+		out = finish(eb.b)
 	}
-	if cap(*b) <= maxPooledBuf {
-		*b = (*b)[:0]
+	if cap(eb.b) <= maxPooledBuf {
+		eb.b = eb.b[:0]
 		pool.Put(e)
 	}
 	return out, err
-}
-
-func valueBytes(v any) int {
-	switch v := v.(type) {
-	case []byte:
-		return len(v)
-	case string:
-		return len(v)
-	}
-	return 0
 }
 
 // finish returns an exact-size copy of a pooled buffer's contents.
@@ -223,4 +229,15 @@ func numberValue(format, s string) (any, error) {
 
 func tooDeep(format string) error {
 	return &EncodeError{Format: format, Reason: "nesting deeper than " + strconv.Itoa(maxDepth) + " (or a reference cycle)"}
+}
+
+// valueBytes is the size of a string or binary value, 0 for other values.
+func valueBytes(v any) int {
+	switch v := v.(type) {
+	case []byte:
+		return len(v)
+	case string:
+		return len(v)
+	}
+	return 0
 }

@@ -11,7 +11,7 @@ import (
 
 func (jsonSerializer) Marshal(m Message) ([]byte, error) {
 	// Binary grows by 4/3 as base64.
-	return marshalPooled(&jsonEncPool, m, func(n int) int { return n*4/3 + 1024 }, "]")
+	return marshalPooled(&jsonEncPool, m, "]")
 }
 
 func (jsonSerializer) Unmarshal(data []byte) (Message, error) {
@@ -25,16 +25,19 @@ func (d *jsonDecoder) elems(n int) []elem { return d.top[:n] }
 // jsonEncoder appends JSON to b. It escapes only what JSON requires (no
 // HTML escaping), writes []byte as "\u0000"+base64 and keeps floats
 // distinguishable from integers ("2.0", never "2").
-type jsonEncoder struct{ b []byte }
+type jsonEncoder struct{ encBuf }
 
-func (e *jsonEncoder) buffer() *[]byte { return &e.b }
+var jsonEncPool = sync.Pool{New: func() any { return &jsonEncoder{encBuf{b: make([]byte, 0, 1024)}} }}
 
-var jsonEncPool = sync.Pool{New: func() any { return &jsonEncoder{b: make([]byte, 0, 1024)} }}
-
-func (e *jsonEncoder) head(c Code, _ int) {
+func (e *jsonEncoder) head(c Code) {
 	e.b = append(e.b, '[')
 	e.b = strconv.AppendInt(e.b, int64(c), 10)
 }
+
+func (e *jsonEncoder) end(int) {} // JSON needs no count
+
+// reserve makes room for n payload bytes, which base64 expands by 4/3.
+func (e *jsonEncoder) reserve(n int) { e.grow(n*4/3 + 1024) }
 
 func (e *jsonEncoder) id(v uint64) {
 	e.b = append(e.b, ',')
@@ -46,9 +49,11 @@ func (e *jsonEncoder) str(s string) error {
 	return e.text(s)
 }
 
-func (e *jsonEncoder) dict(d Dict) error {
+func (e *jsonEncoder) dict(d Dict, keys *keyTypes, c Code, field string) (passthruSeen, error) {
 	e.b = append(e.b, ',')
-	return e.object(d, 2)
+	dk := dictKeys{keys: keys, code: c, field: field}
+	err := e.object(d, 2, &dk)
+	return dk.seen, err
 }
 
 func (e *jsonEncoder) list(l List) error {
@@ -83,7 +88,7 @@ func (e *jsonEncoder) value(v any, depth int) error {
 	case List:
 		return e.array(v, depth+1)
 	case Dict:
-		return e.object(v, depth+1)
+		return e.object(v, depth+1, nil)
 	case int32:
 		e.b = strconv.AppendInt(e.b, int64(v), 10)
 	case int16:
@@ -157,7 +162,7 @@ func (e *jsonEncoder) array(l List, depth int) error {
 	return nil
 }
 
-func (e *jsonEncoder) object(d Dict, depth int) error {
+func (e *jsonEncoder) object(d Dict, depth int, dk *dictKeys) error {
 	if depth > maxDepth {
 		return tooDeep("json")
 	}
@@ -168,6 +173,9 @@ func (e *jsonEncoder) object(d Dict, depth int) error {
 			e.b = append(e.b, ',')
 		}
 		first = false
+		if err := dk.check(k, v); err != nil {
+			return err
+		}
 		if err := e.key(k); err != nil {
 			return err
 		}

@@ -21,10 +21,10 @@ import (
 type walkOp uint8
 
 const (
-	opRead     walkOp = iota // fill the message from elems (types only)
-	opValidate               // check the values; count the elements to write (n) and the payload's bytes (size)
+	opRead     walkOp = iota // fill the message from elems, validating it
+	opValidate               // validate a filled message
+	opWrite                  // validate the message while writing it with w, counting its elements in n
 	opList                   // append the generic list form to list
-	opWrite                  // write the message with w
 	opArity                  // count the accepted element counts, in n and max
 )
 
@@ -33,13 +33,12 @@ type walker struct {
 	op   walkOp
 	code Code
 	err  error        // the first error; later fields are skipped
-	n    int          // next element (opRead), elements so far (opValidate, opArity min)
+	n    int          // next element (opRead), elements written (opWrite), fewest accepted (opArity)
 	max  int          // opArity: most elements accepted
-	size int          // opValidate: string and binary bytes directly in the payload
-	seen passthruSeen // opValidate: passthru keys of the Options/Details
+	seen passthruSeen // the passthru keys of the Options/Details read, validated or written
 
 	elems []elem     // opRead
-	uris  URIChecker // opValidate
+	uris  URIChecker // opRead, opValidate, opWrite
 	list  List       // opList
 	w     msgWriter  // opWrite
 }
@@ -48,57 +47,130 @@ func (w *walker) fail(field, reason string) {
 	w.err = invalid(w.code, field, reason)
 }
 
-// walk runs m's description with w. It is the one place that lists the
+// walk runs m's description with w; it returns false for nil and for a
+// type this package does not define. It is the one place that lists the
 // message types; each case is a static call so that w does not escape.
 func walk(m Message, w *walker) bool {
 	switch m := m.(type) {
 	case *Hello:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Welcome:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Abort:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Challenge:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Authenticate:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Goodbye:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Error:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Publish:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Published:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Subscribe:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Subscribed:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Unsubscribe:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Unsubscribed:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Event:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Call:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Cancel:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Result:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Register:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Registered:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Unregister:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Unregistered:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Invocation:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Interrupt:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	case *Yield:
+		if m == nil {
+			return false
+		}
 		m.walk(w)
 	default:
 		return false
@@ -165,11 +237,13 @@ func (w *walker) id(field string, p *ID) {
 		w.n++
 	case opValidate:
 		w.err = checkID(w.code, field, *p)
-		w.n++
+	case opWrite:
+		if w.err = checkID(w.code, field, *p); w.err == nil {
+			w.w.id(*p)
+			w.n++
+		}
 	case opList:
 		w.list = append(w.list, int64(*p))
-	case opWrite:
-		w.w.id(*p)
 	case opArity:
 		w.count(1, 1)
 	}
@@ -190,27 +264,35 @@ func (w *walker) requestType(p *Code) {
 			w.fail(field, f.typeName()+" is not a request type")
 		case t > math.MaxInt32:
 			w.fail(field, strconv.FormatUint(t, 10)+" is not a request type")
+		default:
+			*p = Code(t)
+			w.checkRequestType(*p)
 		}
-		*p = Code(t)
 		w.n++
 	case opValidate:
-		switch *p {
-		case CodeSubscribe, CodeUnsubscribe, CodePublish, CodeRegister, CodeUnregister, CodeCall, CodeInvocation:
-		default:
-			w.fail(field, strconv.Itoa(int(*p))+" is not a request type")
+		w.checkRequestType(*p)
+	case opWrite:
+		if w.checkRequestType(*p); w.err == nil {
+			w.w.id(uint64(*p))
+			w.n++
 		}
-		w.n++
 	case opList:
 		w.list = append(w.list, int64(*p))
-	case opWrite:
-		w.w.id(uint64(*p))
 	case opArity:
 		w.count(1, 1)
 	}
 }
 
-// str is a string field.
-func (w *walker) str(field string, p *string) {
+func (w *walker) checkRequestType(c Code) {
+	switch c {
+	case CodeSubscribe, CodeUnsubscribe, CodePublish, CodeRegister, CodeUnregister, CodeCall, CodeInvocation:
+	default:
+		w.fail("RequestType", strconv.Itoa(int(c))+" is not a request type")
+	}
+}
+
+// str is a string field; check, when not nil, validates it.
+func (w *walker) str(field string, p *string, check func(s string) error) {
 	if w.err != nil {
 		return
 	}
@@ -223,12 +305,23 @@ func (w *walker) str(field string, p *string) {
 		}
 		*p = f.s
 		w.n++
+		if check != nil {
+			w.err = check(*p)
+		}
 	case opValidate:
+		if check != nil {
+			w.err = check(*p)
+		}
+	case opWrite:
+		if check != nil {
+			if w.err = check(*p); w.err != nil {
+				return
+			}
+		}
+		w.err = w.w.str(*p)
 		w.n++
 	case opList:
 		w.list = append(w.list, *p)
-	case opWrite:
-		w.err = w.w.str(*p)
 	case opArity:
 		w.count(1, 1)
 	}
@@ -236,31 +329,20 @@ func (w *walker) str(field string, p *string) {
 
 // uri is a URI field checked with the walker's rule for exact matching.
 func (w *walker) uri(field string, p *string) {
-	if w.op == opValidate {
-		if w.err == nil {
-			w.err = uri(w.uris, w.code, field, *p, "")
-			w.n++
-		}
-		return
-	}
-	w.str(field, p)
+	w.str(field, p, func(s string) error { return uri(w.uris, w.code, field, s, "") })
 }
 
 // patternURI is SUBSCRIBE's and REGISTER's URI: its valid shape depends on
-// the match policy in opts.
+// the match policy in opts (whose type and value were checked with the
+// other options).
 func (w *walker) patternURI(field string, p *string, opts Dict) {
-	if w.op == opValidate {
-		if w.err == nil {
-			match, _ := opts["match"].(string) // its type and value were checked with the options
-			if match == "" {
-				match = MatchExact
-			}
-			w.err = uri(w.uris, w.code, field, *p, match)
-			w.n++
+	w.str(field, p, func(s string) error {
+		match, _ := opts["match"].(string)
+		if match == "" {
+			match = MatchExact
 		}
-		return
-	}
-	w.str(field, p)
+		return uri(w.uris, w.code, field, s, match)
+	})
 }
 
 // dict is a required dict field (Details, Options, Extra) whose
@@ -271,15 +353,18 @@ func (w *walker) dict(field string, p *Dict, keys *keyTypes) {
 	}
 	switch w.op {
 	case opRead:
-		*p = w.readDict(field)
+		if *p = w.readDict(field); w.err == nil && len(*p) > 0 {
+			w.err = keys.check(w.code, field, *p, &w.seen)
+		}
 		w.n++
 	case opValidate:
-		w.err = keys.check(w.code, field, *p, &w.seen)
-		w.n++
+		if len(*p) > 0 {
+			w.err = keys.check(w.code, field, *p, &w.seen)
+		}
+	case opWrite:
+		w.writeDict(*p, keys, field)
 	case opList:
 		w.list = append(w.list, dict(*p))
-	case opWrite:
-		w.err = w.w.dict(*p)
 	case opArity:
 		w.count(1, 1)
 	}
@@ -295,25 +380,34 @@ func (w *walker) optDict(field string, p *Dict, keys *keyTypes) {
 	switch w.op {
 	case opRead:
 		if w.n < len(w.elems) {
-			*p = nonEmpty(w.readDict(field))
+			if *p = nonEmpty(w.readDict(field)); w.err == nil && len(*p) > 0 {
+				w.err = keys.check(w.code, field, *p, &w.seen)
+			}
 			w.n++
 		}
 	case opValidate:
-		w.err = keys.check(w.code, field, *p, &w.seen)
 		if len(*p) > 0 {
-			w.n++
+			w.err = keys.check(w.code, field, *p, &w.seen)
+		}
+	case opWrite:
+		if len(*p) > 0 {
+			w.writeDict(*p, keys, field)
 		}
 	case opList:
 		if len(*p) > 0 {
 			w.list = append(w.list, *p)
 		}
-	case opWrite:
-		if len(*p) > 0 {
-			w.err = w.w.dict(*p)
-		}
 	case opArity:
 		w.count(0, 1)
 	}
+}
+
+// writeDict writes a message's Options/Details, checking its typed keys.
+func (w *walker) writeDict(d Dict, keys *keyTypes, field string) {
+	seen, err := w.w.dict(d, keys, w.code, field)
+	w.err = err
+	w.seen.add(seen)
+	w.n++
 }
 
 func (w *walker) readDict(field string) Dict {
@@ -351,25 +445,29 @@ func (w *walker) revocation(req *ID, details *Dict, keys *keyTypes) {
 			d = nonEmpty(d)
 		}
 		*details = d
-	case opValidate:
+		if w.err == nil && len(d) > 0 {
+			w.err = keys.check(w.code, "Details", d, &w.seen)
+		}
+	case opValidate, opWrite:
 		if *req > MaxID {
 			w.err = checkID(w.code, "Request", *req)
 			return
 		}
-		w.err = keys.check(w.code, "Details", *details, &w.seen)
+		if w.op == opValidate {
+			if len(*details) > 0 {
+				w.err = keys.check(w.code, "Details", *details, &w.seen)
+			}
+			return
+		}
+		w.w.id(*req)
 		w.n++
 		if long {
-			w.n++
+			w.writeDict(*details, keys, "Details")
 		}
 	case opList:
 		w.list = append(w.list, int64(*req))
 		if long {
 			w.list = append(w.list, dict(*details))
-		}
-	case opWrite:
-		w.w.id(*req)
-		if long {
-			w.err = w.w.dict(*details)
 		}
 	case opArity:
 		w.count(1, 2)
@@ -390,20 +488,20 @@ func (w *walker) payload(opts Dict, args *List, kwargs *Dict) {
 	}
 	switch w.op {
 	case opRead:
-		w.readPayload(opts, args, kwargs)
+		if w.readPayload(opts, args, kwargs); w.err == nil && w.seen != 0 {
+			w.err = checkPassthru(w.code, w.seen, opts, *args, *kwargs)
+		}
 	case opValidate:
-		w.err = checkPassthru(w.code, w.seen, *args, *kwargs)
-		if w.seen.enc && opaquePayload(opts, *args, *kwargs) {
-			w.n++
-		} else {
-			w.n += payloadLen(*args, *kwargs)
+		if w.seen != 0 {
+			w.err = checkPassthru(w.code, w.seen, opts, *args, *kwargs)
 		}
-		for _, v := range *args {
-			w.size += valueBytes(v)
+	case opWrite:
+		if w.seen != 0 {
+			if w.err = checkPassthru(w.code, w.seen, opts, *args, *kwargs); w.err != nil {
+				return
+			}
 		}
-		for _, v := range *kwargs {
-			w.size += valueBytes(v)
-		}
+		w.writePayload(opts, *args, *kwargs)
 	case opList:
 		if opaquePayload(opts, *args, *kwargs) {
 			w.list = append(w.list, (*args)[0])
@@ -419,21 +517,40 @@ func (w *walker) payload(opts Dict, args *List, kwargs *Dict) {
 		case 1:
 			w.list = append(w.list, *args)
 		}
-	case opWrite:
-		if opaquePayload(opts, *args, *kwargs) {
-			w.err = w.w.elem((*args)[0])
-			return
-		}
-		switch payloadLen(*args, *kwargs) {
-		case 2:
-			if w.err = w.w.list(*args); w.err == nil {
-				w.err = w.w.dict(*kwargs)
-			}
-		case 1:
-			w.err = w.w.list(*args)
-		}
 	case opArity:
 		w.count(0, 2)
+	}
+}
+
+func (w *walker) writePayload(opts Dict, args List, kwargs Dict) {
+	n := payloadLen(args, kwargs)
+	if n == 0 {
+		return
+	}
+	size := 0
+	for _, v := range args {
+		size += valueBytes(v)
+	}
+	if len(kwargs) > 0 {
+		for _, v := range kwargs {
+			size += valueBytes(v)
+		}
+	}
+	if size >= bigPayload {
+		w.w.reserve(size)
+	}
+	if opaquePayload(opts, args, kwargs) {
+		w.err = w.w.elem(args[0])
+		w.n++
+		return
+	}
+	if w.err = w.w.list(args); w.err != nil {
+		return
+	}
+	w.n++
+	if n == 2 {
+		_, w.err = w.w.dict(kwargs, nil, w.code, "Kwargs")
+		w.n++
 	}
 }
 

@@ -3,7 +3,6 @@ package protocol
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"strconv"
 )
 
@@ -35,7 +34,7 @@ func (p Parser) checker() URIChecker {
 // Args/Kwargs are omitted (Args is sent as an empty list when only Kwargs is
 // set). It returns nil for a message type this package does not define.
 func ToList(m Message) List {
-	if isNil(m) {
+	if m == nil {
 		return nil
 	}
 	w := walker{op: opList, list: make(List, 1, maxElems)}
@@ -208,13 +207,10 @@ func checkArity(code Code, n int) error {
 // and the arity have been checked.
 func (p Parser) fromElems(code Code, fs []elem) (Message, error) {
 	m := newMessage[code]()
-	w := walker{op: opRead, code: code, elems: fs, n: 1}
+	w := walker{op: opRead, code: code, elems: fs, n: 1, uris: p.checker()}
 	walk(m, &w)
 	if w.err != nil {
 		return nil, w.err
-	}
-	if err := p.validate(m); err != nil {
-		return nil, err
 	}
 	return m, nil
 }
@@ -275,17 +271,15 @@ func nonEmpty(d Dict) Dict {
 }
 
 // Validate checks a message before it is sent, with p's URI rule.
-func (p Parser) Validate(m Message) error {
-	if isNil(m) {
-		return invalid(0, "", "nil message")
-	}
-	return p.validate(m)
-}
+func (p Parser) Validate(m Message) error { return p.validate(m) }
 
 func (p Parser) validate(m Message) error {
+	if m == nil {
+		return invalid(0, "", "nil message")
+	}
 	w := walker{op: opValidate, code: m.Code(), uris: p.checker()}
 	if !walk(m, &w) {
-		return invalid(0, "", fmt.Sprintf("unsupported message type %T", m))
+		return invalid(0, "", fmt.Sprintf("nil or unsupported message %T", m))
 	}
 	return w.err
 }
@@ -315,13 +309,4 @@ func quote(s string) string {
 		return strconv.Quote(s[:max]) + "..."
 	}
 	return strconv.Quote(s)
-}
-
-// isNil reports whether m is nil or a nil pointer.
-func isNil(m Message) bool {
-	if m == nil {
-		return true
-	}
-	v := reflect.ValueOf(m)
-	return v.Kind() == reflect.Pointer && v.IsNil()
 }

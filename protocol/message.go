@@ -122,7 +122,7 @@ type Challenge struct {
 }
 
 func (m *Challenge) walk(w *walker) {
-	w.str("AuthMethod", &m.AuthMethod)
+	w.str("AuthMethod", &m.AuthMethod, nil)
 	w.dict("Extra", &m.Extra, nil)
 }
 
@@ -134,7 +134,7 @@ type Authenticate struct {
 }
 
 func (m *Authenticate) walk(w *walker) {
-	w.str("Signature", &m.Signature)
+	w.str("Signature", &m.Signature, nil)
 	w.dict("Extra", &m.Extra, nil)
 }
 

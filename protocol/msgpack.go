@@ -13,7 +13,7 @@ import (
 )
 
 func (msgpackSerializer) Marshal(m Message) ([]byte, error) {
-	return marshalPooled(&msgpackEncPool, m, func(n int) int { return n + 1024 }, "")
+	return marshalPooled(&msgpackEncPool, m, "")
 }
 
 func (msgpackSerializer) Unmarshal(data []byte) (Message, error) {
@@ -53,21 +53,30 @@ const (
 
 // msgpackEncoder appends MessagePack (spec v5: str and bin distinct) to b,
 // with the smallest integer width for each value.
-type msgpackEncoder struct{ b []byte }
+type msgpackEncoder struct{ encBuf }
 
-func (e *msgpackEncoder) buffer() *[]byte { return &e.b }
+var msgpackEncPool = sync.Pool{New: func() any { return &msgpackEncoder{encBuf{b: make([]byte, 0, 1024)}} }}
 
-var msgpackEncPool = sync.Pool{New: func() any { return &msgpackEncoder{b: make([]byte, 0, 1024)} }}
-
-func (e *msgpackEncoder) head(c Code, n int) {
-	e.b = append(e.b, 0x90|byte(n)) // messages have at most 7 elements
+// head starts a fixarray whose count end fills in: messages have at most
+// 7 elements, so the header is always the first byte.
+func (e *msgpackEncoder) head(c Code) {
+	e.b = append(e.b, 0x90)
 	e.uint(uint64(c))
 }
 
+func (e *msgpackEncoder) end(n int) { e.b[0] = 0x90 | byte(n) }
+
+func (e *msgpackEncoder) reserve(n int) { e.grow(n + 1024) }
+
 func (e *msgpackEncoder) id(v uint64)        { e.uint(v) }
 func (e *msgpackEncoder) str(s string) error { return e.text(s) }
-func (e *msgpackEncoder) dict(d Dict) error  { return e.object(d, 2) }
-func (e *msgpackEncoder) list(l List) error  { return e.array(l, 2) }
+func (e *msgpackEncoder) dict(d Dict, keys *keyTypes, c Code, field string) (passthruSeen, error) {
+	dk := dictKeys{keys: keys, code: c, field: field}
+	err := e.object(d, 2, &dk)
+	return dk.seen, err
+}
+
+func (e *msgpackEncoder) list(l List) error { return e.array(l, 2) }
 func (e *msgpackEncoder) lenHead(n int, fix, c16, c32 byte, fixMax int) error {
 	switch {
 	case n <= fixMax:
@@ -175,7 +184,7 @@ func (e *msgpackEncoder) array(l List, depth int) error {
 	return nil
 }
 
-func (e *msgpackEncoder) object(d Dict, depth int) error {
+func (e *msgpackEncoder) object(d Dict, depth int, dk *dictKeys) error {
 	if depth > maxDepth {
 		return tooDeep("msgpack")
 	}
@@ -183,6 +192,9 @@ func (e *msgpackEncoder) object(d Dict, depth int) error {
 		return err
 	}
 	for k, v := range d {
+		if err := dk.check(k, v); err != nil {
+			return err
+		}
 		if err := e.text(k); err != nil {
 			return err
 		}
@@ -218,7 +230,7 @@ func (e *msgpackEncoder) value(v any, depth int) error {
 	case List:
 		return e.array(v, depth+1)
 	case Dict:
-		return e.object(v, depth+1)
+		return e.object(v, depth+1, nil)
 	case int32:
 		e.int(int64(v))
 	case int16:

@@ -36,11 +36,15 @@ const (
 )
 
 // passthruSeen records which passthru keys a dict holds, for checkPassthru.
-type passthruSeen struct {
-	scheme bool   // ppt_scheme
-	enc    bool   // enc_algo
-	attr   string // some other ppt_* key
-}
+type passthruSeen uint8
+
+const (
+	seenScheme passthruSeen = 1 << iota // ppt_scheme
+	seenEnc                             // enc_algo
+	seenAttr                            // another ppt_* key
+)
+
+func (s *passthruSeen) add(o passthruSeen) { *s |= o }
 
 // keyDef is one spec-defined key and its type.
 type keyDef struct {
@@ -127,23 +131,47 @@ func (k *keyTypes) check(c Code, field string, d Dict, seen *passthruSeen) error
 		return nil
 	}
 	for key, v := range d {
-		t, ok := k.types[key]
-		if !ok {
-			continue
-		}
-		if reason := checkKey(t, v); reason != "" {
-			return invalid(c, field+"."+key, reason)
-		}
-		switch t {
-		case kScheme:
-			seen.scheme = true
-		case kEncAlgo:
-			seen.enc = true
-		case kPPTAttr:
-			seen.attr = key
+		if err := k.checkOne(c, field, key, v, seen); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkOne validates one key of a dict (see check).
+func (k *keyTypes) checkOne(c Code, field, key string, v any, seen *passthruSeen) error {
+	t, ok := k.types[key]
+	if !ok {
+		return nil
+	}
+	if reason := checkKey(t, v); reason != "" {
+		return invalid(c, field+"."+key, reason)
+	}
+	switch t {
+	case kScheme:
+		*seen |= seenScheme
+	case kEncAlgo:
+		*seen |= seenEnc
+	case kPPTAttr:
+		*seen |= seenAttr
+	}
+	return nil
+}
+
+// dictKeys checks the spec-defined keys of a message's Options or Details
+// while an encoder writes the dict, so that Marshal iterates it once.
+type dictKeys struct {
+	keys  *keyTypes
+	code  Code
+	field string
+	seen  passthruSeen
+}
+
+func (dk *dictKeys) check(key string, v any) error {
+	if dk == nil || dk.keys == nil {
+		return nil
+	}
+	return dk.keys.checkOne(dk.code, dk.field, key, v, &dk.seen)
 }
 
 // checkKey returns why v is not of type t, or "".

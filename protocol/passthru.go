@@ -164,21 +164,23 @@ func opaquePayload(opts Dict, args List, kwargs Dict) bool {
 // checkPassthru checks the payload shape passthru mode requires; seen
 // says which passthru keys the message's Options/Details hold (their types
 // have been checked with the other keys).
-func checkPassthru(c Code, seen passthruSeen, args List, kwargs Dict) error {
-	if !seen.scheme && !seen.enc && seen.attr == "" {
-		return nil
-	}
+func checkPassthru(c Code, seen passthruSeen, opts Dict, args List, kwargs Dict) error {
 	field := "Details"
 	switch c {
 	case CodePublish, CodeCall, CodeYield:
 		field = "Options"
 	}
 	switch {
-	case seen.scheme && seen.enc:
+	case seen&seenScheme != 0 && seen&seenEnc != 0:
 		return invalid(c, field, "ppt_scheme and enc_algo cannot be used together")
-	case !seen.scheme && seen.attr != "":
-		return invalid(c, field+"."+seen.attr, "needs ppt_scheme")
-	case !seen.scheme:
+	case seen&seenScheme == 0 && seen&seenAttr != 0:
+		for _, k := range [...]string{OptPPTSerializer, OptPPTCipher, OptPPTKeyID} {
+			if _, ok := opts[k]; ok {
+				return invalid(c, field+"."+k, "needs ppt_scheme")
+			}
+		}
+		return nil
+	case seen&seenScheme == 0:
 		return nil
 	}
 	if len(args) != 1 || len(kwargs) != 0 {
