@@ -78,6 +78,12 @@
 // key is challenged too. Every answer to a decoy is refused like a wrong
 // secret.
 //
+// Failed logins (and auth.authenticate, auth.reauthenticate) are throttled
+// per authid and per remote address by an auth.Throttle (Config.Throttle):
+// after 3 failures in a row, attempts take turns 250 ms apart, doubling up
+// to 30 s; they are logged as summaries, one line per address per minute,
+// never each.
+//
 // # Authorization
 //
 // Roles hold rules: a URI pattern and Nexus permission letters c (call),
