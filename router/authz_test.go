@@ -244,3 +244,25 @@ func TestRetainedEventsThroughPatternsAreChecked(t *testing.T) {
 		t.Errorf("prefix subscriber with get_retained received %q", got)
 	}
 }
+
+func TestMatchURI(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, match, uri string
+		want                bool
+	}{
+		{"a.b", "exact", "a.b", true},
+		{"a.b", "exact", "a.b.c", false},
+		{"a.b", "prefix", "a.b", true},
+		{"a.b", "prefix", "a.bc", true},
+		{"a.b", "prefix", "a.b.c", true},
+		{"a.b.", "prefix", "a.bc", false},
+		{"a..c", "wildcard", "a.b.c", true},
+		{"a..c", "wildcard", "a.b.d", false},
+		{"a..c", "wildcard", "a.b.x.c", false},
+		{"..", "wildcard", "x.y.z", true},
+	} {
+		if got := router.MatchURI(tc.pattern, tc.match, tc.uri); got != tc.want {
+			t.Errorf("MatchURI(%q, %s, %q) = %v", tc.pattern, tc.match, tc.uri, got)
+		}
+	}
+}

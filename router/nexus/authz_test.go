@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/session"
 )
 
@@ -60,27 +61,6 @@ var authzURIs = []string{
 	"com.izaber.wamp.public.news",
 	"com.izaber.wampx.y",
 	"com.izaber.wamp.other",
-}
-
-// wampMatch is the WAMP match policy written out: prefix is a string
-// prefix, a wildcard's empty components match one component each.
-func wampMatch(pattern, match, uri string) bool {
-	switch match {
-	case protocol.MatchPrefix:
-		return strings.HasPrefix(uri, pattern)
-	case protocol.MatchWildcard:
-		p, u := strings.Split(pattern, "."), strings.Split(uri, ".")
-		if len(p) != len(u) {
-			return false
-		}
-		for i := range p {
-			if p[i] != "" && p[i] != u[i] {
-				return false
-			}
-		}
-		return true
-	}
-	return pattern == uri
 }
 
 // patternRows are the registrations and subscriptions tried, each as
@@ -174,7 +154,7 @@ func TestPatternAuthorization(t *testing.T) {
 				continue
 			}
 			for _, u := range authzURIs {
-				want := wampMatch(row.pattern, row.match, u) && roleAllows[row.login](u)
+				want := router.MatchURI(row.pattern, row.match, u) && roleAllows[row.login](u)
 				res, err := carol.Call(ctx, u, protocol.List{"admin-password=hunter2"}, nil)
 				switch {
 				case want && err != nil:
@@ -219,12 +199,12 @@ func TestPatternAuthorization(t *testing.T) {
 				}
 				continue
 			}
-			if !wampMatch(row.pattern, row.match, marker) || !roleAllows[row.login](marker) {
+			if !router.MatchURI(row.pattern, row.match, marker) || !roleAllows[row.login](marker) {
 				t.Fatalf("bad test row: marker %q of %s %q", marker, row.match, row.pattern)
 			}
 			var want []string
 			for _, u := range authzURIs {
-				if wampMatch(row.pattern, row.match, u) && roleAllows[row.login](u) {
+				if router.MatchURI(row.pattern, row.match, u) && roleAllows[row.login](u) {
 					want = append(want, u)
 				}
 				if err := carol.Publish(ctx, u, protocol.List{"secret"}, nil, session.Acknowledge(true)); err != nil {

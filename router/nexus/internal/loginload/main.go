@@ -21,13 +21,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,6 +38,7 @@ import (
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router/nexus"
+	"github.com/zabertech/go-izaber-wamp/router/nexus/internal/routerproc"
 	"github.com/zabertech/go-izaber-wamp/session"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -133,7 +132,7 @@ func run(bin string, n, workers int, attack time.Duration, hashed bool) error {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	}()
-	url, err := routerURL(out)
+	url, err := routerproc.URL(out)
 	if err != nil {
 		return err
 	}
@@ -258,19 +257,4 @@ func quantiles(ds []time.Duration) string {
 	slices.Sort(s)
 	q := func(f float64) time.Duration { return s[int(f*float64(len(s)-1))].Round(100 * time.Microsecond) }
 	return fmt.Sprintf("p10 %v, median %v, p90 %v (%d)", q(0.1), q(0.5), q(0.9), len(s))
-}
-
-// routerURL reads the router's banner for its WebSocket URL.
-func routerURL(out io.Reader) (string, error) {
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "WebSocket: "); ok {
-			go func() { // keep draining the banner
-				for sc.Scan() {
-				}
-			}()
-			return strings.TrimSpace(u), nil
-		}
-	}
-	return "", errors.New("router exited without printing its WebSocket URL")
 }
