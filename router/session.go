@@ -12,6 +12,7 @@ import (
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/internal/idring"
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -231,7 +232,7 @@ func (s *sess) killWithGoodbye(reason, message string) {
 
 // protocolViolation aborts the session with wamp.error.protocol_violation.
 func (s *sess) protocolViolation(msg string) {
-	s.rl.log.Info("protocol violation; aborting session", "session", s.info.ID, "reason", msg)
+	s.rl.log.Info("protocol violation; aborting session", "session", s.info.ID, "reason", logsafe.String(msg))
 	s.out.pushLast(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: protocol.URIProtocolViolation})
 }
 
@@ -433,10 +434,10 @@ func (r *Router) attach(ctx context.Context, p transport.Peer, ji joinInfo, welc
 	}
 	s := newSess(ctx, r, rl, p, ji)
 	if welcome != nil {
-		// Queued while nobody else knows s, so that it comes first
-		// (Router.Close's GOODBYE included); nothing is written before
-		// the flush below.
-		s.out.push(welcome)
+		// This goroutine flushes s until WELCOME is out: what others route
+		// to s meanwhile (Router.Close's GOODBYE included) waits in its
+		// queue, behind WELCOME.
+		s.out.flushing = true
 	}
 	if err := r.addSession(s); err != nil {
 		s.cancel()
@@ -447,9 +448,25 @@ func (r *Router) attach(ctx context.Context, p transport.Peer, ji joinInfo, welc
 		s.cancel()
 		return nil, &auth.Denied{Reason: protocol.URIProtocolViolation, Message: "duplicate session id"}
 	}
-	if welcome != nil {
-		s.flush()
+	if welcome == nil {
+		return s, nil
 	}
+	if _, err := s.conn.Enqueue([]protocol.Message{welcome}); err != nil {
+		// Such as a WELCOME over the maximum length the client announced:
+		// nothing was sent, and the session goes as it came (it had no
+		// time to register or subscribe anything).
+		rl.mu.Lock()
+		delete(rl.sessions, s.info.ID)
+		s.left = true
+		rl.mu.Unlock()
+		r.removeSession(s)
+		s.cancel()
+		return nil, err
+	}
+	s.out.mu.Lock()
+	s.out.flushing = false
+	s.out.mu.Unlock()
+	s.flush()
 	return s, nil
 }
 
@@ -490,7 +507,7 @@ func (rl *Realm) join(s *sess) bool {
 }
 
 func (rl *Realm) afterJoin(s *sess) {
-	rl.log.Debug("session joined", "session", s.info.ID, "authid", s.info.AuthID, "authrole", s.info.AuthRole)
+	rl.log.Debug("session joined", "session", s.info.ID, "authid", logsafe.String(s.info.AuthID), "authrole", logsafe.String(s.info.AuthRole))
 	rl.Publish(protocol.MetaSessionOnJoin, protocol.List{s.details()}, nil)
 	rl.runHooks(true, s.info)
 }
