@@ -811,7 +811,7 @@ func TestAcceptWelcomeHook(t *testing.T) {
 		msg    string
 	}{
 		{&auth.Denied{Reason: protocol.URISystemShutdown, Message: "router shutting down"}, protocol.URISystemShutdown, "router shutting down"},
-		{errors.New("internal detail"), protocol.URIAuthenticationFailed, "internal error"},
+		{errors.New("internal detail"), protocol.URIAuthenticationFailed, "authentication failed"},
 	} {
 		synctest.Test(t, func(t *testing.T) {
 			cfg := AcceptConfig{Welcome: func(*Joined, *protocol.Welcome) error { return tt.err }}
