@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,7 @@ type core struct {
 	reading   atomic.Int32 // a Recv is reading the socket
 	preAuth   atomic.Bool  // the pre-authentication size limit applies
 	slot      *addrSlot    // the connection's place in an AddressLimit, or nil
+	held      atomic.Int32 // messages the reader took since it held writes
 
 	sendMu sync.Mutex
 
@@ -115,6 +117,7 @@ func (c *core) finish(cause error) {
 	defer close(c.ended)
 	var ka *keepAliveError
 	graceful := !errors.As(cause, &ka) && !errors.Is(cause, errWrite)
+	c.out.release()
 	c.w.shutdown(cause, graceful)
 	if graceful {
 		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
@@ -159,6 +162,9 @@ func (c *core) Recv(ctx context.Context) (protocol.Message, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if c.held.Load() >= holdAhead {
+		c.releaseHeld()
 	}
 	c.intr.arm(ctx)
 	c.reading.Add(1)
@@ -282,6 +288,27 @@ func (c *core) Backlog() (int, time.Duration) { return c.out.backlog() }
 // WaitBacklog implements NetPeer.
 func (c *core) WaitBacklog(ctx context.Context, n int) error {
 	return c.out.wait(ctx, n, c.closedErr)
+}
+
+// holdAhead bounds how many messages the reader may take while holding
+// writes (NetPeer.HoldWrites) before Recv writes what it held.
+const holdAhead = 64
+
+// HoldWrites implements NetPeer.
+func (c *core) HoldWrites() {
+	if !c.closing.Load() {
+		c.held.Add(1)
+		c.out.hold()
+	}
+}
+
+// releaseHeld writes what the reader held, after yielding once so that the
+// goroutines woken by the messages it dispatched run first and queue their
+// answers, which then go out with the rest.
+func (c *core) releaseHeld() {
+	c.held.Store(0)
+	runtime.Gosched()
+	c.out.release()
 }
 
 // Buffered implements NetPeer.

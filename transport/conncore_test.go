@@ -414,3 +414,77 @@ func TestAddressLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldWrites: messages queued while the reader holds writes are not
+// written until it reads from the socket again (or the connection
+// closes); then they all arrive, in order.
+func TestHoldWrites(t *testing.T) {
+	for _, scheme := range []string{"tcp", "ws"} {
+		for _, closeFirst := range []bool{false, true} {
+			name := scheme + "/read"
+			if closeFirst {
+				name = scheme + "/close"
+			}
+			t.Run(name, func(t *testing.T) {
+				checkLeaks(t)
+				got := make(chan protocol.ID, 16)
+				srv := startServer(t, scheme, ServerOptions{}, nil, func(p Peer) {
+					ctx := context.Background()
+					if err := p.Send(ctx, testCall(100)); err != nil {
+						return
+					}
+					for {
+						m, err := p.Recv(ctx)
+						if err != nil {
+							close(got)
+							return
+						}
+						got <- m.(*protocol.Call).Request
+					}
+				})
+				ctx := ctxT(t, 10*time.Second)
+				p, err := Dial(ctx, srv.url, DialOptions{Serializers: []protocol.Serializer{protocol.JSON}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.Close()
+				np := p.(NetPeer)
+				if _, err := p.Recv(ctx); err != nil {
+					t.Fatal(err)
+				}
+				np.HoldWrites()
+				_, out0 := p.(TrafficCounter).Traffic()
+				for i := range protocol.ID(10) {
+					if err := p.Send(ctx, testCall(i+1)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, out := p.(TrafficCounter).Traffic(); out != out0 {
+					t.Fatalf("%d bytes written while writes were held", out-out0)
+				}
+				recvDone := make(chan struct{})
+				if closeFirst {
+					close(recvDone)
+					p.Close()
+				} else {
+					go func() { // reads the socket, which writes what was held
+						defer close(recvDone)
+						p.Recv(ctx)
+					}()
+				}
+				for i := range protocol.ID(10) {
+					select {
+					case id := <-got:
+						if id != i+1 {
+							t.Fatalf("message %d has id %d", i+1, id)
+						}
+					case <-ctx.Done():
+						t.Fatalf("message %d never arrived", i+1)
+					}
+				}
+				p.Close()
+				<-recvDone
+			})
+		}
+	}
+}

@@ -110,6 +110,17 @@
 // Messages queued while a write is in progress go out together in the next
 // one: writes coalesce, and NetPeer.Enqueue of a batch is one write.
 //
+// A reader that hands what it receives to other goroutines (the session
+// layer: replies to waiting callers, invocations to workers) calls
+// NetPeer.HoldWrites after each message: what anyone queues from then on
+// waits until Recv next has to read from the socket (or has returned 64
+// messages since the hold began, or the connection ends). Before writing it
+// yields once (runtime.Gosched), so that the goroutines the reader woke run
+// first and queue their answers: a burst of received messages is answered
+// in one write instead of one per answer. The hold costs nothing when idle:
+// a lone message is answered as soon as the reader is back in Recv, which
+// it is the moment it has dispatched it.
+//
 // WebSocket: coder/websocket frames each message and flushes it to the
 // connection, which would be one system call per message. It is given a
 // net.Conn of ours on both sides (a custom dial whose response body we

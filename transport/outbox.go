@@ -65,7 +65,8 @@ type outbox struct {
 	cbuf    *[]byte // copy buffer (pooled); chunks may point into it
 	writing bool
 	corked  int
-	since   int64 // unix nanoseconds: last progress, or when the queue filled
+	held    atomic.Bool // writes wait for release (read without mu, written under it)
+	since   int64       // unix nanoseconds: last progress, or when the queue filled
 	wake    chan struct{}
 	waiters int
 	closed  bool
@@ -148,11 +149,31 @@ func (o *outbox) uncork() {
 	o.mu.Unlock()
 }
 
+// hold makes flush leave what is queued until release.
+func (o *outbox) hold() {
+	o.mu.Lock()
+	if !o.closed {
+		o.held.Store(true)
+	}
+	o.mu.Unlock()
+}
+
+// release ends a hold and writes what it held.
+func (o *outbox) release() {
+	o.mu.Lock()
+	was := o.held.Load()
+	o.held.Store(false)
+	o.mu.Unlock()
+	if was {
+		o.flush()
+	}
+}
+
 // flush writes what is queued if nobody else is writing. It never waits for
 // the socket.
 func (o *outbox) flush() {
 	o.mu.Lock()
-	if o.writing || o.corked > 0 || o.pending == 0 || o.closed {
+	if o.writing || o.corked > 0 || o.pending == 0 || o.closed || o.held.Load() {
 		o.mu.Unlock()
 		return
 	}

@@ -206,7 +206,7 @@ func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLi
 	p := &rawSocketPeer{}
 	p.slot = slot
 	p.init("rawsocket", p, conn, ser, lim, min(sendLimit, lim.maxSize), recvLimit, conn)
-	p.lr = newLazyReader(countingReader{r: conn, t: &p.traffic})
+	p.lr = newLazyReader(countingReader{r: conn, c: &p.core})
 	p.fr = frameReader{r: rawSocketSource{p}}
 	if ping {
 		p.StartPing()

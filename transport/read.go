@@ -194,19 +194,24 @@ func (in *interrupter) interrupted(err error) bool {
 	return err != nil && in.fired.Load() && errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// countingReader records the bytes read and when, as keep-alive evidence.
+// countingReader is the socket as the reader sees it: before each read it
+// writes what the reader held (NetPeer.HoldWrites), and it records the
+// bytes read and when, as keep-alive evidence.
 type countingReader struct {
 	r io.Reader
-	t *traffic
+	c *core
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
+	if o := c.c.out; o != nil && o.held.Load() {
+		c.c.releaseHeld()
+	}
 	n, err := c.r.Read(p)
-	if n > 0 {
-		c.t.in.Add(uint64(n))
-		c.t.lastIn.Store(mono())
-		if c.t.awaiting.Load() && c.t.awaiting.CompareAndSwap(true, false) {
-			c.t.answered()
+	if t := &c.c.traffic; n > 0 {
+		t.in.Add(uint64(n))
+		t.lastIn.Store(mono())
+		if t.awaiting.Load() && t.awaiting.CompareAndSwap(true, false) {
+			t.answered()
 		}
 	}
 	return n, err

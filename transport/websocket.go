@@ -411,7 +411,7 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 			return resp, nil
 		}
 		body = rwc
-		wc.lr = newLazyReader(countingReader{r: rwc, t: &p.traffic})
+		wc.lr = newLazyReader(countingReader{r: rwc, c: &p.core})
 		resp.Body = wc
 		return resp, nil
 	})
@@ -602,7 +602,7 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.raw = c
 	h.wc = &wsConn{Conn: c, p: h.p}
 	h.p.wc = h.wc
-	h.wc.lr = newLazyReader(countingReader{r: src, t: &h.p.traffic})
+	h.wc.lr = newLazyReader(countingReader{r: src, c: &h.p.core})
 	// Small buffers: the real buffering is the wsConn's, whose buffer an
 	// idle connection does not hold.
 	return h.wc, bufio.NewReadWriter(bufio.NewReaderSize(h.wc, 16), bufio.NewWriterSize(h.wc, 64)), nil
