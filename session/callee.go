@@ -130,7 +130,9 @@ func (s *Session) onInvocation(m *protocol.Invocation) error {
 		procedure = p
 	}
 	rp, _ := m.Details["receive_progress"].(bool)
-	ctx, cancel := context.WithCancel(s.ctx)
+	// Not a child of s.ctx, which would make every invocation take its
+	// lock twice: shutdown cancels what is in s.invs.
+	ctx, cancel := context.WithCancel(context.Background())
 	inv := &invocation{
 		s:               s,
 		handler:         reg.handler,
@@ -227,17 +229,17 @@ func (s *Session) onInterrupt(m *protocol.Interrupt) error {
 // started on demand up to Config.InvocationConcurrency and then stay, parked
 // on the queue, so a busy callee does not pay for a new goroutine (and its
 // stack growth) per invocation.
+// Shutdown closes the queue; a worker finishing an invocation takes the
+// next one without sleeping when one is queued.
 func (s *Session) worker() {
 	for {
 		s.idleWorkers.Add(1)
-		select {
-		case inv := <-s.invQueue:
-			s.idleWorkers.Add(-1)
-			s.runInvocation(inv)
-		case <-s.ctx.Done():
-			s.idleWorkers.Add(-1)
+		inv, ok := <-s.invQueue
+		s.idleWorkers.Add(-1)
+		if !ok {
 			return
 		}
+		s.runInvocation(inv)
 	}
 }
 

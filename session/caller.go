@@ -28,7 +28,7 @@ func (s *Session) Call(ctx context.Context, procedure string, args protocol.List
 	if args, kwargs, err = s.passthruPayload(st, protocol.RoleDealer, "call "+procedure, args, kwargs); err != nil {
 		return nil, err
 	}
-	p := newPending(protocol.CodeCall)
+	p := s.newCallPending()
 	p.wantProgress = st.progress != nil
 	id, err := s.newRequest(p)
 	if err != nil {
@@ -38,12 +38,13 @@ func (s *Session) Call(ctx context.Context, procedure string, args protocol.List
 	defer cancel()
 	msg := &protocol.Call{Request: id, Options: wireOptions(st.wire), Procedure: procedure, Args: args, Kwargs: kwargs}
 	if err := s.send(ctx, msg); err != nil {
-		s.dropPending(id)
+		s.dropPending(id) // p is not recycled: shutdown may have it
 		return nil, err
 	}
 	reply, err := s.await(ctx, id, p, st.progress, func() {
 		s.sendCancel(id, st.cancelMode)
 	}, "call", procedure)
+	s.release(p)
 	if err != nil {
 		return nil, err
 	}
