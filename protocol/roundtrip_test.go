@@ -79,3 +79,31 @@ func TestRoundTripBigPayloads(t *testing.T) {
 		}
 	}
 }
+
+// TestUnmarshalKeepsNothing: a decoded message shares no memory with the
+// input, which the caller may reuse at once (the transport decodes from
+// its read buffers).
+func TestUnmarshalKeepsNothing(t *testing.T) {
+	big := strings.Repeat("x", 5000) // beyond the inputs copied whole
+	msgs := append(sampleMessages(),
+		&Call{Request: 1, Procedure: "com.x", Args: List{big, []byte(big), "short", []byte("bin")},
+			Kwargs: Dict{"k": big, "b": []byte("kw")}})
+	for _, s := range []Serializer{JSON, MsgPack, CBOR} {
+		for _, m := range msgs {
+			b, err := s.Marshal(m)
+			if err != nil {
+				t.Fatalf("%s %v: Marshal: %v", s.Name(), m.Code(), err)
+			}
+			got, err := s.Unmarshal(b)
+			if err != nil {
+				t.Fatalf("%s %v: Unmarshal: %v", s.Name(), m.Code(), err)
+			}
+			for i := range b {
+				b[i] = '#'
+			}
+			if diff := cmp.Diff(m, got, msgCmp); diff != "" {
+				t.Errorf("%s %v changed with its input (-want +got):\n%s", s.Name(), m.Code(), diff)
+			}
+		}
+	}
+}

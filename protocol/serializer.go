@@ -15,6 +15,7 @@ type Serializer interface {
 	// cannot represent.
 	Marshal(m Message) ([]byte, error)
 	// Unmarshal decodes and validates one message. Every failure is an
-	// error, never a panic, whatever the input.
+	// error, never a panic, whatever the input. The message keeps no
+	// reference to data, which the caller may reuse at once.
 	Unmarshal(data []byte) (Message, error)
 }

@@ -20,8 +20,12 @@ const closeGrace = time.Second
 // wire is what a transport (RawSocket, WebSocket) adds to core.
 type wire interface {
 	// readMessage reads the next data message. It runs on the Recv
-	// goroutine and may return errInterrupted (see interrupter).
+	// goroutine and may return errInterrupted (see interrupter). The bytes
+	// may belong to the reader: they are valid until recycle.
 	readMessage() ([]byte, error)
+	// recycle tells the reader that the message readMessage returned last
+	// has been decoded.
+	recycle()
 	// push queues one encoded message in the outbox; the caller holds
 	// core.sendMu.
 	push(b []byte) error
@@ -184,7 +188,9 @@ func (c *core) Recv(ctx context.Context) (protocol.Message, error) {
 		c.fail(err)
 		return nil, c.closedErr()
 	}
-	return c.decode(b)
+	m, err := c.decode(b) // the message keeps nothing of b
+	c.w.recycle()
+	return m, err
 }
 
 func (c *core) decode(b []byte) (protocol.Message, error) {

@@ -130,12 +130,25 @@ var errClosedByPeer = fmt.Errorf("%w by peer", ErrClosed)
 type frameReader struct {
 	r     io.Reader
 	limit int // largest payload accepted
+	// lr, if set, is the buffer under r: a payload it holds whole is
+	// returned in place, without a copy.
+	lr *lazyReader
 
 	hdr     [4]byte
 	hn      int // header octets read
 	typ     byte
 	size    int // payload size, once the header is complete
 	payload []byte
+	pooled  *[]byte // payload's buffer, from msgBufs, until recycle
+}
+
+// recycle gives back the pooled buffer of the last payload returned, which
+// must not be used any more.
+func (f *frameReader) recycle() {
+	if f.pooled != nil && f.payload == nil {
+		msgBufs.Put(f.pooled)
+		f.pooled = nil
+	}
 }
 
 // next reads one frame.
@@ -164,13 +177,22 @@ func (f *frameReader) next() (typ byte, payload []byte, err error) {
 				return 0, nil, &MessageTooBigError{Size: size, Limit: f.limit, Received: true}
 			}
 			f.typ, f.size, f.payload = typ, size, nil
+			if f.lr != nil && f.lr.buffered() >= size {
+				f.hn = 0
+				return typ, f.lr.take(size), nil
+			}
 		}
 	}
 	// Grow the buffer as bytes arrive, so that a peer announcing a large
 	// frame and sending nothing cannot make us allocate the whole of it.
 	const step = 64 << 10
 	if f.payload == nil {
-		f.payload = make([]byte, 0, min(f.size, step))
+		if f.size <= msgBufSize {
+			f.pooled = msgBufs.Get().(*[]byte)
+			f.payload = (*f.pooled)[:0]
+		} else {
+			f.payload = make([]byte, 0, min(f.size, step))
+		}
 	}
 	for len(f.payload) < f.size {
 		if len(f.payload) == cap(f.payload) {
@@ -207,7 +229,7 @@ func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLi
 	p.slot = slot
 	p.init("rawsocket", p, conn, ser, lim, min(sendLimit, lim.maxSize), recvLimit, conn)
 	p.lr = newLazyReader(countingReader{r: conn, c: &p.core})
-	p.fr = frameReader{r: rawSocketSource{p}}
+	p.fr = frameReader{r: rawSocketSource{p}, lr: p.lr}
 	if ping {
 		p.StartPing()
 	}
@@ -247,10 +269,12 @@ func (p *rawSocketPeer) readMessage() ([]byte, error) {
 		case frameMessage:
 			return payload, nil
 		case framePing:
-			// Answer at once, echoing the payload.
+			// Answer at once, echoing the payload (copied: it is the
+			// reader's).
 			p.sendMu.Lock()
-			p.pushFrame(framePong, payload)
+			p.pushFrame(framePong, append([]byte(nil), payload...))
 			p.sendMu.Unlock()
+			p.fr.recycle()
 			p.out.flush()
 		case framePong:
 			// Keep-alive only needs to see bytes arrive.
@@ -283,6 +307,8 @@ func (p *rawSocketPeer) queuePing() int64 {
 	defer p.out.mu.Unlock()
 	return p.out.enq
 }
+
+func (p *rawSocketPeer) recycle() { p.fr.recycle() }
 
 func (p *rawSocketPeer) buffered() bool { return p.lr.buffered() > 0 || p.fr.hn > 0 }
 

@@ -24,6 +24,15 @@ const (
 
 var bigBufs = sync.Pool{New: func() any { b := make([]byte, bigReadBuf); return &b }}
 
+// msgBufSize is the size up to which a received message that must be
+// copied out of the read buffer is copied into a pooled buffer, given back
+// once the message is decoded (the decoders keep no reference to their
+// input). Only the reader holds one, and only from the read of a message to
+// its decoding, so an idle connection holds none.
+const msgBufSize = 16 << 10
+
+var msgBufs = sync.Pool{New: func() any { b := make([]byte, msgBufSize); return &b }}
+
 // lazyReader is a buffered reader over a connection whose buffer costs
 // smallReadBuf bytes while the connection is idle. Owned by the connection's
 // reader (one goroutine at a time).
@@ -98,6 +107,14 @@ func (l *lazyReader) fill() error {
 		return nil
 	}
 	return err
+}
+
+// take returns the next n buffered bytes (n <= buffered()) without
+// copying them: they stay valid until the next Read.
+func (l *lazyReader) take(n int) []byte {
+	b := l.buf[l.r : l.r+n : l.r+n]
+	l.r += n
+	return b
 }
 
 // release gives the big buffer back (the connection has ended).

@@ -34,6 +34,7 @@ type wsPeer struct {
 	msgType websocket.MessageType
 	client  bool
 	pingSeq uint64
+	pooled  *[]byte // the buffer of the message read last, until recycle
 }
 
 // wsStatusError is a terminal error that also picks the close status sent
@@ -167,7 +168,13 @@ func (p *wsPeer) readMessage() ([]byte, error) {
 		if limit := p.currentRecvLimit(); size > int64(limit) {
 			return nil, &MessageTooBigError{Size: int(min(size, 1<<62)), Limit: limit, Received: true}
 		}
-		b := make([]byte, size)
+		var b []byte
+		if size <= msgBufSize {
+			p.pooled = msgBufs.Get().(*[]byte)
+			b = (*p.pooled)[:size]
+		} else {
+			b = make([]byte, size)
+		}
 		if _, err := io.ReadFull(r, b); err != nil {
 			return nil, p.readError(err)
 		}
@@ -178,6 +185,13 @@ func (p *wsPeer) readMessage() ([]byte, error) {
 		return nil, p.readError(err)
 	}
 	return b, nil
+}
+
+func (p *wsPeer) recycle() {
+	if p.pooled != nil {
+		msgBufs.Put(p.pooled)
+		p.pooled = nil
+	}
 }
 
 func (p *wsPeer) buffered() bool { return p.wc.lr.buffered() > 0 || !p.wc.tr.boundary() }
