@@ -13,7 +13,7 @@ import (
 
 // probeProcedure is what the liveness probe calls. Any reply, RESULT or
 // ERROR (such as wamp.error.not_authorized), proves the router alive.
-const probeProcedure = "wamp.session.count"
+const probeProcedure = protocol.MetaSessionCount
 
 // startKeepAlive makes sure a dead router is noticed on every transport,
 // with the connection's keep-alive settings (transport.DialOptions
