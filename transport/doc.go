@@ -121,17 +121,21 @@
 // a lone message is answered as soon as the reader is back in Recv, which
 // it is the moment it has dispatched it.
 //
-// WebSocket: coder/websocket frames each message and flushes it to the
-// connection, which would be one system call per message. It is given a
+// WebSocket: coder/websocket does the handshake, reads and unframes
+// messages, answers pings, and runs the close handshake; it is given a
 // net.Conn of ours on both sides (a custom dial whose response body we
-// replace, and the hijacked connection of the server) whose Write copies
-// the frame into the outbox; the outbox writes it with everything else
-// queued. Its Read feeds a tracker of frame boundaries, which is what lets
-// the Recv context interrupt a read between messages. We chose this over
-// forking coder/websocket or writing frames ourselves: coder/websocket
-// still does all WebSocket framing, masking, control frames and the close
-// handshake; we only decide when bytes meet the socket. The cost is one copy
-// of each outgoing frame.
+// replace, and the hijacked connection of the server). Its Read feeds a
+// tracker of frame boundaries, which is what lets the Recv context
+// interrupt a read between messages. Data messages we frame ourselves,
+// each as one frame queued in the outbox (a server's payload by reference,
+// a client's copied and masked with a key from crypto/rand): coder/websocket
+// would frame each message under two locks of its own and flush it to the
+// connection, one system call per message. Its own writes are then control
+// frames only (pong, close), each one Write of a whole frame (its write
+// buffer holds the largest), which the outbox queues like any message. We
+// chose this over forking coder/websocket or writing the whole protocol
+// ourselves: the data frame is the simple and hot part of RFC 6455, the
+// rest stays with a library made for it.
 //
 // A *Shared message (Share) is encoded once per serializer whatever the
 // number of peers it is sent to; RawSocket peers then write the same bytes.

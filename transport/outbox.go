@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"net"
 	"sync"
@@ -131,6 +132,29 @@ func (o *outbox) addLocked(b []byte, copyIt bool) {
 		}
 	}
 	o.q = append(o.q, chunk)
+}
+
+// addMaskedLocked queues a copy of b masked with key (RFC 6455 5.3, the
+// key's octets in little-endian order).
+func (o *outbox) addMaskedLocked(b []byte, key uint32) {
+	if len(b) == 0 {
+		return
+	}
+	o.addLocked(b, true)
+	last := o.q[len(o.q)-1] // the copy is its end
+	maskBytes(last[len(last)-len(b):], key)
+}
+
+// maskBytes XORs b with the 4-octet key repeated, eight octets at a time.
+func maskBytes(b []byte, key uint32) {
+	k := uint64(key) | uint64(key)<<32
+	for len(b) >= 8 {
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k)
+		b = b[8:]
+	}
+	for i := range b {
+		b[i] ^= byte(key >> (8 * (i % 4)))
+	}
 }
 
 // endLocked marks the end of a message (a point where the stream may be cut).

@@ -32,8 +32,11 @@ type wsPeer struct {
 	ws      *websocket.Conn
 	wc      *wsConn
 	msgType websocket.MessageType
+	opcode  byte // of msgType's data frames: 1 text, 2 binary
 	client  bool
 	pingSeq uint64
+	keys    []byte // masking keys (client), guarded by sendMu
+	keyPos  int
 	pooled  *[]byte // the buffer of the message read last, until recycle
 }
 
@@ -54,9 +57,9 @@ func newWSPeer(ws *websocket.Conn, wc *wsConn, conn net.Conn, w interface{ Write
 	p.ws = ws
 	p.client = client
 	p.init("websocket", p, conn, ser, lim, lim.maxSize, lim.maxSize, w)
-	p.msgType = websocket.MessageBinary
+	p.msgType, p.opcode = websocket.MessageBinary, 2
 	if ser.TextFrames() {
-		p.msgType = websocket.MessageText
+		p.msgType, p.opcode = websocket.MessageText, 1
 	}
 	ws.SetReadLimit(int64(p.currentRecvLimit()))
 	if lim.pingInterval > 0 {
@@ -99,19 +102,62 @@ func (p *wsPeer) shutdown(cause error, graceful bool) {
 // RemoteAddr is the address of the other end (see Peer).
 func (p *wsPeer) RemoteAddr() net.Addr { return p.conn.RemoteAddr() }
 
+// push queues one message as a single WebSocket data frame (RFC 6455
+// 5.2), which we frame ourselves: coder/websocket's writer would take two
+// locks of its own and copy the message through its buffer. A server's
+// payload is queued by reference, a client's copied and masked with a key
+// of its own (5.3). The caller holds sendMu.
 func (p *wsPeer) push(b []byte) error {
-	o := p.out
-	o.cork()
-	err := p.ws.Write(context.Background(), p.msgType, b)
-	o.mu.Lock()
-	o.endLocked()
-	o.corked--
-	o.mu.Unlock()
-	if err != nil {
-		p.fail(fmt.Errorf("transport: websocket write: %w", err))
-		return p.closedErr()
+	var hdr [14]byte
+	hdr[0] = 0x80 | p.opcode // FIN
+	n := 2
+	switch l := len(b); {
+	case l <= 125:
+		hdr[1] = byte(l)
+	case l <= 0xFFFF:
+		hdr[1] = 126
+		binary.BigEndian.PutUint16(hdr[2:], uint16(l))
+		n = 4
+	default:
+		hdr[1] = 127
+		binary.BigEndian.PutUint64(hdr[2:], uint64(l))
+		n = 10
 	}
+	o := p.out
+	if !p.client {
+		o.mu.Lock()
+		o.addLocked(hdr[:n], true)
+		o.addLocked(b, false)
+		o.endLocked()
+		o.mu.Unlock()
+		return nil
+	}
+	hdr[1] |= 0x80
+	key := p.maskKey()
+	binary.LittleEndian.PutUint32(hdr[n:], key)
+	n += 4
+	o.mu.Lock()
+	o.addLocked(hdr[:n], true)
+	o.addMaskedLocked(b, key)
+	o.endLocked()
+	o.mu.Unlock()
 	return nil
+}
+
+// maskKey returns a fresh masking key for a client frame, from
+// crypto/rand as RFC 6455 10.3 asks, read 64 keys at a time. The caller
+// holds sendMu.
+func (p *wsPeer) maskKey() uint32 {
+	if p.keyPos == len(p.keys) {
+		if p.keys == nil {
+			p.keys = make([]byte, 256)
+		}
+		_, _ = rand.Read(p.keys)
+		p.keyPos = 0
+	}
+	k := binary.LittleEndian.Uint32(p.keys[p.keyPos:])
+	p.keyPos += 4
+	return k
 }
 
 // queuePing queues a ping frame of our own making, between two messages
@@ -121,23 +167,22 @@ func (p *wsPeer) queuePing() int64 {
 	p.pingSeq++
 	var payload [8]byte
 	binary.BigEndian.PutUint64(payload[:], p.pingSeq)
-	frame := make([]byte, 0, 14+len(payload))
-	if p.client {
-		var key [4]byte
-		_, _ = rand.Read(key[:])
-		frame = append(frame, 0x89, 0x80|byte(len(payload)))
-		frame = append(frame, key[:]...)
-		for i, c := range payload {
-			frame = append(frame, c^key[i%4])
-		}
-	} else {
-		frame = append(frame, 0x89, byte(len(payload)))
-		frame = append(frame, payload[:]...)
-	}
 	o := p.out
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.addLocked(frame, true)
+	if p.client {
+		var hdr [6]byte
+		hdr[0], hdr[1] = 0x89, 0x80|byte(len(payload))
+		key := p.maskKey()
+		binary.LittleEndian.PutUint32(hdr[2:], key)
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.addLocked(hdr[:], true)
+		o.addMaskedLocked(payload[:], key)
+	} else {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.addLocked([]byte{0x89, byte(len(payload))}, true)
+		o.addLocked(payload[:], true)
+	}
 	o.endLocked()
 	return o.enq
 }
@@ -268,8 +313,10 @@ func (w *wsConn) Read(b []byte) (int, error) {
 	}
 }
 
-// Write queues a copy of b. coder/websocket writes its own control frames
-// (pong, close) in one Write: such a write outside a Send is a message end.
+// Write queues a copy of b. coder/websocket writes only control frames
+// (pong, close: data frames are ours, see push), each in one Write, since
+// its buffer holds the largest (wsWriteBuffer): each Write is a frame, and
+// a message end.
 func (w *wsConn) Write(b []byte) (int, error) {
 	o := w.p.out
 	o.mu.Lock()
@@ -278,16 +325,17 @@ func (w *wsConn) Write(b []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	o.addLocked(b, true)
-	flush := o.corked == 0
-	if flush {
-		o.endLocked()
-	}
+	o.endLocked()
 	o.mu.Unlock()
-	if flush {
-		o.flush()
-	}
+	o.flush()
 	return len(b), nil
 }
+
+// wsWriteBuffer is the size of coder/websocket's write buffer on the
+// server side, which holds any control frame whole (2 octets of header and
+// at most 125 of payload), so that coder/websocket writes each in one
+// Write (the client side's is coder/websocket's own, 4 KiB).
+const wsWriteBuffer = 256
 
 // Close does nothing: the peer closes the socket once the outbox is
 // written.
@@ -619,5 +667,5 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.wc.lr = newLazyReader(countingReader{r: src, c: &h.p.core})
 	// Small buffers: the real buffering is the wsConn's, whose buffer an
 	// idle connection does not hold.
-	return h.wc, bufio.NewReadWriter(bufio.NewReaderSize(h.wc, 16), bufio.NewWriterSize(h.wc, 64)), nil
+	return h.wc, bufio.NewReadWriter(bufio.NewReaderSize(h.wc, 16), bufio.NewWriterSize(h.wc, wsWriteBuffer)), nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -503,5 +504,24 @@ func TestWebSocketBrokenServer(t *testing.T) {
 				t.Fatalf("Recv = %v, want error with %q matching ErrClosed", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestMaskBytes checks the word-at-a-time masking against RFC 6455 5.3
+// octet by octet, for every length up to a few words.
+func TestMaskBytes(t *testing.T) {
+	key := [4]byte{0x12, 0x9a, 0xfe, 0x01}
+	k := binary.LittleEndian.Uint32(key[:])
+	for n := 0; n < 40; n++ {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i * 7)
+		}
+		maskBytes(b, k)
+		for i := range b {
+			if want := byte(i*7) ^ key[i%4]; b[i] != want {
+				t.Fatalf("len %d: octet %d = %#x, want %#x", n, i, b[i], want)
+			}
+		}
 	}
 }
