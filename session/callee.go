@@ -296,15 +296,18 @@ func (inv *invocation) finish(res *Result, err error, panicked bool) {
 	}
 	var msg protocol.Message
 	req := inv.pub.Request
-	var werr *Error
 	switch {
+	case res != nil && err == nil && !panicked && !overflow:
+		// Options nil (written as {}) unless passthru keys are copied.
+		msg = &protocol.Yield{Request: req, Options: protocol.CopyPassthru(nil, res.Details), Args: res.Args, Kwargs: res.Kwargs}
 	case overflow:
 		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
 			URI: s.cfg.ErrorURI, Args: protocol.List{fmt.Sprintf("more than %d input chunks waiting for the handler", s.cfg.EventQueueSize)}}
 	case panicked:
 		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
 			URI: s.cfg.ErrorURI, Args: protocol.List{"handler panicked"}}
-	case err != nil && errors.As(err, &werr):
+	case err != nil && asError(err) != nil:
+		werr := asError(err)
 		uri := werr.URI
 		if uri == "" {
 			uri = s.cfg.ErrorURI
@@ -317,14 +320,23 @@ func (inv *invocation) finish(res *Result, err error, panicked bool) {
 	case err != nil:
 		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
 			URI: s.cfg.ErrorURI, Args: protocol.List{err.Error()}}
-	case res == nil:
-		msg = &protocol.Yield{Request: req, Options: protocol.Dict{}}
-	default:
-		msg = &protocol.Yield{Request: req, Options: protocol.CopyPassthru(protocol.Dict{}, res.Details), Args: res.Args, Kwargs: res.Kwargs}
+	default: // no result
+		msg = &protocol.Yield{Request: req}
 	}
 	if err := s.peer.Send(s.ctx, msg); err != nil {
 		s.log.Debug("sending invocation reply failed", "request", req, "error", err)
 	}
+}
+
+// asError returns the *Error in err's chain, or nil. (A function of its
+// own: the variable errors.As fills escapes, and would be allocated for
+// every invocation.)
+func asError(err error) *Error {
+	var werr *Error
+	if errors.As(err, &werr) {
+		return werr
+	}
+	return nil
 }
 
 func (inv *invocation) progress(args protocol.List, kwargs protocol.Dict) error {
