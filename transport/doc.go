@@ -87,10 +87,8 @@
 // the connection's own rules end (keep-alive, a broken socket). The context
 // of Recv bounds the wait for a message and never closes the connection: a
 // blocked read is interrupted by moving the socket's read deadline, and
-// resumes with the next Recv. RawSocket frames resume where they stopped; a
-// WebSocket read is interrupted only between messages, because
-// coder/websocket cannot resume inside one: a message that has begun to
-// arrive is read to its end (bounded by keep-alive). Passing the same
+// resumes with the next Recv: RawSocket and WebSocket frames resume where
+// they stopped, even in the middle of a message. Passing the same
 // long-lived context to every Recv costs nothing per call.
 //
 // # Ownership
@@ -121,21 +119,23 @@
 // a lone message is answered as soon as the reader is back in Recv, which
 // it is the moment it has dispatched it.
 //
-// WebSocket: coder/websocket does the handshake, reads and unframes
-// messages, answers pings, and runs the close handshake; it is given a
-// net.Conn of ours on both sides (a custom dial whose response body we
-// replace, and the hijacked connection of the server). Its Read feeds a
-// tracker of frame boundaries, which is what lets the Recv context
-// interrupt a read between messages. Data messages we frame ourselves,
-// each as one frame queued in the outbox (a server's payload by reference,
-// a client's copied and masked with a key from crypto/rand): coder/websocket
-// would frame each message under two locks of its own and flush it to the
-// connection, one system call per message. Its own writes are then control
-// frames only (pong, close), each one Write of a whole frame (its write
-// buffer holds the largest), which the outbox queues like any message. We
-// chose this over forking coder/websocket or writing the whole protocol
-// ourselves: the data frame is the simple and hot part of RFC 6455, the
-// rest stays with a library made for it.
+// WebSocket: coder/websocket runs the opening handshake (on a net.Conn of
+// ours on both sides: a custom dial whose response body we replace, and the
+// hijacked connection of the server); after it the frames are ours (RFC
+// 6455 5, in wsframe.go): a data message is one frame queued in the outbox
+// (a server's payload by reference, a client's copied and masked with a
+// key from crypto/rand), a received one is read from the socket's buffer
+// (unmasked in place when it holds the frame whole), fragmented messages
+// are assembled, pings answered, and a close frame answered with ours.
+// Anything RFC 6455 forbids (reserved bits or opcodes, a frame masked the
+// wrong way, a fragmented or oversized control frame, an invalid close
+// status) ends the connection with close status 1002. We chose this over
+// letting coder/websocket frame and unframe: its reader and writer take
+// locks of their own, copy every message through their buffers and write
+// each message with a system call of its own, and its per-connection state
+// (about 2 KiB) is kept by every idle session; framing is the small and
+// hot part of the protocol, the handshake stays with a library made for
+// it.
 //
 // A *Shared message (Share) is encoded once per serializer whatever the
 // number of peers it is sent to; RawSocket peers then write the same bytes.

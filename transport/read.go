@@ -15,7 +15,7 @@ import (
 // holds nothing else; a busy one borrows a big buffer from bigBufs and gives
 // it back when the data slows down.
 const (
-	smallReadBuf = 512
+	smallReadBuf = 256
 	bigReadBuf   = 16 << 10
 	// directRead is the size from which a read goes straight into the
 	// caller's slice instead of through the buffer.
@@ -43,7 +43,9 @@ type lazyReader struct {
 	buf   []byte // small[:] or *big
 	r, w  int    // unread bytes are buf[r:w]
 	err   error  // error to return once the buffered bytes are consumed
-	lastN int    // bytes returned by the last read from src
+	// drained: the last read from src returned less than it was offered,
+	// so src had nothing more then and the next read is likely to wait.
+	drained bool
 }
 
 func newLazyReader(src io.Reader) *lazyReader {
@@ -67,14 +69,17 @@ func (l *lazyReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		l.r, l.w = 0, 0
-		if l.big != nil && l.lastN < smallReadBuf {
-			// Data has slowed down: give the big buffer back.
+		if l.big != nil && l.drained {
+			// The next read is likely to wait: give the big buffer back
+			// rather than hold it while the connection is idle. (When
+			// data keeps coming, the small buffer fills up at once and a
+			// big one is taken again.)
 			bigBufs.Put(l.big)
 			l.big, l.buf = nil, l.small[:]
 		}
 		if len(p) >= directRead {
 			n, err := l.src.Read(p)
-			l.lastN = n
+			l.drained = n < len(p)
 			return n, err
 		}
 		if err := l.fill(); err != nil && l.r == l.w {
@@ -91,9 +96,10 @@ func (l *lazyReader) Read(p []byte) (int, error) {
 // big buffer when the small one filled up. A read error that comes with
 // data is kept for later.
 func (l *lazyReader) fill() error {
+	space := len(l.buf) - l.w
 	n, err := l.src.Read(l.buf[l.w:])
 	l.w += n
-	l.lastN = n
+	l.drained = n < space
 	if n > 0 && l.big == nil && l.w == len(l.buf) {
 		// The small buffer filled up: more is likely waiting.
 		b := bigBufs.Get().(*[]byte)
