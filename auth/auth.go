@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
@@ -19,6 +20,16 @@ type ClientMethod interface {
 	Respond(ctx context.Context, c *protocol.Challenge) (*protocol.Authenticate, error)
 }
 
+// MultiRound is implemented by a ClientMethod whose exchange takes more
+// than one CHALLENGE. Rounds is how many CHALLENGEs it answers in one
+// join. A method without it answers one: ticket, WAMP-CRA and cryptosign
+// (the methods of this package) are single-round in the WAMP
+// specification, so a router that challenges again is refused at once
+// rather than handed a second answer (see session.Join).
+type MultiRound interface {
+	Rounds() int
+}
+
 // Request is what the router knows about a client that sent HELLO.
 type Request struct {
 	Realm       string
@@ -32,6 +43,9 @@ type Request struct {
 	Session protocol.ID
 	// Transport describes the connection, such as "websocket" or "rawsocket".
 	Transport string
+	// RemoteAddr is the client's address, or nil when the connection has
+	// none (an in-memory pipe). Behind a proxy it is the proxy's.
+	RemoteAddr net.Addr
 }
 
 // Identity is the outcome of a successful authentication; it fills WELCOME.

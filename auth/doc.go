@@ -14,7 +14,10 @@
 // fails with [ErrMethodMismatch], and the session then sends ABORT instead of
 // a secret. Malformed challenges fail with [ErrBadChallenge]; a salted
 // WAMP-CRA challenge asking for more than 2^24 PBKDF2 block computations is
-// refused.
+// refused. Every method of this package answers one CHALLENGE per join, as
+// the WAMP specification defines them; session.Join refuses a router that
+// challenges again, or challenges another method after an answer. A
+// custom method with several rounds says so with [MultiRound].
 //
 // # Router side
 //

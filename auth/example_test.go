@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
@@ -108,4 +109,35 @@ func ExampleTicketAuthenticator() {
 		})
 	fmt.Println(err)
 	// Output: auth: denied: com.izaber.wamp.error.permissiondenied: Permission Denied
+}
+
+// A router throttles failed logins by wrapping its authenticators: after
+// three failures in a row for an authid (or from a remote address), its
+// next attempts wait for their turn, 250 ms and doubling.
+func ExampleThrottle() {
+	throttle := auth.NewThrottle(auth.ThrottleConfig{})
+	a := throttle.Authenticator(auth.TicketAuthenticator(func(ctx context.Context, req *auth.Request, ticket string) (*auth.Identity, error) {
+		if subtle.ConstantTimeCompare([]byte(ticket), []byte("t0ken")) == 1 {
+			return &auth.Identity{AuthRole: "user"}, nil
+		}
+		return nil, nil
+	}))
+	var last time.Duration
+	for _, ticket := range []string{"guess1", "guess2", "guess3", "guess4"} {
+		client := auth.Ticket(ticket)
+		start := time.Now()
+		_, err := a.Authenticate(context.Background(), &auth.Request{AuthID: "alice"},
+			func(ctx context.Context, extra protocol.Dict) (*protocol.Authenticate, error) {
+				return client.Respond(ctx, &protocol.Challenge{AuthMethod: "ticket", Extra: extra})
+			})
+		last = time.Since(start)
+		fmt.Println(err)
+	}
+	fmt.Println("the fourth guess waited 250 ms:", last >= 250*time.Millisecond)
+	// Output:
+	// auth: denied: wamp.error.not_authorized: invalid ticket
+	// auth: denied: wamp.error.not_authorized: invalid ticket
+	// auth: denied: wamp.error.not_authorized: invalid ticket
+	// auth: denied: wamp.error.not_authorized: invalid ticket
+	// the fourth guess waited 250 ms: true
 }

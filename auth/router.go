@@ -40,13 +40,19 @@ const DefaultAuthProvider = "static"
 // generic message. (nil, nil) refuses with wamp.error.not_authorized.
 type TicketFunc func(ctx context.Context, req *Request, ticket string) (*Identity, error)
 
-// CRAFunc looks up the WAMP-CRA principal req.AuthID. It returns nil (or a
-// *Denied) for an unknown principal; errors are handled as for TicketFunc.
+// CRAFunc looks up the WAMP-CRA principal req.AuthID. For an unknown
+// principal it returns nil, or a decoy (CRAUser.Decoy) shaped like its real
+// principals: either way the client gets a challenge and, after answering,
+// the refusal a wrong signature gets, so it cannot tell the principal does
+// not exist. A *Denied it returns is sent at once instead (which tells);
+// other errors are handled as for TicketFunc.
 type CRAFunc func(ctx context.Context, req *Request) (*CRAUser, error)
 
 // CryptosignFunc looks up the principal owning the public key pubkeyHex (64
-// lower-case hex digits, from HELLO authextra.pubkey). It returns nil (or a
-// *Denied) for an unknown key; errors are handled as for TicketFunc.
+// lower-case hex digits, from HELLO authextra.pubkey). For an unknown key it
+// returns nil: the client still gets a challenge and, after answering, the
+// refusal a wrong signature gets. A *Denied it returns is sent at once
+// instead; other errors are handled as for TicketFunc.
 type CryptosignFunc func(ctx context.Context, req *Request, pubkeyHex string) (*Identity, error)
 
 // CRAUser is a WAMP-CRA principal as the router knows it.
@@ -60,12 +66,19 @@ type CryptosignFunc func(ctx context.Context, req *Request, pubkeyHex string) (*
 // Identity fills WELCOME; an empty AuthID is the HELLO authid and an empty
 // AuthProvider is DefaultAuthProvider. Its String, fmt, slog and JSON forms
 // hide Secret and Key.
+//
+// Decoy marks a principal that does not exist: it is challenged like the
+// others, with its Salt, Iterations and KeyLen (so that decoys can take the
+// shape of real principals; the salt should be stable per authid), the key
+// is derived from a random secret with the same work, and every answer is
+// refused as a wrong signature.
 type CRAUser struct {
 	Secret     string
 	Salt       string
 	Iterations int
 	KeyLen     int
 	Key        string
+	Decoy      bool
 	Identity
 }
 
@@ -161,6 +174,12 @@ func (a ticketAuthenticator) Authenticate(ctx context.Context, req *Request, cha
 // iterations and keylen for salted principals, and compares the client's
 // signature with the expected one in constant time. HELLO must carry an
 // authid.
+//
+// The challenge tells nothing about the principal: its authrole is the role
+// the client asked for in HELLO (usually empty), not the principal's, and an
+// unknown principal (lookup returns nil or a decoy) gets a challenge of the
+// same shape and, whatever it answers, the same refusal as a wrong
+// signature, after the same work.
 func CRAAuthenticator(lookup CRAFunc) Authenticator { return craAuthenticator{lookup: lookup} }
 
 type craAuthenticator struct{ lookup CRAFunc }
@@ -187,7 +206,17 @@ func (a craAuthenticator) Authenticate(ctx context.Context, req *Request, challe
 		return nil, lookupFailed(err)
 	}
 	if user == nil {
-		return nil, &Denied{Reason: ReasonNotAuthorized, Message: fmt.Sprintf("no principal with authid %.128q exists", req.AuthID)}
+		user = &CRAUser{Decoy: true}
+	}
+	if user.Decoy {
+		// Same work as a real principal, with a key nobody knows.
+		d := *user
+		d.Secret, d.Key = randomSecret(), ""
+		if d.Salt == "" {
+			d.Secret = ""
+			d.Key = randomSecret()
+		}
+		user = &d
 	}
 	id := completeIdentity(&user.Identity, MethodWAMPCRA, req.AuthID)
 
@@ -215,9 +244,10 @@ func (a craAuthenticator) Authenticate(ctx context.Context, req *Request, challe
 
 	var nonce [32]byte
 	rand.Read(nonce[:])
+	requestedRole, _ := req.Details["authrole"].(string)
 	raw, err := json.Marshal(craChallenge{
 		AuthID:       id.AuthID,
-		AuthRole:     id.AuthRole,
+		AuthRole:     requestedRole,
 		AuthMethod:   MethodWAMPCRA,
 		AuthProvider: id.AuthProvider,
 		Nonce:        base64.StdEncoding.EncodeToString(nonce[:]),
@@ -234,17 +264,26 @@ func (a craAuthenticator) Authenticate(ctx context.Context, req *Request, challe
 		return nil, fmt.Errorf("auth: wampcra: %w", err)
 	}
 	want := SignCRA(key, string(raw))
-	if !hmac.Equal([]byte(reply.Signature), []byte(want)) {
+	if !hmac.Equal([]byte(reply.Signature), []byte(want)) || user.Decoy {
 		return nil, &Denied{Reason: ReasonNotAuthorized, Message: "invalid signature"}
 	}
 	return id, nil
 }
 
+// randomSecret returns a secret nobody knows, for decoys.
+func randomSecret() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
 // CryptosignAuthenticator runs WAMP-Cryptosign: HELLO must carry
 // authextra.pubkey (64 hex digits); lookup decides whether that key may
 // join; the router then sends 32 random bytes as hex and verifies that the
-// reply is hex(ed25519 signature ‖ the same 32 bytes) under that key. TLS
-// channel binding is not supported: a client that asks for it is refused.
+// reply is hex(ed25519 signature ‖ the same 32 bytes) under that key. An
+// unknown key gets a challenge too, its answer is verified the same way,
+// and it is refused as a wrong signature is. TLS channel binding is not
+// supported: a client that asks for it is refused.
 func CryptosignAuthenticator(lookup CryptosignFunc) Authenticator {
 	return cryptosignAuthenticator{lookup: lookup}
 }
@@ -267,14 +306,6 @@ func (a cryptosignAuthenticator) Authenticate(ctx context.Context, req *Request,
 	if err != nil {
 		return nil, lookupFailed(err)
 	}
-	if found == nil {
-		return nil, &Denied{Reason: ReasonNotAuthorized, Message: "unknown public key"}
-	}
-	authid := req.AuthID
-	if authid == "" {
-		authid = pubHex
-	}
-	id := completeIdentity(found, MethodCryptosign, authid)
 
 	var nonce [cryptosignChallengeLen]byte
 	rand.Read(nonce[:])
@@ -282,10 +313,16 @@ func (a cryptosignAuthenticator) Authenticate(ctx context.Context, req *Request,
 	if err != nil {
 		return nil, fmt.Errorf("auth: cryptosign: %w", err)
 	}
-	if !verifyCryptosign(ed25519.PublicKey(pub), nonce[:], reply.Signature) {
+	// An unknown key's answer is verified too: the same work, the same
+	// refusal.
+	if !verifyCryptosign(ed25519.PublicKey(pub), nonce[:], reply.Signature) || found == nil {
 		return nil, &Denied{Reason: ReasonNotAuthorized, Message: "invalid signature"}
 	}
-	return id, nil
+	authid := req.AuthID
+	if authid == "" {
+		authid = pubHex
+	}
+	return completeIdentity(found, MethodCryptosign, authid), nil
 }
 
 // verifyCryptosign checks that reply is hex(signature ‖ challenge) with a

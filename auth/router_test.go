@@ -115,7 +115,7 @@ func TestAuthenticatorPairs(t *testing.T) {
 		{"cra stored key wrong", CRAAuthenticator(craLookup), WAMPCRA("pw-st0red"), "stored", nil, ReasonNotAuthorized, 1, nil, "pw-stored"},
 		{"cra plain key", CRAAuthenticator(craLookup), WAMPCRA("pw-keyonly"), "keyonly",
 			&Identity{AuthID: "keyonly", AuthRole: "user", AuthMethod: "wampcra", AuthProvider: "static"}, "", 1, nil, ""},
-		{"cra unknown", CRAAuthenticator(craLookup), WAMPCRA("pw-plain"), "mallory", nil, ReasonNotAuthorized, 0, nil, "pw-plain"},
+		{"cra unknown", CRAAuthenticator(craLookup), WAMPCRA("pw-plain"), "mallory", nil, ReasonNotAuthorized, 1, nil, "pw-plain"},
 		{"cra no authid", CRAAuthenticator(craLookup), WAMPCRA("pw-plain"), "", nil, ReasonNotAuthorized, 0, nil, "pw-plain"},
 		{"cra nexus denied", CRAAuthenticator(craLookup), WAMPCRA("pw-plain"), "nexus", nil, "com.izaber.wamp.error.permissiondenied", 0, nil, ""},
 		{"cra lookup error", CRAAuthenticator(craLookup), WAMPCRA("pw-plain"), "broken", nil, ReasonAuthenticationFailed, 0, errDB, ""},
@@ -123,7 +123,7 @@ func TestAuthenticatorPairs(t *testing.T) {
 			&Identity{AuthID: "dev1", AuthRole: "device", AuthMethod: "cryptosign", AuthProvider: "static"}, "", 1, nil, ""},
 		{"cryptosign no authid", CryptosignAuthenticator(csLookup), Cryptosign(good), "",
 			&Identity{AuthID: goodHex, AuthRole: "device", AuthMethod: "cryptosign", AuthProvider: "static"}, "", 1, nil, ""},
-		{"cryptosign unknown key", CryptosignAuthenticator(csLookup), Cryptosign(other), "dev1", nil, ReasonNotAuthorized, 0, nil, ""},
+		{"cryptosign unknown key", CryptosignAuthenticator(csLookup), Cryptosign(other), "dev1", nil, ReasonNotAuthorized, 1, nil, ""},
 		{"cryptosign impostor", CryptosignAuthenticator(csLookup), impostor, "dev1", nil, ReasonNotAuthorized, 1, nil, ""},
 		{"cryptosign no pubkey", CryptosignAuthenticator(csLookup), Cryptosign(good[:3]), "dev1", nil, ReasonNotAuthorized, 0, nil, ""},
 		{"cryptosign nexus denied", CryptosignAuthenticator(csLookup), Cryptosign(good), "nexus", nil, "com.izaber.wamp.error.permissiondenied", 0, nil, ""},
@@ -215,7 +215,9 @@ func TestCRAChallengeContents(t *testing.T) {
 		}
 	}
 	got := c[0]
-	for k, want := range map[string]any{"authid": "salted", "authrole": "admin", "authmethod": "wampcra", "authprovider": "userdb", "session": float64(4242)} {
+	// The principal's role (admin) is not revealed: authrole is what HELLO
+	// asked for, here nothing.
+	for k, want := range map[string]any{"authid": "salted", "authrole": "", "authmethod": "wampcra", "authprovider": "userdb", "session": float64(4242)} {
 		if got[k] != want {
 			t.Errorf("challenge %s = %v, want %v", k, got[k], want)
 		}
@@ -337,5 +339,83 @@ func TestAnonymousAuthenticatorCanceled(t *testing.T) {
 	cancel()
 	if _, err := AnonymousAuthenticator("").Authenticate(ctx, &Request{}, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// An unknown principal gets a challenge of the same shape and, whatever it
+// answers, the refusal a wrong answer gets: the client cannot tell it
+// does not exist. Decoys can take the shape of salted principals.
+func TestUnknownPrincipalsAreChallengedAlike(t *testing.T) {
+	refusal := func(a Authenticator, authid string, m ClientMethod) (protocol.Dict, *Denied) {
+		t.Helper()
+		var sent []protocol.Dict
+		req := request(authid, m)
+		req.Details = protocol.Dict{"authrole": "asked"}
+		_, err := a.Authenticate(context.Background(), req, loop(m, &sent))
+		var d *Denied
+		if !errors.As(err, &d) || len(sent) != 1 {
+			t.Fatalf("%s %s: %v after %d challenges, want a refusal after one", m.Method(), authid, err, len(sent))
+		}
+		return sent[0], d
+	}
+	challengeKeys := func(extra protocol.Dict) map[string]any {
+		t.Helper()
+		var c map[string]any
+		if err := json.Unmarshal([]byte(extra["challenge"].(string)), &c); err != nil {
+			t.Fatal(err)
+		}
+		delete(c, "nonce")
+		delete(c, "timestamp")
+		delete(c, "authid")
+		return c
+	}
+
+	cra := CRAAuthenticator(craLookup)
+	realExtra, wrong := refusal(cra, "plain", WAMPCRA("not-the-secret"))
+	fakeExtra, unknown := refusal(cra, "mallory", WAMPCRA("not-the-secret"))
+	if *wrong != *unknown {
+		t.Errorf("wrong secret: %v; unknown principal: %v", wrong, unknown)
+	}
+	if d := cmp.Diff(challengeKeys(realExtra), challengeKeys(fakeExtra)); d != "" {
+		t.Errorf("challenge of an unknown principal differs from a real one (-real +unknown):\n%s", d)
+	}
+	if c := challengeKeys(realExtra); c["authrole"] != "asked" {
+		t.Errorf("challenge authrole %v, want the one HELLO asked for", c["authrole"])
+	}
+
+	// A decoy shaped like a salted principal, even answered with a secret
+	// that would match its (replaced) Secret, is refused.
+	decoy := CRAAuthenticator(func(ctx context.Context, req *Request) (*CRAUser, error) {
+		return &CRAUser{Decoy: true, Secret: "guessable", Salt: "stable-salt", Iterations: 100, KeyLen: 16,
+			Identity: Identity{AuthProvider: "userdb"}}, nil
+	})
+	realExtra, wrong = refusal(cra, "salted", WAMPCRA("not-the-secret"))
+	fakeExtra, unknown = refusal(decoy, "mallory", WAMPCRA("guessable"))
+	if *wrong != *unknown {
+		t.Errorf("wrong secret: %v; decoy: %v", wrong, unknown)
+	}
+	for _, k := range []string{"iterations", "keylen"} {
+		if realExtra[k] != fakeExtra[k] {
+			t.Errorf("decoy %s = %v, real %v", k, fakeExtra[k], realExtra[k])
+		}
+	}
+	if fakeExtra["salt"] != "stable-salt" {
+		t.Errorf("decoy salt %v", fakeExtra["salt"])
+	}
+
+	// Cryptosign: an unknown key, even signing correctly with its own
+	// private key, is refused like a wrong signature, after a challenge.
+	good, other := testKey(1), testKey(2)
+	goodHex := hex.EncodeToString(good.Public().(ed25519.PublicKey))
+	cs := CryptosignAuthenticator(func(ctx context.Context, req *Request, pubkeyHex string) (*Identity, error) {
+		if pubkeyHex == goodHex {
+			return &Identity{AuthRole: "device"}, nil
+		}
+		return nil, nil
+	})
+	_, wrong = refusal(cs, "dev1", &pubOverride{ClientMethod: Cryptosign(other), pub: goodHex})
+	_, unknown = refusal(cs, "dev1", Cryptosign(other))
+	if *wrong != *unknown {
+		t.Errorf("wrong signature: %v; unknown key: %v", wrong, unknown)
 	}
 }

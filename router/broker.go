@@ -18,6 +18,10 @@ type subscription struct {
 	created     string // ISO 8601, for the meta API
 	wild        *wildcardPattern
 	subscribers map[*sess]struct{}
+	// gated holds the subscribers whose pattern the Authorizer allowed
+	// only topic by topic: their events are checked before they are sent
+	// (see authz.go).
+	gated map[*sess]struct{}
 }
 
 // meta reports whether changes to sub are published as meta events: not
@@ -56,6 +60,7 @@ func (b *broker) table(match string) map[string]*subscription {
 // publishes the meta events. Realm.mu must be held.
 func (rl *Realm) removeSubscriber(out *batch, sub *subscription, s *sess) {
 	b := &rl.broker
+	delete(sub.gated, s)
 	delete(s.subs, sub.id)
 	if _, ok := sub.subscribers[s]; !ok {
 		return
@@ -110,7 +115,8 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 			fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, match)))
 		return nil
 	}
-	if e := rl.authorize(s, ActionSubscribe, m.Topic); e != nil {
+	each, e := rl.authorizePattern(s, ActionSubscribe, m.Topic, match)
+	if e != nil {
 		s.reply(e.message(protocol.CodeSubscribe, m.Request))
 		return nil
 	}
@@ -136,6 +142,14 @@ func (rl *Realm) handleSubscribe(s *sess, m *protocol.Subscribe) error {
 	}
 	_, already := sub.subscribers[s]
 	sub.subscribers[s] = struct{}{}
+	if each {
+		if sub.gated == nil {
+			sub.gated = make(map[*sess]struct{})
+		}
+		sub.gated[s] = struct{}{}
+	} else {
+		delete(sub.gated, s)
+	}
 	if s.subs == nil {
 		s.subs = make(map[protocol.ID]*subscription)
 	}
@@ -356,7 +370,7 @@ func (rl *Realm) publishLockedID(out *batch, pubID protocol.ID, pub *sess, topic
 			if pub != nil && !f.allows(pub, s) {
 				continue
 			}
-			out.send(s, ev)
+			out.sendEvent(s, sub, ev, topic)
 		}
 	}
 	b.matching(topic, deliver)

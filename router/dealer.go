@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
@@ -55,6 +57,9 @@ type callee struct {
 	s              *sess        // nil for an internal procedure
 	fn             internalFunc // internal procedures only
 	discloseCaller bool
+	// checkEach: the Authorizer allowed the pattern only URI by URI, so
+	// each call is checked before it reaches this callee (see authz.go).
+	checkEach bool
 }
 
 // invocation is one call in flight. Guarded by Realm.mu.
@@ -126,6 +131,61 @@ func (d *dealer) lookup(uri string) *registration {
 	return best
 }
 
+// route finds the registration and callee a call to uri goes to: exact,
+// else the longest matching prefix, else the most specific matching
+// wildcard, passing over registrations none of whose callees may take the
+// call. A callee with checkEach may take it only when verdicts says the
+// Authorizer allows it to register uri; callees with no verdict yet are
+// returned in ask and nothing is picked, unless final, when they count as
+// refused. rl.mu must be held.
+func (d *dealer) route(uri string, verdicts map[*sess]bool, final bool) (reg *registration, c *callee, ask []*sess) {
+	if r := d.exact[uri]; r != nil {
+		return r, r.pickWhere(nil), nil // exact callees were authorized for uri itself
+	}
+	var cands []*registration
+	for p, r := range d.prefix {
+		if strings.HasPrefix(uri, p) {
+			cands = append(cands, r)
+		}
+	}
+	slices.SortFunc(cands, func(a, b *registration) int {
+		if len(a.uri) != len(b.uri) {
+			return len(b.uri) - len(a.uri)
+		}
+		return strings.Compare(a.uri, b.uri)
+	})
+	if len(d.wildcard) > 0 {
+		parts := strings.Split(uri, ".")
+		n := len(cands)
+		for _, r := range d.wildcard {
+			if r.wild.matches(parts) {
+				cands = append(cands, r)
+			}
+		}
+		slices.SortFunc(cands[n:], func(a, b *registration) int {
+			if a.wild.moreSpecific(b.wild) {
+				return -1
+			}
+			return 1
+		})
+	}
+	for _, r := range cands {
+		allowed := func(c *callee) bool { return !c.checkEach || verdicts[c.s] }
+		for _, c := range r.callees {
+			if _, known := verdicts[c.s]; c.checkEach && !known && !final {
+				ask = append(ask, c.s)
+			}
+		}
+		if ask != nil {
+			return nil, nil, ask
+		}
+		if c := r.pickWhere(allowed); c != nil {
+			return r, c, nil
+		}
+	}
+	return nil, nil, nil
+}
+
 func (d *dealer) add(r *registration) {
 	r.id = newID()
 	for d.byID[r.id] != nil {
@@ -144,20 +204,56 @@ func (d *dealer) remove(r *registration) {
 	delete(d.byID, r.id)
 }
 
-// pick chooses the callee for one call according to the policy.
-func (r *registration) pick() *callee {
+// pickWhere chooses the callee for one call according to the policy,
+// among the callees ok accepts (all when ok is nil); nil if none.
+func (r *registration) pickWhere(ok func(*callee) bool) *callee {
 	n := len(r.callees)
+	if ok == nil {
+		ok = func(*callee) bool { return true }
+	}
 	switch r.invoke {
 	case invokeLast:
-		return r.callees[n-1]
+		for i := n - 1; i >= 0; i-- {
+			if ok(r.callees[i]) {
+				return r.callees[i]
+			}
+		}
+		return nil
 	case invokeRoundRobin:
-		c := r.callees[r.next%n]
-		r.next = (r.next + 1) % n
-		return c
+		for k := range n {
+			i := (r.next + k) % n
+			if c := r.callees[i]; ok(c) {
+				r.next = (i + 1) % n
+				return c
+			}
+		}
+		return nil
 	case invokeRandom:
-		return r.callees[rand.IntN(n)]
+		eligible := 0
+		for _, c := range r.callees {
+			if ok(c) {
+				eligible++
+			}
+		}
+		if eligible == 0 {
+			return nil
+		}
+		k := rand.IntN(eligible)
+		for _, c := range r.callees {
+			if ok(c) {
+				if k == 0 {
+					return c
+				}
+				k--
+			}
+		}
 	}
-	return r.callees[0]
+	for _, c := range r.callees {
+		if ok(c) {
+			return c
+		}
+	}
+	return nil
 }
 
 func (r *registration) calleeIndex(s *sess) int {
@@ -252,7 +348,7 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 		return nil
 	}
 
-	rl.mu.Lock()
+	reg, c := rl.lockRoute(m.Procedure)
 	defer rl.mu.Unlock()
 	if s.left {
 		return nil
@@ -260,13 +356,11 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	if _, dup := s.calls[m.Request]; dup {
 		return violation("CALL request id %d is already in use by a pending call", m.Request)
 	}
-	reg := rl.dealer.lookup(m.Procedure)
 	if reg == nil {
 		s.reply(errorMsg(protocol.CodeCall, m.Request, protocol.URINoSuchProcedure,
 			"no callee registered for procedure "+m.Procedure))
 		return nil
 	}
-	c := reg.pick()
 	if progress && (c.s == nil || c.s.feat&featCalleeProgressiveInvocations == 0 || c.s.feat&featCalleeCanceling == 0) {
 		s.reply(errorMsg(protocol.CodeCall, m.Request, protocol.URIFeatureNotSupported,
 			"the callee of "+m.Procedure+" does not support progressive call invocations"))
@@ -513,7 +607,7 @@ func (rl *Realm) handleInvocationError(s *sess, m *protocol.Error) error {
 func (rl *Realm) handleCancel(s *sess, m *protocol.Cancel) error {
 	mode, ok := optString(m.Options, "mode", cancelKillNoWait)
 	if !ok || (mode != cancelSkip && mode != cancelKill && mode != cancelKillNoWait) {
-		rl.log.Info("CANCEL with an invalid mode ignored", "session", s.info.ID, "mode", m.Options["mode"])
+		rl.log.Debug("CANCEL with an invalid mode ignored", "session", s.info.ID, "mode", logsafe.Any(m.Options["mode"]))
 		return nil
 	}
 	rl.mu.Lock()
@@ -564,7 +658,8 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	if strings.HasPrefix(m.Procedure, "wamp.") && s.info.AuthRole != "trusted" {
 		return fail(protocol.URIInvalidURI, fmt.Sprintf("procedure URI %q is in the reserved wamp namespace", m.Procedure))
 	}
-	if e := rl.authorize(s, ActionRegister, m.Procedure); e != nil {
+	each, e := rl.authorizePattern(s, ActionRegister, m.Procedure, match)
+	if e != nil {
 		s.reply(e.message(protocol.CodeRegister, m.Request))
 		return nil
 	}
@@ -574,7 +669,7 @@ func (rl *Realm) handleRegister(s *sess, m *protocol.Register) error {
 	if s.left {
 		return nil
 	}
-	c := &callee{s: s, discloseCaller: optBool(m.Options, "disclose_caller")}
+	c := &callee{s: s, discloseCaller: optBool(m.Options, "disclose_caller"), checkEach: each}
 	reg := rl.dealer.table(match)[m.Procedure]
 	if reg != nil {
 		switch {

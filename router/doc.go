@@ -64,6 +64,27 @@
 // the router), Realm.Publish, Realm.OnJoin / OnLeave and an Authorizer per
 // realm; router/nexus builds the Nexus-compatible service set on them.
 //
+// # Authorization and patterns
+//
+// A prefix or wildcard registration or subscription names many URIs, so
+// authorizing its pattern string alone would let a session that may not
+// register com.example.admin register the prefix com.example.adm and
+// receive the admin calls. The router decides twice: at REGISTER or
+// SUBSCRIBE time a PatternAuthorizer sees the pattern with its match
+// policy and refuses it, allows it whole, or allows it URI by URI (a plain
+// Authorizer is asked about the pattern string and never allows whole);
+// and before each call or event delivered through a pattern not allowed
+// whole, the Authorizer is asked about the concrete URI for the receiving
+// session. A callee refused then is passed over in favour of the next
+// matching registration; a subscriber refused then does not get the
+// event. Refusing every overlapping pattern up front instead would take
+// patterns away from roles with holes in their namespace and cannot work
+// with authorizers that do not understand patterns; checking only at
+// dispatch would cost a question per message even for roles allowed the
+// whole pattern. CALL and PUBLISH name concrete URIs only (an empty
+// component is wamp.error.invalid_uri), so callers and publishers are
+// always asked about the exact URI.
+//
 // # Connections
 //
 // Router.WebSocketHandler and Router.ServeRawSocket accept clients with

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
@@ -109,13 +110,18 @@ func (rl *Realm) authorizeInfo(ctx context.Context, info *SessionInfo, action Ac
 	if err == nil {
 		return nil
 	}
+	return rl.authorizeError(info, action, uri, err)
+}
+
+// authorizeError maps an Authorizer's refusal to the ERROR the client gets.
+func (rl *Realm) authorizeError(info *SessionInfo, action Action, uri string, err error) *callError {
 	if ce, ok := asCallError(err); ok {
 		if len(ce.Args) == 0 && len(ce.Kwargs) == 0 {
 			ce = &callError{URI: ce.URI, Args: protocol.List{deniedMessage(info, action, uri)}}
 		}
 		return ce
 	}
-	rl.log.Warn("authorizer failed", "session", info.ID, "action", string(action), "uri", uri, "err", err)
+	rl.log.Warn("authorizer failed", "session", info.ID, "action", string(action), "uri", logsafe.String(uri), "err", err)
 	return &callError{URI: protocol.URIAuthorizationFailed,
 		Args: protocol.List{fmt.Sprintf("failed to authorize session for %s %s '%s': %v", actionVerb(action), actionNoun(action), uri, err)}}
 }

@@ -1,6 +1,26 @@
 package router
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/zabertech/go-izaber-wamp/protocol"
+)
+
+// MatchURI reports whether a registration or subscription of pattern
+// under match policy match (protocol.MatchExact, MatchPrefix or
+// MatchWildcard) matches the concrete uri, as the router routes: a prefix
+// is a string prefix (com.a.b matches com.a.b, com.a.bc and com.a.b.c), a
+// wildcard's empty components match exactly one component each. It helps
+// a PatternAuthorizer reason about the URIs a pattern reaches.
+func MatchURI(pattern, match, uri string) bool {
+	switch match {
+	case protocol.MatchPrefix:
+		return strings.HasPrefix(uri, pattern)
+	case protocol.MatchWildcard:
+		return newWildcardPattern(pattern).matches(strings.Split(uri, "."))
+	}
+	return pattern == uri
+}
 
 // Match policies of pattern-based registrations and subscriptions.
 const (

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -75,7 +76,9 @@ func (q *outQueue) close() {
 }
 
 // flush hands the queued messages to the connection, in order, unless
-// another goroutine is doing it (which will find them). It never blocks.
+// another goroutine is doing it (which will find them). It never blocks,
+// except to ask the Authorizer about events that came through a pattern
+// allowed only URI by URI (see authz.go).
 func (s *sess) flush() {
 	q := &s.out
 	q.mu.Lock()
@@ -100,7 +103,7 @@ func (s *sess) flush() {
 		batch := q.items
 		q.items, q.spare = q.spare[:0], nil
 		q.mu.Unlock()
-		s.hand(batch)
+		s.hand(s.ungate(batch))
 		clear(batch)
 		q.mu.Lock()
 		if q.spare == nil {
@@ -203,7 +206,7 @@ func (s *sess) drop(why string) {
 	}
 	s.stallMu.Unlock()
 	msg := "router: session dropped: " + why
-	s.rl.log.Warn("dropping session: client not reading", "session", s.info.ID, "authid", s.info.AuthID, "reason", why)
+	s.rl.log.Warn("dropping session: client not reading", "session", s.info.ID, "authid", logsafe.String(s.info.AuthID), "reason", why)
 	s.out.close()
 	s.conn.Drop(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: protocol.URITimeout}, errors.New(msg))
 	s.kill()

@@ -40,9 +40,24 @@ type SessionInfo struct {
 // nil to allow. To deny it returns a *session.Error, normally with URI
 // wamp.error.not_authorized (the router fills in a message naming the URI
 // when the error has no arguments); any other error is reported to the
-// client as wamp.error.authorization_failed. Authorize runs on the
-// requesting session's reader goroutine: a slow authorizer delays that
-// session only. ctx ends when the session does.
+// client as wamp.error.authorization_failed. ctx ends when the session s
+// does.
+//
+// The router asks about every CALL, PUBLISH, REGISTER and SUBSCRIBE, on
+// the requesting session's reader goroutine. For a REGISTER or SUBSCRIBE
+// with match prefix or wildcard it asks AuthorizePattern if the Authorizer
+// is a PatternAuthorizer, and otherwise Authorize with the pattern as uri.
+// Unless the pattern was allowed whole, it then asks Authorize again
+// before each call or event the pattern would deliver, with action
+// ActionRegister or ActionSubscribe and the concrete URI, for the receiving
+// session: for a call on the caller's reader goroutine, for an event on
+// the goroutine that hands it to the subscriber's connection (usually the
+// publisher's reader), outside every lock. A callee refused there is passed over
+// (the call goes to the next matching registration, or fails with
+// wamp.error.no_such_procedure); a subscriber refused there does not get
+// the event. So no session receives an INVOCATION or EVENT for a URI it
+// may not register or subscribe to, whatever pattern it used. A slow
+// authorizer delays the session it runs on.
 type Authorizer interface {
 	Authorize(ctx context.Context, s *SessionInfo, action Action, uri string) error
 }

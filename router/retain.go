@@ -118,7 +118,7 @@ func (rl *Realm) sendRetained(out *batch, s *sess, sub *subscription) {
 			if sub.match != matchExact {
 				details["topic"] = topic
 			}
-			out.send(s, &protocol.Event{Subscription: sub.id, Publication: newID(), Details: details, Args: ev.args, Kwargs: ev.kwargs})
+			out.sendEvent(s, sub, &protocol.Event{Subscription: sub.id, Publication: newID(), Details: details, Args: ev.args, Kwargs: ev.kwargs}, topic)
 			return
 		}
 	}

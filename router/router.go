@@ -94,7 +94,8 @@ type RealmConfig struct {
 	// "anonymous").
 	Authenticators []auth.Authenticator
 	// Authorizer is consulted before every call, register, subscribe and
-	// publish by a client; nil allows everything.
+	// publish by a client, and before deliveries through patterns it did
+	// not allow whole (see Authorizer); nil allows everything.
 	Authorizer Authorizer
 	// Disclose makes the router disclose every caller to callees and every
 	// publisher to subscribers, as if each request asked for it with

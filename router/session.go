@@ -11,6 +11,7 @@ import (
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/internal/idring"
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -220,7 +221,7 @@ func (s *sess) killWithGoodbye(reason, message string) {
 
 // protocolViolation aborts the session with wamp.error.protocol_violation.
 func (s *sess) protocolViolation(msg string) {
-	s.rl.log.Info("protocol violation; aborting session", "session", s.info.ID, "reason", msg)
+	s.rl.log.Info("protocol violation; aborting session", "session", s.info.ID, "reason", logsafe.String(msg))
 	s.out.pushLast(&protocol.Abort{Details: protocol.Dict{"message": msg}, Reason: protocol.URIProtocolViolation})
 }
 
@@ -378,7 +379,7 @@ func (rl *Realm) join(s *sess) bool {
 }
 
 func (rl *Realm) afterJoin(s *sess) {
-	rl.log.Debug("session joined", "session", s.info.ID, "authid", s.info.AuthID, "authrole", s.info.AuthRole)
+	rl.log.Debug("session joined", "session", s.info.ID, "authid", logsafe.String(s.info.AuthID), "authrole", logsafe.String(s.info.AuthRole))
 	rl.Publish(protocol.MetaSessionOnJoin, protocol.List{s.details()}, nil)
 	rl.runHooks(true, s.info)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
 	"github.com/zabertech/go-izaber-wamp/session"
@@ -233,5 +234,84 @@ func TestGarbageFrameAborts(t *testing.T) {
 	caller := dialJoin(t, ep.ws, protocol.CBOR, 0)
 	if res, err := caller.Call(ctx, "t.ok", nil, nil); err != nil || res.Arg(0) != "ok" {
 		t.Fatalf("after violations: %v %v", res, err)
+	}
+}
+
+// A RawSocket client announcing the smallest maximum message length (512
+// bytes) cannot receive a WELCOME that lists the router's roles and a
+// large authextra: it is told so, not "authentication failed". A client
+// whose own HELLO is over its maximum (ours: its roles alone take more)
+// fails before sending it, saying so.
+func TestRawSocketMaxLengthTooSmallForWelcome(t *testing.T) {
+	checkLeaks(t)
+	r, err := router.New(router.Config{Realms: []router.RealmConfig{{Name: testRealm, Authenticators: []auth.Authenticator{
+		auth.TicketAuthenticator(func(ctx context.Context, req *auth.Request, ticket string) (*auth.Identity, error) {
+			return &auth.Identity{AuthID: req.AuthID, AuthRole: "user", AuthExtra: protocol.Dict{"motd": strings.Repeat("m", 300)}}, nil
+		}),
+	}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	ln, err := r.ListenRawSocket(ctx, "unix", filepath.Join(t.TempDir(), "wamp.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- r.ServeRawSocket(ln) }()
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r.Close(cctx)
+		<-served
+	})
+	url := "unix://" + ln.Addr().String()
+	for _, ser := range serializers {
+		p, err := transport.Dial(ctx, url, transport.DialOptions{Serializers: []protocol.Serializer{ser}, MaxMessageSize: 512})
+		if err != nil {
+			t.Fatalf("dial %s: %v", ser.Name(), err)
+		}
+		_, err = session.Join(ctx, p, session.Config{Realm: testRealm, AuthID: "u", Auth: []auth.ClientMethod{auth.Ticket("t")}})
+		var ae *session.AbortError
+		var big *transport.MessageTooBigError
+		switch {
+		case errors.As(err, &ae):
+			if ae.Reason != protocol.URIPayloadSizeExceeded || !strings.Contains(ae.Message, "WELCOME of") ||
+				!strings.Contains(ae.Message, "maximum message length of 512 bytes the client announced") {
+				t.Errorf("%s: %v, want ABORT %s naming WELCOME and the 512-byte maximum", ser.Name(), err, protocol.URIPayloadSizeExceeded)
+			}
+		case errors.As(err, &big) && strings.Contains(err.Error(), "sending HELLO: it is over the maximum message length of 512 bytes; a WAMP session needs a larger maximum"):
+			// Our own HELLO, which lists the client's roles, is over 512
+			// bytes: refused locally, saying so.
+		default:
+			t.Errorf("%s: %v, want ABORT %s", ser.Name(), err, protocol.URIPayloadSizeExceeded)
+		}
+	}
+	// A foreign client with a small HELLO gets the ABORT over JSON too.
+	p, err := transport.Dial(ctx, url, transport.DialOptions{Serializers: []protocol.Serializer{protocol.JSON}, MaxMessageSize: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	hello := &protocol.Hello{Realm: testRealm, Details: protocol.Dict{"roles": protocol.Dict{"caller": protocol.Dict{}},
+		"authid": "u", "authmethods": protocol.List{"ticket"}}}
+	if err := p.Send(ctx, hello); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := p.Recv(ctx); err != nil {
+		t.Fatal(err)
+	} else if _, ok := m.(*protocol.Challenge); !ok {
+		t.Fatalf("got %v, want CHALLENGE", m)
+	}
+	if err := p.Send(ctx, &protocol.Authenticate{Signature: "t", Extra: protocol.Dict{}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := p.Recv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ab, ok := m.(*protocol.Abort)
+	if msg, _ := ab.Details["message"].(string); !ok || ab.Reason != protocol.URIPayloadSizeExceeded || !strings.Contains(msg, "WELCOME of") {
+		t.Errorf("got %v, want ABORT %s naming WELCOME", m, protocol.URIPayloadSizeExceeded)
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -43,6 +45,10 @@ type AcceptConfig struct {
 	// optional.
 	Transport string
 	// Logger receives handshake outcomes (never credentials); nil discards.
+	// Refusals a client causes (a bad HELLO, a refused login) are logged
+	// at Debug, so that strangers cannot flood it (summarise failed logins
+	// with auth.Throttle); failures of the router itself at Warn or Error.
+	// Client strings are cut and escaped.
 	Logger *slog.Logger
 }
 
@@ -165,7 +171,7 @@ func (a *acceptor) run() (*Joined, error) {
 		id = a.cfg.NewSessionID()
 	}
 	if id == 0 || id > protocol.MaxID {
-		return nil, a.refuse(protocol.URIAuthenticationFailed, "internal error", fmt.Errorf("NewSessionID returned %d, outside [1, 2^53]", id))
+		return nil, a.refuseInternal(protocol.URIAuthenticationFailed, "internal error", fmt.Errorf("NewSessionID returned %d, outside [1, 2^53]", id))
 	}
 	req := &auth.Request{
 		Realm:       hello.Realm,
@@ -176,12 +182,15 @@ func (a *acceptor) run() (*Joined, error) {
 		Session:     id,
 		Transport:   a.cfg.Transport,
 	}
+	if ra, ok := a.p.(interface{ RemoteAddr() net.Addr }); ok {
+		req.RemoteAddr = ra.RemoteAddr()
+	}
 	identity, err := a.authenticate(authenticator, req)
 	if err != nil {
 		return nil, a.fail(err)
 	}
 	if identity == nil {
-		return nil, a.refuse(protocol.URIAuthenticationFailed, "authentication failed", fmt.Errorf("authenticator %q returned no identity", authenticator.Method()))
+		return nil, a.refuseInternal(protocol.URIAuthenticationFailed, "authentication failed", fmt.Errorf("authenticator %q returned no identity", authenticator.Method()))
 	}
 	ident := *identity
 	if ident.AuthMethod == "" {
@@ -210,12 +219,12 @@ func (a *acceptor) run() (*Joined, error) {
 		"agent":        agent,
 	}}
 	if err := a.p.Send(a.ctx, welcome); err != nil {
-		return nil, a.fail(fmt.Errorf("sending WELCOME: %w", err))
+		return nil, a.fail(acceptSendError("WELCOME", err))
 	}
 	if np, ok := a.p.(transport.NetPeer); ok {
 		np.Authenticated() // lift the pre-authentication size limit
 	}
-	a.log.Debug("session: welcomed", "session", id, "realm", hello.Realm, "authid", ident.AuthID,
+	a.log.Debug("session: welcomed", "session", id, "realm", logsafe.String(hello.Realm), "authid", logsafe.String(ident.AuthID),
 		"authrole", ident.AuthRole, "authmethod", ident.AuthMethod)
 	return &Joined{Peer: a.p, Session: id, Realm: hello.Realm, Identity: ident, Hello: hello}, nil
 }
@@ -250,7 +259,7 @@ func (a *acceptor) authenticate(au auth.Authenticator, req *auth.Request) (id *a
 			extra = protocol.Dict{}
 		}
 		if err := a.p.Send(ctx, &protocol.Challenge{AuthMethod: method, Extra: extra}); err != nil {
-			return nil, fmt.Errorf("sending CHALLENGE: %w", err)
+			return nil, acceptSendError("CHALLENGE", err)
 		}
 		m, err := a.p.Recv(ctx)
 		if err != nil {
@@ -287,9 +296,12 @@ func (a *acceptor) fail(err error) error {
 		v  *acceptViolation
 		d  *auth.Denied
 	)
+	var big *acceptTooBig
 	switch {
+	case errors.As(err, &big):
+		return a.refuse(protocol.URIPayloadSizeExceeded, big.Error(), big.err)
 	case errors.As(err, &ca):
-		a.log.Info("session: client aborted the handshake", "reason", ca.reason)
+		a.log.Debug("session: client aborted the handshake", "reason", logsafe.String(ca.reason))
 		return fmt.Errorf("session: accept: %w", err)
 	case errors.As(err, &v):
 		return a.refuse(protocol.URIProtocolViolation, v.msg, v.err)
@@ -298,7 +310,11 @@ func (a *acceptor) fail(err error) error {
 			return a.refuse(auth.ReasonNotAuthorized, d.Message, err)
 		}
 		a.sendAbort(d.Reason, d.Message)
-		a.log.Info("session: refused", "reason", d.Reason, "message", d.Message, "cause", errors.Unwrap(d))
+		level := slog.LevelDebug // a refused login: the authenticator's business
+		if errors.Unwrap(d) != nil {
+			level = slog.LevelWarn // a technical failure behind the refusal
+		}
+		a.log.Log(a.ctx, level, "session: refused", "reason", logsafe.String(d.Reason), "message", logsafe.String(d.Message), "cause", errors.Unwrap(d))
 		return fmt.Errorf("session: accept: %w", err)
 	case errors.Is(err, transport.ErrClosed):
 		a.log.Debug("session: connection lost during the handshake", "error", err)
@@ -311,15 +327,26 @@ func (a *acceptor) fail(err error) error {
 		a.log.Debug("session: connection failed during the handshake", "error", err)
 		return fmt.Errorf("session: accept: %w", err)
 	}
-	return a.refuse(protocol.URIAuthenticationFailed, "authentication failed", err)
+	return a.refuseInternal(protocol.URIAuthenticationFailed, "authentication failed", err)
 }
 
 // refuse sends ABORT and returns an error wrapping the *auth.Denied that
-// describes it and the cause, if any.
+// describes it and the cause, if any. Refusals a client causes are logged
+// at Debug: a stranger must not be able to fill the log.
 func (a *acceptor) refuse(reason, message string, cause error) error {
+	return a.refuseLevel(slog.LevelDebug, reason, message, cause)
+}
+
+// refuseInternal is refuse for a failure of the router itself (an
+// authenticator that misbehaved), logged as an error.
+func (a *acceptor) refuseInternal(reason, message string, cause error) error {
+	return a.refuseLevel(slog.LevelError, reason, message, cause)
+}
+
+func (a *acceptor) refuseLevel(level slog.Level, reason, message string, cause error) error {
 	a.sendAbort(reason, message)
 	d := &auth.Denied{Reason: reason, Message: message}
-	a.log.Info("session: refused", "reason", reason, "message", message, "cause", cause)
+	a.log.Log(context.WithoutCancel(a.ctx), level, "session: refused", "reason", reason, "message", logsafe.String(message), "cause", cause)
 	if cause == nil {
 		return fmt.Errorf("session: accept: %w", d)
 	}
@@ -333,6 +360,31 @@ func (a *acceptor) sendAbort(reason, message string) {
 	if err := a.p.Send(ctx, &protocol.Abort{Details: protocol.Dict{"message": message}, Reason: reason}); err != nil {
 		a.log.Debug("session: sending ABORT failed", "error", err)
 	}
+}
+
+// acceptTooBig is a handshake message the client's transport cannot take:
+// over RawSocket the client announces the largest message it accepts, and
+// a client announcing 512 bytes (the smallest RawSocket allows) cannot
+// receive a WELCOME that lists the router's roles.
+type acceptTooBig struct {
+	what string // WELCOME or CHALLENGE
+	err  *transport.MessageTooBigError
+}
+
+func (e *acceptTooBig) Error() string {
+	return fmt.Sprintf("%s of %d bytes exceeds the maximum message length of %d bytes the client announced; connect with a larger maximum",
+		e.what, e.err.Size, e.err.Limit)
+}
+
+func (e *acceptTooBig) Unwrap() error { return e.err }
+
+// acceptSendError describes a failure to send the handshake message what.
+func acceptSendError(what string, err error) error {
+	var big *transport.MessageTooBigError
+	if errors.As(err, &big) && !big.Received {
+		return &acceptTooBig{what: what, err: big}
+	}
+	return fmt.Errorf("sending %s: %w", what, err)
 }
 
 // acceptClassifyRecv marks undecodable or invalid messages as protocol

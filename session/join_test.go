@@ -75,11 +75,16 @@ func TestJoinHelloAndWelcome(t *testing.T) {
 	r.recvClosed()
 }
 
+// multiRound is a fakeMethod that declares one round per answer.
+type multiRound struct{ *fakeMethod }
+
+func (m multiRound) Rounds() int { return len(m.answers) }
+
 func TestJoinAuthMultiRound(t *testing.T) {
 	checkLeaks(t)
 	ticket := &fakeMethod{name: "ticket", answers: []string{"secret-ticket"}}
 	otp := &fakeMethod{name: "x-otp", extra: protocol.Dict{"pubkey": "abcd"}, answers: []string{"111", "222"}}
-	ch, r := startJoin(t, session.Config{Realm: "realm1", AuthID: "bob", Auth: []auth.ClientMethod{ticket, otp},
+	ch, r := startJoin(t, session.Config{Realm: "realm1", AuthID: "bob", Auth: []auth.ClientMethod{ticket, multiRound{otp}},
 		AuthExtra: protocol.Dict{"pubkey": "overridden", "a": int64(1)}})
 	h := expect[*protocol.Hello](r)
 	if d := cmp.Diff(protocol.List{"ticket", "x-otp"}, h.Details["authmethods"]); d != "" {
@@ -96,16 +101,55 @@ func TestJoinAuthMultiRound(t *testing.T) {
 	if a := expect[*protocol.Authenticate](r); a.Signature != "222" {
 		t.Errorf("round 2 signature %q", a.Signature)
 	}
-	r.send(&protocol.Challenge{AuthMethod: "ticket", Extra: protocol.Dict{}})
-	if a := expect[*protocol.Authenticate](r); a.Signature != "secret-ticket" {
-		t.Errorf("ticket signature %q", a.Signature)
-	}
 	r.send(welcome(5))
 	s, err := wait(t, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeWithGoodbye(t, s, r, "wamp.close.normal")
+}
+
+// A router that challenges again gets ABORT at once and no second answer:
+// a second CHALLENGE for a single-round method, one beyond a multi-round
+// method's rounds, or one for another method after an answer (which would
+// make the client hand over a second secret).
+func TestJoinSecondChallengeFails(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		methods []auth.ClientMethod
+		order   []string // methods challenged, in order; the last must be refused
+	}{
+		{"ticket twice", []auth.ClientMethod{&fakeMethod{name: "ticket", answers: []string{"t1", "t2"}}}, []string{"ticket", "ticket"}},
+		{"beyond its rounds", []auth.ClientMethod{multiRound{&fakeMethod{name: "x-otp", answers: []string{"1", "2"}}}}, []string{"x-otp", "x-otp", "x-otp"}},
+		{"another method", []auth.ClientMethod{
+			&fakeMethod{name: "wampcra", answers: []string{"sig"}},
+			&fakeMethod{name: "ticket", answers: []string{"secret-ticket"}},
+		}, []string{"wampcra", "ticket"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLeaks(t)
+			ch, r := startJoin(t, session.Config{Realm: "realm1", AuthID: "bob", Auth: tc.methods})
+			expect[*protocol.Hello](r)
+			for _, m := range tc.order[:len(tc.order)-1] {
+				r.send(&protocol.Challenge{AuthMethod: m, Extra: protocol.Dict{}})
+				expect[*protocol.Authenticate](r)
+			}
+			last := tc.order[len(tc.order)-1]
+			r.send(&protocol.Challenge{AuthMethod: last, Extra: protocol.Dict{}})
+			msgs := r.recvClosed()
+			if len(msgs) != 1 {
+				t.Fatalf("after the extra CHALLENGE got %d messages, want one ABORT: %v", len(msgs), msgs)
+			}
+			if ab, ok := msgs[0].(*protocol.Abort); !ok || ab.Reason != "wamp.error.protocol_violation" {
+				t.Fatalf("got %+v, want ABORT protocol_violation", msgs[0])
+			}
+			_, err := wait(t, ch)
+			if !errors.Is(err, session.ErrProtocolViolation) || !strings.Contains(err.Error(), "CHALLENGE") ||
+				strings.Contains(err.Error(), "secret-ticket") {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
 }
 
 func TestJoinChallengeForMethodNotOffered(t *testing.T) {

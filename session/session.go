@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/internal/idring"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/transport"
@@ -159,12 +160,17 @@ func (p *pendingReq) take(spare []replyItem) []replyItem {
 	return items
 }
 
-// Join opens a session on p: it sends HELLO, answers CHALLENGEs with the
-// matching Config.Auth method, and returns once WELCOME arrives. ctx bounds
-// the whole handshake. Join owns p from then on: on failure it has closed p
-// (after sending ABORT where the protocol asks for it); on success the
-// Session closes it when it ends. An ABORT from the router is returned as an
-// *AbortError.
+// Join opens a session on p: it sends HELLO, answers the router's
+// CHALLENGE with the matching Config.Auth method, and returns once WELCOME
+// arrives. ctx bounds the whole handshake. Join owns p from then on: on
+// failure it has closed p (after sending ABORT where the protocol asks for
+// it); on success the Session closes it when it ends. An ABORT from the
+// router is returned as an *AbortError.
+//
+// The router challenges one method, once: a second CHALLENGE, or one for
+// another method after an answer, fails the join at once with ABORT
+// wamp.error.protocol_violation and an error wrapping ErrProtocolViolation,
+// unless the method implements auth.MultiRound and has rounds left.
 func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 	if p == nil {
 		return nil, errors.New("session: join: nil peer")
@@ -177,8 +183,12 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 	hello := buildHello(cfg)
 	if err := p.Send(ctx, hello); err != nil {
 		p.Close()
-		return nil, fmt.Errorf("session: join: sending HELLO: %w", joinCause(ctx, err))
+		return nil, fmt.Errorf("session: join: sending HELLO: %w", joinCause(ctx, joinTooBig(err)))
 	}
+	var (
+		challenged string // the method the router challenged
+		rounds     int    // CHALLENGEs answered
+	)
 	for {
 		m, err := p.Recv(ctx)
 		if err != nil {
@@ -187,7 +197,7 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 				return nil, fmt.Errorf("session: join: %w: %w", ErrProtocolViolation, err)
 			}
 			p.Close()
-			return nil, fmt.Errorf("session: join: %w", joinCause(ctx, err))
+			return nil, fmt.Errorf("session: join: %w", joinCause(ctx, joinTooBig(err)))
 		}
 		switch m := m.(type) {
 		case *protocol.Welcome:
@@ -211,6 +221,22 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 				joinAbort(p, URICannotAuthenticate, fmt.Sprintf("authmethod %q was not offered", m.AuthMethod))
 				return nil, fmt.Errorf("session: join: router sent a CHALLENGE for authmethod %q, which was not offered", m.AuthMethod)
 			}
+			if challenged != "" && challenged != m.AuthMethod {
+				err := newProtocolError("router sent a CHALLENGE for %s after one for %s", m.AuthMethod, challenged)
+				joinAbort(p, URIProtocolViolation, err.Error())
+				return nil, fmt.Errorf("session: join: %w", err)
+			}
+			allowed := 1
+			if mr, ok := cm.(auth.MultiRound); ok {
+				allowed = mr.Rounds()
+			}
+			if rounds >= allowed {
+				err := newProtocolError("router sent CHALLENGE number %d for %s, which has %d round(s)", rounds+1, m.AuthMethod, allowed)
+				joinAbort(p, URIProtocolViolation, err.Error())
+				return nil, fmt.Errorf("session: join: %w", err)
+			}
+			challenged = m.AuthMethod
+			rounds++
 			a, err := cm.Respond(ctx, m)
 			if err != nil || a == nil {
 				joinAbort(p, URICannotAuthenticate, fmt.Sprintf("cannot answer the %s challenge", m.AuthMethod))
@@ -221,7 +247,7 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 			}
 			if err := p.Send(ctx, a); err != nil {
 				p.Close()
-				return nil, fmt.Errorf("session: join: sending AUTHENTICATE: %w", joinCause(ctx, err))
+				return nil, fmt.Errorf("session: join: sending AUTHENTICATE: %w", joinCause(ctx, joinTooBig(err)))
 			}
 		case *protocol.Abort:
 			p.Close()
@@ -232,6 +258,19 @@ func Join(ctx context.Context, p transport.Peer, cfg Config) (*Session, error) {
 			return nil, fmt.Errorf("session: join: %w", err)
 		}
 	}
+}
+
+// joinTooBig explains a handshake message over the transport's size
+// limit: the limit is too small for a session, not a network failure.
+func joinTooBig(err error) error {
+	var big *transport.MessageTooBigError
+	if !errors.As(err, &big) {
+		return err
+	}
+	if big.Received {
+		return fmt.Errorf("the router's handshake message is over the maximum message length of %d bytes; a WAMP session needs a larger maximum (transport MaxMessageSize): %w", big.Limit, err)
+	}
+	return fmt.Errorf("it is over the maximum message length of %d bytes; a WAMP session needs a larger maximum (transport MaxMessageSize): %w", big.Limit, err)
 }
 
 // joinCause prefers the context's error when the context ended.

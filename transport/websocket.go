@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
@@ -555,7 +556,7 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, s := range h.lim.serializers {
 			sup = append(sup, s.Subprotocol())
 		}
-		h.lim.log.Info("transport: websocket client offered no supported subprotocol", "remote", r.RemoteAddr, "offered", offered)
+		h.lim.log.Info("transport: websocket client offered no supported subprotocol", "remote", r.RemoteAddr, "offered", logsafe.Any(offered))
 		http.Error(w, "no supported WAMP subprotocol offered; supported: "+strings.Join(sup, ", "), http.StatusBadRequest)
 		return
 	}

@@ -65,6 +65,25 @@
 // {cache_id, has_restrictions}; the service remembers, per cache_id, how the
 // session authenticated.
 //
+// A login reveals nothing about who exists. A failed ticket login costs
+// the same whoever it names (known, unknown or disabled): one PBKDF2 at
+// the strongest password_hash iteration count of the file (weaker hashes
+// and plaintext passwords are padded up to it), one API-key digest and one
+// read of the stored keys, with constant-time comparisons. A WAMP-CRA
+// HELLO for a login without a WAMP-CRA secret (unknown, disabled, or
+// ticket-only) gets a decoy CHALLENGE with the shape (salted or not,
+// iterations, keylen) of a real WAMP-CRA user picked by a keyed hash of
+// the login, and a salt derived the same way, so it is stable per login;
+// no challenge carries the user's role. A cryptosign HELLO with an unknown
+// key is challenged too. Every answer to a decoy is refused like a wrong
+// secret.
+//
+// Failed logins (and auth.authenticate, auth.reauthenticate) are throttled
+// per authid and per remote address by an auth.Throttle (Config.Throttle):
+// after 3 failures in a row, attempts take turns 250 ms apart, doubling up
+// to 30 s; they are logged as summaries, one line per address per minute,
+// never each.
+//
 // # Authorization
 //
 // Roles hold rules: a URI pattern and Nexus permission letters c (call),
@@ -76,6 +95,18 @@
 // segment case-insensitively from its start ("a./^x|y$/.c"). The rule with
 // the most segments that matches wins, then the one with the most literal
 // segments; two best rules that tie deny.
+//
+// A prefix or wildcard registration or subscription (WAMP's match
+// policies: a prefix is a plain string prefix, so com.izaber.wamp.app.adm
+// also matches com.izaber.wamp.app.admin) is decided over every URI it
+// matches, component by component: allowed whole when the rules allow
+// them all, refused (not_authorized) when they allow none, and otherwise
+// accepted with each call or event checked before the router delivers it,
+// so that a role with a hole in its namespace (com.izaber.wamp.app.* but
+// not com.izaber.wamp.app.admin) may subscribe to com.izaber.wamp.app.
+// and never receives com.izaber.wamp.app.admin events. A /regex/ segment
+// over a component the pattern leaves free makes the decision
+// URI-by-URI.
 //
 // The built-in roles are the ones Nexus ships (its devdb, which the
 // zaberit/nexus test image uses), so that what works here works on Nexus

@@ -825,7 +825,7 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	mu.Lock()
 	out := buf.String()
 	mu.Unlock()
-	if !strings.Contains(out, "login refused") {
+	if !strings.Contains(out, "failed logins") {
 		t.Fatalf("expected refusals in the log, got:\n%s", out)
 	}
 	for _, sec := range secrets {

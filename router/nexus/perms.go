@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -155,11 +156,7 @@ func (p *pattern) match(uri []string) bool {
 		return false
 	}
 	for i, sg := range p.segs {
-		if sg.re != nil {
-			if !sg.re.MatchString(uri[i]) {
-				return false
-			}
-		} else if sg.lit != uri[i] {
+		if !sg.matches(uri[i]) {
 			return false
 		}
 	}
@@ -241,4 +238,185 @@ func (rs *ruleSet) lookup(uri string) *rule {
 func (rs *ruleSet) allows(uri string, want perms) bool {
 	r := rs.lookup(uri)
 	return r != nil && r.perms&want == want
+}
+
+// A WAMP pattern (a prefix or wildcard registration or subscription) names
+// a set of URIs; the role rules decide URI by URI. To decide a pattern
+// without trying every URI, the analysis below enumerates one
+// representative per class of URIs that every rule treats alike: two URIs
+// of the same length that, at each component, either hold the same value or
+// both hold a value no literal rule segment there names, are matched by
+// exactly the same literal rules. A /regex/ segment over a component the
+// pattern leaves free splits classes in ways this does not enumerate; the
+// enumeration is then incomplete.
+
+// shapePos is one component of a pattern: a literal, or free (any
+// non-empty value starting with start).
+type shapePos struct {
+	lit   string
+	free  bool
+	start string
+}
+
+// uriShape is the set of concrete URIs a WAMP pattern matches: one
+// component per pos, followed, when open, by any number of further
+// components.
+type uriShape struct {
+	pos  []shapePos
+	open bool
+}
+
+// shapeOf describes the URIs pattern matches under a WAMP match policy:
+// "exact", "prefix" (a string prefix: a.b matches a.b, a.bc and a.b.c) or
+// "wildcard" (each empty component matches one component).
+func shapeOf(pattern, match string) uriShape {
+	parts := strings.Split(pattern, ".")
+	sh := uriShape{pos: make([]shapePos, len(parts))}
+	for i, p := range parts {
+		sh.pos[i] = shapePos{lit: p}
+		if match == "wildcard" && p == "" {
+			sh.pos[i] = shapePos{free: true}
+		}
+	}
+	if match == "prefix" {
+		last := len(parts) - 1
+		sh.pos[last] = shapePos{free: true, start: parts[last]}
+		sh.open = true
+	}
+	return sh
+}
+
+// maxRepresentatives bounds the representatives one pattern decision
+// evaluates.
+const maxRepresentatives = 4096
+
+// representatives returns concrete URIs, one per class of the URIs sh
+// matches that the rules of sets cannot tell apart, and whether they cover
+// every such URI (complete). It gives up (nil, false) past limit URIs.
+//
+// For each length a URI of sh can have (beyond the longest rule, length no
+// longer matters), it walks the components in order: at a free component
+// it tries each literal that a rule still matching the components chosen
+// so far has there, and one fresh value that no such rule names.
+func representatives(sh uriShape, sets []*ruleSet, limit int) (uris []string, complete bool) {
+	var rules []*pattern
+	maxLen := len(sh.pos)
+	for _, rs := range sets {
+		for i := range rs.rules {
+			p := rs.rules[i].pat
+			rules = append(rules, p)
+			n := len(p.segs)
+			if p.prefix {
+				n++
+			}
+			maxLen = max(maxLen, n+1)
+		}
+	}
+	lastLen := len(sh.pos)
+	if sh.open {
+		lastLen = maxLen
+	}
+	complete = true
+	for n := len(sh.pos); n <= lastLen; n++ {
+		at := func(i int) shapePos {
+			if i < len(sh.pos) {
+				return sh.pos[i]
+			}
+			return shapePos{free: true}
+		}
+		var live []*pattern
+		for _, p := range rules {
+			if p.canMatchLen(n) {
+				live = append(live, p)
+			}
+		}
+		parts := make([]string, n)
+		// walk chooses component i among the rules in live, which match
+		// the components chosen before i.
+		var walk func(i int, live []*pattern) bool
+		walk = func(i int, live []*pattern) bool {
+			if i == n {
+				if len(uris) >= limit {
+					return false
+				}
+				uris = append(uris, strings.Join(parts, "."))
+				return true
+			}
+			sp := at(i)
+			if !sp.free {
+				parts[i] = sp.lit
+				var next []*pattern
+				for _, p := range live {
+					if i >= len(p.segs) || p.segs[i].matches(sp.lit) {
+						next = append(next, p)
+					}
+				}
+				return walk(i+1, next)
+			}
+			var lits []string
+			for _, p := range live {
+				if i >= len(p.segs) {
+					continue
+				}
+				sg := p.segs[i]
+				if sg.re != nil {
+					complete = false // which values it takes is not enumerated
+					continue
+				}
+				if strings.HasPrefix(sg.lit, sp.start) && !slices.Contains(lits, sg.lit) {
+					lits = append(lits, sg.lit)
+				}
+			}
+			for _, v := range lits {
+				parts[i] = v
+				var next []*pattern
+				for _, p := range live {
+					if i >= len(p.segs) || p.segs[i].re == nil && p.segs[i].lit == v {
+						next = append(next, p)
+					}
+				}
+				if !walk(i+1, next) {
+					return false
+				}
+			}
+			parts[i] = freshValue(sp.start, lits)
+			var next []*pattern
+			for _, p := range live {
+				if i >= len(p.segs) {
+					next = append(next, p)
+				}
+			}
+			return walk(i+1, next)
+		}
+		if !walk(0, live) {
+			return nil, false
+		}
+	}
+	return uris, complete
+}
+
+// matches reports whether the segment matches the component v.
+func (sg segment) matches(v string) bool {
+	if sg.re != nil {
+		return sg.re.MatchString(v)
+	}
+	return sg.lit == v
+}
+
+// canMatchLen reports whether p can match a URI of n components.
+func (p *pattern) canMatchLen(n int) bool {
+	if p.prefix {
+		return n > len(p.segs)
+	}
+	return n == len(p.segs)
+}
+
+// freshValue returns a component starting with start that equals none of
+// taken: it stands for every value no rule names.
+func freshValue(start string, taken []string) string {
+	v := start + "\x00"
+	for slices.Contains(taken, v) {
+		v += "\x00"
+	}
+	return v
 }

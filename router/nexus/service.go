@@ -2,6 +2,7 @@ package nexus
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
+	"github.com/zabertech/go-izaber-wamp/internal/logsafe"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
@@ -39,6 +41,12 @@ type Config struct {
 	Quotas Quotas
 	// Logger receives service logs; nil discards them. Secrets are never logged.
 	Logger *slog.Logger
+	// Throttle spaces out failed logins per authid and per client address
+	// (ticket, WAMP-CRA and cryptosign logins, and auth.authenticate and
+	// auth.reauthenticate); zero fields take auth's defaults (see
+	// auth.ThrottleConfig). Its Logger, when nil, is Logger: failed logins
+	// are logged there, summarised.
+	Throttle auth.ThrottleConfig
 }
 
 // AuthProvider is the WELCOME authprovider of sessions this package authenticates.
@@ -85,6 +93,10 @@ type Service struct {
 	cookieMu sync.Mutex
 	cookies  map[string]*cookie
 
+	decoyKey [32]byte  // random per Service: keys decoy WAMP-CRA challenges and password checks
+	work     loginWork // counts credential-check work (tests)
+	throttle *auth.Throttle
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -126,7 +138,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{
+	s := &Service{
 		log:     lg,
 		anon:    cfg.AllowAnonymous,
 		db:      db,
@@ -135,13 +147,23 @@ func New(cfg Config) (*Service, error) {
 		roster:  newRoster(),
 		now:     time.Now,
 		cookies: map[string]*cookie{},
-	}, nil
+	}
+	_, _ = rand.Read(s.decoyKey[:]) // crypto/rand.Read never fails on supported platforms
+	tc := cfg.Throttle
+	if tc.Logger == nil {
+		tc.Logger = lg
+	}
+	s.throttle = auth.NewThrottle(tc)
+	return s, nil
 }
 
 // Close releases the data directory. Requests that reach the Service
 // afterwards fail. Close may be called more than once.
 func (s *Service) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.store.close() })
+	s.closeOnce.Do(func() {
+		s.throttle.Flush()
+		s.closeErr = s.store.close()
+	})
 	return s.closeErr
 }
 
@@ -292,33 +314,35 @@ type credential struct {
 func (s *Service) checkTicket(_ context.Context, login, ticket string) (*auth.Identity, error) {
 	u, cred, err := s.verifyTicket(login, ticket)
 	if err != nil {
-		s.log.Info("login refused", "authid", strings.ToLower(login), "method", "ticket")
 		return nil, err
 	}
 	return s.newCookie(u, "ticket", cred.source, cred.keyUUID, cred.lists)
 }
 
+// maxLoginSalt bounds the salt of the key digest an unknown login costs:
+// a stranger's megabyte authid costs no more than a long login.
+const maxLoginSalt = 256
+
 // verifyTicket checks a ticket for login: the user's password, then an
 // unused unexpired OTP (consumed, expired or not), then an unexpired API
-// key. Every failure is errDenied.
+// key. Every failure is errDenied. Until it succeeds it does the same work
+// whoever login is (known, unknown or disabled): one password check (see
+// checkPassword), one key digest and one read of the user's keys.
 func (s *Service) verifyTicket(login, ticket string) (*user, credential, error) {
 	login = strings.ToLower(login)
 	u := s.db.users[login]
-	if login == "" || ticket == "" || u == nil || u.disabled {
-		if ticket != "" {
-			// Spend what a key lookup costs, so response time does not
-			// tell unknown logins from known ones.
-			_ = keyDigest(login, ticket)
-		}
-		return nil, credential{}, errDenied()
+	if login == "" || ticket == "" || u != nil && u.disabled {
+		u = nil
 	}
-	if u.checkPassword(ticket) {
+	if s.checkPassword(u, ticket) {
 		return u, credential{source: sourcePassword}, nil
 	}
-	digest := keyDigest(login, ticket)
-	if digest == "" {
-		return nil, credential{}, errDenied()
+	salt := login
+	if u == nil && len(salt) > maxLoginSalt {
+		salt = salt[:maxLoginSalt]
 	}
+	digest := keyDigest(salt, ticket)
+	s.work.pbkdf2Rounds.Add(int64(keyDigestRounds))
 	now := s.now()
 
 	// An OTP is consumed in a write transaction, so that two logins racing
@@ -328,7 +352,8 @@ func (s *Service) verifyTicket(login, ticket string) (*user, credential, error) 
 		key     *apiKeyRecord
 		matched bool
 	)
-	err := s.store.view(login, func(tx *userTx) error {
+	s.work.storeReads.Add(1)
+	err := s.store.view(salt, func(tx *userTx) error {
 		otps, err := records[otpRecord](tx, subOTPs)
 		if err != nil {
 			return err
@@ -351,6 +376,9 @@ func (s *Service) verifyTicket(login, ticket string) (*user, credential, error) 
 		}
 		return nil
 	})
+	if u == nil || digest == "" {
+		return nil, credential{}, errDenied()
+	}
 	if err == nil && matched {
 		err = s.store.update(login, func(tx *userTx) error {
 			otps, err := records[otpRecord](tx, subOTPs)
@@ -369,17 +397,17 @@ func (s *Service) verifyTicket(login, ticket string) (*user, credential, error) 
 	}
 	switch {
 	case err != nil:
-		s.log.Error("login refused: user data", "authid", login, "error", err)
+		s.log.Error("login refused: user data", "authid", logsafe.String(login), "error", err)
 		return nil, credential{}, errDenied()
 	case otp != nil:
 		if otpExpired(otp, now) {
-			s.log.Info("login refused: OTP expired", "authid", login)
+			s.log.Info("login refused: OTP expired", "authid", logsafe.String(login))
 			return nil, credential{}, errDenied()
 		}
 		return u, credential{source: sourceOTP, lists: append([][]keyPerm{otp.Permissions}, otp.Inherited...)}, nil
 	case key != nil:
 		if keyExpired(key, now) {
-			s.log.Info("login refused: API key expired", "authid", login)
+			s.log.Info("login refused: API key expired", "authid", logsafe.String(login))
 			return nil, credential{}, errDenied()
 		}
 		return u, credential{source: sourceAPIKey, keyUUID: key.UUID, lists: append([][]keyPerm{key.Permissions}, key.Inherited...)}, nil
@@ -432,42 +460,128 @@ func (s *Service) allowed(role string, extra protocol.Dict, action, uri string) 
 // want on uri. keys says whether the API key or OTP restrictions apply
 // (they do for actions, not for the roster letters o and q).
 func (s *Service) permitted(role string, extra protocol.Dict, uri string, want perms, keys bool) bool {
+	return s.grantFor(role, extra, keys).allows(uri, want)
+}
+
+// grant is what a session holds, resolved once for any number of URIs:
+// its role's rules and what its cookie says. Only allows depends on the
+// URI.
+type grant struct {
+	bypass      bool     // trust and trusted skip role rules
+	rules       *ruleSet // the role's rules
+	public      bool     // role public: its rules alone decide, but for elevation
+	foreign     bool     // not authenticated by this service (no cache_id)
+	restricted  bool     // foreign session claiming key restrictions
+	noCookie    bool     // authenticated here, but the cookie is gone
+	recent      bool     // within elevatedWindow of login or reauthenticate
+	keys        bool     // API key / OTP restrictions apply
+	keyRevoked  bool     // the session's API key was deleted or expired
+	restriction []restriction
+}
+
+func (s *Service) grantFor(role string, extra protocol.Dict, keys bool) *grant {
+	g := &grant{bypass: bypassRole(role), rules: s.db.roles[role], public: role == RolePublic, keys: keys}
+	if cacheID(extra) == "" {
+		g.foreign = true
+		g.restricted, _ = extra["has_restrictions"].(bool)
+		return g
+	}
+	c := s.sessionCookie(extra)
+	if c == nil {
+		g.noCookie = true
+		return g
+	}
+	g.recent = s.now().Sub(c.lastAuth) <= elevatedWindow
+	if keys {
+		g.keyRevoked = c.source == sourceAPIKey && !s.apiKeyValid(c.login, c.keyUUID)
+		g.restriction = c.restrict
+	}
+	return g
+}
+
+// allows decides one URI like Nexus's Controller.authorize: the role's
+// rules (trust bypasses them; a '+' permission needs a login or
+// auth.reauthenticate within elevatedWindow), then, for sessions this
+// service authenticated, the cookie: a still-valid API key and the key
+// restrictions.
+func (g *grant) allows(uri string, want perms) bool {
 	elevated := false
-	if !bypassRole(role) {
-		r := s.db.roles[role].lookup(uri)
+	if !g.bypass {
+		r := g.rules.lookup(uri)
 		if r == nil || r.perms&want != want {
 			return false
 		}
 		elevated = r.elevated&want != 0
-		if role == RolePublic && !elevated {
+		if g.public && !elevated {
 			return true
 		}
 	}
-	if cacheID(extra) == "" {
+	switch {
+	case g.foreign:
 		// Not one of ours (anonymous, or authenticated elsewhere): role
 		// only, and no elevation.
-		has, _ := extra["has_restrictions"].(bool)
-		return !has && !elevated
-	}
-	c := s.sessionCookie(extra)
-	if c == nil {
+		return !g.restricted && !elevated
+	case g.noCookie, elevated && !g.recent:
 		return false
-	}
-	if elevated && s.now().Sub(c.lastAuth) > elevatedWindow {
-		return false
-	}
-	if !keys {
+	case !g.keys:
 		return true
-	}
-	if c.source == sourceAPIKey && !s.apiKeyValid(c.login, c.keyUUID) {
+	case g.keyRevoked:
 		return false
 	}
-	for _, r := range c.restrict {
+	for _, r := range g.restriction {
 		if !r.allows(uri, want) {
 			return false
 		}
 	}
 	return true
+}
+
+// ruleSets returns the rule sets whose answers allows combines: the
+// pattern analysis needs their literals.
+func (g *grant) ruleSets() []*ruleSet {
+	var out []*ruleSet
+	if !g.bypass && g.rules != nil {
+		out = append(out, g.rules)
+	}
+	if g.keys {
+		for _, r := range g.restriction {
+			out = append(out, r.rules)
+		}
+	}
+	return out
+}
+
+// patternScope is how much of a WAMP pattern a grant allows.
+type patternScope int
+
+const (
+	scopeNone  patternScope = iota // no URI the pattern matches
+	scopeSome                      // some, or not provably all or none
+	scopeWhole                     // every URI the pattern matches
+)
+
+// scope decides a pattern registration or subscription: it evaluates
+// allows on one representative of each class of URIs the pattern matches
+// that the rules cannot tell apart. When the classes cannot be enumerated
+// (a /regex/ segment over a free component, or too many classes) the
+// answer is scopeSome, and the router then checks each URI it delivers.
+func (g *grant) scope(pattern, match string, want perms) patternScope {
+	uris, complete := representatives(shapeOf(pattern, match), g.ruleSets(), maxRepresentatives)
+	allowed, refused := 0, 0
+	for _, u := range uris {
+		if g.allows(u, want) {
+			allowed++
+		} else {
+			refused++
+		}
+	}
+	switch {
+	case complete && refused == 0:
+		return scopeWhole
+	case complete && allowed == 0:
+		return scopeNone
+	}
+	return scopeSome
 }
 
 // apiKeyValid reports whether the API key still exists and has not expired.

@@ -1,9 +1,11 @@
 package nexus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -55,6 +57,7 @@ type call struct {
 	role    string
 	extra   protocol.Dict // the caller's authextra (its cache_id names its cookie)
 	peer    string        // the caller's address ("127.0.0.1"), or "unknown"
+	addr    net.Addr      // the caller's address, or nil
 	args    protocol.List
 	kwargs  protocol.Dict
 }
@@ -220,7 +223,14 @@ func (s *Service) authenticate(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Throttled like a login; a guess that must wait is answered false at
+	// once, without checking it.
+	done, err := s.throttle.Attempt(context.Background(), login, c.addr, "auth.authenticate", false)
+	if err != nil {
+		return false, nil
+	}
 	_, _, err = s.verifyTicket(login, pw)
+	done(err == nil, true)
 	return err == nil, nil
 }
 
@@ -237,8 +247,17 @@ func (s *Service) reauthenticate(c *call) (any, error) {
 	if u == nil || cacheID(c.extra) == "" {
 		return nil, errors.New("no Nexus login to re-authenticate")
 	}
-	if u.disabled || !u.checkPassword(pw) {
-		s.log.Info("re-authentication refused", "authid", u.login)
+	active := u
+	if u.disabled {
+		active = nil
+	}
+	done, err := s.throttle.Attempt(context.Background(), u.login, c.addr, "auth.reauthenticate", false)
+	if err != nil {
+		return false, nil // throttled (logged by the throttle)
+	}
+	ok := s.checkPassword(active, pw)
+	done(ok, true)
+	if !ok {
 		return false, nil
 	}
 	if !s.touchCookie(c.extra, func(k *cookie) bool { k.lastAuth = s.now(); return true }) {

@@ -114,16 +114,6 @@ type user struct {
 	pubkeys []string // lower-case hex
 }
 
-func (u *user) checkPassword(pw string) bool {
-	switch {
-	case u.passwordHash != nil:
-		return u.passwordHash.verify(pw)
-	case u.password != "":
-		return equalSecret(u.password, pw)
-	}
-	return false
-}
-
 // userDB is the parsed users file.
 type userDB struct {
 	users   map[string]*user    // by lower-case login
@@ -133,6 +123,13 @@ type userDB struct {
 	anyCRA  bool                // some user has a WAMP-CRA secret
 	anyKeys bool                // some user has cryptosign keys
 	secrets bool                // some user has a plaintext password or WAMP-CRA secret
+
+	// hashRounds is the largest password_hash iteration count: every
+	// ticket check spends that much PBKDF2 work, whoever it is for.
+	hashRounds int
+	// craUsers are the users with a WAMP-CRA secret, in file order: an
+	// unknown authid's decoy challenge takes the shape of one of them.
+	craUsers []*user
 }
 
 // fileUser and fileRule are the YAML shapes of the users file.
@@ -305,6 +302,7 @@ func buildUserDB(name string, f *usersFile, permissive bool) (*userDB, error) {
 				return nil, bad(key+".password_hash", "%v", err)
 			}
 			u.passwordHash = h
+			db.hashRounds = max(db.hashRounds, h.iterations)
 		default:
 			u.password = fu.Password
 		}
@@ -332,6 +330,7 @@ func buildUserDB(name string, f *usersFile, permissive bool) (*userDB, error) {
 		}
 		if u.craSecret != "" {
 			db.anyCRA = true
+			db.craUsers = append(db.craUsers, u)
 		}
 		for j, k := range fu.CryptosignPubkeys {
 			kk := strings.ToLower(strings.TrimSpace(k))

@@ -37,6 +37,7 @@ users:
 // sockRig is a router with a nexus.Service served on real sockets.
 type sockRig struct {
 	t    *testing.T
+	r    *router.Router
 	svc  *nexus.Service
 	dir  string // holds users.yaml and data/
 	ws   string // ws://127.0.0.1:<port>/ws
@@ -60,7 +61,7 @@ func newSockRig(t *testing.T, users string, configure ...func(*nexus.Config)) *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := router.New(router.Config{Realms: []router.RealmConfig{{
+	r, err := router.New(router.Config{Logger: cfg.Logger, Realms: []router.RealmConfig{{
 		Name: "izaber", Authenticators: svc.Authenticators(), Authorizer: svc.Authorizer(), Disclose: true,
 	}}})
 	if err != nil {
@@ -102,7 +103,7 @@ func newSockRig(t *testing.T, users string, configure ...func(*nexus.Config)) *s
 		}
 		os.RemoveAll(sockDir)
 	})
-	return &sockRig{t: t, svc: svc, dir: dir, ws: "ws://" + ln.Addr().String() + "/ws", unix: "unix://" + sock, ctx: ctx}
+	return &sockRig{t: t, r: r, svc: svc, dir: dir, ws: "ws://" + ln.Addr().String() + "/ws", unix: "unix://" + sock, ctx: ctx}
 }
 
 // dial joins realm izaber at url; ticket "" means anonymous.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
@@ -17,14 +18,38 @@ const ErrNotAuthorized = protocol.URINotAuthorized
 // bypasses them) and, for API key and OTP sessions, the key restrictions.
 // A denial is a *session.Error with URI wamp.error.not_authorized and
 // crossbar's message naming the URI.
+//
+// It is a router.PatternAuthorizer: a prefix or wildcard registration or
+// subscription is allowed whole when every URI it matches is allowed,
+// refused when none is, and otherwise allowed with each call or event
+// checked before it is delivered. A URI with an empty component (a pattern
+// passed as a URI) is refused.
 func (s *Service) Authorizer() router.Authorizer { return authorizer{s} }
 
 type authorizer struct{ s *Service }
 
 func (a authorizer) Authorize(_ context.Context, si *router.SessionInfo, action router.Action, uri string) error {
-	if a.s.allowed(si.AuthRole, si.AuthExtra, string(action), uri) {
+	if !strings.Contains("."+uri+".", "..") && a.s.allowed(si.AuthRole, si.AuthExtra, string(action), uri) {
 		return nil
 	}
+	return a.denied(si, action, uri)
+}
+
+func (a authorizer) AuthorizePattern(_ context.Context, si *router.SessionInfo, action router.Action, pattern, match string) (bool, error) {
+	want, ok := actionPerm(string(action))
+	if !ok {
+		return false, a.denied(si, action, pattern)
+	}
+	switch a.s.grantFor(si.AuthRole, si.AuthExtra, true).scope(pattern, match, want) {
+	case scopeWhole:
+		return true, nil
+	case scopeSome:
+		return false, nil
+	}
+	return false, a.denied(si, action, pattern)
+}
+
+func (a authorizer) denied(si *router.SessionInfo, action router.Action, uri string) error {
 	return session.NewError(ErrNotAuthorized,
 		protocol.List{deniedMessage(si.ID, si.AuthID, si.AuthRole, si.Realm, string(action), uri)}, nil)
 }
@@ -56,7 +81,7 @@ func (s *Service) handler(uri string) router.InternalHandler {
 	return func(_ context.Context, caller *router.SessionInfo, inv *session.Invocation) (*session.Result, error) {
 		v, err := s.invoke(&call{
 			name: uri, session: caller.ID, authid: caller.AuthID, role: caller.AuthRole,
-			extra: caller.AuthExtra, peer: peerHost(caller.RemoteAddr),
+			extra: caller.AuthExtra, peer: peerHost(caller.RemoteAddr), addr: caller.RemoteAddr,
 			args: inv.Args, kwargs: inv.Kwargs,
 		})
 		if err != nil {

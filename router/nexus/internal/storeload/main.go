@@ -16,11 +16,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -34,6 +32,7 @@ import (
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
+	"github.com/zabertech/go-izaber-wamp/router/nexus/internal/routerproc"
 	"github.com/zabertech/go-izaber-wamp/session"
 	"github.com/zabertech/go-izaber-wamp/transport"
 )
@@ -87,7 +86,7 @@ func run(bin string, values, size, small int, quotas bool) error {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	}()
-	url, err := routerURL(out)
+	url, err := routerproc.URL(out)
 	if err != nil {
 		return err
 	}
@@ -148,21 +147,6 @@ func run(bin string, values, size, small int, quotas bool) error {
 	fmt.Printf("router VmRSS / VmHWM:        %.1f MiB / %.1f MiB\n", float64(rss)/(1<<20), float64(hwm)/(1<<20))
 	fmt.Printf("data dir / largest file:     %.1f MiB / %.1f MiB\n", float64(du)/(1<<20), float64(largest)/(1<<20))
 	return nil
-}
-
-// routerURL reads the router's banner for its WebSocket URL.
-func routerURL(out interface{ Read([]byte) (int, error) }) (string, error) {
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "WebSocket: "); ok {
-			go func() { // keep draining the banner
-				for sc.Scan() {
-				}
-			}()
-			return strings.TrimSpace(u), nil
-		}
-	}
-	return "", errors.New("router exited without printing its WebSocket URL")
 }
 
 func randomString(n int) string {
