@@ -107,3 +107,37 @@ func TestUnmarshalKeepsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendMarshal: AppendMarshal appends what Marshal returns, also for
+// payloads that move to a buffer of their own, and leaves b's contents.
+func TestAppendMarshal(t *testing.T) {
+	big := make([]byte, 70000)
+	msgs := append(sampleMessages(), &Call{Request: 1, Procedure: "com.x", Args: List{big}})
+	for _, s := range []Serializer{JSON, MsgPack, CBOR} {
+		for _, m := range msgs {
+			want, err := s.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prefix := []byte("prefix")
+			got, err := AppendMarshal(s, append(make([]byte, 0, 64), prefix...), m)
+			if err != nil {
+				t.Fatalf("%s %v: %v", s.Name(), m.Code(), err)
+			}
+			if string(got[:len(prefix)]) != "prefix" || len(got)-len(prefix) != len(want) {
+				t.Fatalf("%s %v: appended %d bytes, want %d", s.Name(), m.Code(), len(got)-len(prefix), len(want))
+			}
+			// Dicts may come out in another order: compare decoded.
+			back, err := s.Unmarshal(got[len(prefix):])
+			if err != nil {
+				t.Fatalf("%s %v: appended bytes do not decode: %v", s.Name(), m.Code(), err)
+			}
+			if diff := cmp.Diff(m, back, msgCmp); diff != "" {
+				t.Errorf("%s %v: (-want +got):\n%s", s.Name(), m.Code(), diff)
+			}
+		}
+		if _, err := AppendMarshal(s, nil, &Call{Request: 0, Procedure: "com.x"}); err == nil {
+			t.Errorf("%s: invalid message encoded", s.Name())
+		}
+	}
+}

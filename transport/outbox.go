@@ -57,13 +57,14 @@ type outbox struct {
 	q       [][]byte // chunks to write; q[head][off:] is next
 	head    int
 	off     int
-	pending int     // bytes in q not yet written
-	flying  int     // bytes handed to the write in progress
-	enq     int64   // bytes ever queued
-	sent    int64   // bytes ever written
-	ends    []int64 // enq at the end of each queued message not yet fully written
-	lastEnd int64   // the last message end already written
-	cbuf    *[]byte // copy buffer (pooled); chunks may point into it
+	pending int          // bytes in q not yet written
+	queued  atomic.Int64 // pending, for reading without mu (room)
+	flying  int          // bytes handed to the write in progress
+	enq     int64        // bytes ever queued
+	sent    int64        // bytes ever written
+	ends    []int64      // enq at the end of each queued message not yet fully written
+	lastEnd int64        // the last message end already written
+	cbuf    *[]byte      // copy buffer (pooled); chunks may point into it
 	writing bool
 	corked  int
 	held    atomic.Bool // writes wait for release (read without mu, written under it)
@@ -99,6 +100,7 @@ func (o *outbox) addLocked(b []byte, copyIt bool) {
 		o.since = time.Now().UnixNano()
 	}
 	o.pending += len(b)
+	o.queued.Store(int64(o.pending))
 	o.enq += int64(len(b))
 	if !copyIt && !o.copyAll {
 		o.q = append(o.q, b)
@@ -175,6 +177,9 @@ func (o *outbox) uncork() {
 
 // hold makes flush leave what is queued until release.
 func (o *outbox) hold() {
+	if o.held.Load() {
+		return // held already (only the reader holds and releases)
+	}
 	o.mu.Lock()
 	if !o.closed {
 		o.held.Store(true)
@@ -305,6 +310,7 @@ func (o *outbox) advanceLocked(n int) {
 	}
 	o.sent += int64(n)
 	o.pending -= n
+	o.queued.Store(int64(o.pending))
 	o.since = time.Now().UnixNano()
 	for n > 0 {
 		rest := len(o.q[o.head]) - o.off
@@ -405,11 +411,8 @@ func (o *outbox) wait(ctx context.Context, n int, closedErr func() error) error 
 // queue is empty or holds less than sendBuffer bytes with it.
 func (o *outbox) room(ctx context.Context, n int, closedErr func() error) error {
 	limit := max(sendBuffer-n, 0)
-	o.mu.Lock()
-	ok := o.pending == 0 || o.pending <= limit
-	o.mu.Unlock()
-	if ok {
-		return nil
+	if q := o.queued.Load(); q == 0 || q <= int64(limit) {
+		return nil // without the lock: a send that just fit is not refused
 	}
 	return o.wait(ctx, limit, closedErr)
 }
@@ -454,6 +457,7 @@ func (o *outbox) discardUnstartedLocked() {
 	o.q = o.q[:i]
 	o.enq -= int64(o.pending - keep)
 	o.pending = keep
+	o.queued.Store(int64(keep))
 	i = 0
 	for i < len(o.ends) && o.ends[i] <= o.enq {
 		i++
@@ -477,6 +481,7 @@ func (o *outbox) close(err error) {
 	o.err = err
 	clear(o.q)
 	o.q, o.head, o.off, o.pending = nil, 0, 0, 0
+	o.queued.Store(0)
 	o.ends = nil
 	if o.wake != nil {
 		close(o.wake)

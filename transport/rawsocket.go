@@ -270,9 +270,9 @@ func (p *rawSocketPeer) readMessage() ([]byte, error) {
 			return payload, nil
 		case framePing:
 			// Answer at once, echoing the payload (copied: it is the
-			// reader's).
+			// reader's buffer).
 			p.sendMu.Lock()
-			p.pushFrame(framePong, append([]byte(nil), payload...))
+			p.pushFrame(framePong, payload, true)
 			p.sendMu.Unlock()
 			p.fr.recycle()
 			p.out.flush()
@@ -282,18 +282,19 @@ func (p *rawSocketPeer) readMessage() ([]byte, error) {
 	}
 }
 
-func (p *rawSocketPeer) push(b []byte) error {
-	p.pushFrame(frameMessage, b)
+func (p *rawSocketPeer) push(b []byte, copyIt bool) error {
+	p.pushFrame(frameMessage, b, copyIt)
 	return nil
 }
 
-// pushFrame queues one frame: its header copied, its payload referenced.
-func (p *rawSocketPeer) pushFrame(typ byte, b []byte) {
+// pushFrame queues one frame: its header copied, its payload copied if
+// copyIt, else referenced.
+func (p *rawSocketPeer) pushFrame(typ byte, b []byte, copyIt bool) {
 	h := encodeFrameHeader(typ, len(b))
 	o := p.out
 	o.mu.Lock()
 	o.addLocked(h[:], true)
-	o.addLocked(b, false)
+	o.addLocked(b, copyIt)
 	o.endLocked()
 	o.mu.Unlock()
 }
@@ -302,7 +303,7 @@ func (p *rawSocketPeer) queuePing() int64 {
 	p.pingSeq++
 	var payload [8]byte
 	binary.BigEndian.PutUint64(payload[:], p.pingSeq)
-	p.pushFrame(framePing, payload[:])
+	p.pushFrame(framePing, payload[:], true)
 	p.out.mu.Lock()
 	defer p.out.mu.Unlock()
 	return p.out.enq

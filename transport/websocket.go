@@ -113,8 +113,8 @@ func (p *wsPeer) shutdown(cause error, graceful bool) {
 func (p *wsPeer) RemoteAddr() net.Addr { return p.conn.RemoteAddr() }
 
 // push queues one message as a single data frame. The caller holds sendMu.
-func (p *wsPeer) push(b []byte) error {
-	p.pushFrame(p.opcode, b, false)
+func (p *wsPeer) push(b []byte, copyIt bool) error {
+	p.pushFrame(p.opcode, b, copyIt)
 	return nil
 }
 
