@@ -57,6 +57,8 @@
 //
 //	go tool pprof -sample_index=alloc_objects -base X.allocs0.pprof X.allocs1.pprof
 //
+// For the idle scenario it writes the router's heap with the sessions
+// joined, <scenario>.router.heap.pprof (go tool pprof -sample_index=inuse_space).
 // The orchestrator tells its children to start and stop through their
 // stdin (see childCommands).
 //

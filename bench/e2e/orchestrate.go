@@ -75,7 +75,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.out, "o", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.compare, "compare", "", "a JSON report of an earlier run (e.g. of the old code) to compare with: adds after/before ratios")
 	fs.IntVar(&o.rounds, "rounds", 1, "run everything this many times and report, per scenario, the round with the median figure")
-	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU profiles of every process of each throughput scenario, over its measuring window, into this directory (<scenario>.<role>.pprof, and allocation profiles at both ends, <scenario>.<role>.allocs[01].pprof, for go tool pprof -base; the last round's)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU profiles of every process of each throughput scenario, over its measuring window, into this directory (<scenario>.<role>.pprof, and allocation profiles at both ends, <scenario>.<role>.allocs[01].pprof, for go tool pprof -base; idle: the router's heap, <scenario>.router.heap.pprof; the last round's)")
 	gomaxprocs := fs.Int("gomaxprocs", 0, "GOMAXPROCS of every started process (0: Go's default)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -845,6 +845,13 @@ func (o *options) runIdle(ctx context.Context, tr string) (*Result, error) {
 	p1, err := measurePoint()
 	if err != nil {
 		return nil, err
+	}
+	if o.cpuprofile != "" {
+		// The router's heap with the sessions in it (inuse_space).
+		slug := strings.NewReplacer(" ", "-").Replace(scenarioName(tr, "idle", o.idle))
+		if err := rc.command("allocs " + filepath.Join(o.cpuprofile, slug+".router.heap.pprof")); err != nil {
+			return nil, err
+		}
 	}
 	n := float64(ir.Joined)
 	r := &Result{
