@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
@@ -489,5 +490,62 @@ func TestHoldWrites(t *testing.T) {
 				<-recvDone
 			})
 		}
+	}
+}
+
+// TestPingsWithoutReading: a peer that sends pings and never reads our
+// pongs cannot make the outbox grow beyond its size (pongs are skipped
+// while it is full), on both transports.
+func TestPingsWithoutReading(t *testing.T) {
+	const pings, size = 20000, 1000 // 20 MB of pongs (as many in 125-octet WebSocket pings)
+	for _, scheme := range []string{"tcp", "ws"} {
+		t.Run(scheme, func(t *testing.T) {
+			checkLeaks(t)
+			backlog := make(chan int, 1)
+			ts := startServer(t, scheme, ServerOptions{}, nil, func(p Peer) {
+				// The data message after the pings: they are all answered.
+				if _, err := p.Recv(context.Background()); err != nil {
+					t.Errorf("server Recv: %v", err)
+				}
+				n, _ := p.(NetPeer).Backlog()
+				backlog <- n
+			})
+			payload := bytes.Repeat([]byte{'p'}, size)
+			call, _ := protocol.JSON.Marshal(testCall(1))
+			var stream []byte
+			var c net.Conn
+			if scheme == "tcp" {
+				var err error
+				if c, err = net.Dial("tcp", strings.TrimPrefix(ts.url, "tcp://")); err != nil {
+					t.Fatal(err)
+				}
+				c.Write([]byte{0x7F, 0xF1, 0, 0}) // JSON, 16 MiB
+				var reply [4]byte
+				if _, err := io.ReadFull(c, reply[:]); err != nil || reply[1]&0x0F != 1 {
+					t.Fatalf("handshake reply % x, %v", reply, err)
+				}
+				for range pings {
+					stream = append(stream, frameBytes(framePing, payload)...)
+				}
+				stream = append(stream, frameBytes(frameMessage, call)...)
+			} else {
+				c, _ = rawWSClient(t, ts.url, "wamp.2.json")
+				for i := range pings * size / 125 { // as many bytes of pongs
+
+					stream = append(stream, wsFrameBytes(0x89, payload[:125], true, uint32(i))...)
+				}
+				stream = append(stream, wsFrameBytes(0x81, call, true, 7)...)
+			}
+			defer c.Close()
+			go c.Write(stream) // never reads
+			select {
+			case n := <-backlog:
+				if n > sendBuffer+2*size {
+					t.Fatalf("backlog %d bytes after %d unread pongs, want at most about %d", n, pings, sendBuffer)
+				}
+			case <-ctxT(t, 20*time.Second).Done():
+				t.Fatal("the pings were not all read")
+			}
+		})
 	}
 }

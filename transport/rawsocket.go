@@ -270,7 +270,13 @@ func (p *rawSocketPeer) readMessage() ([]byte, error) {
 			return payload, nil
 		case framePing:
 			// Answer at once, echoing the payload (copied: it is the
-			// reader's buffer).
+			// reader's buffer); not when the outbox is full (a peer
+			// that pings without reading gets no pongs rather than our
+			// memory).
+			if p.out.queued.Load() > sendBuffer {
+				p.fr.recycle()
+				continue
+			}
 			p.sendMu.Lock()
 			p.pushFrame(framePong, payload, true)
 			p.sendMu.Unlock()

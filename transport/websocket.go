@@ -173,8 +173,13 @@ func (p *wsPeer) maskKey() uint32 {
 	return k
 }
 
-// sendControl queues a control frame (a pong) and writes it.
+// sendControl queues a control frame (a pong) and writes it; not when the
+// outbox is full (a peer that pings without reading gets no pongs rather
+// than our memory).
 func (p *wsPeer) sendControl(op byte, payload []byte) {
+	if p.out.queued.Load() > sendBuffer {
+		return
+	}
 	p.sendMu.Lock()
 	if !p.closeSent {
 		p.pushFrame(op, payload, true)
