@@ -96,11 +96,17 @@
 // No goroutine reads a connection on its own: the goroutine in Recv (the
 // session's or the router session's reader) reads the socket, decodes and
 // returns, and answers pings on the way. Read buffers come from a pool while
-// data flows; an idle connection keeps a 512-byte one.
+// data flows, and are given back when a read finds nothing more waiting;
+// an idle connection keeps a 256-byte one. A received message is decoded
+// where it lies in the read buffer when the buffer holds it whole, else
+// from a pooled buffer given back once it is decoded (the decoders keep
+// nothing of their input).
 //
 // Writes go through the connection's outbox, the one owner of the socket's
 // write side. Send and NetPeer.Enqueue encode the message on the caller's
-// goroutine, queue it, and write at once if nobody else is writing: on TCP
+// goroutine into a pooled buffer (protocol.AppendMarshal), copy it into the
+// outbox next to its frame header (a big message, or a shared one, is
+// queued by reference), and write at once if nobody else is writing: on TCP
 // and Unix sockets with a writev that never waits for the socket, so no
 // caller blocks on a slow peer. What the socket does not take at once is
 // written by a writer goroutine started for the purpose, which exits when
