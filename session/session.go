@@ -474,7 +474,7 @@ func (s *Session) shutdown(err error) {
 
 	s.cancel()
 	for _, inv := range invs {
-		inv.cancel()
+		inv.ctx.cancel()
 	}
 	if s.probe != nil {
 		s.probe.stop()

@@ -235,6 +235,6 @@ func (inv *Invocation) Recv(ctx context.Context) (*Chunk, error) {
 			return nil, io.EOF
 		default:
 		}
-		return nil, fmt.Errorf("session: recv: invocation interrupted: %w", context.Cause(in.ctx))
+		return nil, fmt.Errorf("session: recv: invocation interrupted: %w", context.Cause(&in.ctx))
 	}
 }
