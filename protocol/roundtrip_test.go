@@ -10,6 +10,21 @@ import (
 
 var msgCmp = cmp.Options{cmpopts.EquateEmpty(), cmpopts.EquateNaNs()}
 
+// encodeDecode marshals m with s and unmarshals the bytes, failing the
+// test on an error; it returns both.
+func encodeDecode(t *testing.T, s Serializer, m Message) ([]byte, Message) {
+	t.Helper()
+	b, err := s.Marshal(m)
+	if err != nil {
+		t.Fatalf("%s %v: Marshal: %v", s.Name(), m.Code(), err)
+	}
+	got, err := s.Unmarshal(b)
+	if err != nil {
+		t.Fatalf("%s %v: Unmarshal(%q): %v", s.Name(), m.Code(), b, err)
+	}
+	return b, got
+}
+
 func TestRoundTripAllSerializers(t *testing.T) {
 	seen := map[Code]bool{}
 	for _, s := range []Serializer{JSON, MsgPack, CBOR} {
@@ -64,14 +79,7 @@ func TestRoundTripBigPayloads(t *testing.T) {
 	}
 	for _, s := range serializers {
 		for _, m := range msgs {
-			b, err := s.Marshal(m)
-			if err != nil {
-				t.Fatalf("%s %v: %v", s.Name(), m.Code(), err)
-			}
-			got, err := s.Unmarshal(b)
-			if err != nil {
-				t.Fatalf("%s %v: %v", s.Name(), m.Code(), err)
-			}
+			_, got := encodeDecode(t, s, m)
 			// ToList maps the samples' nil dicts to the empty ones decoded.
 			if !sameValue(ToList(m), ToList(got)) {
 				t.Errorf("%s %v: round trip changed the message", s.Name(), m.Code())
@@ -90,14 +98,7 @@ func TestUnmarshalKeepsNothing(t *testing.T) {
 			Kwargs: Dict{"k": big, "b": []byte("kw")}})
 	for _, s := range []Serializer{JSON, MsgPack, CBOR} {
 		for _, m := range msgs {
-			b, err := s.Marshal(m)
-			if err != nil {
-				t.Fatalf("%s %v: Marshal: %v", s.Name(), m.Code(), err)
-			}
-			got, err := s.Unmarshal(b)
-			if err != nil {
-				t.Fatalf("%s %v: Unmarshal: %v", s.Name(), m.Code(), err)
-			}
+			b, got := encodeDecode(t, s, m)
 			for i := range b {
 				b[i] = '#'
 			}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,29 +82,12 @@ func benchCallLoopback(b *testing.B, tr string, inFlight int) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	args := protocol.List{"hello, world"}
-	var remaining atomic.Int64
-	remaining.Store(int64(b.N))
-	var wg sync.WaitGroup
-	var failed atomic.Value
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := processCPU()
-	for range inFlight {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for remaining.Add(-1) >= 0 {
-				if _, err := caller.Call(ctx, "bench.echo", args, nil); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	err = callPipelined(caller, inFlight, b.N, protocol.List{"hello, world"})
 	b.StopTimer()
-	if err := failed.Load(); err != nil {
+	if err != nil {
 		b.Fatal(err)
 	}
 	if cpu := processCPU() - cpu0; cpu > 0 {

@@ -102,21 +102,27 @@ func FuzzRawSocketFrameReader(f *testing.F) {
 			t.Fatal(err)
 		}
 		conn := &fakeConn{r: bytes.NewReader(data)}
-		p := newRawSocketPeer(conn, protocol.JSON, lims, 1<<24, false, nil)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for {
-			_, err := p.Recv(ctx)
-			if err == nil || (errors.Is(err, protocol.ErrInvalidMessage) && !errors.Is(err, ErrClosed)) {
-				continue
-			}
-			if !errors.Is(err, ErrClosed) {
-				t.Fatalf("peer ended with %v, want an error matching ErrClosed", err)
-			}
-			break
-		}
-		p.Close()
+		recvUntilClosed(t, newRawSocketPeer(conn, protocol.JSON, lims, 1<<24, false, nil))
 	})
+}
+
+// recvUntilClosed reads p until it ends, which must be with an error
+// matching ErrClosed, and closes it.
+func recvUntilClosed(t *testing.T, p Peer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	defer p.Close()
+	for {
+		_, err := p.Recv(ctx)
+		if err == nil || (errors.Is(err, protocol.ErrInvalidMessage) && !errors.Is(err, ErrClosed)) {
+			continue
+		}
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("peer ended with %v, want an error matching ErrClosed", err)
+		}
+		return
+	}
 }
 
 // FuzzRawSocketHandshake feeds arbitrary handshake octets to both parsers
@@ -215,6 +221,20 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// sameFrames fails the test unless the frames read with interruptions
+// (got) are those read without (want).
+func sameFrames[F comparable](t *testing.T, got, want []F) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d frames with interruptions, %d without", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("frame %d differs: %+v / %+v", i, got[i], want[i])
+		}
+	}
+}
+
 // FuzzFrameReaderResumes: a frame reader interrupted between any two reads
 // resumes where it stopped, so it yields the same frames as one reading
 // without interruption.
@@ -243,14 +263,7 @@ func FuzzFrameReaderResumes(f *testing.F) {
 		}
 		want, wantEnd := read(bytes.NewReader(data))
 		got, gotEnd := read(&chunkReader{data: data, sizes: sizes})
-		if len(got) != len(want) {
-			t.Fatalf("%d frames with interruptions, %d without", len(got), len(want))
-		}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("frame %d differs", i)
-			}
-		}
+		sameFrames(t, got, want)
 		// The end differs only in how much of a truncated frame was read.
 		if (wantEnd == errClosedByPeer.Error()) != (gotEnd == errClosedByPeer.Error()) {
 			t.Fatalf("ended with %q, want %q", gotEnd, wantEnd)
@@ -346,21 +359,7 @@ func FuzzWebSocketFrameReader(f *testing.F) {
 		}
 
 		// The whole peer over the same input.
-		conn := &fakeConn{r: bytes.NewReader(data)}
-		p := newTestWSPeer(conn, !server, lim)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for {
-			_, err := p.Recv(ctx)
-			if err == nil || (errors.Is(err, protocol.ErrInvalidMessage) && !errors.Is(err, ErrClosed)) {
-				continue
-			}
-			if !errors.Is(err, ErrClosed) {
-				t.Fatalf("peer ended with %v, want an error matching ErrClosed", err)
-			}
-			break
-		}
-		p.Close()
+		recvUntilClosed(t, newTestWSPeer(&fakeConn{r: bytes.NewReader(data)}, !server, lim))
 	})
 }
 
@@ -394,14 +393,7 @@ func FuzzWebSocketFrameReaderResumes(f *testing.F) {
 		}
 		want, wantEnd := read(bytes.NewReader(data))
 		got, gotEnd := read(&chunkReader{data: data, sizes: sizes})
-		if len(got) != len(want) {
-			t.Fatalf("%d frames with interruptions, %d without", len(got), len(want))
-		}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("frame %d differs: %+v / %+v", i, got[i], want[i])
-			}
-		}
+		sameFrames(t, got, want)
 		if strings.Contains(wantEnd, "protocol error") != strings.Contains(gotEnd, "protocol error") {
 			t.Fatalf("ended with %q, want %q", gotEnd, wantEnd)
 		}
