@@ -64,7 +64,9 @@
 // either direction. Data arriving, bytes still draining on a slow link, or
 // nobody calling Recv (a reader busy elsewhere) all count as alive, so a busy
 // connection is never mistaken for a dead one. Pings are answered, and
-// answers received, by Recv: a connection must be read to stay alive.
+// answers received, by Recv: a connection must be read to stay alive. A
+// peer that pings without reading gets no answer while the connection's
+// outbox is full, rather than making it queue answers without bound.
 // WebSocket clients and servers ping from the start; RawSocket PINGs start
 // with DialOptions.RawSocketPing / ServerOptions.RawSocketPing or when the
 // session layer calls NetPeer.StartPing, because crossbar cannot parse a
