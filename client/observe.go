@@ -147,6 +147,7 @@ func (o *observedNetPeer) KeepAlive() (time.Duration, time.Duration, bool) {
 	return o.np.KeepAlive()
 }
 func (o *observedNetPeer) StartPing() bool { return o.np.StartPing() }
+func (o *observedNetPeer) HoldWrites()     { o.np.HoldWrites() }
 func (o *observedNetPeer) Authenticated()  { o.np.Authenticated() }
 
 func (o *observedPeer) Send(ctx context.Context, m protocol.Message) error {

@@ -538,11 +538,12 @@ const (
 // head starts an array whose count end fills in: messages have at most 7
 // elements, so the header is always the first byte.
 func (e *cborEncoder) head(c Code) {
+	e.start = len(e.b)
 	e.b = append(e.b, cborArray)
 	e.major(cborUint, uint64(c))
 }
 
-func (e *cborEncoder) end(n int) { e.b[0] = cborArray | byte(n) }
+func (e *cborEncoder) end(n int) { e.b[e.start] = cborArray | byte(n) }
 
 func (e *cborEncoder) reserve(n int) { e.grow(n + 1024) }
 

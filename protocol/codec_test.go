@@ -23,14 +23,7 @@ func TestCrossSerializerEquality(t *testing.T) {
 	for _, m := range sampleMessages() {
 		var first Message
 		for _, s := range serializers {
-			b, err := s.Marshal(m)
-			if err != nil {
-				t.Fatalf("%s %v: Marshal: %v", s.Name(), m.Code(), err)
-			}
-			got, err := s.Unmarshal(b)
-			if err != nil {
-				t.Fatalf("%s %v: Unmarshal: %v", s.Name(), m.Code(), err)
-			}
+			_, got := encodeDecode(t, s, m)
 			if first == nil {
 				first = got
 				continue

@@ -70,6 +70,7 @@ type encBuf struct {
 	b      []byte
 	own    bool
 	pooled []byte
+	start  int // where the message begins in b (AppendMarshal appends)
 }
 
 // grow moves what is written so far to a buffer of its own with room for
@@ -120,6 +121,46 @@ func marshalPooled(pool *sync.Pool, m Message, trailer string) ([]byte, error) {
 		pool.Put(e)
 	}
 	return out, err
+}
+
+// AppendMarshal appends the encoding of m by s to b and returns the
+// extended slice, as append does: Marshal without a buffer of the message's
+// own, for a caller that copies the bytes on (a connection's outbound
+// queue) and reuses b. For a serializer of another package it appends
+// what s.Marshal returns.
+func AppendMarshal(s Serializer, b []byte, m Message) ([]byte, error) {
+	switch s.(type) {
+	case jsonSerializer:
+		return appendPooled(&jsonEncPool, b, m, "]")
+	case msgpackSerializer:
+		return appendPooled(&msgpackEncPool, b, m, "")
+	case cborSerializer:
+		return appendPooled(&cborEncPool, b, m, "")
+	}
+	out, err := s.Marshal(m)
+	if err != nil {
+		return b, err
+	}
+	return append(b, out...), nil
+}
+
+// appendPooled is AppendMarshal with an encoder from pool writing into dst
+// (a message with a big payload may still move to a buffer of its own,
+// which is returned).
+func appendPooled(pool *sync.Pool, dst []byte, m Message, trailer string) ([]byte, error) {
+	e := pool.Get().(bufWriter)
+	eb := e.buf()
+	saved := eb.b
+	eb.b = dst
+	err := writeMessage(e, m)
+	eb.b = append(eb.b, trailer...)
+	out := eb.b
+	eb.b, eb.pooled, eb.own = saved[:0], nil, false
+	pool.Put(e)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
 }
 
 // finish returns an exact-size copy of a pooled buffer's contents.

@@ -481,6 +481,10 @@ func (d *jsonDecoder) elem(e *elem) error {
 				*e = elem{kind: fString, s: s}
 			}
 			return nil
+		case c == '[':
+			l, err := d.list()
+			*e = elem{kind: fList, l: l}
+			return err
 		}
 	}
 	v, err := d.value()
@@ -554,6 +558,14 @@ func (d *jsonDecoder) enter() error {
 }
 
 func (d *jsonDecoder) array() (any, error) {
+	l, err := d.list()
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (d *jsonDecoder) list() (List, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}

@@ -586,6 +586,10 @@ func (w *walker) readPayload(opts Dict, args *List, kwargs *Dict) {
 			}
 		case nil:
 			switch {
+			case f.kind == fList:
+				if len(f.l) > 0 {
+					*args = f.l
+				}
 			case f.kind == fAny: // null: absent
 			case f.kind == fString && opaque():
 				*args = List{f.s}

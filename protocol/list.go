@@ -59,6 +59,7 @@ type elem struct {
 	kind elemKind
 	n    uint64 // fUint
 	s    string // fString
+	l    List   // fList
 	v    any    // fAny
 }
 
@@ -68,6 +69,7 @@ const (
 	fAny    elemKind = iota // v holds the value
 	fUint                   // a non-negative integer in n
 	fString                 // a string in s
+	fList                   // a list in l (a slice in an interface costs an allocation)
 )
 
 // maxElems is the longest message (ERROR with Args and Kwargs).
@@ -94,6 +96,8 @@ func (f *elem) typeName() string {
 		return "integer"
 	case fString:
 		return "string"
+	case fList:
+		return "list"
 	}
 	return typeName(f.v)
 }
@@ -105,8 +109,8 @@ func fieldID(c Code, field string, f *elem, zeroOK bool) (ID, error) {
 			return 0, invalid(c, field, "ID "+strconv.FormatUint(f.n, 10)+" out of range [1, 2^53]")
 		}
 		return f.n, nil
-	case fString:
-		return 0, invalid(c, field, "ID is string, want an integer")
+	case fString, fList:
+		return 0, invalid(c, field, "ID is "+f.typeName()+", want an integer")
 	}
 	return toID(c, field, f.v, zeroOK)
 }

@@ -60,11 +60,12 @@ var msgpackEncPool = sync.Pool{New: func() any { return &msgpackEncoder{encBuf{b
 // head starts a fixarray whose count end fills in: messages have at most
 // 7 elements, so the header is always the first byte.
 func (e *msgpackEncoder) head(c Code) {
+	e.start = len(e.b)
 	e.b = append(e.b, 0x90)
 	e.uint(uint64(c))
 }
 
-func (e *msgpackEncoder) end(n int) { e.b[0] = 0x90 | byte(n) }
+func (e *msgpackEncoder) end(n int) { e.b[e.start] = 0x90 | byte(n) }
 
 func (e *msgpackEncoder) reserve(n int) { e.grow(n + 1024) }
 

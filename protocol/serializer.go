@@ -18,6 +18,7 @@ type Serializer interface {
 	// error, never a panic, whatever the input. A message whose only
 	// fault is a URI that breaks the URI rule is returned together with
 	// its *URIError (see URIError); otherwise the message is nil when the
-	// error is not.
+	// error is not. The message keeps no reference to data, which the
+	// caller may reuse at once.
 	Unmarshal(data []byte) (Message, error)
 }

@@ -887,3 +887,35 @@ func testCloseAbandonsHandshakes(t *testing.T) {
 		}
 	}
 }
+
+// TestGoodbyeReplyAfterLeave: the router answers a client's GOODBYE once
+// the session has left the realm (its registrations, subscriptions and
+// leave hooks are done with), so a client whose Close returned sees every
+// trace of its session gone. The reply used to go out first.
+func TestGoodbyeReplyAfterLeave(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRouter(t)
+		ctx := ctxT(t)
+		hooked, hold := make(chan struct{}), make(chan struct{})
+		release := sync.OnceFunc(func() { close(hold) })
+		defer release() // also when the test fails
+		r.Realm(testRealm).OnLeave(func(*router.SessionInfo) {
+			close(hooked)
+			<-hold
+		})
+		s := join(t, r, session.Config{})
+		closed := make(chan error, 1)
+		go func() { closed <- s.Close(ctx) }()
+		<-hooked
+		synctest.Wait()
+		select {
+		case err := <-closed:
+			t.Fatalf("Close returned (%v) while the router's leave hook was still running", err)
+		default:
+		}
+		release()
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -114,6 +114,7 @@ type sess struct {
 	checkReqs bool
 
 	goodbyeSent atomic.Bool                // the router sent GOODBYE and awaits the reply
+	byeReply    bool                       // the client said GOODBYE: answer once it has left (reader-owned)
 	killTimer   atomic.Pointer[time.Timer] // bounds the wait for a killed session's GOODBYE
 	killOnce    sync.Once
 
@@ -393,8 +394,9 @@ func (s *sess) handle(m protocol.Message) error {
 	case *protocol.Unsubscribe:
 		return rl.handleUnsubscribe(s, m)
 	case *protocol.Goodbye:
-		s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{}, Reason: protocol.URIGoodbyeAndOut})
-		s.routed.add(s)
+		// Answered by serveJoined once the session has left the realm, so
+		// that a client that has its reply sees every trace of it gone.
+		s.byeReply = true
 		return errLeave
 	case *protocol.Abort:
 		s.out.close()
@@ -481,6 +483,9 @@ func (r *Router) run(s *sess) {
 		t.Stop()
 	}
 	rl.leave(s)
+	if s.byeReply {
+		s.out.pushLast(&protocol.Goodbye{Details: protocol.Dict{}, Reason: protocol.URIGoodbyeAndOut})
+	}
 	// The last messages (GOODBYE, ABORT) are written, for a bounded time:
 	// handed to the connection (another goroutine may be flushing s), then
 	// written.

@@ -72,14 +72,24 @@ func BenchmarkCallPipelined(b *testing.B) {
 	const inFlight = 100
 	caller, cleanup := benchPair(b)
 	defer cleanup()
-	ctx := context.Background()
-	args := protocol.List{"hello", int64(42)}
-	var remaining atomic.Int64
-	remaining.Store(int64(b.N))
-	var wg sync.WaitGroup
-	var failed atomic.Value
 	b.ReportAllocs()
 	b.ResetTimer()
+	err := callPipelined(caller, inFlight, b.N, protocol.List{"hello", int64(42)})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	reportCallsPerSecond(b)
+}
+
+// callPipelined makes n calls of bench.echo with args, inFlight at a time,
+// and returns the first error.
+func callPipelined(caller *session.Session, inFlight, n int, args protocol.List) error {
+	ctx := context.Background()
+	var remaining atomic.Int64
+	remaining.Store(int64(n))
+	var wg sync.WaitGroup
+	var failed atomic.Value
 	for range inFlight {
 		wg.Add(1)
 		go func() {
@@ -93,11 +103,10 @@ func BenchmarkCallPipelined(b *testing.B) {
 		}()
 	}
 	wg.Wait()
-	b.StopTimer()
-	if err := failed.Load(); err != nil {
-		b.Fatal(err)
+	if err, _ := failed.Load().(error); err != nil {
+		return err
 	}
-	reportCallsPerSecond(b)
+	return nil
 }
 
 // BenchmarkEventDelivery: publisher -> router -> subscriber handler, with

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
@@ -85,8 +87,7 @@ type invocation struct {
 	s               *Session
 	pub             Invocation // what the handler sees
 	handler         Handler
-	ctx             context.Context
-	cancel          context.CancelFunc
+	ctx             invCtx // the handler's context; not a child of s.ctx: shutdown cancels what is in s.invs
 	receiveProgress bool
 
 	// input carries a streamed invocation's further chunks (nil when the
@@ -137,12 +138,9 @@ func (s *Session) onInvocation(m *protocol.Invocation) error {
 		procedure = p
 	}
 	rp, _ := m.Details["receive_progress"].(bool)
-	ctx, cancel := context.WithCancel(s.ctx)
 	inv := &invocation{
 		s:               s,
 		handler:         reg.handler,
-		ctx:             ctx,
-		cancel:          cancel,
 		receiveProgress: rp,
 	}
 	if isProgress(m.Details) {
@@ -162,7 +160,7 @@ func (s *Session) onInvocation(m *protocol.Invocation) error {
 	case s.invQueue <- inv:
 	default:
 		s.mu.Unlock()
-		cancel()
+		inv.ctx.cancel()
 		s.log.Warn("invocation queue full; refusing invocation", "procedure", procedure)
 		s.sendNow(&protocol.Error{RequestType: protocol.CodeInvocation, Request: m.Request, Details: protocol.Dict{},
 			URI: s.cfg.ErrorURI, Args: protocol.List{"callee overloaded"}})
@@ -199,7 +197,7 @@ func (s *Session) continueInvocationLocked(inv *invocation, m *protocol.Invocati
 		close(inv.input)
 		s.endedStreams.Add(m.Request)
 		s.log.Warn("streamed invocation input queue full; failing the invocation", "procedure", inv.pub.Procedure, "limit", s.cfg.EventQueueSize)
-		inv.cancel()
+		inv.ctx.cancel()
 		return nil
 	}
 	if !isProgress(m.Details) {
@@ -226,7 +224,7 @@ func (s *Session) onInterrupt(m *protocol.Interrupt) error {
 		s.log.Debug("INTERRUPT for unknown invocation ignored", "request", m.Request)
 		return nil
 	}
-	inv.cancel()
+	inv.ctx.cancel()
 	return nil
 }
 
@@ -234,23 +232,23 @@ func (s *Session) onInterrupt(m *protocol.Interrupt) error {
 // started on demand up to Config.InvocationConcurrency and then stay, parked
 // on the queue, so a busy callee does not pay for a new goroutine (and its
 // stack growth) per invocation.
+// Shutdown closes the queue; a worker finishing an invocation takes the
+// next one without sleeping when one is queued.
 func (s *Session) worker() {
 	for {
 		s.idleWorkers.Add(1)
-		select {
-		case inv := <-s.invQueue:
-			s.idleWorkers.Add(-1)
-			s.runInvocation(inv)
-		case <-s.ctx.Done():
-			s.idleWorkers.Add(-1)
+		inv, ok := <-s.invQueue
+		s.idleWorkers.Add(-1)
+		if !ok {
 			return
 		}
+		s.runInvocation(inv)
 	}
 }
 
 func (s *Session) runInvocation(inv *invocation) {
 	if s.ctx.Err() != nil {
-		inv.cancel()
+		inv.ctx.cancel()
 		return
 	}
 	var (
@@ -273,7 +271,7 @@ func (s *Session) callHandler(inv *invocation) (res *Result, err error, panicked
 			res, err, panicked = nil, nil, true
 		}
 	}()
-	res, err = inv.handler(inv.ctx, &inv.pub)
+	res, err = inv.handler(&inv.ctx, &inv.pub)
 	return res, err, false
 }
 
@@ -291,7 +289,7 @@ func (inv *invocation) finish(res *Result, err error, panicked bool) {
 	}
 	interrupted, mode, st, overflow := inv.interrupted, inv.mode, s.state, inv.overflow
 	s.mu.Unlock()
-	inv.cancel()
+	inv.ctx.cancel()
 
 	inv.sendMu.Lock()
 	defer inv.sendMu.Unlock()
@@ -301,15 +299,18 @@ func (inv *invocation) finish(res *Result, err error, panicked bool) {
 	}
 	var msg protocol.Message
 	req := inv.pub.Request
-	var werr *Error
 	switch {
+	case res != nil && err == nil && !panicked && !overflow:
+		// Options nil (written as {}) unless passthru keys are copied.
+		msg = &protocol.Yield{Request: req, Options: protocol.CopyPassthru(nil, res.Details), Args: res.Args, Kwargs: res.Kwargs}
 	case overflow:
 		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
 			URI: s.cfg.ErrorURI, Args: protocol.List{fmt.Sprintf("more than %d input chunks waiting for the handler", s.cfg.EventQueueSize)}}
 	case panicked:
 		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
 			URI: s.cfg.ErrorURI, Args: protocol.List{"handler panicked"}}
-	case err != nil && errors.As(err, &werr):
+	case err != nil && asError(err) != nil:
+		werr := asError(err)
 		uri := werr.URI
 		if uri == "" {
 			uri = s.cfg.ErrorURI
@@ -322,14 +323,23 @@ func (inv *invocation) finish(res *Result, err error, panicked bool) {
 	case err != nil:
 		msg = &protocol.Error{RequestType: protocol.CodeInvocation, Request: req, Details: protocol.Dict{},
 			URI: s.cfg.ErrorURI, Args: protocol.List{err.Error()}}
-	case res == nil:
-		msg = &protocol.Yield{Request: req, Options: protocol.Dict{}}
-	default:
-		msg = &protocol.Yield{Request: req, Options: protocol.CopyPassthru(protocol.Dict{}, res.Details), Args: res.Args, Kwargs: res.Kwargs}
+	default: // no result
+		msg = &protocol.Yield{Request: req}
 	}
 	if err := s.peer.Send(s.ctx, msg); err != nil {
 		s.log.Debug("sending invocation reply failed", "request", req, "error", err)
 	}
+}
+
+// asError returns the *Error in err's chain, or nil. (A function of its
+// own: the variable errors.As fills escapes, and would be allocated for
+// every invocation.)
+func asError(err error) *Error {
+	var werr *Error
+	if errors.As(err, &werr) {
+		return werr
+	}
+	return nil
 }
 
 func (inv *invocation) progress(args protocol.List, kwargs protocol.Dict) error {
@@ -359,4 +369,79 @@ func (inv *invocation) progress(args protocol.List, kwargs protocol.Dict) error 
 		return fmt.Errorf("session: progress: %w", err)
 	}
 	return nil
+}
+
+// invCtx is an invocation's context, cancelled by INTERRUPT, by the end of
+// the session, or once the handler has returned: context.WithCancel
+// without its allocations (its Done channel is made only when asked for).
+// A context derived from it is cancelled through AfterFunc, as the context
+// package does for a parent that has that method, without a goroutine.
+type invCtx struct {
+	mu     sync.Mutex
+	done   chan struct{}
+	err    error
+	afters []*func() // run by cancel
+}
+
+func (c *invCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *invCtx) Value(any) any               { return nil }
+
+func (c *invCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.err != nil {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+func (c *invCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *invCtx) cancel() {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
+	afters := c.afters
+	c.afters = nil
+	c.mu.Unlock()
+	for _, f := range afters {
+		(*f)()
+	}
+}
+
+// AfterFunc arranges for f to run once c is cancelled (at once, on a
+// goroutine of its own, if it is already) and returns a function that
+// stops that, reporting whether it did.
+func (c *invCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	p := &f
+	c.afters = append(c.afters, p)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		i := slices.Index(c.afters, p)
+		if i < 0 {
+			return false
+		}
+		c.afters = slices.Delete(c.afters, i, i+1)
+		return true
+	}
 }

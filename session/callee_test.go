@@ -75,8 +75,9 @@ func TestInvocationReplies(t *testing.T) {
 		proc string
 		want protocol.Message
 	}{
-		{"com.app.ok", &protocol.Yield{Options: protocol.Dict{}, Args: protocol.List{"a"}, Kwargs: protocol.Dict{"k": "v"}}},
-		{"com.app.nil", &protocol.Yield{Options: protocol.Dict{}}},
+		// Options nil: no options, written as {}.
+		{"com.app.ok", &protocol.Yield{Args: protocol.List{"a"}, Kwargs: protocol.Dict{"k": "v"}}},
+		{"com.app.nil", &protocol.Yield{}},
 		{"com.app.wamp", &protocol.Error{RequestType: protocol.CodeInvocation, Details: protocol.Dict{}, URI: "com.app.error.bad",
 			Args: protocol.List{"bad thing"}, Kwargs: protocol.Dict{"code": int64(7)}}},
 		{"com.app.plain", &protocol.Error{RequestType: protocol.CodeInvocation, Details: protocol.Dict{},

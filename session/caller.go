@@ -25,15 +25,17 @@ func (s *Session) Call(ctx context.Context, procedure string, args protocol.List
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("session: call %s: %w", procedure, err)
 	}
-	if args, kwargs, err = s.passthruPayload(st, protocol.RoleDealer, "call "+procedure, args, kwargs); err != nil {
+	if args, kwargs, err = s.passthruPayload(st, protocol.RoleDealer, "call", procedure, args, kwargs); err != nil {
 		return nil, err
 	}
-	p := newPending(protocol.CodeCall)
+	p := s.newCallPending()
 	p.wantProgress = st.progress != nil
 	ctx, cancel := withTimeout(ctx, st.timeout)
 	defer cancel()
+	// Options: nil (no options) is written as {}. p is not recycled when
+	// the request could not be sent: shutdown may have it.
 	id, err := s.sendRequest(ctx, protocol.CodeCall, p, func(id protocol.ID) protocol.Message {
-		return &protocol.Call{Request: id, Options: wireOptions(st.wire), Procedure: procedure, Args: args, Kwargs: kwargs}
+		return &protocol.Call{Request: id, Options: st.wire, Procedure: procedure, Args: args, Kwargs: kwargs}
 	})
 	if err != nil {
 		return nil, err
@@ -41,6 +43,7 @@ func (s *Session) Call(ctx context.Context, procedure string, args protocol.List
 	reply, err := s.await(ctx, id, p, st.progress, func() {
 		s.sendCancel(id, st.cancelMode)
 	}, "call", procedure)
+	s.release(p)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +80,7 @@ func (s *Session) Publish(ctx context.Context, topic string, args protocol.List,
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("session: publish %s: %w", topic, err)
 	}
-	if args, kwargs, err = s.passthruPayload(st, protocol.RoleBroker, "publish "+topic, args, kwargs); err != nil {
+	if args, kwargs, err = s.passthruPayload(st, protocol.RoleBroker, "publish", topic, args, kwargs); err != nil {
 		return err
 	}
 	var p *pendingReq
@@ -86,7 +89,7 @@ func (s *Session) Publish(ctx context.Context, topic string, args protocol.List,
 	}
 	sctx, cancel := withTimeout(ctx, st.timeout)
 	id, err := s.sendRequest(sctx, protocol.CodePublish, p, func(id protocol.ID) protocol.Message {
-		return &protocol.Publish{Request: id, Options: wireOptions(st.wire), Topic: topic, Args: args, Kwargs: kwargs}
+		return &protocol.Publish{Request: id, Options: st.wire, Topic: topic, Args: args, Kwargs: kwargs}
 	})
 	cancel()
 	if err != nil {
@@ -110,16 +113,17 @@ func (s *Session) awaitSimple(ctx context.Context, id protocol.ID, p *pendingReq
 // passthruPayload returns the payload of a request sent with the Passthru
 // option (or args and kwargs unchanged without it), after checking that the
 // router announced the feature for role.
-func (s *Session) passthruPayload(st *reqSettings, role, what string, args protocol.List, kwargs protocol.Dict) (protocol.List, protocol.Dict, error) {
+// op and uri name the request in errors ("call", "com.x").
+func (s *Session) passthruPayload(st *reqSettings, role, op, uri string, args protocol.List, kwargs protocol.Dict) (protocol.List, protocol.Dict, error) {
 	p := st.passthru
 	if p == nil {
 		return args, kwargs, nil
 	}
 	if args != nil || kwargs != nil {
-		return nil, nil, fmt.Errorf("session: %s: with the Passthru option the payload is the only argument: pass nil args and kwargs", what)
+		return nil, nil, fmt.Errorf("session: %s %s: with the Passthru option the payload is the only argument: pass nil args and kwargs", op, uri)
 	}
 	if !p.Autobahn && !protocol.HasFeature(s.info.Details, role, protocol.FeaturePayloadPassthruMode) {
-		return nil, nil, fmt.Errorf("session: %s: the router does not announce payload_passthru_mode: %w", what, ErrFeatureNotSupported)
+		return nil, nil, fmt.Errorf("session: %s %s: the router does not announce payload_passthru_mode: %w", op, uri, ErrFeatureNotSupported)
 	}
 	_, payload := p.Apply(nil)
 	return payload, nil, nil

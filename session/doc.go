@@ -16,7 +16,10 @@
 // only for room in the connection's outbox, never for another request's
 // write, and a context that ends fails that request alone (the connection
 // stays open). Messages the reader itself sends (ABORT, GOODBYE replies,
-// refused invocations) and CANCEL are queued without waiting. Handlers
+// refused invocations) and CANCEL are queued without waiting. While the
+// reader dispatches the messages already received, writes are held
+// (transport.NetPeer.HoldWrites): the answers of the callers and workers it
+// wakes go out together once it returns to the socket. Handlers
 // ([Handler], [EventHandler], progress callbacks, revocation callbacks) run
 // on other goroutines and may call back into the session without
 // deadlocking. (Close waits for running handlers, so a handler that calls

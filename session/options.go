@@ -43,7 +43,8 @@ type Option struct {
 	local *local // set by Local
 }
 
-// reqSettings is what the options of one request produce.
+// reqSettings is what the options of one request produce, built by
+// buildSettings and read-only afterwards.
 type reqSettings struct {
 	wire        protocol.Dict // Options dict sent on the wire
 	timeout     time.Duration
@@ -67,7 +68,14 @@ func (s *reqSettings) set(k string, v any) {
 	s.wire[k] = v
 }
 
+// noSettings are the settings of a request without options. Settings are
+// never modified once built, so requests share it.
+var noSettings = &reqSettings{cancelMode: "killnowait"}
+
 func buildSettings(kind reqKind, opts []Option) (*reqSettings, error) {
+	if len(opts) == 0 {
+		return noSettings, nil
+	}
 	st := &reqSettings{cancelMode: "killnowait"}
 	for _, o := range opts {
 		if o.apply == nil {

@@ -12,6 +12,7 @@ import (
 // code: replies go to pending requests, invocations to the worker queue,
 // events to per-subscription queues.
 func (s *Session) readLoop() {
+	np, _ := s.peer.(transport.NetPeer)
 	for {
 		m, err := s.peer.Recv(s.ctx)
 		if err != nil {
@@ -38,6 +39,12 @@ func (s *Session) readLoop() {
 			if p.awaiting.Load() && p.awaiting.CompareAndSwap(true, false) {
 				p.answered()
 			}
+		}
+		if np != nil {
+			// What the goroutines this message wakes (a caller, a worker)
+			// send goes out with the answers to the other messages already
+			// received, in one write.
+			np.HoldWrites()
 		}
 		if !s.dispatch(m) {
 			return

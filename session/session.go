@@ -71,10 +71,11 @@ type Session struct {
 	// could not be queued gives its id back.
 	seq chan struct{}
 
-	invQueue    chan *invocation // invocations waiting for a worker
+	invQueue    chan *invocation // invocations waiting for a worker; closed by shutdown under mu
 	idleWorkers atomic.Int64     // workers waiting on invQueue
 	lastRecv    atomic.Int64     // mono() of the last message read (keep-alive evidence)
 	probe       *probe           // WAMP-level keep-alive, set by start or nil
+	reqPool     sync.Pool        // of *pendingReq, for calls (newCallPending)
 
 	mu        sync.Mutex
 	state     sessionState
@@ -120,6 +121,37 @@ func newPending(kind protocol.Code) *pendingReq {
 	p := &pendingReq{kind: kind, notify: make(chan struct{}, 1)}
 	p.items = p.first[:0]
 	return p
+}
+
+// newCallPending is newPending for a call, recycled through the session's
+// pool (one per session: the notify channel must stay among the session's
+// goroutines, as testing/synctest requires).
+func (s *Session) newCallPending() *pendingReq {
+	p, _ := s.reqPool.Get().(*pendingReq)
+	if p == nil {
+		return newPending(protocol.CodeCall)
+	}
+	p.kind = protocol.CodeCall
+	p.items = p.first[:0]
+	return p
+}
+
+// release recycles p once nobody can push to it any more: its request
+// completed (the final push was taken) or was abandoned while still
+// pending. A request that receives progressive results is not recycled: the
+// reader pushes those outside s.mu, so one may race with the abandonment.
+func (s *Session) release(p *pendingReq) {
+	if p.wantProgress || p.reg != nil || p.sub != nil {
+		return
+	}
+	select {
+	case <-p.notify:
+	default:
+	}
+	p.first = [1]replyItem{}
+	p.items = nil
+	p.kind = 0
+	s.reqPool.Put(p)
 }
 
 func (p *pendingReq) push(it replyItem) {
@@ -453,10 +485,18 @@ func (s *Session) shutdown(err error) {
 	s.regs = nil
 	s.abandoned = nil
 	s.abOrder = nil
+	invs := make([]*invocation, 0, len(s.invs))
+	for _, inv := range s.invs {
+		invs = append(invs, inv)
+	}
+	close(s.invQueue) // the reader queues under s.mu, and not once closed
 	s.checkIdleLocked()
 	s.mu.Unlock()
 
 	s.cancel()
+	for _, inv := range invs {
+		inv.ctx.cancel()
+	}
 	if s.probe != nil {
 		s.probe.stop()
 	}

@@ -75,7 +75,7 @@ func (s *Session) CallStream(ctx context.Context, procedure string, opts ...Opti
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("session: call stream %s: %w", procedure, err)
 	}
-	if _, _, err := s.passthruPayload(st, protocol.RoleDealer, "call stream "+procedure, nil, nil); err != nil {
+	if _, _, err := s.passthruPayload(st, protocol.RoleDealer, "call stream", procedure, nil, nil); err != nil {
 		return nil, err
 	}
 	p := newPending(protocol.CodeCall)
@@ -244,6 +244,6 @@ func (inv *Invocation) Recv(ctx context.Context) (*Chunk, error) {
 			return nil, io.EOF
 		default:
 		}
-		return nil, fmt.Errorf("session: recv: invocation interrupted: %w", context.Cause(in.ctx))
+		return nil, fmt.Errorf("session: recv: invocation interrupted: %w", context.Cause(&in.ctx))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,11 +20,16 @@ const closeGrace = time.Second
 // wire is what a transport (RawSocket, WebSocket) adds to core.
 type wire interface {
 	// readMessage reads the next data message. It runs on the Recv
-	// goroutine and may return errInterrupted (see interrupter).
+	// goroutine and may return errInterrupted (see interrupter). The bytes
+	// may belong to the reader: they are valid until recycle.
 	readMessage() ([]byte, error)
-	// push queues one encoded message in the outbox; the caller holds
+	// recycle tells the reader that the message readMessage returned last
+	// has been decoded.
+	recycle()
+	// push queues one encoded message in the outbox, copying b if
+	// copyIt (else b stays unchanged until written); the caller holds
 	// core.sendMu.
-	push(b []byte) error
+	push(b []byte, copyIt bool) error
 	// queuePing queues a keep-alive ping and returns the outbox offset at
 	// its end.
 	queuePing() int64
@@ -57,9 +63,11 @@ type core struct {
 	out       *outbox
 	intr      interrupter
 	traffic   traffic
-	reading   atomic.Int32 // a Recv is reading the socket
-	preAuth   atomic.Bool  // the pre-authentication size limit applies
-	slot      *addrSlot    // the connection's place in an AddressLimit, or nil
+	reading   atomic.Int32    // a Recv is reading the socket
+	preAuth   atomic.Bool     // the pre-authentication size limit applies
+	slot      *addrSlot       // the connection's place in an AddressLimit, or nil
+	held      atomic.Int32    // messages the reader took since it held writes
+	armed     context.Context // the context intr was armed with last (owned by the Recv goroutine)
 
 	sendMu sync.Mutex
 
@@ -115,6 +123,7 @@ func (c *core) finish(cause error) {
 	defer close(c.ended)
 	var ka *keepAliveError
 	graceful := !errors.As(cause, &ka) && !errors.Is(cause, errWrite)
+	c.out.release()
 	c.w.shutdown(cause, graceful)
 	if graceful {
 		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
@@ -160,7 +169,13 @@ func (c *core) Recv(ctx context.Context) (protocol.Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c.intr.arm(ctx)
+	if c.held.Load() >= holdAhead {
+		c.releaseHeld()
+	}
+	if ctx != c.armed {
+		c.intr.arm(ctx)
+		c.armed = ctx
+	}
 	c.reading.Add(1)
 	b, err := c.w.readMessage()
 	for errors.Is(err, errInterrupted) && !c.closing.Load() && ctx.Err() == nil {
@@ -178,7 +193,9 @@ func (c *core) Recv(ctx context.Context) (protocol.Message, error) {
 		c.fail(err)
 		return nil, c.closedErr()
 	}
-	return c.decode(b)
+	m, err := c.decode(b) // the message keeps nothing of b
+	c.w.recycle()
+	return m, err
 }
 
 func (c *core) decode(b []byte) (protocol.Message, error) {
@@ -190,20 +207,59 @@ func (c *core) decode(b []byte) (protocol.Message, error) {
 	return m, nil
 }
 
-// encode serializes m for sending.
-func (c *core) encode(m protocol.Message) ([]byte, error) {
-	if m == nil || unshare(m) == nil {
-		return nil, errNilMessage
-	}
-	b, err := marshal(c.ser, m)
-	if err != nil {
-		return nil, fmt.Errorf("transport: cannot encode %s as %s: %w", codeOf(m), c.ser.Name(), err)
-	}
-	if len(b) > c.sendLimit {
-		return nil, &MessageTooBigError{Size: len(b), Limit: c.sendLimit}
-	}
-	return b, nil
+// encoded is a message encoded for sending. Its bytes are in a pooled
+// scratch buffer (buf not nil), which the outbox copies (one copy, no
+// allocation) and release gives back, or they are the message's own (a
+// shared encoding, or one big enough to be queued by reference).
+type encoded struct {
+	b   []byte
+	buf *[]byte
 }
+
+// maxScratch is the largest scratch buffer kept for reuse.
+const maxScratch = copyAbove
+
+var scratchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// release gives the scratch buffer back, once the outbox has the bytes.
+func (e encoded) release() {
+	if e.buf != nil && cap(e.b) <= maxScratch {
+		*e.buf = e.b[:0]
+		scratchBufs.Put(e.buf)
+	}
+}
+
+// encode serializes m for sending.
+func (c *core) encode(m protocol.Message) (encoded, error) {
+	if m == nil || unshare(m) == nil {
+		return encoded{}, errNilMessage
+	}
+	var e encoded
+	var err error
+	if _, shared := m.(*Shared); shared {
+		e.b, err = marshal(c.ser, m)
+	} else {
+		e.buf = scratchBufs.Get().(*[]byte)
+		e.b, err = protocol.AppendMarshal(c.ser, (*e.buf)[:0], m)
+		if err == nil && len(e.b) >= copyAbove {
+			// Queued by reference: the bytes are the message's own
+			// now, and the scratch buffer is not reused.
+			e.buf = nil
+		}
+	}
+	if err != nil {
+		e.release()
+		return encoded{}, fmt.Errorf("transport: cannot encode %s as %s: %w", codeOf(m), c.ser.Name(), err)
+	}
+	if len(e.b) > c.sendLimit {
+		e.release()
+		return encoded{}, &MessageTooBigError{Size: len(e.b), Limit: c.sendLimit}
+	}
+	return e, nil
+}
+
+// push queues e (the caller holds sendMu).
+func (c *core) push(e encoded) error { return c.w.push(e.b, e.buf != nil) }
 
 // Send encodes m, waits (bounded by ctx, the connection staying open) until
 // the outbox has room, and queues m; the write itself never blocks the
@@ -218,11 +274,12 @@ func (c *core) Send(ctx context.Context, m protocol.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	b, err := c.encode(m)
+	e, err := c.encode(m)
 	if err != nil {
 		return err
 	}
-	if err := c.out.room(ctx, len(b), c.closedErr); err != nil {
+	defer e.release()
+	if err := c.out.room(ctx, len(e.b), c.closedErr); err != nil {
 		return err
 	}
 	c.sendMu.Lock()
@@ -230,7 +287,7 @@ func (c *core) Send(ctx context.Context, m protocol.Message) error {
 		c.sendMu.Unlock()
 		return c.closedErr()
 	}
-	err = c.w.push(b)
+	err = c.push(e)
 	c.sendMu.Unlock()
 	if err != nil {
 		return err
@@ -251,15 +308,18 @@ func (c *core) Enqueue(msgs []protocol.Message) (int, error) {
 	c.sendMu.Lock()
 	c.out.cork()
 	for _, m := range msgs {
-		var b []byte
-		if b, err = c.encode(m); err != nil {
+		var e encoded
+		if e, err = c.encode(m); err != nil {
 			break
 		}
 		if c.closing.Load() {
+			e.release()
 			err = ErrClosed
 			break
 		}
-		if err = c.w.push(b); err != nil {
+		err = c.push(e)
+		e.release()
+		if err != nil {
 			break
 		}
 		n++
@@ -283,6 +343,27 @@ func (c *core) Backlog() (int, time.Duration) { return c.out.backlog() }
 // WaitBacklog implements NetPeer.
 func (c *core) WaitBacklog(ctx context.Context, n int) error {
 	return c.out.wait(ctx, n, c.closedErr)
+}
+
+// holdAhead bounds how many messages the reader may take while holding
+// writes (NetPeer.HoldWrites) before Recv writes what it held.
+const holdAhead = 64
+
+// HoldWrites implements NetPeer.
+func (c *core) HoldWrites() {
+	if !c.closing.Load() {
+		c.held.Add(1)
+		c.out.hold()
+	}
+}
+
+// releaseHeld writes what the reader held, after yielding once so that the
+// goroutines woken by the messages it dispatched run first and queue their
+// answers, which then go out with the rest.
+func (c *core) releaseHeld() {
+	c.held.Store(0)
+	runtime.Gosched()
+	c.out.release()
 }
 
 // Buffered implements NetPeer.
@@ -323,16 +404,17 @@ func (c *core) Drop(last protocol.Message, why error) {
 	if why == nil {
 		why = errors.New("transport: connection dropped")
 	}
-	var b []byte
+	var e encoded
 	if last != nil {
-		b, _ = c.encode(last)
+		e, _ = c.encode(last)
+		defer e.release()
 	}
 	c.sendMu.Lock()
 	c.out.mu.Lock()
 	c.out.discardUnstartedLocked()
 	c.out.mu.Unlock()
-	if b != nil && !c.closing.Load() {
-		_ = c.w.push(b)
+	if e.b != nil && !c.closing.Load() {
+		_ = c.push(e)
 	}
 	c.sendMu.Unlock()
 	c.out.flush()

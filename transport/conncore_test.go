@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
@@ -57,11 +58,11 @@ func TestRecvContextResumesRawSocketFrame(t *testing.T) {
 	}
 }
 
-// TestRecvContextWebSocketMessageStarted: a WebSocket message that has
-// begun to arrive is read to its end even if the Recv context ends
-// meanwhile (coder/websocket cannot resume inside a message); between
-// messages the context interrupts and the connection stays usable.
-func TestRecvContextWebSocketMessageStarted(t *testing.T) {
+// TestRecvContextResumesWebSocketFrame: a Recv whose context ends in the
+// middle of a WebSocket frame returns the context's error; the next Recv
+// picks the frame up where it stopped. Between messages too, the context
+// interrupts and the connection stays usable.
+func TestRecvContextResumesWebSocketFrame(t *testing.T) {
 	checkLeaks(t)
 	second := make(chan struct{})
 	var wg sync.WaitGroup
@@ -94,20 +95,23 @@ func TestRecvContextWebSocketMessageStarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	go func() {
-		time.Sleep(200 * time.Millisecond)
-		close(second)
-	}()
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	m, err := p.Recv(short)
-	cancel()
+	for i := 0; i < 3; i++ {
+		short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+		_, err = p.Recv(short)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrClosed) {
+			t.Fatalf("Recv with short ctx inside a frame = %v, want plain DeadlineExceeded", err)
+		}
+	}
+	close(second)
+	m, err := p.Recv(ctx)
 	if err != nil {
-		t.Fatalf("Recv of a message already arriving = %v", err)
+		t.Fatalf("Recv of the rest of the message = %v", err)
 	}
 	if c, ok := m.(*protocol.Call); !ok || c.Request != 3 {
 		t.Fatalf("Recv = %v", m)
 	}
-	short, cancel = context.WithTimeout(ctx, 50*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	_, err = p.Recv(short)
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrClosed) {
@@ -412,5 +416,136 @@ func TestAddressLimit(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+	}
+}
+
+// TestHoldWrites: messages queued while the reader holds writes are not
+// written until it reads from the socket again (or the connection
+// closes); then they all arrive, in order.
+func TestHoldWrites(t *testing.T) {
+	for _, scheme := range []string{"tcp", "ws"} {
+		for _, closeFirst := range []bool{false, true} {
+			name := scheme + "/read"
+			if closeFirst {
+				name = scheme + "/close"
+			}
+			t.Run(name, func(t *testing.T) {
+				checkLeaks(t)
+				got := make(chan protocol.ID, 16)
+				srv := startServer(t, scheme, ServerOptions{}, nil, func(p Peer) {
+					ctx := context.Background()
+					if err := p.Send(ctx, testCall(100)); err != nil {
+						return
+					}
+					for {
+						m, err := p.Recv(ctx)
+						if err != nil {
+							close(got)
+							return
+						}
+						got <- m.(*protocol.Call).Request
+					}
+				})
+				ctx := ctxT(t, 10*time.Second)
+				p, err := Dial(ctx, srv.url, DialOptions{Serializers: []protocol.Serializer{protocol.JSON}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.Close()
+				np := p.(NetPeer)
+				if _, err := p.Recv(ctx); err != nil {
+					t.Fatal(err)
+				}
+				np.HoldWrites()
+				_, out0 := p.(TrafficCounter).Traffic()
+				for i := range protocol.ID(10) {
+					if err := p.Send(ctx, testCall(i+1)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, out := p.(TrafficCounter).Traffic(); out != out0 {
+					t.Fatalf("%d bytes written while writes were held", out-out0)
+				}
+				recvDone := make(chan struct{})
+				if closeFirst {
+					close(recvDone)
+					p.Close()
+				} else {
+					go func() { // reads the socket, which writes what was held
+						defer close(recvDone)
+						p.Recv(ctx)
+					}()
+				}
+				for i := range protocol.ID(10) {
+					select {
+					case id := <-got:
+						if id != i+1 {
+							t.Fatalf("message %d has id %d", i+1, id)
+						}
+					case <-ctx.Done():
+						t.Fatalf("message %d never arrived", i+1)
+					}
+				}
+				p.Close()
+				<-recvDone
+			})
+		}
+	}
+}
+
+// TestPingsWithoutReading: a peer that sends pings and never reads our
+// pongs cannot make the outbox grow beyond its size (pongs are skipped
+// while it is full), on both transports.
+func TestPingsWithoutReading(t *testing.T) {
+	const pings, size = 20000, 1000 // 20 MB of pongs (as many in 125-octet WebSocket pings)
+	for _, scheme := range []string{"tcp", "ws"} {
+		t.Run(scheme, func(t *testing.T) {
+			checkLeaks(t)
+			backlog := make(chan int, 1)
+			ts := startServer(t, scheme, ServerOptions{}, nil, func(p Peer) {
+				// The data message after the pings: they are all answered.
+				if _, err := p.Recv(context.Background()); err != nil {
+					t.Errorf("server Recv: %v", err)
+				}
+				n, _ := p.(NetPeer).Backlog()
+				backlog <- n
+			})
+			payload := bytes.Repeat([]byte{'p'}, size)
+			call, _ := protocol.JSON.Marshal(testCall(1))
+			var stream []byte
+			var c net.Conn
+			if scheme == "tcp" {
+				var err error
+				if c, err = net.Dial("tcp", strings.TrimPrefix(ts.url, "tcp://")); err != nil {
+					t.Fatal(err)
+				}
+				c.Write([]byte{0x7F, 0xF1, 0, 0}) // JSON, 16 MiB
+				var reply [4]byte
+				if _, err := io.ReadFull(c, reply[:]); err != nil || reply[1]&0x0F != 1 {
+					t.Fatalf("handshake reply % x, %v", reply, err)
+				}
+				for range pings {
+					stream = append(stream, frameBytes(framePing, payload)...)
+				}
+				stream = append(stream, frameBytes(frameMessage, call)...)
+			} else {
+				c, _ = rawWSClient(t, ts.url, "wamp.2.json")
+				for i := range pings * size / 125 { // as many bytes of pongs
+
+					stream = append(stream, wsFrameBytes(0x89, payload[:125], true, uint32(i))...)
+				}
+				stream = append(stream, wsFrameBytes(0x81, call, true, 7)...)
+			}
+			defer c.Close()
+			go c.Write(stream) // never reads
+			select {
+			case n := <-backlog:
+				if n > sendBuffer+2*size {
+					t.Fatalf("backlog %d bytes after %d unread pongs, want at most about %d", n, pings, sendBuffer)
+				}
+			case <-ctxT(t, 20*time.Second).Done():
+				t.Fatal("the pings were not all read")
+			}
+		})
 	}
 }

@@ -64,7 +64,9 @@
 // either direction. Data arriving, bytes still draining on a slow link, or
 // nobody calling Recv (a reader busy elsewhere) all count as alive, so a busy
 // connection is never mistaken for a dead one. Pings are answered, and
-// answers received, by Recv: a connection must be read to stay alive.
+// answers received, by Recv: a connection must be read to stay alive. A
+// peer that pings without reading gets no answer while the connection's
+// outbox is full, rather than making it queue answers without bound.
 // WebSocket clients and servers ping from the start; RawSocket PINGs start
 // with DialOptions.RawSocketPing / ServerOptions.RawSocketPing or when the
 // session layer calls NetPeer.StartPing, because crossbar cannot parse a
@@ -89,10 +91,8 @@
 // the connection's own rules end (keep-alive, a broken socket). The context
 // of Recv bounds the wait for a message and never closes the connection: a
 // blocked read is interrupted by moving the socket's read deadline, and
-// resumes with the next Recv. RawSocket frames resume where they stopped; a
-// WebSocket read is interrupted only between messages, because
-// coder/websocket cannot resume inside one: a message that has begun to
-// arrive is read to its end (bounded by keep-alive). Passing the same
+// resumes with the next Recv: RawSocket and WebSocket frames resume where
+// they stopped, even in the middle of a message. Passing the same
 // long-lived context to every Recv costs nothing per call.
 //
 // # Ownership
@@ -100,11 +100,17 @@
 // No goroutine reads a connection on its own: the goroutine in Recv (the
 // session's or the router session's reader) reads the socket, decodes and
 // returns, and answers pings on the way. Read buffers come from a pool while
-// data flows; an idle connection keeps a 512-byte one.
+// data flows, and are given back when a read finds nothing more waiting;
+// an idle connection keeps a 256-byte one. A received message is decoded
+// where it lies in the read buffer when the buffer holds it whole, else
+// from a pooled buffer given back once it is decoded (the decoders keep
+// nothing of their input).
 //
 // Writes go through the connection's outbox, the one owner of the socket's
 // write side. Send and NetPeer.Enqueue encode the message on the caller's
-// goroutine, queue it, and write at once if nobody else is writing: on TCP
+// goroutine into a pooled buffer (protocol.AppendMarshal), copy it into the
+// outbox next to its frame header (a big message, or a shared one, is
+// queued by reference), and write at once if nobody else is writing: on TCP
 // and Unix sockets with a writev that never waits for the socket, so no
 // caller blocks on a slow peer. What the socket does not take at once is
 // written by a writer goroutine started for the purpose, which exits when
@@ -112,17 +118,34 @@
 // Messages queued while a write is in progress go out together in the next
 // one: writes coalesce, and NetPeer.Enqueue of a batch is one write.
 //
-// WebSocket: coder/websocket frames each message and flushes it to the
-// connection, which would be one system call per message. It is given a
-// net.Conn of ours on both sides (a custom dial whose response body we
-// replace, and the hijacked connection of the server) whose Write copies
-// the frame into the outbox; the outbox writes it with everything else
-// queued. Its Read feeds a tracker of frame boundaries, which is what lets
-// the Recv context interrupt a read between messages. We chose this over
-// forking coder/websocket or writing frames ourselves: coder/websocket
-// still does all WebSocket framing, masking, control frames and the close
-// handshake; we only decide when bytes meet the socket. The cost is one copy
-// of each outgoing frame.
+// A reader that hands what it receives to other goroutines (the session
+// layer: replies to waiting callers, invocations to workers) calls
+// NetPeer.HoldWrites after each message: what anyone queues from then on
+// waits until Recv next has to read from the socket (or has returned 64
+// messages since the hold began, or the connection ends). Before writing it
+// yields once (runtime.Gosched), so that the goroutines the reader woke run
+// first and queue their answers: a burst of received messages is answered
+// in one write instead of one per answer. The hold costs nothing when idle:
+// a lone message is answered as soon as the reader is back in Recv, which
+// it is the moment it has dispatched it.
+//
+// WebSocket: coder/websocket runs the opening handshake (on a net.Conn of
+// ours on both sides: a custom dial whose response body we replace, and the
+// hijacked connection of the server); after it the frames are ours (RFC
+// 6455 5, in wsframe.go): a data message is one frame queued in the outbox
+// (a server's payload by reference, a client's copied and masked with a
+// key from crypto/rand), a received one is read from the socket's buffer
+// (unmasked in place when it holds the frame whole), fragmented messages
+// are assembled, pings answered, and a close frame answered with ours.
+// Anything RFC 6455 forbids (reserved bits or opcodes, a frame masked the
+// wrong way, a fragmented or oversized control frame, an invalid close
+// status) ends the connection with close status 1002. We chose this over
+// letting coder/websocket frame and unframe: its reader and writer take
+// locks of their own, copy every message through their buffers and write
+// each message with a system call of its own, and its per-connection state
+// (about 2 KiB) is kept by every idle session; framing is the small and
+// hot part of the protocol, the handshake stays with a library made for
+// it.
 //
 // A *Shared message (Share) is encoded once per serializer whatever the
 // number of peers it is sent to; RawSocket peers then write the same bytes.

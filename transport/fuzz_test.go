@@ -3,9 +3,11 @@ package transport
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,21 +102,27 @@ func FuzzRawSocketFrameReader(f *testing.F) {
 			t.Fatal(err)
 		}
 		conn := &fakeConn{r: bytes.NewReader(data)}
-		p := newRawSocketPeer(conn, protocol.JSON, lims, 1<<24, false, nil)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for {
-			_, err := p.Recv(ctx)
-			if err == nil || (errors.Is(err, protocol.ErrInvalidMessage) && !errors.Is(err, ErrClosed)) {
-				continue
-			}
-			if !errors.Is(err, ErrClosed) {
-				t.Fatalf("peer ended with %v, want an error matching ErrClosed", err)
-			}
-			break
-		}
-		p.Close()
+		recvUntilClosed(t, newRawSocketPeer(conn, protocol.JSON, lims, 1<<24, false, nil))
 	})
+}
+
+// recvUntilClosed reads p until it ends, which must be with an error
+// matching ErrClosed, and closes it.
+func recvUntilClosed(t *testing.T, p Peer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	defer p.Close()
+	for {
+		_, err := p.Recv(ctx)
+		if err == nil || (errors.Is(err, protocol.ErrInvalidMessage) && !errors.Is(err, ErrClosed)) {
+			continue
+		}
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("peer ended with %v, want an error matching ErrClosed", err)
+		}
+		return
+	}
 }
 
 // FuzzRawSocketHandshake feeds arbitrary handshake octets to both parsers
@@ -213,6 +221,20 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// sameFrames fails the test unless the frames read with interruptions
+// (got) are those read without (want).
+func sameFrames[F comparable](t *testing.T, got, want []F) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d frames with interruptions, %d without", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("frame %d differs: %+v / %+v", i, got[i], want[i])
+		}
+	}
+}
+
 // FuzzFrameReaderResumes: a frame reader interrupted between any two reads
 // resumes where it stopped, so it yields the same frames as one reading
 // without interruption.
@@ -241,14 +263,7 @@ func FuzzFrameReaderResumes(f *testing.F) {
 		}
 		want, wantEnd := read(bytes.NewReader(data))
 		got, gotEnd := read(&chunkReader{data: data, sizes: sizes})
-		if len(got) != len(want) {
-			t.Fatalf("%d frames with interruptions, %d without", len(got), len(want))
-		}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("frame %d differs", i)
-			}
-		}
+		sameFrames(t, got, want)
 		// The end differs only in how much of a truncated frame was read.
 		if (wantEnd == errClosedByPeer.Error()) != (gotEnd == errClosedByPeer.Error()) {
 			t.Fatalf("ended with %q, want %q", gotEnd, wantEnd)
@@ -256,35 +271,131 @@ func FuzzFrameReaderResumes(f *testing.F) {
 	})
 }
 
-// FuzzFrameTracker: the WebSocket frame tracker reaches the same state
-// whether a stream is fed at once or in pieces, and never panics.
-func FuzzFrameTracker(f *testing.F) {
-	f.Add([]byte{0x81, 0x03, 'a', 'b', 'c'}, []byte{1})
-	f.Add([]byte{0x01, 0x01, 'a', 0x89, 0x00, 0x80, 0x01, 'b'}, []byte{2, 3})
-	f.Add([]byte{0x82, 0xFE, 0x00, 0x80, 1, 2, 3, 4}, []byte{0})
-	f.Add([]byte{0x82, 0x7F, 0, 0, 0, 0, 0, 0, 1, 0}, []byte{5})
-	f.Fuzz(func(t *testing.T, data, sizes []byte) {
-		var whole, pieces frameTracker
-		whole.feed(data)
-		rest := data
-		for len(rest) > 0 {
-			n := 1
-			if len(sizes) > 0 {
-				n = int(sizes[0])%16 + 1
-				sizes = sizes[1:]
+// wsFrameBytes encodes one WebSocket frame, masked with key when masked.
+func wsFrameBytes(b0 byte, payload []byte, masked bool, key uint32) []byte {
+	var f []byte
+	b1 := byte(0)
+	if masked {
+		b1 = 0x80
+	}
+	switch l := len(payload); {
+	case l <= 125:
+		f = append(f, b0, b1|byte(l))
+	case l <= 0xFFFF:
+		f = append(f, b0, b1|126, byte(l>>8), byte(l))
+	default:
+		f = append(f, b0, b1|127)
+		f = binary.BigEndian.AppendUint64(f, uint64(l))
+	}
+	if !masked {
+		return append(f, payload...)
+	}
+	f = binary.LittleEndian.AppendUint32(f, key)
+	start := len(f)
+	f = append(f, payload...)
+	maskBytes(f[start:], key)
+	return f
+}
+
+// newTestWSPeer is a WebSocket peer over conn without a handshake.
+func newTestWSPeer(conn net.Conn, client bool, maxSize int) *wsPeer {
+	lims, err := resolveLimits([]protocol.Serializer{protocol.JSON}, max(maxSize, 1), -1, 0, false, nil)
+	if err != nil {
+		panic(err)
+	}
+	p := &wsPeer{}
+	wc := &wsConn{Conn: conn, p: p}
+	p.wc = wc
+	wc.lr = newLazyReader(countingReader{r: conn, c: &p.core})
+	return newWSPeer(nil, wc, conn, conn, protocol.JSON, lims, client)
+}
+
+// FuzzWebSocketFrameReader feeds arbitrary bytes to the WebSocket frame
+// reader of a server (masked frames) or a client (unmasked): every frame it
+// accepts must keep its limits and re-encode to the bytes it consumed; then
+// to a whole peer, which must end with an error matching ErrClosed, never
+// panic or hang.
+func FuzzWebSocketFrameReader(f *testing.F) {
+	call, _ := protocol.JSON.Marshal(testCall(1))
+	f.Add(wsFrameBytes(0x81, call, true, 0x01020304), true, uint16(4096))
+	f.Add(wsFrameBytes(0x81, call, false, 0), false, uint16(4096))
+	f.Add(append(wsFrameBytes(0x01, call[:5], true, 7), wsFrameBytes(0x80, call[5:], true, 9)...), true, uint16(4096))
+	f.Add(append(wsFrameBytes(0x89, []byte("ping"), false, 0), wsFrameBytes(0x81, call, false, 0)...), false, uint16(512))
+	f.Add(wsFrameBytes(0x88, []byte{0x03, 0xE8, 'b', 'y', 'e'}, true, 5), true, uint16(512))
+	f.Add(wsFrameBytes(0x82, make([]byte, 300), false, 0), false, uint16(100))
+	f.Add([]byte{0x81, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}, true, uint16(512))
+	f.Fuzz(func(t *testing.T, data []byte, server bool, limit uint16) {
+		lim := int(limit)
+		fr := &wsFrameReader{r: bytes.NewReader(data), masked: server, limit: lim}
+		consumed := 0
+		for {
+			op, fin, payload, err := fr.next()
+			if err != nil {
+				if err.Error() == "" {
+					t.Fatal("empty error text")
+				}
+				break
 			}
-			n = min(n, len(rest))
-			pieces.feed(rest[:n])
-			rest = rest[n:]
-		}
-		if whole.boundary() != pieces.boundary() || whole.hn != pieces.hn || whole.left != pieces.left ||
-			whole.frag != pieces.frag || len(whole.msgs) != len(pieces.msgs) {
-			t.Fatalf("state differs: %+v / %+v", whole, pieces)
-		}
-		for i := range whole.msgs {
-			if whole.msgs[i] != pieces.msgs[i] {
-				t.Fatalf("message %d size %d / %d", i, whole.msgs[i], pieces.msgs[i])
+			switch {
+			case op >= wsClose && (len(payload) > 125 || !fin):
+				t.Fatalf("accepted control frame %d of %d octets, fin %v", op, len(payload), fin)
+			case op < wsClose && len(payload) > lim:
+				t.Fatalf("accepted %d octets over limit %d", len(payload), lim)
 			}
+			// Re-encode with the header's own length encoding and key.
+			h := data[consumed:]
+			hl := wsHeaderLen(h[0], h[1])
+			key := uint32(0)
+			if server {
+				key = binary.LittleEndian.Uint32(h[hl-4 : hl])
+			}
+			want := wsFrameBytes(h[0], payload, server, key)
+			got := data[consumed : consumed+hl+len(payload)]
+			if !bytes.Equal(got[len(got)-len(payload):], want[len(want)-len(payload):]) {
+				t.Fatalf("frame at %d: payload does not re-encode to its input", consumed)
+			}
+			consumed += hl + len(payload)
+			fr.recycle()
+		}
+
+		// The whole peer over the same input.
+		recvUntilClosed(t, newTestWSPeer(&fakeConn{r: bytes.NewReader(data)}, !server, lim))
+	})
+}
+
+// FuzzWebSocketFrameReaderResumes: a WebSocket frame reader interrupted
+// between any two reads resumes where it stopped, so it yields the same
+// frames as one reading without interruption.
+func FuzzWebSocketFrameReaderResumes(f *testing.F) {
+	call, _ := protocol.JSON.Marshal(testCall(1))
+	f.Add(wsFrameBytes(0x81, call, true, 0x0a0b0c0d), []byte{1, 2, 3}, true)
+	f.Add(append(wsFrameBytes(0x89, []byte("ping"), false, 0), wsFrameBytes(0x82, call, false, 0)...), []byte{0, 63, 5}, false)
+	f.Add(append(wsFrameBytes(0x01, call[:7], true, 1), wsFrameBytes(0x80, call[7:], true, 2)...), []byte{4}, true)
+	f.Fuzz(func(t *testing.T, data, sizes []byte, server bool) {
+		type frame struct {
+			op      byte
+			fin     bool
+			payload string
+		}
+		read := func(r io.Reader) (frames []frame, end string) {
+			fr := &wsFrameReader{r: r, masked: server, limit: 1 << 16}
+			for {
+				op, fin, payload, err := fr.next()
+				if errors.Is(err, errInterrupted) {
+					continue
+				}
+				if err != nil {
+					return frames, err.Error()
+				}
+				frames = append(frames, frame{op, fin, string(payload)})
+				fr.recycle()
+			}
+		}
+		want, wantEnd := read(bytes.NewReader(data))
+		got, gotEnd := read(&chunkReader{data: data, sizes: sizes})
+		sameFrames(t, got, want)
+		if strings.Contains(wantEnd, "protocol error") != strings.Contains(gotEnd, "protocol error") {
+			t.Fatalf("ended with %q, want %q", gotEnd, wantEnd)
 		}
 	})
 }

@@ -25,6 +25,15 @@ type NetPeer interface {
 	// it after WELCOME unless the router is crossbar, which drops a
 	// connection that sends it a RawSocket PING.
 	StartPing() bool
+	// HoldWrites makes the messages queued from now on (by Send and
+	// Enqueue, from any goroutine) wait until the connection's reader next
+	// reads from the socket, which is when Recv finds no complete message
+	// already received, or until the connection ends; they are then
+	// written together. A reader that hands received messages to other
+	// goroutines calls it before dispatching them, so that their answers
+	// go out in one write. Only the goroutine that calls Recv may call it,
+	// and it must call Recv again without waiting for anything else.
+	HoldWrites()
 	// Authenticated lifts the pre-authentication message size limit
 	// (ServerOptions.PreAuthMaxMessageSize) to MaxMessageSize and the
 	// connection out of its address's unauthenticated count. The session

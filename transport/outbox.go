@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"net"
 	"sync"
@@ -56,16 +57,18 @@ type outbox struct {
 	q       [][]byte // chunks to write; q[head][off:] is next
 	head    int
 	off     int
-	pending int     // bytes in q not yet written
-	flying  int     // bytes handed to the write in progress
-	enq     int64   // bytes ever queued
-	sent    int64   // bytes ever written
-	ends    []int64 // enq at the end of each queued message not yet fully written
-	lastEnd int64   // the last message end already written
-	cbuf    *[]byte // copy buffer (pooled); chunks may point into it
+	pending int          // bytes in q not yet written
+	queued  atomic.Int64 // pending, for reading without mu (room)
+	flying  int          // bytes handed to the write in progress
+	enq     int64        // bytes ever queued
+	sent    int64        // bytes ever written
+	ends    []int64      // enq at the end of each queued message not yet fully written
+	lastEnd int64        // the last message end already written
+	cbuf    *[]byte      // copy buffer (pooled); chunks may point into it
 	writing bool
 	corked  int
-	since   int64 // unix nanoseconds: last progress, or when the queue filled
+	held    atomic.Bool // writes wait for release (read without mu, written under it)
+	since   int64       // unix nanoseconds: last progress, or when the queue filled
 	wake    chan struct{}
 	waiters int
 	closed  bool
@@ -97,6 +100,7 @@ func (o *outbox) addLocked(b []byte, copyIt bool) {
 		o.since = time.Now().UnixNano()
 	}
 	o.pending += len(b)
+	o.queued.Store(int64(o.pending))
 	o.enq += int64(len(b))
 	if !copyIt && !o.copyAll {
 		o.q = append(o.q, b)
@@ -132,6 +136,29 @@ func (o *outbox) addLocked(b []byte, copyIt bool) {
 	o.q = append(o.q, chunk)
 }
 
+// addMaskedLocked queues a copy of b masked with key (RFC 6455 5.3, the
+// key's octets in little-endian order).
+func (o *outbox) addMaskedLocked(b []byte, key uint32) {
+	if len(b) == 0 {
+		return
+	}
+	o.addLocked(b, true)
+	last := o.q[len(o.q)-1] // the copy is its end
+	maskBytes(last[len(last)-len(b):], key)
+}
+
+// maskBytes XORs b with the 4-octet key repeated, eight octets at a time.
+func maskBytes(b []byte, key uint32) {
+	k := uint64(key) | uint64(key)<<32
+	for len(b) >= 8 {
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k)
+		b = b[8:]
+	}
+	for i := range b {
+		b[i] ^= byte(key >> (8 * (i % 4)))
+	}
+}
+
 // endLocked marks the end of a message (a point where the stream may be cut).
 func (o *outbox) endLocked() { o.ends = append(o.ends, o.enq) }
 
@@ -148,11 +175,34 @@ func (o *outbox) uncork() {
 	o.mu.Unlock()
 }
 
+// hold makes flush leave what is queued until release.
+func (o *outbox) hold() {
+	if o.held.Load() {
+		return // held already (only the reader holds and releases)
+	}
+	o.mu.Lock()
+	if !o.closed {
+		o.held.Store(true)
+	}
+	o.mu.Unlock()
+}
+
+// release ends a hold and writes what it held.
+func (o *outbox) release() {
+	o.mu.Lock()
+	was := o.held.Load()
+	o.held.Store(false)
+	o.mu.Unlock()
+	if was {
+		o.flush()
+	}
+}
+
 // flush writes what is queued if nobody else is writing. It never waits for
 // the socket.
 func (o *outbox) flush() {
 	o.mu.Lock()
-	if o.writing || o.corked > 0 || o.pending == 0 || o.closed {
+	if o.writing || o.corked > 0 || o.pending == 0 || o.closed || o.held.Load() {
 		o.mu.Unlock()
 		return
 	}
@@ -260,6 +310,7 @@ func (o *outbox) advanceLocked(n int) {
 	}
 	o.sent += int64(n)
 	o.pending -= n
+	o.queued.Store(int64(o.pending))
 	o.since = time.Now().UnixNano()
 	for n > 0 {
 		rest := len(o.q[o.head]) - o.off
@@ -360,11 +411,8 @@ func (o *outbox) wait(ctx context.Context, n int, closedErr func() error) error 
 // queue is empty or holds less than sendBuffer bytes with it.
 func (o *outbox) room(ctx context.Context, n int, closedErr func() error) error {
 	limit := max(sendBuffer-n, 0)
-	o.mu.Lock()
-	ok := o.pending == 0 || o.pending <= limit
-	o.mu.Unlock()
-	if ok {
-		return nil
+	if q := o.queued.Load(); q == 0 || q <= int64(limit) {
+		return nil // without the lock: a send that just fit is not refused
 	}
 	return o.wait(ctx, limit, closedErr)
 }
@@ -409,6 +457,7 @@ func (o *outbox) discardUnstartedLocked() {
 	o.q = o.q[:i]
 	o.enq -= int64(o.pending - keep)
 	o.pending = keep
+	o.queued.Store(int64(keep))
 	i = 0
 	for i < len(o.ends) && o.ends[i] <= o.enq {
 		i++
@@ -432,6 +481,7 @@ func (o *outbox) close(err error) {
 	o.err = err
 	clear(o.q)
 	o.q, o.head, o.off, o.pending = nil, 0, 0, 0
+	o.queued.Store(0)
 	o.ends = nil
 	if o.wake != nil {
 		close(o.wake)

@@ -130,12 +130,25 @@ var errClosedByPeer = fmt.Errorf("%w by peer", ErrClosed)
 type frameReader struct {
 	r     io.Reader
 	limit int // largest payload accepted
+	// lr, if set, is the buffer under r: a payload it holds whole is
+	// returned in place, without a copy.
+	lr *lazyReader
 
 	hdr     [4]byte
 	hn      int // header octets read
 	typ     byte
 	size    int // payload size, once the header is complete
 	payload []byte
+	pooled  *[]byte // payload's buffer, from msgBufs, until recycle
+}
+
+// recycle gives back the pooled buffer of the last payload returned, which
+// must not be used any more.
+func (f *frameReader) recycle() {
+	if f.pooled != nil && f.payload == nil {
+		msgBufs.Put(f.pooled)
+		f.pooled = nil
+	}
 }
 
 // next reads one frame.
@@ -164,13 +177,22 @@ func (f *frameReader) next() (typ byte, payload []byte, err error) {
 				return 0, nil, &MessageTooBigError{Size: size, Limit: f.limit, Received: true}
 			}
 			f.typ, f.size, f.payload = typ, size, nil
+			if f.lr != nil && f.lr.buffered() >= size {
+				f.hn = 0
+				return typ, f.lr.take(size), nil
+			}
 		}
 	}
 	// Grow the buffer as bytes arrive, so that a peer announcing a large
 	// frame and sending nothing cannot make us allocate the whole of it.
 	const step = 64 << 10
 	if f.payload == nil {
-		f.payload = make([]byte, 0, min(f.size, step))
+		if f.size <= msgBufSize {
+			f.pooled = msgBufs.Get().(*[]byte)
+			f.payload = (*f.pooled)[:0]
+		} else {
+			f.payload = make([]byte, 0, min(f.size, step))
+		}
 	}
 	for len(f.payload) < f.size {
 		if len(f.payload) == cap(f.payload) {
@@ -206,8 +228,8 @@ func newRawSocketPeer(conn net.Conn, ser protocol.Serializer, lim limits, sendLi
 	p := &rawSocketPeer{}
 	p.slot = slot
 	p.init("rawsocket", p, conn, ser, lim, min(sendLimit, lim.maxSize), recvLimit, conn)
-	p.lr = newLazyReader(countingReader{r: conn, t: &p.traffic})
-	p.fr = frameReader{r: rawSocketSource{p}}
+	p.lr = newLazyReader(countingReader{r: conn, c: &p.core})
+	p.fr = frameReader{r: rawSocketSource{p}, lr: p.lr}
 	if ping {
 		p.StartPing()
 	}
@@ -247,10 +269,18 @@ func (p *rawSocketPeer) readMessage() ([]byte, error) {
 		case frameMessage:
 			return payload, nil
 		case framePing:
-			// Answer at once, echoing the payload.
+			// Answer at once, echoing the payload (copied: it is the
+			// reader's buffer); not when the outbox is full (a peer
+			// that pings without reading gets no pongs rather than our
+			// memory).
+			if p.out.queued.Load() > sendBuffer {
+				p.fr.recycle()
+				continue
+			}
 			p.sendMu.Lock()
-			p.pushFrame(framePong, payload)
+			p.pushFrame(framePong, payload, true)
 			p.sendMu.Unlock()
+			p.fr.recycle()
 			p.out.flush()
 		case framePong:
 			// Keep-alive only needs to see bytes arrive.
@@ -258,18 +288,19 @@ func (p *rawSocketPeer) readMessage() ([]byte, error) {
 	}
 }
 
-func (p *rawSocketPeer) push(b []byte) error {
-	p.pushFrame(frameMessage, b)
+func (p *rawSocketPeer) push(b []byte, copyIt bool) error {
+	p.pushFrame(frameMessage, b, copyIt)
 	return nil
 }
 
-// pushFrame queues one frame: its header copied, its payload referenced.
-func (p *rawSocketPeer) pushFrame(typ byte, b []byte) {
+// pushFrame queues one frame: its header copied, its payload copied if
+// copyIt, else referenced.
+func (p *rawSocketPeer) pushFrame(typ byte, b []byte, copyIt bool) {
 	h := encodeFrameHeader(typ, len(b))
 	o := p.out
 	o.mu.Lock()
 	o.addLocked(h[:], true)
-	o.addLocked(b, false)
+	o.addLocked(b, copyIt)
 	o.endLocked()
 	o.mu.Unlock()
 }
@@ -278,11 +309,13 @@ func (p *rawSocketPeer) queuePing() int64 {
 	p.pingSeq++
 	var payload [8]byte
 	binary.BigEndian.PutUint64(payload[:], p.pingSeq)
-	p.pushFrame(framePing, payload[:])
+	p.pushFrame(framePing, payload[:], true)
 	p.out.mu.Lock()
 	defer p.out.mu.Unlock()
 	return p.out.enq
 }
+
+func (p *rawSocketPeer) recycle() { p.fr.recycle() }
 
 func (p *rawSocketPeer) buffered() bool { return p.lr.buffered() > 0 || p.fr.hn > 0 }
 

@@ -15,7 +15,7 @@ import (
 // holds nothing else; a busy one borrows a big buffer from bigBufs and gives
 // it back when the data slows down.
 const (
-	smallReadBuf = 512
+	smallReadBuf = 256
 	bigReadBuf   = 16 << 10
 	// directRead is the size from which a read goes straight into the
 	// caller's slice instead of through the buffer.
@@ -23,6 +23,15 @@ const (
 )
 
 var bigBufs = sync.Pool{New: func() any { b := make([]byte, bigReadBuf); return &b }}
+
+// msgBufSize is the size up to which a received message that must be
+// copied out of the read buffer is copied into a pooled buffer, given back
+// once the message is decoded (the decoders keep no reference to their
+// input). Only the reader holds one, and only from the read of a message to
+// its decoding, so an idle connection holds none.
+const msgBufSize = 16 << 10
+
+var msgBufs = sync.Pool{New: func() any { b := make([]byte, msgBufSize); return &b }}
 
 // lazyReader is a buffered reader over a connection whose buffer costs
 // smallReadBuf bytes while the connection is idle. Owned by the connection's
@@ -34,7 +43,9 @@ type lazyReader struct {
 	buf   []byte // small[:] or *big
 	r, w  int    // unread bytes are buf[r:w]
 	err   error  // error to return once the buffered bytes are consumed
-	lastN int    // bytes returned by the last read from src
+	// drained: the last read from src returned less than it was offered,
+	// so src had nothing more then and the next read is likely to wait.
+	drained bool
 }
 
 func newLazyReader(src io.Reader) *lazyReader {
@@ -58,14 +69,17 @@ func (l *lazyReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		l.r, l.w = 0, 0
-		if l.big != nil && l.lastN < smallReadBuf {
-			// Data has slowed down: give the big buffer back.
+		if l.big != nil && l.drained {
+			// The next read is likely to wait: give the big buffer back
+			// rather than hold it while the connection is idle. (When
+			// data keeps coming, the small buffer fills up at once and a
+			// big one is taken again.)
 			bigBufs.Put(l.big)
 			l.big, l.buf = nil, l.small[:]
 		}
 		if len(p) >= directRead {
 			n, err := l.src.Read(p)
-			l.lastN = n
+			l.drained = n < len(p)
 			return n, err
 		}
 		if err := l.fill(); err != nil && l.r == l.w {
@@ -82,9 +96,10 @@ func (l *lazyReader) Read(p []byte) (int, error) {
 // big buffer when the small one filled up. A read error that comes with
 // data is kept for later.
 func (l *lazyReader) fill() error {
+	space := len(l.buf) - l.w
 	n, err := l.src.Read(l.buf[l.w:])
 	l.w += n
-	l.lastN = n
+	l.drained = n < space
 	if n > 0 && l.big == nil && l.w == len(l.buf) {
 		// The small buffer filled up: more is likely waiting.
 		b := bigBufs.Get().(*[]byte)
@@ -98,6 +113,14 @@ func (l *lazyReader) fill() error {
 		return nil
 	}
 	return err
+}
+
+// take returns the next n buffered bytes (n <= buffered()) without
+// copying them: they stay valid until the next Read.
+func (l *lazyReader) take(n int) []byte {
+	b := l.buf[l.r : l.r+n : l.r+n]
+	l.r += n
+	return b
 }
 
 // release gives the big buffer back (the connection has ended).
@@ -194,19 +217,24 @@ func (in *interrupter) interrupted(err error) bool {
 	return err != nil && in.fired.Load() && errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// countingReader records the bytes read and when, as keep-alive evidence.
+// countingReader is the socket as the reader sees it: before each read it
+// writes what the reader held (NetPeer.HoldWrites), and it records the
+// bytes read and when, as keep-alive evidence.
 type countingReader struct {
 	r io.Reader
-	t *traffic
+	c *core
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
+	if o := c.c.out; o != nil && o.held.Load() {
+		c.c.releaseHeld()
+	}
 	n, err := c.r.Read(p)
-	if n > 0 {
-		c.t.in.Add(uint64(n))
-		c.t.lastIn.Store(mono())
-		if c.t.awaiting.Load() && c.t.awaiting.CompareAndSwap(true, false) {
-			c.t.answered()
+	if t := &c.c.traffic; n > 0 {
+		t.in.Add(uint64(n))
+		t.lastIn.Store(mono())
+		if t.awaiting.Load() && t.awaiting.CompareAndSwap(true, false) {
+			t.answered()
 		}
 	}
 	return n, err

@@ -13,7 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -23,17 +23,29 @@ import (
 
 // wsPeer is a Peer over a WebSocket connection.
 //
-// coder/websocket frames and unframes messages; it reads and writes
-// through a wsConn of ours, which makes its writes land in the outbox
-// (coalesced with other messages, written without blocking) and its reads
-// interruptible at message boundaries.
+// coder/websocket runs the opening handshake; from then on the frames are
+// ours, read from and written to the socket (RFC 6455 5): data messages
+// each in one frame queued in the outbox (coalesced with other messages,
+// written without blocking), pings answered, the close handshake run, and
+// reads resumable when the Recv context interrupts them (wsFrameReader).
 type wsPeer struct {
 	core
-	ws      *websocket.Conn
 	wc      *wsConn
-	msgType websocket.MessageType
+	fr      wsFrameReader
+	text    bool // messages travel in text frames (else binary)
+	opcode  byte // of our data frames: 1 text, 2 binary
 	client  bool
 	pingSeq uint64
+
+	// A fragmented message being received (owned by the reader).
+	frag    bool
+	fragOp  byte
+	fragMsg []byte
+
+	// Guarded by sendMu.
+	keys      []byte // masking keys (client)
+	keyPos    int
+	closeSent bool
 }
 
 // wsStatusError is a terminal error that also picks the close status sent
@@ -46,34 +58,40 @@ type wsStatusError struct {
 func (e *wsStatusError) Error() string { return e.err.Error() }
 func (e *wsStatusError) Unwrap() error { return e.err }
 
-// newWSPeer makes the peer of a WebSocket whose I/O goes through wc, over
-// socket conn (deadlines, close); out writes to w.
+// newWSPeer makes the peer of a WebSocket whose handshake ws has just
+// completed, reading through wc over socket conn (deadlines, close); out
+// writes to w. ws is done with: coder/websocket keeps no goroutine, and
+// its Close touches nothing of ours (wc.Close does nothing).
 func newWSPeer(ws *websocket.Conn, wc *wsConn, conn net.Conn, w interface{ Write([]byte) (int, error) }, ser protocol.Serializer, lim limits, client bool) *wsPeer {
+	if ws != nil { // nil in tests
+		_ = ws.CloseNow()
+	}
 	p := wc.p
-	p.ws = ws
 	p.client = client
 	p.init("websocket", p, conn, ser, lim, lim.maxSize, lim.maxSize, w)
-	p.msgType = websocket.MessageBinary
-	if ser.TextFrames() {
-		p.msgType = websocket.MessageText
+	p.text, p.opcode = ser.TextFrames(), wsBinary
+	if p.text {
+		p.opcode = wsText
 	}
-	ws.SetReadLimit(int64(p.currentRecvLimit()))
+	p.fr = wsFrameReader{r: wsSource{p}, lr: wc.lr, masked: !client}
 	if lim.pingInterval > 0 {
 		p.StartPing()
 	}
 	return p
 }
 
-// shutdown closes the WebSocket: with a close frame for a local close, a
-// protocol error or a drop, at once otherwise.
+// shutdown sends a close frame for a local close, a protocol error or a
+// drop (graceful), unless one was sent already.
 func (p *wsPeer) shutdown(cause error, graceful bool) {
+	if !graceful {
+		return
+	}
 	status := websocket.StatusCode(-1)
 	reason := ""
 	var se *wsStatusError
 	var tooBig *MessageTooBigError
 	var drop *dropError
 	switch {
-	case !graceful:
 	case cause == ErrClosed:
 		status = websocket.StatusNormalClosure
 	case errors.As(cause, &se):
@@ -84,274 +102,273 @@ func (p *wsPeer) shutdown(cause error, graceful bool) {
 		status, reason = websocket.StatusPolicyViolation, drop.Error()
 	}
 	if status < 0 {
-		_ = p.ws.CloseNow()
 		return
 	}
-	if len(reason) > 120 {
-		reason = reason[:120]
-	}
-	// The close frame goes to the outbox; the reply is not awaited (the
-	// connection's reads have stopped).
-	_ = p.ws.Close(status, reason)
+	// The reply is not awaited: the connection's reads have stopped.
+	p.sendClose(status, reason)
 }
 
 // RemoteAddr is the address of the other end (see Peer).
 func (p *wsPeer) RemoteAddr() net.Addr { return p.conn.RemoteAddr() }
 
-func (p *wsPeer) push(b []byte) error {
-	o := p.out
-	o.cork()
-	err := p.ws.Write(context.Background(), p.msgType, b)
-	o.mu.Lock()
-	o.endLocked()
-	o.corked--
-	o.mu.Unlock()
-	if err != nil {
-		p.fail(fmt.Errorf("transport: websocket write: %w", err))
-		return p.closedErr()
-	}
+// push queues one message as a single data frame. The caller holds sendMu.
+func (p *wsPeer) push(b []byte, copyIt bool) error {
+	p.pushFrame(p.opcode, b, copyIt)
 	return nil
 }
 
-// queuePing queues a ping frame of our own making, between two messages
-// (the caller holds sendMu; coder/websocket writes its own control frames
-// in one piece).
+// pushFrame queues one frame (the caller holds sendMu): a server's payload
+// by reference unless copyIt, a client's copied and masked with a key of
+// its own (RFC 6455 5.3).
+func (p *wsPeer) pushFrame(op byte, b []byte, copyIt bool) {
+	var hdr [14]byte
+	hdr[0] = 0x80 | op // FIN
+	n := 2
+	switch l := len(b); {
+	case l <= 125:
+		hdr[1] = byte(l)
+	case l <= 0xFFFF:
+		hdr[1] = 126
+		binary.BigEndian.PutUint16(hdr[2:], uint16(l))
+		n = 4
+	default:
+		hdr[1] = 127
+		binary.BigEndian.PutUint64(hdr[2:], uint64(l))
+		n = 10
+	}
+	o := p.out
+	if !p.client {
+		o.mu.Lock()
+		o.addLocked(hdr[:n], true)
+		o.addLocked(b, copyIt)
+		o.endLocked()
+		o.mu.Unlock()
+		return
+	}
+	hdr[1] |= 0x80
+	key := p.maskKey()
+	binary.LittleEndian.PutUint32(hdr[n:], key)
+	n += 4
+	o.mu.Lock()
+	o.addLocked(hdr[:n], true)
+	o.addMaskedLocked(b, key)
+	o.endLocked()
+	o.mu.Unlock()
+}
+
+// maskKey returns a fresh masking key for a client frame, from
+// crypto/rand as RFC 6455 10.3 asks, read 64 keys at a time. The caller
+// holds sendMu.
+func (p *wsPeer) maskKey() uint32 {
+	if p.keyPos == len(p.keys) {
+		if p.keys == nil {
+			p.keys = make([]byte, 256)
+		}
+		_, _ = rand.Read(p.keys)
+		p.keyPos = 0
+	}
+	k := binary.LittleEndian.Uint32(p.keys[p.keyPos:])
+	p.keyPos += 4
+	return k
+}
+
+// sendControl queues a control frame (a pong) and writes it; not when the
+// outbox is full (a peer that pings without reading gets no pongs rather
+// than our memory).
+func (p *wsPeer) sendControl(op byte, payload []byte) {
+	if p.out.queued.Load() > sendBuffer {
+		return
+	}
+	p.sendMu.Lock()
+	if !p.closeSent {
+		p.pushFrame(op, payload, true)
+	}
+	p.sendMu.Unlock()
+	p.out.flush()
+}
+
+// sendClose queues a close frame with status and reason (cut to fit the
+// 125 octets of a control frame) and writes it, unless one was sent.
+func (p *wsPeer) sendClose(status websocket.StatusCode, reason string) {
+	if len(reason) > 123 {
+		reason = reason[:123]
+	}
+	payload := make([]byte, 2, 2+len(reason))
+	binary.BigEndian.PutUint16(payload, uint16(status))
+	payload = append(payload, reason...)
+	p.sendMu.Lock()
+	if !p.closeSent {
+		p.closeSent = true
+		p.pushFrame(wsClose, payload, true)
+	}
+	p.sendMu.Unlock()
+	p.out.flush()
+}
+
+// queuePing queues a ping frame between two messages. The caller holds
+// sendMu.
 func (p *wsPeer) queuePing() int64 {
 	p.pingSeq++
 	var payload [8]byte
 	binary.BigEndian.PutUint64(payload[:], p.pingSeq)
-	frame := make([]byte, 0, 14+len(payload))
-	if p.client {
-		var key [4]byte
-		_, _ = rand.Read(key[:])
-		frame = append(frame, 0x89, 0x80|byte(len(payload)))
-		frame = append(frame, key[:]...)
-		for i, c := range payload {
-			frame = append(frame, c^key[i%4])
-		}
-	} else {
-		frame = append(frame, 0x89, byte(len(payload)))
-		frame = append(frame, payload[:]...)
+	if !p.closeSent {
+		p.pushFrame(wsPing, payload[:], true)
 	}
-	o := p.out
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.addLocked(frame, true)
-	o.endLocked()
-	return o.enq
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	return p.out.enq
 }
 
+// readMessage reads frames until a data message is complete, answering
+// pings and the peer's close frame on the way. Its state (the frame, a
+// fragmented message) survives an interrupted read.
 func (p *wsPeer) readMessage() ([]byte, error) {
-	typ, r, err := p.ws.Reader(context.Background())
-	if err != nil {
-		if errors.Is(err, errInterrupted) {
-			return nil, errInterrupted
+	f := &p.fr
+	for {
+		f.limit = p.currentRecvLimit() - len(p.fragMsg)
+		op, fin, payload, err := f.next()
+		if err != nil {
+			var tooBig *MessageTooBigError
+			if errors.As(err, &tooBig) && p.frag {
+				tooBig.Size += len(p.fragMsg)
+				tooBig.Limit += len(p.fragMsg)
+			}
+			return nil, err
 		}
-		return nil, p.readError(err)
-	}
-	if typ != p.msgType {
-		return nil, &wsStatusError{
-			status: websocket.StatusUnsupportedData,
-			err: fmt.Errorf("transport: websocket: received a %s message but %s needs %s messages",
-				frameName(typ), p.ser.Subprotocol(), frameName(p.msgType)),
+		switch op {
+		case wsPing:
+			p.sendControl(wsPong, payload)
+		case wsPong:
+			// Keep-alive only needs to see bytes arrive.
+		case wsClose:
+			return nil, p.closedByPeer(payload)
+		case wsText, wsBinary:
+			if p.frag {
+				return nil, wsProtocolError("a new message began inside a fragmented one")
+			}
+			if (op == wsText) != p.text {
+				return nil, &wsStatusError{
+					status: websocket.StatusUnsupportedData,
+					err: fmt.Errorf("transport: websocket: received a %s message but %s needs %s messages",
+						frameName(op == wsText), p.ser.Subprotocol(), frameName(p.text)),
+				}
+			}
+			if fin {
+				return payload, nil // recycled once decoded
+			}
+			p.frag, p.fragOp = true, op
+			p.fragMsg = append(p.fragMsg[:0], payload...)
+			f.recycle()
+		case wsContinuation:
+			if !p.frag {
+				return nil, wsProtocolError("continuation frame outside a fragmented message")
+			}
+			p.fragMsg = append(p.fragMsg, payload...)
+			f.recycle()
+			if fin {
+				m := p.fragMsg
+				p.frag, p.fragMsg = false, nil
+				return m, nil
+			}
 		}
 	}
-	// A message in one frame is read at its exact size, with no read
-	// for io.EOF: coder/websocket is done with it once its payload is.
-	size := int64(-1)
-	if t := &p.wc.tr; len(t.msgs) > 0 {
-		size = t.msgs[0]
-		t.msgs = append(t.msgs[:0], t.msgs[1:]...)
-	}
-	if size >= 0 {
-		if limit := p.currentRecvLimit(); size > int64(limit) {
-			return nil, &MessageTooBigError{Size: int(min(size, 1<<62)), Limit: limit, Received: true}
-		}
-		b := make([]byte, size)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, p.readError(err)
-		}
-		return b, nil
-	}
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, p.readError(err)
-	}
-	return b, nil
 }
 
-func (p *wsPeer) buffered() bool { return p.wc.lr.buffered() > 0 || !p.wc.tr.boundary() }
+// closedByPeer answers the peer's close frame with one of ours (echoing
+// its status, RFC 6455 5.5.1) and returns the error that ends the
+// connection.
+func (p *wsPeer) closedByPeer(payload []byte) error {
+	status, reason := websocket.StatusNoStatusRcvd, ""
+	if len(payload) == 1 {
+		return wsProtocolError("close frame with a 1-octet payload")
+	}
+	if len(payload) >= 2 {
+		status = websocket.StatusCode(binary.BigEndian.Uint16(payload))
+		reason = string(payload[2:])
+		if !validCloseStatus(status) {
+			return wsProtocolError(fmt.Sprintf("close frame with invalid status %d", int(status)))
+		}
+		if !utf8.ValidString(reason) {
+			return &wsStatusError{status: websocket.StatusInvalidFramePayloadData,
+				err: errors.New("transport: websocket: close reason is not UTF-8")}
+		}
+	}
+	reply := status
+	if reply == websocket.StatusNoStatusRcvd {
+		reply = websocket.StatusNormalClosure
+	}
+	p.sendClose(reply, "")
+	if status == websocket.StatusNormalClosure || status == websocket.StatusGoingAway {
+		return fmt.Errorf("%w by peer (websocket status %d %q)", ErrClosed, int(status), reason)
+	}
+	return fmt.Errorf("transport: websocket closed by peer with status %d (%s) %q", int(status), status, reason)
+}
 
-func (p *wsPeer) setRecvLimit(n int) { p.ws.SetReadLimit(int64(n)) }
+// validCloseStatus reports whether a peer may send status in a close frame
+// (RFC 6455 7.4, and the IANA registry's 1012-1014).
+func validCloseStatus(s websocket.StatusCode) bool {
+	switch {
+	case s >= 1000 && s <= 1003, s >= 1007 && s <= 1014:
+		return true
+	case s >= 3000 && s <= 4999:
+		return true
+	}
+	return false
+}
 
-func frameName(t websocket.MessageType) string {
-	if t == websocket.MessageText {
+func (p *wsPeer) recycle() { p.fr.recycle() }
+
+func (p *wsPeer) buffered() bool { return p.wc.lr.buffered() > 0 || p.fr.hn > 0 || p.frag }
+
+func (p *wsPeer) setRecvLimit(int) {} // read per frame from core
+
+func frameName(text bool) string {
+	if text {
 		return "text"
 	}
 	return "binary"
 }
 
-// readError turns a coder/websocket read error into ours.
-func (p *wsPeer) readError(err error) error {
-	if errors.Is(err, websocket.ErrMessageTooBig) {
-		return &MessageTooBigError{Limit: p.currentRecvLimit(), Received: true}
+// wsSource is what the frame reader reads: the buffered socket, with
+// reads the Recv context may interrupt.
+type wsSource struct{ p *wsPeer }
+
+func (s wsSource) Read(b []byte) (int, error) {
+	c := &s.p.core
+	if c.closing.Load() {
+		return 0, net.ErrClosed
 	}
-	var ce websocket.CloseError
-	if errors.As(err, &ce) {
-		if ce.Code == websocket.StatusNormalClosure || ce.Code == websocket.StatusGoingAway {
-			return fmt.Errorf("%w by peer (websocket status %d %q)", ErrClosed, int(ce.Code), ce.Reason)
-		}
-		return fmt.Errorf("transport: websocket closed by peer with status %d (%s) %q", int(ce.Code), ce.Code, ce.Reason)
+	lr := s.p.wc.lr
+	if lr.buffered() == 0 && c.intr.fired.Load() {
+		return 0, errInterrupted
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("transport: websocket: connection dropped by peer without a close frame: %w", err)
+	n, err := lr.Read(b)
+	if c.intr.interrupted(err) {
+		return n, errInterrupted
 	}
-	return fmt.Errorf("transport: websocket read: %w", err)
+	return n, err
 }
 
-// wsConn is the connection coder/websocket reads from and writes to.
-//
-// Reads come from the socket through a lazyReader, and a frameTracker
-// follows the frames they carry, so that a read can tell whether it starts
-// a new message: only such a read may be interrupted by the Recv context
-// (coder/websocket then returns the error with nothing consumed, and the
-// next Reader call starts afresh); a read inside a message waits for its
-// bytes regardless. Writes are copied into the outbox.
-//
-// Owned by the peer: reads by the Recv goroutine, writes under the
-// outbox's lock.
+// wsConn is the connection coder/websocket runs the handshake on: the
+// hijacked socket on the server side, the response body of the upgrade on
+// the client's. Afterwards the peer reads from lr, the socket's buffer;
+// coder/websocket neither reads nor writes.
 type wsConn struct {
 	net.Conn // server side: the hijacked socket (addresses)
 	p        *wsPeer
 	lr       *lazyReader
-	tr       frameTracker
 }
 
-func (w *wsConn) Read(b []byte) (int, error) {
-	c := &w.p.core
-	for {
-		if c.closing.Load() {
-			return 0, net.ErrClosed
-		}
-		boundary := w.tr.boundary() && w.lr.buffered() == 0
-		if boundary && c.intr.fired.Load() {
-			return 0, errInterrupted
-		}
-		n, err := w.lr.Read(b)
-		w.tr.feed(b[:n])
-		if c.intr.interrupted(err) {
-			if boundary && n == 0 {
-				return 0, errInterrupted
-			}
-			// Inside a message: the Recv context does not apply.
-			_ = c.conn.SetReadDeadline(time.Time{})
-			if n == 0 {
-				continue
-			}
-			err = nil
-		}
-		return n, err
-	}
-}
+func (w *wsConn) Read(b []byte) (int, error) { return w.lr.Read(b) }
 
-// Write queues a copy of b. coder/websocket writes its own control frames
-// (pong, close) in one Write: such a write outside a Send is a message end.
-func (w *wsConn) Write(b []byte) (int, error) {
-	o := w.p.out
-	o.mu.Lock()
-	if o.closed {
-		o.mu.Unlock()
-		return 0, net.ErrClosed
-	}
-	o.addLocked(b, true)
-	flush := o.corked == 0
-	if flush {
-		o.endLocked()
-	}
-	o.mu.Unlock()
-	if flush {
-		o.flush()
-	}
-	return len(b), nil
+// Write refuses: nothing is written through coder/websocket.
+func (w *wsConn) Write([]byte) (int, error) {
+	return 0, errors.New("transport: websocket: unexpected write through the handshake's connection")
 }
 
 // Close does nothing: the peer closes the socket once the outbox is
 // written.
 func (w *wsConn) Close() error { return nil }
-
-// frameTracker follows the WebSocket frames in a byte stream.
-type frameTracker struct {
-	hdr       [14]byte
-	hn        int    // header octets seen
-	need      int    // header length (2 until known)
-	left      uint64 // payload octets left in the current frame
-	inPayload bool
-	frag      bool // inside a fragmented data message
-	// msgs are the messages whose first frame header went by and that
-	// readMessage has not started yet: the size of each one that is a
-	// single frame, or -1.
-	msgs []int64
-}
-
-// boundary reports whether the stream so far ends between two messages.
-func (t *frameTracker) boundary() bool { return t.hn == 0 && !t.inPayload && !t.frag }
-
-func (t *frameTracker) feed(p []byte) {
-	for len(p) > 0 {
-		if t.inPayload {
-			k := min(uint64(len(p)), t.left)
-			t.left -= k
-			p = p[k:]
-			if t.left == 0 {
-				t.inPayload = false
-			}
-			continue
-		}
-		t.hdr[t.hn] = p[0]
-		t.hn++
-		p = p[1:]
-		if t.hn == 2 {
-			t.need = 2
-			switch t.hdr[1] & 0x7F {
-			case 126:
-				t.need += 2
-			case 127:
-				t.need += 8
-			}
-			if t.hdr[1]&0x80 != 0 {
-				t.need += 4
-			}
-		}
-		if t.hn >= 2 && t.hn == t.need {
-			var n uint64
-			switch t.hdr[1] & 0x7F {
-			case 126:
-				n = uint64(binary.BigEndian.Uint16(t.hdr[2:4]))
-			case 127:
-				n = binary.BigEndian.Uint64(t.hdr[2:10])
-			default:
-				n = uint64(t.hdr[1] & 0x7F)
-			}
-			fin := t.hdr[0]&0x80 != 0
-			switch op := t.hdr[0] & 0x0F; op {
-			case 1, 2:
-				t.frag = !fin
-				size := int64(-1)
-				if fin && n <= 1<<62 {
-					size = int64(n)
-				}
-				t.msgs = append(t.msgs, size)
-			case 0:
-				if fin {
-					t.frag = false
-				}
-			}
-			t.hn = 0
-			t.left = n
-			t.inPayload = n > 0
-		}
-	}
-}
 
 // dialWebSocket dials a ws:// or wss:// URL.
 //
@@ -412,7 +429,7 @@ func dialWebSocket(ctx context.Context, u string, o *DialOptions, lim limits) (P
 			return resp, nil
 		}
 		body = rwc
-		wc.lr = newLazyReader(countingReader{r: rwc, t: &p.traffic})
+		wc.lr = newLazyReader(countingReader{r: rwc, c: &p.core})
 		resp.Body = wc
 		return resp, nil
 	})
@@ -603,8 +620,7 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.raw = c
 	h.wc = &wsConn{Conn: c, p: h.p}
 	h.p.wc = h.wc
-	h.wc.lr = newLazyReader(countingReader{r: src, t: &h.p.traffic})
-	// Small buffers: the real buffering is the wsConn's, whose buffer an
-	// idle connection does not hold.
-	return h.wc, bufio.NewReadWriter(bufio.NewReaderSize(h.wc, 16), bufio.NewWriterSize(h.wc, 64)), nil
+	h.wc.lr = newLazyReader(countingReader{r: src, c: &h.p.core})
+	// Small buffers: coder/websocket only runs the handshake on them.
+	return h.wc, bufio.NewReadWriter(bufio.NewReaderSize(h.wc, 16), bufio.NewWriterSize(h.wc, 16)), nil
 }

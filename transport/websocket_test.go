@@ -1,11 +1,15 @@
 package transport
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -512,4 +516,196 @@ func TestWebSocketBrokenServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMaskBytes checks the word-at-a-time masking against RFC 6455 5.3
+// octet by octet, for every length up to a few words.
+func TestMaskBytes(t *testing.T) {
+	key := [4]byte{0x12, 0x9a, 0xfe, 0x01}
+	k := binary.LittleEndian.Uint32(key[:])
+	for n := 0; n < 40; n++ {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i * 7)
+		}
+		maskBytes(b, k)
+		for i := range b {
+			if want := byte(i*7) ^ key[i%4]; b[i] != want {
+				t.Fatalf("len %d: octet %d = %#x, want %#x", n, i, b[i], want)
+			}
+		}
+	}
+}
+
+// TestWebSocketControlFrames: pings are answered, fragmented messages
+// assembled and close frames answered, on both sides, with coder/websocket
+// at the other end.
+func TestWebSocketControlFrames(t *testing.T) {
+	t.Run("server", func(t *testing.T) {
+		checkLeaks(t)
+		got := make(chan protocol.Message, 1)
+		errc := make(chan error, 1)
+		ts := startServer(t, "ws", ServerOptions{}, nil, func(p Peer) {
+			ctx := context.Background()
+			m, err := p.Recv(ctx)
+			if err != nil {
+				errc <- err
+				return
+			}
+			got <- m
+			_, err = p.Recv(ctx)
+			errc <- err
+		})
+		ctx := ctxT(t, 5*time.Second)
+		c, _, err := websocket.Dial(ctx, ts.url, &websocket.DialOptions{Subprotocols: []string{"wamp.2.cbor"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		// A message in several frames (coder/websocket flushes a frame
+		// per 4 KiB buffer), with a ping in between.
+		big := bigCall(10000)
+		b, _ := protocol.CBOR.Marshal(big)
+		w, err := c.Writer(ctx, websocket.MessageBinary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b[:5000])
+		readDone := make(chan struct{})
+		go func() { // reads, so that coder/websocket sees the pong and the close reply
+			defer close(readDone)
+			c.Read(ctx)
+		}()
+		if err := c.Ping(ctx); err != nil {
+			t.Fatalf("ping: %v", err)
+		}
+		w.Write(b[5000:])
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-got:
+			if call, ok := m.(*protocol.Call); !ok || call.Request != big.Request {
+				t.Fatalf("server got %v", m)
+			}
+		case err := <-errc:
+			t.Fatalf("server Recv = %v", err)
+		}
+		if err := c.Close(websocket.StatusGoingAway, "bye"); err != nil {
+			t.Errorf("close handshake: %v", err)
+		}
+		err = <-errc
+		if !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), `status 1001 "bye"`) {
+			t.Errorf("server Recv after close = %v", err)
+		}
+		<-readDone
+	})
+	t.Run("client", func(t *testing.T) {
+		checkLeaks(t)
+		var wg sync.WaitGroup
+		srvErr := make(chan error, 1)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			wg.Add(1)
+			defer wg.Done()
+			c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"wamp.2.json"}})
+			if err != nil {
+				srvErr <- err
+				return
+			}
+			defer c.CloseNow()
+			ctx := r.Context()
+			readDone := make(chan struct{})
+			go func() {
+				defer close(readDone)
+				c.Read(ctx)
+			}()
+			if err := c.Ping(ctx); err != nil {
+				srvErr <- fmt.Errorf("ping: %w", err)
+				return
+			}
+			srvErr <- c.Close(websocket.StatusNormalClosure, "done")
+			<-readDone
+		}))
+		defer func() { srv.Close(); wg.Wait() }()
+		ctx := ctxT(t, 5*time.Second)
+		p, err := Dial(ctx, wsURL(srv), DialOptions{Serializers: []protocol.Serializer{protocol.JSON}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		_, err = p.Recv(ctx) // answers the ping, then the close frame
+		if !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), `status 1000 "done"`) {
+			t.Errorf("client Recv = %v", err)
+		}
+		if err := <-srvErr; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+}
+
+// TestWebSocketProtocolErrors: frames RFC 6455 forbids end the connection
+// with close status 1002 (1009 for a message over the limit).
+func TestWebSocketProtocolErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		frame  []byte
+		status int
+	}{
+		{"unmasked from client", wsFrameBytes(0x81, []byte("[]"), false, 0), 1002},
+		{"reserved bits", wsFrameBytes(0xC1, []byte("[]"), true, 1), 1002},
+		{"fragmented ping", wsFrameBytes(0x09, nil, true, 1), 1002},
+		{"continuation first", wsFrameBytes(0x80, []byte("x"), true, 1), 1002},
+		{"close with 1 octet", wsFrameBytes(0x88, []byte{3}, true, 1), 1002},
+		{"close with status 1005", wsFrameBytes(0x88, []byte{0x03, 0xED}, true, 1), 1002},
+		{"too big", wsFrameBytes(0x81, bytes.Repeat([]byte{' '}, 2000), true, 1), 1009},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLeaks(t)
+			errc := make(chan error, 1)
+			ts := startServer(t, "ws", ServerOptions{MaxMessageSize: 1024}, nil, func(p Peer) {
+				_, err := p.Recv(context.Background())
+				errc <- err
+			})
+			c, br := rawWSClient(t, ts.url, "wamp.2.json")
+			defer c.Close()
+			c.Write(tc.frame)
+			if err := <-errc; !errors.Is(err, ErrClosed) {
+				t.Fatalf("server Recv = %v", err)
+			}
+			// The server's close frame: 0x88, length, status.
+			hdr := make([]byte, 4)
+			if _, err := io.ReadFull(br, hdr); err != nil {
+				t.Fatalf("reading the close frame: %v", err)
+			}
+			if hdr[0] != 0x88 || int(binary.BigEndian.Uint16(hdr[2:])) != tc.status {
+				t.Fatalf("server sent % x, want a close frame with status %d", hdr, tc.status)
+			}
+		})
+	}
+}
+
+// rawWSClient opens a WebSocket to url by hand and returns the connection
+// and a reader positioned after the handshake response.
+func rawWSClient(t *testing.T, url, subprotocol string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	u := strings.TrimPrefix(url, "ws://")
+	host, path, _ := strings.Cut(u, "/")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET /%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		path, host, subprotocol)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		c.Close()
+		t.Fatalf("handshake: %s", resp.Status)
+	}
+	return c, br
 }

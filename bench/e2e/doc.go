@@ -43,7 +43,24 @@
 // the first publication to after the last delivery instead, per delivered
 // event. A call is two
 // messages out of the router (INVOCATION, RESULT), so 2 writes per call means
-// no coalescing; below 2 means messages went out together.
+// no coalescing; below 2 means messages went out together. The same figures
+// are taken of the caller (this process: the caller, the floor's client, or
+// fan-out's publisher and subscribers) and of the callee (the floor's echo
+// service); "all CPU", their sum with the router's, is what one call costs
+// the machine, the figure that decides throughput on a machine whose CPUs
+// are all busy, and the steadiest one on a shared machine.
+//
+// -cpuprofile DIR profiles every process of each throughput scenario over
+// its measuring window: DIR/<scenario>.<role>.pprof (CPU) and
+// <scenario>.<role>.allocs0.pprof and .allocs1.pprof, the allocation
+// profiles at both ends of the window, for
+//
+//	go tool pprof -sample_index=alloc_objects -base X.allocs0.pprof X.allocs1.pprof
+//
+// For the idle scenario it writes the router's heap with the sessions
+// joined, <scenario>.router.heap.pprof (go tool pprof -sample_index=inuse_space).
+// The orchestrator tells its children to start and stop through their
+// stdin (see childCommands).
 //
 // The table gives ops/s, round-trip p50/p99, and "× floor": our cost over the
 // floor's at the same in-flight count (sequential: p50 latency; in flight:

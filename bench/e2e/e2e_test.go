@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -70,6 +71,33 @@ func TestSmoke(t *testing.T) {
 	}
 	if len(rep.Results) != len(want) {
 		t.Errorf("%d results, want %d", len(rep.Results), len(want))
+	}
+}
+
+// TestCPUProfiles checks that -cpuprofile leaves a CPU profile and two
+// allocation profiles of every process of a scenario.
+func TestCPUProfiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes and joins sessions")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	err := orchestrate(ctx, []string{"-json", "-only", "call", "-transports", "raw", "-inflight", "",
+		"-duration", "100ms", "-warmup", "50ms", "-cpuprofile", dir}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"router", "callee", "caller"} {
+		for _, kind := range []string{"pprof", "allocs0.pprof", "allocs1.pprof"} {
+			// The children have exited (and finished their files) when
+			// orchestrate returns.
+			name := filepath.Join(dir, "raw-call-sequential."+role+"."+kind)
+			if fi, err := os.Stat(name); err != nil || fi.Size() == 0 {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
 	}
 }
 

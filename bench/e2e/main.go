@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -39,11 +38,13 @@ func main() {
 		ctx, cancel = context.WithCancel(ctx)
 		defer cancel()
 		go func() {
-			io.Copy(io.Discard, os.Stdin)
+			childCommands(os.Stdin)
 			cancel()
 		}()
 	}
-	if err := roles[role](ctx, args); err != nil {
+	err := roles[role](ctx, args)
+	stopCPUProfile()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e %s: %v\n", role, err)
 		os.Exit(1)
 	}

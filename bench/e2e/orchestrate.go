@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -41,6 +42,7 @@ type options struct {
 	compare      string
 	out          string
 	rounds       int
+	cpuprofile   string
 }
 
 const usage = `usage: e2e [run] [flags]
@@ -73,6 +75,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.out, "o", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.compare, "compare", "", "a JSON report of an earlier run (e.g. of the old code) to compare with: adds after/before ratios")
 	fs.IntVar(&o.rounds, "rounds", 1, "run everything this many times and report, per scenario, the round with the median figure")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU profiles of every process of each throughput scenario, over its measuring window, into this directory (<scenario>.<role>.pprof, and allocation profiles at both ends, <scenario>.<role>.allocs[01].pprof, for go tool pprof -base; idle: the router's heap, <scenario>.router.heap.pprof; the last round's)")
 	gomaxprocs := fs.Int("gomaxprocs", 0, "GOMAXPROCS of every started process (0: Go's default)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -122,6 +125,11 @@ func parseOptions(args []string) (*options, error) {
 		return nil, errors.New("-rounds must be at least 1")
 	case o.idle < 0 || o.idleParallel < 1:
 		return nil, errors.New("-idle must not be negative and -idle-parallel must be at least 1")
+	}
+	if o.cpuprofile != "" {
+		if err := os.MkdirAll(o.cpuprofile, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	if *gomaxprocs > 0 {
 		childEnv = append(childEnv, fmt.Sprintf("GOMAXPROCS=%d", *gomaxprocs))
@@ -328,11 +336,89 @@ func (w *window) merge(local []time.Duration) {
 	w.mu.Unlock()
 }
 
+// procs are the processes of a scenario besides this one (the caller, or
+// the floor's client, or fan-out's publisher and subscribers): the router
+// (the relay for the floor) and the callee (the floor's echo service), nil
+// when the scenario has none.
+type procs struct {
+	router, callee *child
+}
+
+// sampleSet is one sample of every process of a scenario.
+type sampleSet struct {
+	router, callee, caller procSample
+}
+
+func (ps procs) sample() (sampleSet, error) {
+	var s sampleSet
+	var err error
+	if s.router, err = sample(ps.router.pid()); err != nil {
+		return s, err
+	}
+	if ps.callee != nil {
+		if s.callee, err = sample(ps.callee.pid()); err != nil {
+			return s, err
+		}
+	}
+	s.caller, err = sample(os.Getpid())
+	return s, err
+}
+
+// perOp fills r's per-operation figures from two samples around ops
+// operations.
+func (r *Result) perOp(s0, s1 sampleSet, ops int64) {
+	if ops <= 0 {
+		return
+	}
+	n := float64(ops)
+	r.WritesPerOp = float64(s1.router.syscw-s0.router.syscw) / n
+	r.CPUPerOpUS = float64((s1.router.cpu - s0.router.cpu).Microseconds()) / n
+	r.CallerWritesPerOp = float64(s1.caller.syscw-s0.caller.syscw) / n
+	r.CallerCPUPerOpUS = float64((s1.caller.cpu - s0.caller.cpu).Microseconds()) / n
+	if !s0.callee.at.IsZero() {
+		r.CalleeWritesPerOp = float64(s1.callee.syscw-s0.callee.syscw) / n
+		r.CalleeCPUPerOpUS = float64((s1.callee.cpu - s0.callee.cpu).Microseconds()) / n
+	}
+}
+
+// profile starts (on) or stops the CPU profiles of every process of the
+// scenario r when -cpuprofile is set: DIR/<scenario>.<role>.pprof.
+func (o *options) profile(r *Result, ps procs, on bool) error {
+	if o.cpuprofile == "" {
+		return nil
+	}
+	slug := strings.NewReplacer(" ", "-", ">", "").Replace(r.Name)
+	allocs := slug + ".%s.allocs1.pprof" // at the end of the window
+	if on {
+		allocs = slug + ".%s.allocs0.pprof"
+	}
+	cmd := func(c *child, role string) error {
+		if c == nil {
+			return nil
+		}
+		err := c.command("allocs " + filepath.Join(o.cpuprofile, fmt.Sprintf(allocs, role)))
+		if on {
+			return errors.Join(err, c.command("cpuprofile "+filepath.Join(o.cpuprofile, slug+"."+role+".pprof")))
+		}
+		return errors.Join(err, c.command("cpuprofile-stop"))
+	}
+	router, callee := "router", "callee"
+	if r.Group == "floor" {
+		router, callee = "relay", "echo"
+	}
+	err := errors.Join(cmd(ps.router, router), cmd(ps.callee, callee),
+		writeAllocs(filepath.Join(o.cpuprofile, fmt.Sprintf(allocs, "caller"))))
+	if on {
+		return errors.Join(err, startCPUProfile(filepath.Join(o.cpuprofile, slug+".caller.pprof")))
+	}
+	return errors.Join(err, stopCPUProfile())
+}
+
 // measure runs one scenario: start starts its workers (which must return
 // once stop is closed; the returned function waits for them), then after
-// the warm-up the window is open for o.duration while the process pid (the
-// router, or the relay for the floor) is sampled at both ends.
-func (o *options) measure(ctx context.Context, r *Result, pid int, start func(w *window, stop <-chan struct{}) (wait func())) error {
+// the warm-up the window is open for o.duration while every process of
+// the scenario is sampled at both ends (and profiled, with -cpuprofile).
+func (o *options) measure(ctx context.Context, r *Result, ps procs, start func(w *window, stop <-chan struct{}) (wait func())) error {
 	w := &window{}
 	stop := make(chan struct{})
 	wait := start(w, stop)
@@ -347,15 +433,21 @@ func (o *options) measure(ctx context.Context, r *Result, pid int, start func(w 
 	if !sleepCtx(ctx, o.warmup) {
 		return ctx.Err()
 	}
-	s0, err := sample(pid)
+	if err := o.profile(r, ps, true); err != nil {
+		return err
+	}
+	s0, err := ps.sample()
 	if err != nil {
 		return err
 	}
 	w.measuring.Store(true)
 	ok := sleepCtx(ctx, o.duration)
 	w.measuring.Store(false)
-	s1, err := sample(pid)
+	s1, err := ps.sample()
 	if err != nil {
+		return err
+	}
+	if err := o.profile(r, ps, false); err != nil {
 		return err
 	}
 	close(stop)
@@ -368,14 +460,11 @@ func (o *options) measure(ctx context.Context, r *Result, pid int, start func(w 
 	if w.firstErr != nil {
 		r.FirstError = w.firstErr.Error()
 	}
-	r.Seconds = s1.at.Sub(s0.at).Seconds()
+	r.Seconds = s1.router.at.Sub(s0.router.at).Seconds()
 	if r.Seconds > 0 {
 		r.PerSec = float64(r.Ops) / r.Seconds
 	}
-	if r.Ops > 0 {
-		r.WritesPerOp = float64(s1.syscw-s0.syscw) / float64(r.Ops)
-		r.CPUPerOpUS = float64((s1.cpu - s0.cpu).Microseconds()) / float64(r.Ops)
-	}
+	r.perOp(s0, s1, r.Ops)
 	if len(w.lats) > 0 {
 		slices.Sort(w.lats)
 		r.P50US = us(percentile(w.lats, 0.50))
@@ -444,7 +533,7 @@ func (o *options) runFloor(ctx context.Context) ([]*Result, error) {
 			return nil, err
 		}
 		r := &Result{Name: scenarioName("floor", "call", n), Group: "floor", Transport: "ws", InFlight: n}
-		err = o.measure(ctx, r, rc.pid(), func(w *window, stop <-chan struct{}) func() {
+		err = o.measure(ctx, r, procs{router: rc, callee: ec}, func(w *window, stop <-chan struct{}) func() {
 			return floorClient(c, msg, n, w, stop)
 		})
 		c.CloseNow()
@@ -542,7 +631,7 @@ func (o *options) runCalls(ctx context.Context, tr string) ([]*Result, error) {
 	var out []*Result
 	for _, n := range append([]int{1}, o.inFlight...) {
 		r := &Result{Name: scenarioName(tr, "call", n), Group: "call", Transport: tr, InFlight: n}
-		err := o.measure(ctx, r, rc.pid(), func(w *window, stop <-chan struct{}) func() {
+		err := o.measure(ctx, r, procs{router: rc, callee: cc}, func(w *window, stop <-chan struct{}) func() {
 			var wg sync.WaitGroup
 			for range n {
 				wg.Add(1)
@@ -634,11 +723,12 @@ func (o *options) runFanout(ctx context.Context, tr string) (*Result, error) {
 	// sizeable part of the window's: writes and CPU per event are taken
 	// from here, before the first publication, to when every event has
 	// arrived, so that nothing is counted on one side only.
-	quiet0, err := sample(rc.pid())
+	ps := procs{router: rc}
+	quiet0, err := ps.sample()
 	if err != nil {
 		return nil, err
 	}
-	err = o.measure(ctx, r, rc.pid(), func(win *window, stop <-chan struct{}) func() {
+	err = o.measure(ctx, r, ps, func(win *window, stop <-chan struct{}) func() {
 		cur.Store(win)
 		done := make(chan struct{})
 		go func() {
@@ -677,7 +767,7 @@ func (o *options) runFanout(ctx context.Context, tr string) (*Result, error) {
 	for slowest() < published && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	quiet1, err := sample(rc.pid())
+	quiet1, err := ps.sample()
 	if err != nil {
 		return nil, err
 	}
@@ -685,10 +775,7 @@ func (o *options) runFanout(ctx context.Context, tr string) (*Result, error) {
 	for i := range counts {
 		delivered += counts[i].Load()
 	}
-	if delivered > 0 {
-		r.WritesPerOp = float64(quiet1.syscw-quiet0.syscw) / float64(delivered)
-		r.CPUPerOpUS = float64((quiet1.cpu - quiet0.cpu).Microseconds()) / float64(delivered)
-	}
+	r.perOp(quiet0, quiet1, delivered)
 	for i := range counts {
 		r.Lost += published - counts[i].Load()
 		if subs[i].Err() != nil {
@@ -758,6 +845,13 @@ func (o *options) runIdle(ctx context.Context, tr string) (*Result, error) {
 	p1, err := measurePoint()
 	if err != nil {
 		return nil, err
+	}
+	if o.cpuprofile != "" {
+		// The router's heap with the sessions in it (inuse_space).
+		slug := strings.NewReplacer(" ", "-").Replace(scenarioName(tr, "idle", o.idle))
+		if err := rc.command("allocs " + filepath.Join(o.cpuprofile, slug+".router.heap.pprof")); err != nil {
+			return nil, err
+		}
 	}
 	n := float64(ir.Joined)
 	r := &Result{

@@ -20,7 +20,7 @@ import (
 type child struct {
 	role  string
 	cmd   *exec.Cmd
-	stdin io.Closer
+	stdin io.WriteCloser
 	done  chan struct{} // closed when the process has exited
 }
 
@@ -104,6 +104,12 @@ func prefixLines(w io.Writer, r io.Reader, prefix string) {
 }
 
 func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// command sends the child one command line (see childCommands).
+func (c *child) command(line string) error {
+	_, err := io.WriteString(c.stdin, line+"\n")
+	return err
+}
 
 // stop closes the child's stdin, which tells it to exit, and kills it if it
 // has not within a second. It returns once the process is gone.

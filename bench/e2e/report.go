@@ -39,6 +39,13 @@ type Result struct {
 	P99US       float64 `json:"p99_us,omitempty"`
 	WritesPerOp float64 `json:"router_writes_per_op,omitempty"` // write syscalls (/proc/PID/io syscw)
 	CPUPerOpUS  float64 `json:"router_cpu_us_per_op,omitempty"` // user+system CPU
+	// The same for the caller (this process: the caller, the floor's
+	// client, or fan-out's publisher and subscribers) and the callee (the
+	// floor's echo service).
+	CallerWritesPerOp float64 `json:"caller_writes_per_op,omitempty"`
+	CallerCPUPerOpUS  float64 `json:"caller_cpu_us_per_op,omitempty"`
+	CalleeWritesPerOp float64 `json:"callee_writes_per_op,omitempty"`
+	CalleeCPUPerOpUS  float64 `json:"callee_cpu_us_per_op,omitempty"`
 	// FloorRatio is our cost over the floor's: p50 latency for sequential
 	// calls, 1/throughput with calls in flight. 1.15 means 15 % slower.
 	FloorRatio float64 `json:"floor_ratio,omitempty"`
@@ -73,6 +80,9 @@ func scenarioName(transport, group string, n int) string {
 	}
 	return fmt.Sprintf("%s call %d in flight", transport, n)
 }
+
+// totalCPU is the CPU time of every process of the scenario per operation.
+func (r *Result) totalCPU() float64 { return r.CPUPerOpUS + r.CallerCPUPerOpUS + r.CalleeCPUPerOpUS }
 
 func (r *Result) setFloorRatio(floor *Result) {
 	switch {
@@ -110,6 +120,9 @@ func (rep *Report) compareWith(before *Report, file string) {
 		ratio("p99_us", r.P99US, b.P99US)
 		ratio("router_writes_per_op", r.WritesPerOp, b.WritesPerOp)
 		ratio("router_cpu_us_per_op", r.CPUPerOpUS, b.CPUPerOpUS)
+		ratio("caller_cpu_us_per_op", r.CallerCPUPerOpUS, b.CallerCPUPerOpUS)
+		ratio("callee_cpu_us_per_op", r.CalleeCPUPerOpUS, b.CalleeCPUPerOpUS)
+		ratio("total_cpu_us_per_op", r.totalCPU(), b.totalCPU())
 		ratio("rss_per_session_kb", r.RSSPerSessionKB, b.RSSPerSessionKB)
 		ratio("goroutines_per_session", r.GoroutinesPerSession, b.GoroutinesPerSession)
 	}
@@ -124,15 +137,17 @@ func (rep *Report) print(out io.Writer) {
 	fmt.Fprintln(out)
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	var idle []*Result
-	fmt.Fprintln(w, "\nscenario\tops/s\tp50 µs\tp99 µs\t× floor\twrites/op\tCPU µs/op\t"+vsHeader(rep)+"note\t")
+	fmt.Fprintln(w, "\nscenario\tops/s\tp50 µs\tp99 µs\t× floor\twrites/op\tCPU µs/op\tcaller CPU\tcallee CPU\tall CPU\tcaller w/op\tcallee w/op\t"+vsHeader(rep)+"note\t")
 	for _, r := range rep.Results {
 		if r.Group == "idle" {
 			idle = append(idle, r)
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%.0f\t%s\t%s\t%s\t%.2f\t%.1f\t%s%s\t\n", r.Name, r.PerSec,
+		fmt.Fprintf(w, "%s\t%.0f\t%s\t%s\t%s\t%.2f\t%.1f\t%.1f\t%s\t%.1f\t%.2f\t%s\t%s%s\t\n", r.Name, r.PerSec,
 			opt(r.P50US, "%.0f"), opt(r.P99US, "%.0f"), opt(r.FloorRatio, "%.2f"),
-			r.WritesPerOp, r.CPUPerOpUS, vsCells(rep, r, "per_s", "p50_us", "router_writes_per_op"), note(r))
+			r.WritesPerOp, r.CPUPerOpUS, r.CallerCPUPerOpUS, opt(r.CalleeCPUPerOpUS, "%.1f"), r.totalCPU(),
+			r.CallerWritesPerOp, opt(r.CalleeWritesPerOp, "%.2f"),
+			vsCells(rep, r, "per_s", "p50_us", "router_writes_per_op", "total_cpu_us_per_op"), note(r))
 	}
 	w.Flush()
 	if len(idle) > 0 {
@@ -148,7 +163,9 @@ func (rep *Report) print(out io.Writer) {
 ops/s: calls (or events delivered) per second; p50/p99: round trip; × floor: our
 cost over the bare relay's (sequential: p50; in flight: 1/throughput); writes/op and
 CPU µs/op: write syscalls and CPU time of the router process (the relay's for the
-floor) per call or delivered event.`)
+floor) per call or delivered event; caller and callee: the same for the caller
+process (the floor's client; fan-out's publisher and subscribers) and the callee
+process (the floor's echo); all CPU: the three together.`)
 	if rep.Before != "" {
 		fmt.Fprintf(out, "vs before: after/before, before = %s\n", rep.Before)
 	}
@@ -158,7 +175,7 @@ func vsHeader(rep *Report) string {
 	if rep.Before == "" {
 		return ""
 	}
-	return "ops/s vs before\tp50 vs before\twrites vs before\t"
+	return "ops/s vs before\tp50 vs before\twrites vs before\tall CPU vs before\t"
 }
 
 func vsIdleHeader(rep *Report) string {
