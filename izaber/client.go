@@ -465,8 +465,9 @@ func (c *Client) onDisconnect(err error) {
 	}
 }
 
+// reportRestore tells the OnRestoreError hooks; whoever found err has
+// logged it.
 func (c *Client) reportRestore(err error) {
-	c.log.Warn("izaber: restore failed", "err", err)
 	for _, f := range snapshot(&c.mu, c.restoreHook) {
 		f(err)
 	}

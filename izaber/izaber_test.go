@@ -905,3 +905,35 @@ func TestSerializers(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreFailureLoggedOnce: a registration the new user of ChangeUser
+// may not hold is reported to the hook and warned about once, not once by
+// the client and again by the facade.
+func TestRestoreFailureLoggedOnce(t *testing.T) {
+	nr := newRouter(t)
+	ctx := context.Background()
+	var buf safeBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := login(t, nr, "backend-1", func(c *izaber.Config) { c.Logger = logger })
+	restoreErrs := make(chan error, 4)
+	c.OnRestoreError(func(err error) { restoreErrs <- err })
+	if _, err := c.Register(ctx, "lo.proc", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+		return izaber.Yield("x"), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ChangeUser(ctx, "frontend-1", nr.Password("frontend-1")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-restoreErrs:
+		if !strings.Contains(err.Error(), "com.izaber.wamp.lo.proc") {
+			t.Errorf("restore error %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("restore failure not reported")
+	}
+	if n := strings.Count(buf.String(), "level=WARN"); n != 1 {
+		t.Errorf("the restore failure was logged %d times, want once:\n%s", n, buf.String())
+	}
+}

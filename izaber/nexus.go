@@ -107,6 +107,7 @@ func (c *Client) restoreRosters(ctx context.Context, s *session.Session) {
 		}
 		_, err := s.Call(ctx, uri, protocol.List{key, entries[i].data, entries[i].visibility}, nil, opts...)
 		if err != nil {
+			c.log.Warn("izaber: cannot restore roster entry", "key", key, "err", err)
 			c.reportRestore(&client.RestoreError{Kind: "roster", URI: key, Err: err})
 		}
 	}

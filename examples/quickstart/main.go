@@ -105,7 +105,7 @@ func run(ctx context.Context) error {
 	}
 
 	// Register com.izaber.wamp.example.hello and call it with args and kwargs.
-	_, err = wamp.Register(ctx, "example.hello", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+	reg, err := wamp.Register(ctx, "example.hello", func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
 		return izaber.Yield(fmt.Sprintf("Hello %v from %v (args %v, kwargs %v)",
 			inv.Details["caller_authid"], inv.Procedure, inv.Args, inv.Kwargs)), nil
 	})
@@ -195,6 +195,13 @@ func run(ctx context.Context) error {
 	}
 
 	// Change user: the new session first, then the old one leaves.
+	// Registrations and subscriptions move to the new user's session; the
+	// frontend role may not register com.izaber.wamp.example.*, so the
+	// procedure is unregistered first (else the client would warn that it
+	// cannot restore it).
+	if err := wamp.Unregister(ctx, reg); err != nil {
+		return fmt.Errorf("unregister: %w", err)
+	}
 	if err := wamp.ChangeUser(ctx, "frontend-1", pass["frontend-1"]); err != nil {
 		return fmt.Errorf("change user: %w", err)
 	}
