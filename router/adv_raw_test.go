@@ -199,6 +199,29 @@ func TestRawProgressiveCallInvocations(t *testing.T) {
 			t.Fatalf("internal procedure: ERROR %+v", e)
 		}
 	})
+	t.Run("refused-then-late-chunks", func(t *testing.T) {
+		// A progressive call the dealer refuses at once: the chunks the
+		// caller sent before it saw the ERROR are late chunks, dropped,
+		// not out-of-sequence request ids (the session goes on).
+		for _, tc := range []struct{ procedure, uri string }{
+			{"p.plain", "wamp.error.feature_not_supported"},
+			{"wamp.session.count", "wamp.error.feature_not_supported"},
+			{"p.nobody", "wamp.error.no_such_procedure"},
+		} {
+			req := caller.nextReq()
+			caller.send(&protocol.Call{Request: req, Options: protocol.Dict{"progress": true}, Procedure: tc.procedure})
+			caller.send(&protocol.Call{Request: req, Options: protocol.Dict{"progress": true}, Procedure: tc.procedure})
+			caller.send(&protocol.Call{Request: req, Options: protocol.Dict{}, Procedure: tc.procedure})
+			if e := expect[*protocol.Error](caller); e.Request != req || e.URI != tc.uri {
+				t.Fatalf("%s: ERROR %+v, want %s", tc.procedure, e, tc.uri)
+			}
+			next := caller.call("wamp.session.count", nil)
+			if res := expect[*protocol.Result](caller); res.Request != next {
+				t.Fatalf("%s: after late chunks: RESULT %+v", tc.procedure, res)
+			}
+		}
+		plainCallee.noMessage(20 * time.Millisecond)
+	})
 	t.Run("caller-leaves", func(t *testing.T) {
 		c2 := joinRaw(t, r, rawOpt{hello: progressiveHello()})
 		c2.send(&protocol.Call{Request: 1, Options: protocol.Dict{"progress": true}, Procedure: "p.stream"})

@@ -329,6 +329,9 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	if progress && s.feat&featCallerProgressiveInvocations == 0 {
 		return violation("CALL with progress=true from a caller that did not announce progressive_call_invocations")
 	}
+	if progress {
+		defer rl.endRefusedStream(s, m.Request)
+	}
 	ppt := hasPPT(m.Options)
 	if ppt && s.feat&featCallerPassthru == 0 {
 		return violation("CALL with ppt_scheme from a caller that did not announce payload_passthru_mode")
@@ -413,6 +416,20 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 	}
 	s.routed.send(cs, &protocol.Invocation{Request: inv.invID, Registration: reg.id, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 	return nil
+}
+
+// endRefusedStream runs after the first CALL of a progressive call
+// invocation: if the dealer answered it with an ERROR at once (no callee,
+// a callee without the feature, not authorized...), no invocation started,
+// and the chunks the caller sent before it saw the ERROR are late chunks of
+// an ended call, dropped like those of a call that ended later (not
+// out-of-sequence request ids).
+func (rl *Realm) endRefusedStream(s *sess, id protocol.ID) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if _, started := s.calls[id]; !started && !s.endedStreams.Has(id) {
+		s.endedStreams.Add(id)
+	}
 }
 
 // hasPPT reports whether Options announce payload passthru mode in the
