@@ -186,13 +186,20 @@ func startTestRouter(dir string) (func(), error) {
 			return izaber.Yield("done"), nil
 		},
 		// test.gated sends one progressive result, then waits for the
-		// test to close progressGate: the result must be out before that.
+		// test to close the gate it put in progressGates: the result must
+		// be out before that.
 		"test.gated": func(ctx context.Context, inv *session.Invocation) (*session.Result, error) {
+			var gate chan struct{}
+			select {
+			case gate = <-progressGates:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 			if err := inv.Progress(ctx, protocol.List{"first"}, nil); err != nil {
 				return nil, err
 			}
 			select {
-			case <-progressGate:
+			case <-gate:
 				return izaber.Yield("done"), nil
 			case <-ctx.Done():
 				return nil, ctx.Err()
@@ -218,8 +225,9 @@ func startTestRouter(dir string) (func(), error) {
 	}, nil
 }
 
-// progressGate releases test.gated.
-var progressGate = make(chan struct{})
+// progressGates hands each call of test.gated the gate that releases it
+// (a fresh one per test run, so that -count=N runs the test N times).
+var progressGates = make(chan chan struct{}, 1)
 
 // cli is one run of the binary.
 type cli struct {

@@ -127,11 +127,13 @@ func TestCLISubscribeTimeout(t *testing.T) {
 func TestCLICallProgressAsItArrives(t *testing.T) {
 	t.Parallel()
 	setupCLI(t)
+	gate := make(chan struct{})
+	progressGates <- gate
 	b := as(t, "backend-1", "call", "--progress", "test.gated").start(`"first"`)
 	if out := b.stdout.String(); out != `"first"`+"\n" {
 		t.Fatalf("before the end of the call: %q", out)
 	}
-	close(progressGate)
+	close(gate)
 	if code := b.wait(); code != exitOK {
 		t.Fatalf("exit %d: %s", code, b.stderr)
 	}
