@@ -694,6 +694,12 @@ func rawWSClient(t *testing.T, url, subprotocol string) (net.Conn, *bufio.Reader
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, wsUpgrade(t, c, host, path, subprotocol)
+}
+
+// wsUpgrade sends a WebSocket opening handshake on c and reads the reply.
+func wsUpgrade(t *testing.T, c net.Conn, host, path, subprotocol string) *bufio.Reader {
+	t.Helper()
 	fmt.Fprintf(c, "GET /%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
 		path, host, subprotocol)
@@ -707,5 +713,5 @@ func rawWSClient(t *testing.T, url, subprotocol string) (net.Conn, *bufio.Reader
 		c.Close()
 		t.Fatalf("handshake: %s", resp.Status)
 	}
-	return c, br
+	return br
 }
