@@ -225,11 +225,7 @@ func messageScenarios() []*Scenario {
 			Title:   "Unknown YIELD.Options keys are ignored: the result reaches the caller",
 			Section: secExtensibility, Level: MUST,
 			Run: func(t *T) {
-				a := t.Join(JoinOptions{})
-				b := t.Join(JoinOptions{})
-				reg := b.Register(t.URI("p"), nil)
-				req := a.Call(t.URI("p"), nil, nil, nil)
-				inv := b.ExpectInvocation(reg)
+				a, b, req, inv := invoke(t, nil, nil)
 				b.Yield(inv.Request, withUnknown(nil), protocol.List{"ok"}, nil)
 				a.ExpectResult(req)
 			},
