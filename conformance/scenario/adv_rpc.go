@@ -587,11 +587,7 @@ func patternTable(t *T, wildcardsOnly bool) (*Session, []protocol.ID) {
 			ids = append(ids, 0)
 			continue
 		}
-		opts := protocol.Dict{}
-		if r.match != "exact" {
-			opts["match"] = r.match
-		}
-		ids = append(ids, b.Register(t.URI(r.uri), opts))
+		ids = append(ids, b.Register(t.URI(r.uri), matchOptions(r.match)))
 	}
 	return b, ids
 }
