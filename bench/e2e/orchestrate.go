@@ -417,8 +417,8 @@ func (o *options) profile(r *Result, ps procs, on bool) error {
 // measure runs one scenario: start starts its workers (which must return
 // once stop is closed; the returned function waits for them), then after
 // the warm-up the window is open for o.duration (longer while nothing has
-// finished in it) while every process of
-// the scenario is sampled at both ends (and profiled, with -cpuprofile).
+// finished in it) while every process of the scenario is sampled at both
+// ends (and profiled, with -cpuprofile).
 func (o *options) measure(ctx context.Context, r *Result, ps procs, start func(w *window, stop <-chan struct{}) (wait func())) error {
 	w := &window{}
 	stop := make(chan struct{})
