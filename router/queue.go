@@ -183,29 +183,46 @@ func unshare(m protocol.Message) protocol.Message {
 
 // watchStall arms the stall timer when the connection holds data it could
 // not write at once, and drops at once a session that makes no progress
-// with more than Config.OutboundQueueBytes waiting.
+// with more than Config.OutboundQueueBytes waiting (or, if it is over that
+// limit but made progress less than flowWait ago, checks again then: no
+// further message is needed to drop it).
 func (s *sess) watchStall() {
 	n, stalled := s.conn.Backlog()
 	if n == 0 {
 		return
 	}
-	if n > s.r.cfg.OutboundQueueBytes && stalled >= flowWait {
-		s.drop(fmt.Sprintf("not reading: %d bytes queued, over the limit of %d, and no write progress for %v", n, s.r.cfg.OutboundQueueBytes, stalled.Round(time.Millisecond)))
+	over := n > s.r.cfg.OutboundQueueBytes
+	if over && stalled >= flowWait {
+		s.dropOverLimit(n, stalled)
 		return
 	}
 	s.stallMu.Lock()
 	defer s.stallMu.Unlock()
-	if s.stallTimer == nil && !s.dropped {
+	if s.dropped {
+		return
+	}
+	switch {
+	case s.stallTimer == nil && over:
+		s.stallTimer = time.AfterFunc(flowWait-stalled, s.checkStall)
+	case s.stallTimer == nil:
 		s.stallTimer = time.AfterFunc(s.r.cfg.WriteStallTimeout, s.checkStall)
+	case over:
+		s.stallTimer.Reset(flowWait - stalled)
 	}
 }
 
 // checkStall drops the session when its connection has made no write
-// progress for Config.WriteStallTimeout, and otherwise watches on while data
+// progress for Config.WriteStallTimeout, or for flowWait with more than
+// Config.OutboundQueueBytes waiting, and otherwise watches on while data
 // is waiting.
 func (s *sess) checkStall() {
 	n, stalled := s.conn.Backlog()
 	limit := s.r.cfg.WriteStallTimeout
+	over := n > s.r.cfg.OutboundQueueBytes
+	if over && stalled >= flowWait {
+		s.dropOverLimit(n, stalled)
+		return
+	}
 	s.stallMu.Lock()
 	if s.dropped || n == 0 {
 		s.stallTimer = nil
@@ -213,12 +230,22 @@ func (s *sess) checkStall() {
 		return
 	}
 	if stalled < limit {
-		s.stallTimer.Reset(limit - stalled)
+		next := limit - stalled
+		if over {
+			next = min(next, flowWait-stalled)
+		}
+		s.stallTimer.Reset(next)
 		s.stallMu.Unlock()
 		return
 	}
 	s.stallMu.Unlock()
 	s.drop(fmt.Sprintf("not reading: no write progress for %v with %d bytes queued", limit, n))
+}
+
+// dropOverLimit drops a session stalled with more than
+// Config.OutboundQueueBytes waiting.
+func (s *sess) dropOverLimit(n int, stalled time.Duration) {
+	s.drop(fmt.Sprintf("not reading: %d bytes queued, over the limit of %d, and no write progress for %v", n, s.r.cfg.OutboundQueueBytes, stalled.Round(time.Millisecond)))
 }
 
 // drop ends a session whose client does not keep up: it leaves the realm at

@@ -853,6 +853,33 @@ func testRawSlowSubscriberDroppedByBytes(t *testing.T) {
 	}
 }
 
+// A subscriber over the byte limit is dropped once it has made no
+// progress for flowWait, also when nothing more is sent to it: with
+// backpressure out of the way, the publisher is never held back, every event
+// is queued at once, and the check must come from a timer, not from the
+// next event. In a synctest bubble.
+func TestRawSlowSubscriberOverLimitDroppedWithoutMoreEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newTestRouter(t, Config{OutboundQueueBytes: 200 << 10, BackpressureBytes: 64 << 20})
+		slow := joinRaw(t, r, rawOpt{})
+		pub := joinRaw(t, r, rawOpt{})
+		slow.subscribe("t.big", nil)
+		payload := protocol.List{strings.Repeat("x", 10<<10)}
+		for i := 0; i < 100; i++ {
+			pub.send(&protocol.Publish{Request: pub.nextReq(), Topic: "t.big", Args: payload})
+		}
+		start := time.Now()
+		select {
+		case <-slow.done:
+		case <-time.After(3 * time.Second):
+			t.Fatal("slow subscriber over the byte limit was not dropped")
+		}
+		if d := time.Since(start); d > flowWait {
+			t.Errorf("dropped after %v, want within flowWait (%v)", d, flowWait)
+		}
+	})
+}
+
 func TestMessageSizeEstimate(t *testing.T) {
 	small := messageSize(&protocol.Event{Args: protocol.List{"a"}})
 	big := messageSize(&protocol.Event{Args: protocol.List{strings.Repeat("a", 1000)}, Kwargs: protocol.Dict{"k": []byte("0123456789")}})
