@@ -619,16 +619,37 @@ func (s *Session) sendRequest(ctx context.Context, code protocol.Code, p *pendin
 	if err := s.lockSeq(ctx, code); err != nil {
 		return 0, err
 	}
-	defer s.unlockSeq()
 	id, err := s.newRequest(p)
 	if err != nil {
+		s.unlockSeq()
 		return 0, err
 	}
-	if err := s.send(ctx, build(id)); err != nil {
+	m := build(id)
+	q, _ := s.peer.(queuer)
+	if q == nil {
+		err = s.peer.Send(ctx, m)
+	} else {
+		// Queued in id order under s.seq, written after it: the other
+		// senders do not wait for the system call.
+		err = q.Queue(ctx, m)
+	}
+	if err != nil {
 		s.giveBack(id, p)
-		return 0, err
+		s.unlockSeq()
+		return 0, s.sendError(ctx, m.Code(), err)
+	}
+	s.unlockSeq()
+	if q != nil {
+		q.Flush()
 	}
 	return id, nil
+}
+
+// queuer is implemented by the transport's peers: Send in two steps (see
+// transport's Queue and Flush).
+type queuer interface {
+	Queue(ctx context.Context, m protocol.Message) error
+	Flush()
 }
 
 // sendUnanswered sends a request of the session's own whose reply nobody

@@ -266,6 +266,20 @@ func (c *core) push(e encoded) error { return c.w.push(e.b, e.buf != nil) }
 // caller. An error from a write that follows ends the connection and is
 // returned by Recv and later calls.
 func (c *core) Send(ctx context.Context, m protocol.Message) error {
+	if err := c.Queue(ctx, m); err != nil {
+		return err
+	}
+	c.out.flush()
+	return nil
+}
+
+// Queue is Send without the write: m is queued, waiting (bounded by ctx,
+// the connection staying open) until the outbox has room, and goes out
+// with the next write, which the next Flush (or Send) makes. A sender
+// that must queue messages in a given order under a lock of its own
+// queues them with the lock held and flushes after releasing it, so that
+// the others do not wait for the system call.
+func (c *core) Queue(ctx context.Context, m protocol.Message) error {
 	select {
 	case <-c.done:
 		return c.err
@@ -289,12 +303,13 @@ func (c *core) Send(ctx context.Context, m protocol.Message) error {
 	}
 	err = c.push(e)
 	c.sendMu.Unlock()
-	if err != nil {
-		return err
-	}
-	c.out.flush()
-	return nil
+	return err
 }
+
+// Flush writes what Queue queued, unless a write is in progress (which
+// then writes it) or the reader holds writes (HoldWrites). It never waits
+// for the socket.
+func (c *core) Flush() { c.out.flush() }
 
 // Enqueue implements NetPeer.
 func (c *core) Enqueue(msgs []protocol.Message) (int, error) {
