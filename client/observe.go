@@ -137,6 +137,19 @@ func (o *observedNetPeer) Enqueue(msgs []protocol.Message) (int, error) {
 	return n, err
 }
 
+// Queue counts and traces m like Send.
+func (o *observedNetPeer) Queue(ctx context.Context, m protocol.Message) error {
+	if o.trace != nil {
+		o.trace(Sent, redact(m))
+	}
+	o.k.sent(m, 1)
+	err := o.np.Queue(ctx, m)
+	if err != nil {
+		o.k.sent(m, -1)
+	}
+	return err
+}
+func (o *observedNetPeer) Flush()                        { o.np.Flush() }
 func (o *observedNetPeer) Backlog() (int, time.Duration) { return o.np.Backlog() }
 func (o *observedNetPeer) WaitBacklog(ctx context.Context, n int) error {
 	return o.np.WaitBacklog(ctx, n)

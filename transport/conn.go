@@ -273,12 +273,7 @@ func (c *core) Send(ctx context.Context, m protocol.Message) error {
 	return nil
 }
 
-// Queue is Send without the write: m is queued, waiting (bounded by ctx,
-// the connection staying open) until the outbox has room, and goes out
-// with the next write, which the next Flush (or Send) makes. A sender
-// that must queue messages in a given order under a lock of its own
-// queues them with the lock held and flushes after releasing it, so that
-// the others do not wait for the system call.
+// Queue implements NetPeer.
 func (c *core) Queue(ctx context.Context, m protocol.Message) error {
 	select {
 	case <-c.done:
@@ -306,9 +301,7 @@ func (c *core) Queue(ctx context.Context, m protocol.Message) error {
 	return err
 }
 
-// Flush writes what Queue queued, unless a write is in progress (which
-// then writes it) or the reader holds writes (HoldWrites). It never waits
-// for the socket.
+// Flush implements NetPeer.
 func (c *core) Flush() { c.out.flush() }
 
 // Enqueue implements NetPeer.

@@ -117,6 +117,9 @@
 // the queue is empty; TLS connections always write from that goroutine.
 // Messages queued while a write is in progress go out together in the next
 // one: writes coalesce, and NetPeer.Enqueue of a batch is one write.
+// NetPeer.Queue and Flush are Send in two steps, for a sender that keeps
+// its messages in order under a lock of its own (the session layer's
+// request ids) and writes after releasing it.
 //
 // A reader that hands what it receives to other goroutines (the session
 // layer: replies to waiting callers, invocations to workers) calls
