@@ -24,8 +24,8 @@ const (
 	DefaultPingInterval     = 3 * time.Second
 	DefaultHeartbeatTimeout = 10 * time.Second
 	DefaultMaxPayloadSize   = 50_000_000
-	DefaultBackoffInitial   = 1 * time.Second
-	DefaultBackoffMax       = 60 * time.Second
+	DefaultBackoffInitial   = client.DefaultBackoffInitial
+	DefaultBackoffMax       = client.DefaultBackoffMax
 	DefaultConnectTimeout   = 30 * time.Second
 )
 

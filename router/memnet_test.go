@@ -62,16 +62,7 @@ func (ep memEndpoints) join(t *testing.T, scheme string, ser protocol.Serializer
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
-	s, err := session.Join(ctx, p, session.Config{Realm: testRealm})
-	if err != nil {
-		t.Fatalf("join %s: %v", url, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	return s
+	return joinPeer(t, ctx, p, url, session.Config{})
 }
 
 // rawSocket connects a hand-driven RawSocket JSON client.

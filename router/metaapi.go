@@ -33,20 +33,20 @@ func (rl *Realm) installObservationMeta() error {
 		uri string
 		fn  internalFunc
 	}{
-		{protocol.MetaRegistrationList, rl.metaRegList},
-		{protocol.MetaRegistrationLookup, rl.metaRegLookup},
+		{protocol.MetaRegistrationList, regMeta.list(rl)},
+		{protocol.MetaRegistrationLookup, regMeta.lookup(rl)},
 		{protocol.MetaRegistrationMatch, rl.metaRegMatch},
-		{protocol.MetaRegistrationGet, rl.metaRegGet},
-		{protocol.MetaRegistrationListCallees, rl.metaRegListCallees},
-		{protocol.MetaRegistrationCountCallees, rl.metaRegCountCallees},
-		{protocol.MetaRegistrationRemoveCallee, rl.metaRegRemoveCallee},
-		{protocol.MetaSubscriptionList, rl.metaSubList},
-		{protocol.MetaSubscriptionLookup, rl.metaSubLookup},
+		{protocol.MetaRegistrationGet, regMeta.get(rl)},
+		{protocol.MetaRegistrationListCallees, regMeta.listMembers(rl)},
+		{protocol.MetaRegistrationCountCallees, regMeta.countMembers(rl)},
+		{protocol.MetaRegistrationRemoveCallee, regMeta.removeMember(rl)},
+		{protocol.MetaSubscriptionList, subMeta.list(rl)},
+		{protocol.MetaSubscriptionLookup, subMeta.lookup(rl)},
 		{protocol.MetaSubscriptionMatch, rl.metaSubMatch},
-		{protocol.MetaSubscriptionGet, rl.metaSubGet},
-		{protocol.MetaSubscriptionListSubscribers, rl.metaSubListSubscribers},
-		{protocol.MetaSubscriptionCountSubscribers, rl.metaSubCountSubscribers},
-		{protocol.MetaSubscriptionRemoveSubscriber, rl.metaSubRemoveSubscriber},
+		{protocol.MetaSubscriptionGet, subMeta.get(rl)},
+		{protocol.MetaSubscriptionListSubscribers, subMeta.listMembers(rl)},
+		{protocol.MetaSubscriptionCountSubscribers, subMeta.countMembers(rl)},
+		{protocol.MetaSubscriptionRemoveSubscriber, subMeta.removeMember(rl)},
 		{protocol.MetaSessionKill, rl.metaKill},
 		{protocol.MetaSessionKillByAuthID, rl.metaKillByAuthID},
 		{protocol.MetaSessionKillByAuthRole, rl.metaKillByAuthRole},
@@ -137,14 +137,6 @@ func idList(ids []protocol.ID) protocol.List {
 	return l
 }
 
-func noSuchRegistration(id protocol.ID) *callError {
-	return &callError{URI: protocol.URINoSuchRegistration, Args: protocol.List{fmt.Sprintf("no registration with ID %d exists on this dealer", id)}}
-}
-
-func noSuchSubscription(id protocol.ID) *callError {
-	return &callError{URI: protocol.URINoSuchSubscription, Args: protocol.List{fmt.Sprintf("no subscription with ID %d exists on this broker", id)}}
-}
-
 func noSuchSession(id protocol.ID) *callError {
 	return &callError{URI: protocol.URINoSuchSession, Args: protocol.List{fmt.Sprintf("no session with ID %d exists on this router", id)}}
 }
@@ -153,11 +145,125 @@ func protectedError(what, uri string) *callError {
 	return &callError{URI: protocol.URINotAuthorized, Args: protocol.List{fmt.Sprintf("not authorized to %s for protected URI %q", what, uri)}}
 }
 
-// ---- registrations ----
+// ---- registrations and subscriptions ----
 
-// regDetails is RegistrationDetails. rl.mu must be held.
+// The registration and subscription meta APIs mirror each other: the same
+// procedures and events, over the dealer's registrations and their callees
+// or the broker's subscriptions and their subscribers. metaKind says what
+// differs; its methods are the procedures and events.
+
+// metaObject is a registration or a subscription as the meta API sees it.
+// Its methods are called with rl.mu held.
+type metaObject interface {
+	comparable
+	// observation is what the list procedures report of it.
+	observation() observation
+	// details is RegistrationDetails or SubscriptionDetails.
+	details() protocol.Dict
+	// memberIDs are the session ids of its callees or subscribers.
+	memberIDs() []protocol.ID
+	// has reports whether s is one of its callees or subscribers.
+	has(s *sess) bool
+	// revoke detaches member s and returns how s is told (UNREGISTERED
+	// or UNSUBSCRIBED with details), nil if it did not announce
+	// revocation.
+	revoke(rl *Realm, out *batch, s *sess, details protocol.Dict) protocol.Message
+}
+
+// metaKind describes one of the two meta APIs. Its functions are called
+// with rl.mu held.
+type metaKind[T metaObject] struct {
+	noun     string // "registration" or "subscription"
+	uriArg   string // the URI argument of lookup and match, as errors name it
+	member   string // "callee" or "subscriber"
+	attached string // "registered" or "subscribed"
+	owner    string // "dealer" or "broker"
+	// noSuch is the error URI for an object that does not exist or a
+	// session that is not its member.
+	noSuch string
+	// byID and mine are every object by id and those of session s;
+	// table are the objects of a match policy by URI.
+	byID  func(rl *Realm) map[protocol.ID]T
+	mine  func(s *sess) map[protocol.ID]T
+	table func(rl *Realm, match string) map[string]T
+	// The meta events: on_create, on_register or on_subscribe,
+	// on_unregister or on_unsubscribe, on_delete.
+	onCreate, onAttach, onDetach, onDelete string
+}
+
+var regMeta = metaKind[*registration]{
+	noun: "registration", uriArg: "a procedure URI", member: "callee", attached: "registered", owner: "dealer",
+	noSuch:   protocol.URINoSuchRegistration,
+	byID:     func(rl *Realm) map[protocol.ID]*registration { return rl.dealer.byID },
+	mine:     func(s *sess) map[protocol.ID]*registration { return s.regs },
+	table:    func(rl *Realm, match string) map[string]*registration { return rl.dealer.table(match) },
+	onCreate: protocol.MetaRegistrationOnCreate, onAttach: protocol.MetaRegistrationOnRegister,
+	onDetach: protocol.MetaRegistrationOnUnregister, onDelete: protocol.MetaRegistrationOnDelete,
+}
+
+var subMeta = metaKind[*subscription]{
+	noun: "subscription", uriArg: "a topic URI", member: "subscriber", attached: "subscribed", owner: "broker",
+	noSuch:   protocol.URINoSuchSubscription,
+	byID:     func(rl *Realm) map[protocol.ID]*subscription { return rl.broker.byID },
+	mine:     func(s *sess) map[protocol.ID]*subscription { return s.subs },
+	table:    func(rl *Realm, match string) map[string]*subscription { return rl.broker.table(match) },
+	onCreate: protocol.MetaSubscriptionOnCreate, onAttach: protocol.MetaSubscriptionOnSubscribe,
+	onDetach: protocol.MetaSubscriptionOnUnsubscribe, onDelete: protocol.MetaSubscriptionOnDelete,
+}
+
+// details is RegistrationDetails. rl.mu must be held.
 func (reg *registration) details() protocol.Dict {
 	return protocol.Dict{"id": reg.id, "created": reg.created, "uri": reg.uri, "match": reg.match, "invoke": reg.invoke}
+}
+
+func (reg *registration) observation() observation { return observation{reg.id, reg.match, reg.uri} }
+
+func (reg *registration) memberIDs() []protocol.ID {
+	ids := make([]protocol.ID, 0, len(reg.callees))
+	for _, c := range reg.callees {
+		if c.s != nil {
+			ids = append(ids, c.s.info.ID)
+		}
+	}
+	return ids
+}
+
+func (reg *registration) has(s *sess) bool { return reg.calleeIndex(s) >= 0 }
+
+func (reg *registration) revoke(rl *Realm, out *batch, s *sess, d protocol.Dict) protocol.Message {
+	rl.removeCallee(out, reg, s)
+	if s.feat&featCalleeRevocation == 0 {
+		return nil
+	}
+	return &protocol.Unregistered{Request: 0, Details: d}
+}
+
+// details is SubscriptionDetails. rl.mu must be held.
+func (sub *subscription) details() protocol.Dict {
+	return protocol.Dict{"id": sub.id, "created": sub.created, "uri": sub.topic, "match": sub.match}
+}
+
+func (sub *subscription) observation() observation { return observation{sub.id, sub.match, sub.topic} }
+
+func (sub *subscription) memberIDs() []protocol.ID {
+	ids := make([]protocol.ID, 0, len(sub.subscribers))
+	for s := range sub.subscribers {
+		ids = append(ids, s.info.ID)
+	}
+	return ids
+}
+
+func (sub *subscription) has(s *sess) bool {
+	_, ok := sub.subscribers[s]
+	return ok
+}
+
+func (sub *subscription) revoke(rl *Realm, out *batch, s *sess, d protocol.Dict) protocol.Message {
+	rl.removeSubscriber(out, sub, s)
+	if s.feat&featSubscriberRevocation == 0 {
+		return nil
+	}
+	return &protocol.Unsubscribed{Request: 0, Details: d}
 }
 
 // sessionOf returns the session of a meta API session-id argument, or
@@ -176,55 +282,45 @@ type observation struct {
 	match, uri string
 }
 
-// metaListing answers the list procedures: the ids of every observation
-// (not the protected ones) or, given a session id, of that session's, by
-// match policy. all and mine are called with rl.mu held.
-func (rl *Realm) metaListing(caller *SessionInfo, c *internalCall, all func(yield func(observation)), mine func(s *sess, yield func(observation))) (protocol.List, protocol.Dict, error) {
-	var only protocol.ID
-	if len(c.args) > 0 && c.args[0] != nil {
-		id, err := argID(c, 0, "a session id")
-		if err != nil {
-			return nil, nil, err
-		}
-		only = id
-	}
-	byMatch := map[string][]protocol.ID{}
-	add := func(o observation) { byMatch[o.match] = append(byMatch[o.match], o.id) }
-	rl.mu.Lock()
-	if only != 0 {
-		s, err := rl.sessionOfLocked(only)
-		if err != nil {
-			rl.mu.Unlock()
-			return nil, nil, err
-		}
-		mine(s, add)
-	} else {
-		all(func(o observation) {
-			if !protectedURI(o.uri, caller) {
-				add(o)
+// list is wamp.registration.list or wamp.subscription.list: the ids of
+// every object (not the protected ones) or, given a session id, of that
+// session's, by match policy.
+func (k metaKind[T]) list(rl *Realm) internalFunc {
+	return func(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
+		var only protocol.ID
+		if len(c.args) > 0 && c.args[0] != nil {
+			id, err := argID(c, 0, "a session id")
+			if err != nil {
+				return nil, nil, err
 			}
-		})
+			only = id
+		}
+		byMatch := map[string][]protocol.ID{}
+		add := func(o observation) { byMatch[o.match] = append(byMatch[o.match], o.id) }
+		rl.mu.Lock()
+		if only != 0 {
+			s, err := rl.sessionOfLocked(only)
+			if err != nil {
+				rl.mu.Unlock()
+				return nil, nil, err
+			}
+			for _, obj := range k.mine(s) {
+				add(obj.observation())
+			}
+		} else {
+			for _, obj := range k.byID(rl) {
+				if o := obj.observation(); !protectedURI(o.uri, caller) {
+					add(o)
+				}
+			}
+		}
+		rl.mu.Unlock()
+		return protocol.List{protocol.Dict{
+			matchExact:    idList(byMatch[matchExact]),
+			matchPrefix:   idList(byMatch[matchPrefix]),
+			matchWildcard: idList(byMatch[matchWildcard]),
+		}}, nil, nil
 	}
-	rl.mu.Unlock()
-	return protocol.List{protocol.Dict{
-		matchExact:    idList(byMatch[matchExact]),
-		matchPrefix:   idList(byMatch[matchPrefix]),
-		matchWildcard: idList(byMatch[matchWildcard]),
-	}}, nil, nil
-}
-
-func (reg *registration) observation() observation { return observation{reg.id, reg.match, reg.uri} }
-
-func (rl *Realm) metaRegList(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	return rl.metaListing(caller, c, func(yield func(observation)) {
-		for _, reg := range rl.dealer.byID {
-			yield(reg.observation())
-		}
-	}, func(s *sess, yield func(observation)) {
-		for _, reg := range s.regs {
-			yield(reg.observation())
-		}
-	})
 }
 
 // lookupOptions reads the optional options dict argument of lookup (only
@@ -247,26 +343,34 @@ func lookupOptions(c *internalCall, i int) (string, error) {
 	return match, nil
 }
 
-func (rl *Realm) metaRegLookup(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	uri, err := argString(c, 0, "a procedure URI")
-	if err != nil {
-		return nil, nil, err
+// lookup is wamp.registration.lookup or wamp.subscription.lookup: the id
+// of the object of a URI and match policy, or null.
+func (k metaKind[T]) lookup(rl *Realm) internalFunc {
+	return func(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
+		uri, err := argString(c, 0, k.uriArg)
+		if err != nil {
+			return nil, nil, err
+		}
+		match, err := lookupOptions(c, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		rl.mu.Lock()
+		obj, ok := k.table(rl, match)[uri]
+		var o observation
+		if ok {
+			o = obj.observation()
+		}
+		rl.mu.Unlock()
+		if !ok || protectedURI(o.uri, caller) {
+			return protocol.List{nil}, nil, nil
+		}
+		return protocol.List{o.id}, nil, nil
 	}
-	match, err := lookupOptions(c, 1)
-	if err != nil {
-		return nil, nil, err
-	}
-	rl.mu.Lock()
-	reg := rl.dealer.table(match)[uri]
-	rl.mu.Unlock()
-	if reg == nil || protectedURI(reg.uri, caller) {
-		return protocol.List{nil}, nil, nil
-	}
-	return protocol.List{reg.id}, nil, nil
 }
 
 func (rl *Realm) metaRegMatch(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	uri, err := argString(c, 0, "a procedure URI")
+	uri, err := argString(c, 0, regMeta.uriArg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -279,170 +383,10 @@ func (rl *Realm) metaRegMatch(_ context.Context, caller *SessionInfo, c *interna
 	return protocol.List{reg.id}, nil, nil
 }
 
-// registrationArg finds the registration named by argument 0 for a meta
-// procedure doing what; rl.mu must be held.
-func (rl *Realm) registrationArgLocked(caller *SessionInfo, c *internalCall, what string) (*registration, error) {
-	id, err := argID(c, 0, "a registration id")
-	if err != nil {
-		return nil, err
-	}
-	reg := rl.dealer.byID[id]
-	if reg == nil {
-		return nil, noSuchRegistration(id)
-	}
-	if protectedURI(reg.uri, caller) {
-		return nil, protectedError(what, reg.uri)
-	}
-	return reg, nil
-}
-
-func (rl *Realm) metaRegGet(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	reg, err := rl.registrationArgLocked(caller, c, "get registration")
-	if err != nil {
-		return nil, nil, err
-	}
-	return protocol.List{reg.details()}, nil, nil
-}
-
-func (reg *registration) calleeIDs() []protocol.ID {
-	ids := make([]protocol.ID, 0, len(reg.callees))
-	for _, c := range reg.callees {
-		if c.s != nil {
-			ids = append(ids, c.s.info.ID)
-		}
-	}
-	return ids
-}
-
-func (rl *Realm) metaRegListCallees(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	reg, err := rl.registrationArgLocked(caller, c, "list callees")
-	if err != nil {
-		return nil, nil, err
-	}
-	return protocol.List{idList(reg.calleeIDs())}, nil, nil
-}
-
-func (rl *Realm) metaRegCountCallees(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	reg, err := rl.registrationArgLocked(caller, c, "count callees")
-	if err != nil {
-		return nil, nil, err
-	}
-	return protocol.List{int64(len(reg.calleeIDs()))}, nil, nil
-}
-
-// metaRegRemoveCallee is wamp.registration.remove_callee(registration,
-// callee, reason?): the callee loses the registration and, if it announced
-// registration_revocation, is told with UNREGISTERED.
-func (rl *Realm) metaRegRemoveCallee(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	calleeID, err := argID(c, 1, "a callee session id")
-	if err != nil {
-		return nil, nil, err
-	}
-	reason, err := optArgString(c, 2, "reason")
-	if err != nil {
-		return nil, nil, err
-	}
-	var b batch
-	defer b.flush()
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	s, err := rl.sessionOfLocked(calleeID)
-	if err != nil {
-		return nil, nil, err
-	}
-	reg, err := rl.registrationArgLocked(caller, c, "remove callee")
-	if err != nil {
-		return nil, nil, err
-	}
-	if reg.calleeIndex(s) < 0 {
-		return nil, nil, &callError{URI: protocol.URINoSuchRegistration,
-			Args: protocol.List{fmt.Sprintf("session %d is not registered on registration %d on this dealer", calleeID, reg.id)}}
-	}
-	rl.removeCallee(&b, reg, s)
-	if s.feat&featCalleeRevocation != 0 {
-		d := protocol.Dict{"registration": reg.id}
-		if reason != "" {
-			d["reason"] = reason
-		}
-		b.send(s, &protocol.Unregistered{Request: 0, Details: d})
-	}
-	return nil, nil, nil
-}
-
-// publishRegCreated publishes on_create (for a new registration) and
-// on_register. rl.mu must be held.
-func (rl *Realm) publishRegistered(out *batch, s *sess, reg *registration, created bool) {
-	if created {
-		rl.publishLocked(out, nil, protocol.MetaRegistrationOnCreate, nil, protocol.List{s.info.ID, reg.details()}, nil)
-	}
-	rl.publishLocked(out, nil, protocol.MetaRegistrationOnRegister, nil, protocol.List{s.info.ID, reg.id}, nil)
-}
-
-// publishUnregistered publishes on_unregister and, when the registration
-// is gone, on_delete. rl.mu must be held.
-func (rl *Realm) publishUnregistered(out *batch, s *sess, reg *registration, deleted bool) {
-	rl.publishLocked(out, nil, protocol.MetaRegistrationOnUnregister, nil, protocol.List{s.info.ID, reg.id}, nil)
-	if deleted {
-		rl.publishLocked(out, nil, protocol.MetaRegistrationOnDelete, nil, protocol.List{s.info.ID, reg.id}, nil)
-	}
-}
-
-// ---- subscriptions ----
-
-func (sub *subscription) details() protocol.Dict {
-	return protocol.Dict{"id": sub.id, "created": sub.created, "uri": sub.topic, "match": sub.match}
-}
-
-func (sub *subscription) subscriberIDs() []protocol.ID {
-	ids := make([]protocol.ID, 0, len(sub.subscribers))
-	for s := range sub.subscribers {
-		ids = append(ids, s.info.ID)
-	}
-	return ids
-}
-
-func (sub *subscription) observation() observation { return observation{sub.id, sub.match, sub.topic} }
-
-func (rl *Realm) metaSubList(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	return rl.metaListing(caller, c, func(yield func(observation)) {
-		for _, sub := range rl.broker.byID {
-			yield(sub.observation())
-		}
-	}, func(s *sess, yield func(observation)) {
-		for _, sub := range s.subs {
-			yield(sub.observation())
-		}
-	})
-}
-
-func (rl *Realm) metaSubLookup(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	uri, err := argString(c, 0, "a topic URI")
-	if err != nil {
-		return nil, nil, err
-	}
-	match, err := lookupOptions(c, 1)
-	if err != nil {
-		return nil, nil, err
-	}
-	rl.mu.Lock()
-	sub := rl.broker.table(match)[uri]
-	rl.mu.Unlock()
-	if sub == nil || protectedURI(sub.topic, caller) {
-		return protocol.List{nil}, nil, nil
-	}
-	return protocol.List{sub.id}, nil, nil
-}
-
 // metaSubMatch returns the ids of every subscription an event to the topic
 // would go to, or null when there is none (crossbar's shape).
 func (rl *Realm) metaSubMatch(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	uri, err := argString(c, 0, "a topic URI")
+	uri, err := argString(c, 0, subMeta.uriArg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -460,103 +404,128 @@ func (rl *Realm) metaSubMatch(_ context.Context, caller *SessionInfo, c *interna
 	return protocol.List{idList(ids)}, nil, nil
 }
 
-func (rl *Realm) subscriptionArgLocked(caller *SessionInfo, c *internalCall, what string) (*subscription, error) {
-	id, err := argID(c, 0, "a subscription id")
+// argLocked finds the object named by argument 0 for a meta procedure
+// doing what; rl.mu must be held.
+func (k metaKind[T]) argLocked(rl *Realm, caller *SessionInfo, c *internalCall, what string) (T, error) {
+	var none T
+	id, err := argID(c, 0, "a "+k.noun+" id")
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	sub := rl.broker.byID[id]
-	if sub == nil {
-		return nil, noSuchSubscription(id)
+	obj, ok := k.byID(rl)[id]
+	if !ok {
+		return none, &callError{URI: k.noSuch, Args: protocol.List{fmt.Sprintf("no %s with ID %d exists on this %s", k.noun, id, k.owner)}}
 	}
-	if protectedURI(sub.topic, caller) {
-		return nil, protectedError(what, sub.topic)
+	if uri := obj.observation().uri; protectedURI(uri, caller) {
+		return none, protectedError(what, uri)
 	}
-	return sub, nil
+	return obj, nil
 }
 
-func (rl *Realm) metaSubGet(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	sub, err := rl.subscriptionArgLocked(caller, c, "get subscription")
-	if err != nil {
-		return nil, nil, err
+// about is a procedure that answers with one value about the object named
+// by argument 0 (not protected): get, list_callees and so on, doing what.
+func (k metaKind[T]) about(rl *Realm, what string, answer func(T) any) internalFunc {
+	return func(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
+		rl.mu.Lock()
+		defer rl.mu.Unlock()
+		obj, err := k.argLocked(rl, caller, c, what)
+		if err != nil {
+			return nil, nil, err
+		}
+		return protocol.List{answer(obj)}, nil, nil
 	}
-	return protocol.List{sub.details()}, nil, nil
 }
 
-func (rl *Realm) metaSubListSubscribers(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	sub, err := rl.subscriptionArgLocked(caller, c, "list subscribers")
-	if err != nil {
-		return nil, nil, err
-	}
-	return protocol.List{idList(sub.subscriberIDs())}, nil, nil
+func (k metaKind[T]) get(rl *Realm) internalFunc {
+	return k.about(rl, "get "+k.noun, func(obj T) any { return obj.details() })
 }
 
-func (rl *Realm) metaSubCountSubscribers(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	sub, err := rl.subscriptionArgLocked(caller, c, "count subscribers")
-	if err != nil {
-		return nil, nil, err
-	}
-	return protocol.List{int64(len(sub.subscribers))}, nil, nil
+func (k metaKind[T]) listMembers(rl *Realm) internalFunc {
+	return k.about(rl, "list "+k.member+"s", func(obj T) any { return idList(obj.memberIDs()) })
 }
 
-// metaSubRemoveSubscriber is wamp.subscription.remove_subscriber(
-// subscription, subscriber, reason?): the subscriber loses the
-// subscription and, if it announced subscription_revocation, is told with
-// UNSUBSCRIBED.
-func (rl *Realm) metaSubRemoveSubscriber(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
-	subscriberID, err := argID(c, 1, "a subscriber session id")
-	if err != nil {
-		return nil, nil, err
-	}
-	reason, err := optArgString(c, 2, "reason")
-	if err != nil {
-		return nil, nil, err
-	}
-	var b batch
-	defer b.flush()
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	s, err := rl.sessionOfLocked(subscriberID)
-	if err != nil {
-		return nil, nil, err
-	}
-	sub, err := rl.subscriptionArgLocked(caller, c, "remove subscriber")
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, ok := sub.subscribers[s]; !ok {
-		return nil, nil, &callError{URI: protocol.URINoSuchSubscription,
-			Args: protocol.List{fmt.Sprintf("session %d is not subscribed on subscription %d on this broker", subscriberID, sub.id)}}
-	}
-	rl.removeSubscriber(&b, sub, s)
-	if s.feat&featSubscriberRevocation != 0 {
-		d := protocol.Dict{"subscription": sub.id}
+func (k metaKind[T]) countMembers(rl *Realm) internalFunc {
+	return k.about(rl, "count "+k.member+"s", func(obj T) any { return int64(len(obj.memberIDs())) })
+}
+
+// removeMember is wamp.registration.remove_callee(registration, callee,
+// reason?) or wamp.subscription.remove_subscriber(subscription,
+// subscriber, reason?): the member loses the object and, if it announced
+// revocation, is told with UNREGISTERED or UNSUBSCRIBED.
+func (k metaKind[T]) removeMember(rl *Realm) internalFunc {
+	return func(_ context.Context, caller *SessionInfo, c *internalCall) (protocol.List, protocol.Dict, error) {
+		memberID, err := argID(c, 1, "a "+k.member+" session id")
+		if err != nil {
+			return nil, nil, err
+		}
+		reason, err := optArgString(c, 2, "reason")
+		if err != nil {
+			return nil, nil, err
+		}
+		var b batch
+		defer b.flush()
+		rl.mu.Lock()
+		defer rl.mu.Unlock()
+		s, err := rl.sessionOfLocked(memberID)
+		if err != nil {
+			return nil, nil, err
+		}
+		obj, err := k.argLocked(rl, caller, c, "remove "+k.member)
+		if err != nil {
+			return nil, nil, err
+		}
+		id := obj.observation().id
+		if !obj.has(s) {
+			return nil, nil, &callError{URI: k.noSuch,
+				Args: protocol.List{fmt.Sprintf("session %d is not %s on %s %d on this %s", memberID, k.attached, k.noun, id, k.owner)}}
+		}
+		d := protocol.Dict{k.noun: id}
 		if reason != "" {
 			d["reason"] = reason
 		}
-		b.send(s, &protocol.Unsubscribed{Request: 0, Details: d})
+		if m := obj.revoke(rl, &b, s, d); m != nil {
+			b.send(s, m)
+		}
+		return nil, nil, nil
 	}
-	return nil, nil, nil
+}
+
+// publishAttached publishes on_create (for a new object) and on_register
+// or on_subscribe. rl.mu must be held.
+func (k metaKind[T]) publishAttached(rl *Realm, out *batch, s *sess, obj T, created bool) {
+	if created {
+		rl.publishLocked(out, nil, k.onCreate, nil, protocol.List{s.info.ID, obj.details()}, nil)
+	}
+	rl.publishLocked(out, nil, k.onAttach, nil, protocol.List{s.info.ID, obj.observation().id}, nil)
+}
+
+// publishDetached publishes on_unregister or on_unsubscribe and, when the
+// object is gone, on_delete. rl.mu must be held.
+func (k metaKind[T]) publishDetached(rl *Realm, out *batch, s *sess, obj T, deleted bool) {
+	id := obj.observation().id
+	rl.publishLocked(out, nil, k.onDetach, nil, protocol.List{s.info.ID, id}, nil)
+	if deleted {
+		rl.publishLocked(out, nil, k.onDelete, nil, protocol.List{s.info.ID, id}, nil)
+	}
+}
+
+// publishRegistered, publishUnregistered, publishSubscribed and
+// publishUnsubscribed are the meta events of the dealer and the broker.
+// rl.mu must be held.
+func (rl *Realm) publishRegistered(out *batch, s *sess, reg *registration, created bool) {
+	regMeta.publishAttached(rl, out, s, reg, created)
+}
+
+func (rl *Realm) publishUnregistered(out *batch, s *sess, reg *registration, deleted bool) {
+	regMeta.publishDetached(rl, out, s, reg, deleted)
 }
 
 func (rl *Realm) publishSubscribed(out *batch, s *sess, sub *subscription, created bool) {
-	if created {
-		rl.publishLocked(out, nil, protocol.MetaSubscriptionOnCreate, nil, protocol.List{s.info.ID, sub.details()}, nil)
-	}
-	rl.publishLocked(out, nil, protocol.MetaSubscriptionOnSubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
+	subMeta.publishAttached(rl, out, s, sub, created)
 }
 
 func (rl *Realm) publishUnsubscribed(out *batch, s *sess, sub *subscription, deleted bool) {
-	rl.publishLocked(out, nil, protocol.MetaSubscriptionOnUnsubscribe, nil, protocol.List{s.info.ID, sub.id}, nil)
-	if deleted {
-		rl.publishLocked(out, nil, protocol.MetaSubscriptionOnDelete, nil, protocol.List{s.info.ID, sub.id}, nil)
-	}
+	subMeta.publishDetached(rl, out, s, sub, deleted)
 }
 
 // ---- killing sessions ----

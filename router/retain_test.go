@@ -1,11 +1,9 @@
 package router_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
@@ -113,19 +111,7 @@ func dialJoinPeer(t *testing.T, url string, ser protocol.Serializer, cfg session
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Realm == "" {
-		cfg.Realm = testRealm
-	}
-	s, err := session.Join(ctx, p, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	return s, p
+	return joinPeer(t, ctx, p, url, cfg), p
 }
 
 func TestTestaments(t *testing.T) {

@@ -61,22 +61,10 @@ var serIdx atomic.Int64
 // join opens a session on r over an in-memory pipe; serializers rotate.
 func join(t *testing.T, r *router.Router, cfg session.Config) *session.Session {
 	t.Helper()
-	if cfg.Realm == "" {
-		cfg.Realm = testRealm
-	}
 	ser := serializers[int(serIdx.Add(1))%len(serializers)]
 	a, b := transport.Pipe(ser)
 	go r.ServePeer(context.Background(), b)
-	s, err := session.Join(ctxT(t), a, cfg)
-	if err != nil {
-		t.Fatalf("join: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	})
-	return s
+	return joinPeer(t, ctxT(t), a, "over a pipe", cfg)
 }
 
 func echo(ctx context.Context, inv *session.Invocation) (*session.Result, error) {

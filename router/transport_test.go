@@ -36,6 +36,13 @@ func dialJoinCfg(t *testing.T, url string, ser protocol.Serializer, maxSize int,
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
+	return joinPeer(t, ctx, p, url, cfg)
+}
+
+// joinPeer joins a session over p, dialled to url, with cfg (the realm
+// defaults to testRealm); it closes when the test ends.
+func joinPeer(t *testing.T, ctx context.Context, p transport.Peer, url string, cfg session.Config) *session.Session {
+	t.Helper()
 	if cfg.Realm == "" {
 		cfg.Realm = testRealm
 	}

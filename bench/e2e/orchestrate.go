@@ -416,8 +416,9 @@ func (o *options) profile(r *Result, ps procs, on bool) error {
 
 // measure runs one scenario: start starts its workers (which must return
 // once stop is closed; the returned function waits for them), then after
-// the warm-up the window is open for o.duration while every process of
-// the scenario is sampled at both ends (and profiled, with -cpuprofile).
+// the warm-up the window is open for o.duration (longer while nothing has
+// finished in it) while every process of the scenario is sampled at both
+// ends (and profiled, with -cpuprofile).
 func (o *options) measure(ctx context.Context, r *Result, ps procs, start func(w *window, stop <-chan struct{}) (wait func())) error {
 	w := &window{}
 	stop := make(chan struct{})
@@ -442,6 +443,12 @@ func (o *options) measure(ctx context.Context, r *Result, ps procs, start func(w
 	}
 	w.measuring.Store(true)
 	ok := sleepCtx(ctx, o.duration)
+	// A window in which nothing finished measured nothing (a machine busy
+	// enough to stall the processes for longer than a short -duration): it
+	// stays open until something has, failed or not, or ctx ends.
+	for ok && w.ops.Load() == 0 && w.errs.Load() == 0 {
+		ok = sleepCtx(ctx, o.duration)
+	}
 	w.measuring.Store(false)
 	s1, err := ps.sample()
 	if err != nil {

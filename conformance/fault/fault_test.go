@@ -3,8 +3,6 @@ package fault_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -15,17 +13,8 @@ import (
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
-func TestMain(m *testing.M) {
-	base := leaktest.Count()
-	code := m.Run()
-	if code == 0 {
-		if err := leaktest.Check(base, 5*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+// TestMain fails the run when goroutines the tests started outlive them.
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // proxied starts our router and a proxy with b in front of it and returns
 // the proxy's endpoint for transport.

@@ -10,10 +10,16 @@ import (
 func testamentScenarios() []*Scenario {
 	const feat = "dealer.testament_meta_api"
 	const add, flush = "wamp.session.add_testament", "wamp.session.flush_testaments"
-	// watch subscribes a session to the testament topic.
-	watch := func(t *T) (*Session, protocol.ID) {
-		s := t.Join(JoinOptions{})
-		return s, s.Subscribe(t.URI("testament"), nil)
+	// watch subscribes a session to the testament topic and joins the
+	// session whose testaments it watches.
+	watch := func(t *T) (s *Session, sub protocol.ID, a *Session) {
+		s = t.Join(JoinOptions{})
+		return s, s.Subscribe(t.URI("testament"), nil), t.Join(JoinOptions{})
+	}
+	// addTestament has a add a testament to t.URI("testament") whose only
+	// argument is arg (with no keyword arguments).
+	addTestament := func(t *T, a *Session, arg string, opts protocol.Dict) {
+		a.metaCall(add, protocol.List{t.URI("testament"), protocol.List{arg}, protocol.Dict{}}, opts)
 	}
 	// testaments checks the next events' first arguments.
 	testaments := func(t *T, s *Session, sub protocol.ID, want ...string) {
@@ -30,8 +36,7 @@ func testamentScenarios() []*Scenario {
 			Title:   "A testament is published when its session's connection is lost, with its arguments and keyword arguments",
 			Section: secTestament, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				s, sub := watch(t)
-				a := t.Join(JoinOptions{})
+				s, sub, a := watch(t)
 				a.metaCall(add, protocol.List{t.URI("testament"), protocol.List{"Seeya!"}, protocol.Dict{"my_name": "app1"}}, nil)
 				a.Abandon()
 				ev := s.ExpectEvent(sub)
@@ -44,9 +49,8 @@ func testamentScenarios() []*Scenario {
 			Title:   "A testament is published when its session leaves with GOODBYE",
 			Section: secTestament, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				s, sub := watch(t)
-				a := t.Join(JoinOptions{})
-				a.metaCall(add, protocol.List{t.URI("testament"), protocol.List{"bye"}, protocol.Dict{}}, nil)
+				s, sub, a := watch(t)
+				addTestament(t, a, "bye", nil)
 				a.Leave()
 				testaments(t, s, sub, "bye")
 			},
@@ -57,11 +61,10 @@ func testamentScenarios() []*Scenario {
 			Title:   "wamp.session.flush_testaments removes the session's testaments: only those added later are published",
 			Section: secTestament, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				s, sub := watch(t)
-				a := t.Join(JoinOptions{})
-				a.metaCall(add, protocol.List{t.URI("testament"), protocol.List{"flushed"}, protocol.Dict{}}, nil)
+				s, sub, a := watch(t)
+				addTestament(t, a, "flushed", nil)
 				a.metaCall(flush, nil, nil)
-				a.metaCall(add, protocol.List{t.URI("testament"), protocol.List{"kept"}, protocol.Dict{}}, nil)
+				addTestament(t, a, "kept", nil)
 				a.Leave()
 				testaments(t, s, sub, "kept")
 			},
@@ -72,12 +75,10 @@ func testamentScenarios() []*Scenario {
 			Title:   "Testaments are published in the order they were added, detached-scope ones before destroyed-scope ones",
 			Section: secTestament, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				s, sub := watch(t)
-				a := t.Join(JoinOptions{})
-				topic := t.URI("testament")
-				a.metaCall(add, protocol.List{topic, protocol.List{"destroyed 1"}, protocol.Dict{}}, nil)
-				a.metaCall(add, protocol.List{topic, protocol.List{"destroyed 2"}, protocol.Dict{}}, nil)
-				a.metaCall(add, protocol.List{topic, protocol.List{"detached"}, protocol.Dict{}}, protocol.Dict{"scope": "detached"})
+				s, sub, a := watch(t)
+				addTestament(t, a, "destroyed 1", nil)
+				addTestament(t, a, "destroyed 2", nil)
+				addTestament(t, a, "detached", protocol.Dict{"scope": "detached"})
 				a.Abandon()
 				testaments(t, s, sub, "detached", "destroyed 1", "destroyed 2")
 			},
@@ -365,18 +366,9 @@ func progressiveInvocationScenarios() []*Scenario {
 				a.Send(&protocol.Call{Request: a.NextID(), Options: protocol.Dict{"progress": true}, Procedure: t.URI("p"), Args: protocol.List{"one"}})
 				inv := b.ExpectInvocation(reg)
 				a.Abandon()
-				in := b.ExpectInterrupt(inv.Request)
-				if in.Options["mode"] != "killnowait" {
-					t.Fatalf("INTERRUPT has mode %v, want killnowait", in.Options["mode"])
-				}
+				expectInterruptMode(t, b, inv.Request, "killnowait")
 			},
-			Breaker: fault.Rewrite(fault.ToClient, func(m protocol.Message) (protocol.Message, bool) {
-				if in, ok := m.(*protocol.Interrupt); ok {
-					in.Options["mode"] = "kill"
-					return in, true
-				}
-				return nil, false
-			}),
+			Breaker: interruptMode("kill"),
 		},
 	}
 }

@@ -60,6 +60,28 @@ func advancedPubSubScenarios() []*Scenario {
 		rev  = "broker.subscription_revocation"
 	)
 	stripPub := func(key string) fault.Breaker { return setOption(isPublish, key, nil) }
+	// listedByIdentity is the rule of PUBLISH.Options.<key>, a list of
+	// authids or authroles (attr): only subscriber want of two (the first
+	// joined with ticket, the second with second) receives the event when
+	// the list names the first one's attr.
+	listedByIdentity := func(id, title, key, attr, second string, want int) *Scenario {
+		needs := []string{"ticket"}
+		if second != "" {
+			needs = append(needs, second)
+		}
+		return &Scenario{
+			ID: id, Title: title,
+			Section: secBlackWhite, Level: MUST, Feature: bw, Needs: needs,
+			Run: func(t *T) {
+				a := newAudience(t, "ticket", second)
+				if authString(a.subs[0], attr) == authString(a.subs[1], attr) {
+					t.Skipf("both subscribers have %s %q", attr, authString(a.subs[0], attr))
+				}
+				a.publish(t, protocol.Dict{key: protocol.List{authString(a.subs[0], attr)}}, want)
+			},
+			Breaker: stripPub(key),
+		}
+	}
 	return []*Scenario{
 		{
 			ID:      "pubsub.exclusion.exclude-me-false",
@@ -116,58 +138,18 @@ func advancedPubSubScenarios() []*Scenario {
 			},
 			Breaker: stripPub("eligible"),
 		},
-		{
-			ID:      "pubsub.bw.exclude-authid",
-			Title:   "PUBLISH.Options.exclude_authid keeps the event from subscribers with those authids",
-			Section: secBlackWhite, Level: MUST, Feature: bw, Needs: []string{"ticket"},
-			Run: func(t *T) {
-				a := newAudience(t, "ticket", "")
-				if authString(a.subs[0], "authid") == authString(a.subs[1], "authid") {
-					t.Skipf("both subscribers have authid %q", authString(a.subs[0], "authid"))
-				}
-				a.publish(t, protocol.Dict{"exclude_authid": protocol.List{authString(a.subs[0], "authid")}}, 1)
-			},
-			Breaker: stripPub("exclude_authid"),
-		},
-		{
-			ID:      "pubsub.bw.eligible-authid",
-			Title:   "PUBLISH.Options.eligible_authid delivers the event to subscribers with those authids only",
-			Section: secBlackWhite, Level: MUST, Feature: bw, Needs: []string{"ticket"},
-			Run: func(t *T) {
-				a := newAudience(t, "ticket", "")
-				if authString(a.subs[0], "authid") == authString(a.subs[1], "authid") {
-					t.Skipf("both subscribers have authid %q", authString(a.subs[0], "authid"))
-				}
-				a.publish(t, protocol.Dict{"eligible_authid": protocol.List{authString(a.subs[0], "authid")}}, 0)
-			},
-			Breaker: stripPub("eligible_authid"),
-		},
-		{
-			ID:      "pubsub.bw.exclude-authrole",
-			Title:   "PUBLISH.Options.exclude_authrole keeps the event from subscribers with those authroles",
-			Section: secBlackWhite, Level: MUST, Feature: bw, Needs: []string{"ticket", "anonymous"},
-			Run: func(t *T) {
-				a := newAudience(t, "ticket", "anonymous")
-				if authString(a.subs[0], "authrole") == authString(a.subs[1], "authrole") {
-					t.Skipf("both subscribers have authrole %q", authString(a.subs[0], "authrole"))
-				}
-				a.publish(t, protocol.Dict{"exclude_authrole": protocol.List{authString(a.subs[0], "authrole")}}, 1)
-			},
-			Breaker: stripPub("exclude_authrole"),
-		},
-		{
-			ID:      "pubsub.bw.eligible-authrole",
-			Title:   "PUBLISH.Options.eligible_authrole delivers the event to subscribers with those authroles only",
-			Section: secBlackWhite, Level: MUST, Feature: bw, Needs: []string{"ticket", "anonymous"},
-			Run: func(t *T) {
-				a := newAudience(t, "ticket", "anonymous")
-				if authString(a.subs[0], "authrole") == authString(a.subs[1], "authrole") {
-					t.Skipf("both subscribers have authrole %q", authString(a.subs[0], "authrole"))
-				}
-				a.publish(t, protocol.Dict{"eligible_authrole": protocol.List{authString(a.subs[0], "authrole")}}, 0)
-			},
-			Breaker: stripPub("eligible_authrole"),
-		},
+		listedByIdentity("pubsub.bw.exclude-authid",
+			"PUBLISH.Options.exclude_authid keeps the event from subscribers with those authids",
+			"exclude_authid", "authid", "", 1),
+		listedByIdentity("pubsub.bw.eligible-authid",
+			"PUBLISH.Options.eligible_authid delivers the event to subscribers with those authids only",
+			"eligible_authid", "authid", "", 0),
+		listedByIdentity("pubsub.bw.exclude-authrole",
+			"PUBLISH.Options.exclude_authrole keeps the event from subscribers with those authroles",
+			"exclude_authrole", "authrole", "anonymous", 1),
+		listedByIdentity("pubsub.bw.eligible-authrole",
+			"PUBLISH.Options.eligible_authrole delivers the event to subscribers with those authroles only",
+			"eligible_authrole", "authrole", "anonymous", 0),
 		{
 			ID:      "pubsub.bw.both",
 			Title:   "eligible and exclude together: only subscribers eligible and not excluded receive the event (spec example)",
@@ -238,22 +220,9 @@ func advancedPubSubScenarios() []*Scenario {
 			Title:   "A prefix subscription receives events of topics it prefixes (by string), with the topic in EVENT.Details.topic",
 			Section: secPatternSub, Level: MUST, Feature: pat,
 			Run: func(t *T) {
-				s := t.Join(JoinOptions{})
-				p := t.Join(JoinOptions{})
-				sub := s.Subscribe(t.URI("topic.emergency"), protocol.Dict{"match": "prefix"})
-				sentinel := s.Subscribe(t.URI("sentinel"), nil)
-				match := []string{"topic.emergency.11", "topic.emergency-low", "topic.emergency.category.severe", "topic.emergency"}
-				for _, u := range append(match, "topic.emerge") {
-					p.PublishAck(t.URI(u), nil, protocol.List{u}, nil)
-				}
-				p.PublishAck(t.URI("sentinel"), nil, protocol.List{"sentinel"}, nil)
-				for _, u := range match {
-					ev := s.ExpectEvent(sub)
-					if ev.Details["topic"] != t.URI(u) {
-						t.Fatalf("event for %s has Details.topic %v", u, ev.Details["topic"])
-					}
-				}
-				s.expectSentinel(sentinel, "a topic the prefix does not match (topic.emerge)")
+				patternEvents(t, "topic.emergency", "prefix",
+					[]string{"topic.emergency.11", "topic.emergency-low", "topic.emergency.category.severe", "topic.emergency"},
+					[]string{"topic.emerge"}, "a topic the prefix does not match (topic.emerge)")
 			},
 			Breaker: stripDetail(isEvent, "topic"),
 		},
@@ -262,22 +231,9 @@ func advancedPubSubScenarios() []*Scenario {
 			Title:   "A wildcard subscription receives events of topics matching it component by component, and no others",
 			Section: secPatternSub, Level: MUST, Feature: pat,
 			Run: func(t *T) {
-				s := t.Join(JoinOptions{})
-				p := t.Join(JoinOptions{})
-				sub := s.Subscribe(t.URI("myapp..userevent"), protocol.Dict{"match": "wildcard"})
-				sentinel := s.Subscribe(t.URI("sentinel"), nil)
-				match := []string{"myapp.foo.userevent", "myapp.bar.userevent"}
-				for _, u := range append(match, "myapp.foo.userevent.bar", "myapp.foo.user", "myapp2.foo.userevent") {
-					p.PublishAck(t.URI(u), nil, protocol.List{u}, nil)
-				}
-				p.PublishAck(t.URI("sentinel"), nil, protocol.List{"sentinel"}, nil)
-				for _, u := range match {
-					ev := s.ExpectEvent(sub)
-					if ev.Details["topic"] != t.URI(u) {
-						t.Fatalf("event for %s has Details.topic %v", u, ev.Details["topic"])
-					}
-				}
-				s.expectSentinel(sentinel, "topics the wildcard does not match")
+				patternEvents(t, "myapp..userevent", "wildcard",
+					[]string{"myapp.foo.userevent", "myapp.bar.userevent"},
+					[]string{"myapp.foo.userevent.bar", "myapp.foo.user", "myapp2.foo.userevent"}, "topics the wildcard does not match")
 			},
 			Breaker: stripDetail(isEvent, "topic"),
 		},
@@ -373,13 +329,9 @@ func advancedPubSubScenarios() []*Scenario {
 			Run: func(t *T) {
 				p := t.Join(JoinOptions{})
 				p.PublishAck(t.URI("t"), protocol.Dict{"retain": true}, protocol.List{"retained"}, nil)
-				s := t.Join(JoinOptions{})
-				sub := s.Subscribe(t.URI("t"), protocol.Dict{"get_retained": true})
-				ev := s.ExpectEvent(sub)
-				if ev.Details["retained"] != true {
+				if ev := expectRetained(t, "retained"); ev.Details["retained"] != true {
 					t.Fatalf("the retained event has no Details.retained true: %s", describe(ev))
 				}
-				samePayload(t, "retained EVENT", protocol.List{"retained"}, ev.Args, nil, ev.Kwargs)
 			},
 			Breaker: stripDetail(isEvent, "retained"),
 		},
@@ -391,15 +343,9 @@ func advancedPubSubScenarios() []*Scenario {
 				p := t.Join(JoinOptions{})
 				p.PublishAck(t.URI("t"), protocol.Dict{"retain": true}, protocol.List{"old"}, nil)
 				p.PublishAck(t.URI("t"), protocol.Dict{"retain": true}, protocol.List{"new"}, nil)
-				s := t.Join(JoinOptions{})
-				sub := s.Subscribe(t.URI("t"), protocol.Dict{"get_retained": true})
-				ev := s.ExpectEvent(sub)
-				samePayload(t, "retained EVENT", protocol.List{"new"}, ev.Args, nil, ev.Kwargs)
+				expectRetained(t, "new")
 			},
-			Breaker: setOption(func(m protocol.Message) bool {
-				p, ok := m.(*protocol.Publish)
-				return ok && len(p.Args) == 1 && p.Args[0] == "new"
-			}, "retain", false),
+			Breaker: setRetain("new", false),
 		},
 		{
 			ID:      "pubsub.retention.opt-in",
@@ -422,15 +368,9 @@ func advancedPubSubScenarios() []*Scenario {
 				p := t.Join(JoinOptions{})
 				p.PublishAck(t.URI("t"), protocol.Dict{"retain": true}, protocol.List{"retained"}, nil)
 				p.PublishAck(t.URI("t"), nil, protocol.List{"passing"}, nil)
-				s := t.Join(JoinOptions{})
-				sub := s.Subscribe(t.URI("t"), protocol.Dict{"get_retained": true})
-				ev := s.ExpectEvent(sub)
-				samePayload(t, "retained EVENT", protocol.List{"retained"}, ev.Args, nil, ev.Kwargs)
+				expectRetained(t, "retained")
 			},
-			Breaker: setOption(func(m protocol.Message) bool {
-				p, ok := m.(*protocol.Publish)
-				return ok && len(p.Args) == 1 && p.Args[0] == "passing"
-			}, "retain", true),
+			Breaker: setRetain("passing", true),
 		},
 		{
 			ID:      "pubsub.retention.eligible",
@@ -485,6 +425,47 @@ func advancedPubSubScenarios() []*Scenario {
 			Breaker: fault.Chain(fakeRemoveSubscriber(), revokeBeforeNextPublish()),
 		},
 	}
+}
+
+// patternEvents subscribes to pattern with match policy, publishes to
+// each topic of match and others (then to a sentinel topic), and requires
+// an EVENT for each of match, in order, with the topic in
+// EVENT.Details.topic, and none for others (what names them).
+func patternEvents(t *T, pattern, policy string, match, others []string, what string) {
+	s := t.Join(JoinOptions{})
+	p := t.Join(JoinOptions{})
+	sub := s.Subscribe(t.URI(pattern), protocol.Dict{"match": policy})
+	sentinel := s.Subscribe(t.URI("sentinel"), nil)
+	for _, u := range append(slices.Clone(match), others...) {
+		p.PublishAck(t.URI(u), nil, protocol.List{u}, nil)
+	}
+	p.PublishAck(t.URI("sentinel"), nil, protocol.List{"sentinel"}, nil)
+	for _, u := range match {
+		ev := s.ExpectEvent(sub)
+		if ev.Details["topic"] != t.URI(u) {
+			t.Fatalf("event for %s has Details.topic %v", u, ev.Details["topic"])
+		}
+	}
+	s.expectSentinel(sentinel, what)
+}
+
+// expectRetained subscribes a new session to t.URI("t") with get_retained
+// and requires the retained EVENT with the single argument want, which it
+// returns.
+func expectRetained(t *T, want string) *protocol.Event {
+	s := t.Join(JoinOptions{})
+	sub := s.Subscribe(t.URI("t"), protocol.Dict{"get_retained": true})
+	ev := s.ExpectEvent(sub)
+	samePayload(t, "retained EVENT", protocol.List{want}, ev.Args, nil, ev.Kwargs)
+	return ev
+}
+
+// setRetain sets Options.retain of the PUBLISH whose single argument is arg.
+func setRetain(arg string, retain bool) fault.Breaker {
+	return setOption(func(m protocol.Message) bool {
+		p, ok := m.(*protocol.Publish)
+		return ok && len(p.Args) == 1 && p.Args[0] == arg
+	}, "retain", retain)
 }
 
 // removeSubscriber revokes a subscription with the crossbar meta procedure

@@ -11,10 +11,11 @@ import (
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
-// progressCall joins a caller and a callee (with the callee's roles), has
-// the caller call with opts and returns both, the call's request ID and
-// the INVOCATION.
-func progressCall(t *T, calleeRoles protocol.Dict, opts protocol.Dict) (a, b *Session, req protocol.ID, inv *protocol.Invocation) {
+// invoke joins a caller and a callee (with the callee's roles, nil for
+// all), has the callee register t.URI("p") and the caller call it with opts
+// and no payload, and returns both, the call's request ID and the
+// INVOCATION.
+func invoke(t *T, calleeRoles protocol.Dict, opts protocol.Dict) (a, b *Session, req protocol.ID, inv *protocol.Invocation) {
 	a = t.Join(JoinOptions{})
 	b = t.Join(JoinOptions{Roles: calleeRoles})
 	reg := b.Register(t.URI("p"), nil)
@@ -140,7 +141,7 @@ func progressiveResultScenarios() []*Scenario {
 			Title:   "Progressive YIELDs reach a caller that asked for them as RESULTs with progress true, in order, then the final RESULT without it",
 			Section: secProgResults, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				a, b, req, inv := progressCall(t, nil, protocol.Dict{"receive_progress": true})
+				a, b, req, inv := invoke(t, nil, protocol.Dict{"receive_progress": true})
 				for i := range 3 {
 					b.Yield(inv.Request, progress, protocol.List{"Y201" + fmt.Sprint(i), int64(i)}, nil)
 				}
@@ -165,7 +166,7 @@ func progressiveResultScenarios() []*Scenario {
 			Title:   "CALL.Options.receive_progress reaches a callee that supports progressive results as INVOCATION.Details.receive_progress",
 			Section: secProgResults, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				_, _, _, inv := progressCall(t, nil, protocol.Dict{"receive_progress": true})
+				_, _, _, inv := invoke(t, nil, protocol.Dict{"receive_progress": true})
 				if inv.Details["receive_progress"] != true {
 					t.Fatalf("INVOCATION.Details has no receive_progress: %s", describe(inv))
 				}
@@ -177,7 +178,7 @@ func progressiveResultScenarios() []*Scenario {
 			Title:   "receive_progress is not forwarded to a callee that does not announce progressive_call_results",
 			Section: secProgResults, Level: SHOULD, Feature: feat,
 			Run: func(t *T) {
-				_, _, _, inv := progressCall(t, Roles("callee.progressive_call_results"), protocol.Dict{"receive_progress": true})
+				_, _, _, inv := invoke(t, Roles("callee.progressive_call_results"), protocol.Dict{"receive_progress": true})
 				if inv.Details["receive_progress"] == true {
 					t.Fatalf("a callee without progressive_call_results got receive_progress: %s", describe(inv))
 				}
@@ -189,7 +190,7 @@ func progressiveResultScenarios() []*Scenario {
 			Title:   "Empty progressive results and an empty final result are delivered",
 			Section: secProgResults, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				a, b, req, inv := progressCall(t, nil, protocol.Dict{"receive_progress": true})
+				a, b, req, inv := invoke(t, nil, protocol.Dict{"receive_progress": true})
 				b.Yield(inv.Request, progress, nil, nil)
 				b.Yield(inv.Request, progress, nil, nil)
 				b.Yield(inv.Request, protocol.Dict{}, nil, nil)
@@ -212,7 +213,7 @@ func progressiveResultScenarios() []*Scenario {
 			Title:   "A call with progressive results may end in ERROR: the caller gets the progressive RESULTs, then the ERROR",
 			Section: secProgResults, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				a, b, req, inv := progressCall(t, nil, protocol.Dict{"receive_progress": true})
+				a, b, req, inv := invoke(t, nil, protocol.Dict{"receive_progress": true})
 				b.Yield(inv.Request, progress, protocol.List{"partial"}, nil)
 				uri := t.URI("error.invalid_revenue_year")
 				b.Send(&protocol.Error{RequestType: protocol.CodeInvocation, Request: inv.Request, Details: protocol.Dict{}, URI: uri, Args: protocol.List{int64(1830)}})
@@ -233,34 +234,23 @@ func progressiveResultScenarios() []*Scenario {
 			Title:   "When the caller leaves during progressive results, the callee gets INTERRUPT with mode killnowait",
 			Section: secProgResults, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				a, b, _, inv := progressCall(t, nil, protocol.Dict{"receive_progress": true})
+				a, b, _, inv := invoke(t, nil, protocol.Dict{"receive_progress": true})
 				b.Yield(inv.Request, progress, protocol.List{"partial"}, nil)
 				a.Abandon()
-				in := b.ExpectInterrupt(inv.Request)
-				if in.Options["mode"] != "killnowait" {
-					t.Fatalf("INTERRUPT has mode %v, want killnowait", in.Options["mode"])
-				}
+				expectInterruptMode(t, b, inv.Request, "killnowait")
 			},
-			Breaker: fault.Rewrite(fault.ToClient, func(m protocol.Message) (protocol.Message, bool) {
-				if in, ok := m.(*protocol.Interrupt); ok {
-					in.Options["mode"] = "skip"
-					return in, true
-				}
-				return nil, false
-			}),
+			Breaker: interruptMode("skip"),
 		},
 		{
 			ID:      "rpc.progress.callee-leaving",
 			Title:   "When the callee leaves during progressive results, the caller gets ERROR wamp.error.canceled",
 			Section: secProgResults, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				a, b, req, inv := progressCall(t, nil, protocol.Dict{"receive_progress": true})
+				a, b, req, inv := invoke(t, nil, protocol.Dict{"receive_progress": true})
 				b.Yield(inv.Request, progress, protocol.List{"partial"}, nil)
 				a.ExpectResult(req)
 				b.Abandon()
-				if e := a.ExpectError(protocol.CodeCall, req, ""); !slices.Contains(canceled, e.URI) {
-					t.Fatalf("the caller got ERROR %q, want wamp.error.canceled", e.URI)
-				}
+				expectCanceled(t, a, req, "the caller got")
 			},
 			Breaker: rewriteError(protocol.CodeCall, "wamp.error.runtime_error"),
 		},
@@ -274,7 +264,7 @@ func progressiveResultScenarios() []*Scenario {
 				}
 				// Results 500 ms apart, 2.5 s in all, with a 2 s timeout:
 				// a timeout over the whole call fails it.
-				a, b, req, inv := progressCall(t, nil, protocol.Dict{"receive_progress": true, "timeout": int64(2000)})
+				a, b, req, inv := invoke(t, nil, protocol.Dict{"receive_progress": true, "timeout": int64(2000)})
 				for i := range 5 {
 					time.Sleep(500 * time.Millisecond)
 					b.Yield(inv.Request, progress, protocol.List{int64(i)}, nil)
@@ -299,7 +289,7 @@ func callTimeoutScenarios() []*Scenario {
 			Section: secCallTimeout, Level: MUST, Feature: feat,
 			Run: func(t *T) {
 				start := time.Now()
-				a, _, req, _ := progressCall(t, Roles("callee.call_timeout"), protocol.Dict{"timeout": int64(300)})
+				a, _, req, _ := invoke(t, Roles("callee.call_timeout"), protocol.Dict{"timeout": int64(300)})
 				a.ExpectError(protocol.CodeCall, req, "wamp.error.timeout")
 				if d := time.Since(start); d < 300*time.Millisecond {
 					t.Fatalf("the call timed out after %v, before its 300 ms", d)
@@ -312,26 +302,17 @@ func callTimeoutScenarios() []*Scenario {
 			Title:   "When the dealer times a call out, a callee supporting call canceling gets INTERRUPT with mode killnowait",
 			Section: secCallTimeout, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				_, b, _, inv := progressCall(t, Roles("callee.call_timeout"), protocol.Dict{"timeout": int64(200)})
-				in := b.ExpectInterrupt(inv.Request)
-				if in.Options["mode"] != "killnowait" {
-					t.Fatalf("INTERRUPT has mode %v, want killnowait", in.Options["mode"])
-				}
+				_, b, _, inv := invoke(t, Roles("callee.call_timeout"), protocol.Dict{"timeout": int64(200)})
+				expectInterruptMode(t, b, inv.Request, "killnowait")
 			},
-			Breaker: fault.Rewrite(fault.ToClient, func(m protocol.Message) (protocol.Message, bool) {
-				if in, ok := m.(*protocol.Interrupt); ok {
-					in.Options["mode"] = "kill"
-					return in, true
-				}
-				return nil, false
-			}),
+			Breaker: interruptMode("kill"),
 		},
 		{
 			ID:      "rpc.timeout.skip",
 			Title:   "When the dealer times a call out, a callee without call canceling gets no INTERRUPT (mode skip), the caller ERROR wamp.error.timeout",
 			Section: secCallTimeout, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				a, b, req, _ := progressCall(t, Roles("callee.call_timeout", "callee.call_canceling", "callee.progressive_call_results", "callee.progressive_call_invocations"), protocol.Dict{"timeout": int64(200)})
+				a, b, req, _ := invoke(t, Roles("callee.call_timeout", "callee.call_canceling", "callee.progressive_call_results", "callee.progressive_call_invocations"), protocol.Dict{"timeout": int64(200)})
 				a.ExpectError(protocol.CodeCall, req, "wamp.error.timeout")
 				b.Sync("after the timeout")
 			},
@@ -347,7 +328,7 @@ func callTimeoutScenarios() []*Scenario {
 			Title:   "A CALL timeout of 0 means no timeout",
 			Section: secCallTimeout, Level: MUST, Feature: feat,
 			Run: func(t *T) {
-				a, b, req, inv := progressCall(t, Roles("callee.call_timeout"), protocol.Dict{"timeout": int64(0)})
+				a, b, req, inv := invoke(t, Roles("callee.call_timeout"), protocol.Dict{"timeout": int64(0)})
 				time.Sleep(300 * time.Millisecond)
 				b.Yield(inv.Request, protocol.Dict{}, protocol.List{"late but fine"}, nil)
 				a.ExpectResult(req)
@@ -365,7 +346,7 @@ func callTimeoutScenarios() []*Scenario {
 			Section: secCallTimeout, Level: SHOULD,
 			Run: func(t *T) {
 				start := time.Now()
-				a, _, req, _ := progressCall(t, Roles("callee.call_timeout"), protocol.Dict{"timeout": int64(3)})
+				a, _, req, _ := invoke(t, Roles("callee.call_timeout"), protocol.Dict{"timeout": int64(3)})
 				f, err := a.NextFrame()
 				if err != nil {
 					if t.Announced(feat) {
@@ -397,14 +378,16 @@ func callTimeoutScenarios() []*Scenario {
 // caller call, the callee receive the INVOCATION, and the caller CANCEL
 // with mode.
 func cancelCall(t *T, calleeRoles protocol.Dict, mode string) (a, b *Session, req protocol.ID, inv *protocol.Invocation) {
-	a, b, req, inv = progressCall(t, calleeRoles, nil)
+	a, b, req, inv = invoke(t, calleeRoles, nil)
 	a.Send(&protocol.Cancel{Request: req, Options: protocol.Dict{"mode": mode}})
 	return
 }
 
-func expectCanceled(t *T, a *Session, req protocol.ID) {
+// expectCanceled requires ERROR wamp.error.canceled for a's CALL req;
+// what says how a failure begins ("the caller got").
+func expectCanceled(t *T, a *Session, req protocol.ID, what string) {
 	if e := a.ExpectError(protocol.CodeCall, req, ""); !slices.Contains(canceled, e.URI) {
-		t.Fatalf("the canceled call ended with ERROR %q, want wamp.error.canceled", e.URI)
+		t.Fatalf("%s ERROR %q, want wamp.error.canceled", what, e.URI)
 	}
 }
 
@@ -417,7 +400,7 @@ func cancelScenarios() []*Scenario {
 			Section: secCancel, Level: MUST, Feature: feat,
 			Run: func(t *T) {
 				a, b, req, inv := cancelCall(t, nil, "skip")
-				expectCanceled(t, a, req)
+				expectCanceled(t, a, req, "the canceled call ended with")
 				b.Sync("after a CANCEL with mode skip")
 				b.Yield(inv.Request, protocol.Dict{}, protocol.List{"late"}, nil)
 				a.Sync("after the callee's late YIELD")
@@ -430,13 +413,10 @@ func cancelScenarios() []*Scenario {
 			Section: secCancel, Level: MUST, Feature: feat,
 			Run: func(t *T) {
 				a, b, req, inv := cancelCall(t, nil, "kill")
-				in := b.ExpectInterrupt(inv.Request)
-				if in.Options["mode"] != "kill" {
-					t.Fatalf("INTERRUPT has mode %v, want kill", in.Options["mode"])
-				}
+				expectInterruptMode(t, b, inv.Request, "kill")
 				a.Sync("before the callee answered the INTERRUPT")
 				b.Send(&protocol.Error{RequestType: protocol.CodeInvocation, Request: inv.Request, Details: protocol.Dict{}, URI: "wamp.error.canceled"})
-				expectCanceled(t, a, req)
+				expectCanceled(t, a, req, "the canceled call ended with")
 			},
 			Breaker: setOption(isCancel, "mode", "killnowait"),
 		},
@@ -463,11 +443,8 @@ func cancelScenarios() []*Scenario {
 			Section: secCancel, Level: MUST, Feature: feat,
 			Run: func(t *T) {
 				a, b, req, inv := cancelCall(t, nil, "killnowait")
-				expectCanceled(t, a, req)
-				in := b.ExpectInterrupt(inv.Request)
-				if in.Options["mode"] != "killnowait" {
-					t.Fatalf("INTERRUPT has mode %v, want killnowait", in.Options["mode"])
-				}
+				expectCanceled(t, a, req, "the canceled call ended with")
+				expectInterruptMode(t, b, inv.Request, "killnowait")
 				b.Yield(inv.Request, protocol.Dict{}, protocol.List{"late"}, nil)
 				a.Sync("after the callee's late YIELD")
 			},
@@ -479,7 +456,7 @@ func cancelScenarios() []*Scenario {
 			Section: secCancel, Level: MUST, Feature: feat,
 			Run: func(t *T) {
 				a, b, req, _ := cancelCall(t, Roles("callee.call_canceling", "callee.progressive_call_results", "callee.progressive_call_invocations", "callee.call_timeout"), "kill")
-				expectCanceled(t, a, req)
+				expectCanceled(t, a, req, "the canceled call ended with")
 				b.Sync("after a CANCEL for a callee without call_canceling")
 			},
 			Breaker: addHelloFeatures("callee.call_canceling"),
@@ -502,7 +479,7 @@ func cancelScenarios() []*Scenario {
 			Title:   "CANCEL of a call that already returned is ignored: no second answer",
 			Section: secCancel, Level: SHOULD, Feature: feat,
 			Run: func(t *T) {
-				a, b, req, inv := progressCall(t, nil, nil)
+				a, b, req, inv := invoke(t, nil, nil)
 				b.Yield(inv.Request, protocol.Dict{}, nil, nil)
 				a.ExpectResult(req)
 				a.Send(&protocol.Cancel{Request: req, Options: protocol.Dict{"mode": "killnowait"}})
@@ -610,11 +587,7 @@ func patternTable(t *T, wildcardsOnly bool) (*Session, []protocol.ID) {
 			ids = append(ids, 0)
 			continue
 		}
-		opts := protocol.Dict{}
-		if r.match != "exact" {
-			opts["match"] = r.match
-		}
-		ids = append(ids, b.Register(t.URI(r.uri), opts))
+		ids = append(ids, b.Register(t.URI(r.uri), matchOptions(r.match)))
 	}
 	return b, ids
 }
@@ -987,4 +960,24 @@ func advancedRPCScenarios() []*Scenario {
 		out = append(out, g...)
 	}
 	return out
+}
+
+// expectInterruptMode requires the callee's next message to be an
+// INTERRUPT of the invocation req with Options.mode mode.
+func expectInterruptMode(t *T, callee *Session, req protocol.ID, mode string) {
+	in := callee.ExpectInterrupt(req)
+	if in.Options["mode"] != mode {
+		t.Fatalf("INTERRUPT has mode %v, want %s", in.Options["mode"], mode)
+	}
+}
+
+// interruptMode rewrites the mode of every INTERRUPT to mode.
+func interruptMode(mode string) fault.Breaker {
+	return fault.Rewrite(fault.ToClient, func(m protocol.Message) (protocol.Message, bool) {
+		if in, ok := m.(*protocol.Interrupt); ok {
+			in.Options["mode"] = mode
+			return in, true
+		}
+		return nil, false
+	})
 }

@@ -43,11 +43,98 @@ func (t *T) challenged(name, method string, edit func(protocol.Dict)) (*Conn, *p
 // respond answers ch with cm and returns the router's answer: WELCOME or
 // ABORT (anything else fails).
 func (t *T) respond(c *Conn, cm auth.ClientMethod, ch *protocol.Challenge) protocol.Message {
+	return t.answer(c, t.sign(cm, ch))
+}
+
+// sign is cm's AUTHENTICATE for ch; an error fails the scenario.
+func (t *T) sign(cm auth.ClientMethod, ch *protocol.Challenge) *protocol.Authenticate {
 	a, err := cm.Respond(t.ctx, ch)
 	if err != nil {
 		t.Fatalf("cannot answer the CHALLENGE: %v", err)
 	}
-	return t.answer(c, a)
+	return a
+}
+
+// welcomed authenticates with the credentials name (whose CHALLENGE must
+// be for method) and requires a WELCOME naming authid (if not empty) and
+// method; what says which answer it was, for the failure.
+func (t *T) welcomed(name, method, authid, what string) *protocol.Welcome {
+	c, ch, cm := t.challenged(name, method, nil)
+	w := mustWelcome(t, t.respond(c, cm, ch), what)
+	welcomeIdentity(t, w, authid, method)
+	return w
+}
+
+// refusedHello sends the HELLO of authentication name, its details changed
+// by edit, and answers every CHALLENGE with answer (nil: the credentials'
+// own signature) until the router sends ABORT. Anything else fails the
+// scenario as "<what> answered with ..., want ABORT"; waiting names what
+// the scenario waits for.
+func (t *T) refusedHello(name string, edit func(protocol.Dict), answer func(*protocol.Challenge) *protocol.Authenticate, waiting, what string) {
+	c := t.Dial()
+	hello, cm := t.hello(JoinOptions{Auth: name})
+	edit(hello.Details)
+	if answer == nil {
+		answer = func(ch *protocol.Challenge) *protocol.Authenticate { return t.sign(cm, ch) }
+	}
+	c.Send(hello)
+	for {
+		switch m := c.Next(waiting).(type) {
+		case *protocol.Challenge:
+			c.Send(answer(m))
+		case *protocol.Abort:
+			return
+		default:
+			t.Fatalf("%s answered with %s, want ABORT", what, describe(m))
+		}
+	}
+}
+
+// sendTicket answers a CHALLENGE with the configured ticket, whatever
+// method the CHALLENGE names.
+func (t *T) sendTicket(*protocol.Challenge) *protocol.Authenticate {
+	return &protocol.Authenticate{Signature: t.run.cfg.Ticket.Secret, Extra: protocol.Dict{}}
+}
+
+// wrongTicket answers the ticket CHALLENGE with a wrong ticket and
+// requires ABORT, which it returns.
+func wrongTicket(t *T) *protocol.Abort {
+	c, _, _ := t.challenged("ticket", "ticket", nil)
+	return mustAbort(t, t.answer(c, &protocol.Authenticate{Signature: "wrong-" + randomToken(), Extra: protocol.Dict{}}), "a wrong ticket")
+}
+
+// unknownAuthID gives HELLO an authid no router knows.
+func unknownAuthID(details protocol.Dict) {
+	details["authid"] = "conformance-nobody-" + randomToken()
+}
+
+// freshChallenge is the rule that each CHALLENGE of method is new, so the
+// signature of an earlier one is refused; label names the method in
+// failures.
+func freshChallenge(id, title string, section Section, method, label string) *Scenario {
+	return &Scenario{
+		ID: id, Title: title,
+		Section: section, Level: MUST, Needs: []string{method},
+		Run: func(t *T) {
+			c1, ch1, cm := t.challenged(method, method, nil)
+			old := t.sign(cm, ch1)
+			c1.Abandon()
+			c2, ch2, _ := t.challenged(method, method, nil)
+			if ch1.Extra["challenge"] == ch2.Extra["challenge"] {
+				t.Fatalf("two %s challenges are identical: %v", label, ch1.Extra["challenge"])
+			}
+			mustAbort(t, t.answer(c2, old), "the signature of an earlier challenge")
+		},
+		Breaker: replayChallenge(),
+	}
+}
+
+// noMatchingMethod sends a HELLO offering only a method no router supports
+// and requires ABORT, which it returns.
+func noMatchingMethod(t *T) *protocol.Abort {
+	c := t.Dial()
+	c.Send(&protocol.Hello{Realm: t.Realm(), Details: protocol.Dict{"roles": Roles(), "authmethods": protocol.List{"x_conformance_method"}, "authid": "nobody"}})
+	return mustAbort(t, c.Next("ABORT"), "HELLO with authmethods [x_conformance_method]")
 }
 
 // answer sends AUTHENTICATE a and returns WELCOME or ABORT.
@@ -203,9 +290,7 @@ func authScenarios() []*Scenario {
 			Title:   "The right ticket is welcomed with authid, authrole, authmethod \"ticket\" and authprovider in WELCOME.Details",
 			Section: secTicket, Level: MUST, Needs: []string{"ticket"},
 			Run: func(t *T) {
-				c, ch, cm := t.challenged("ticket", "ticket", nil)
-				w := mustWelcome(t, t.respond(c, cm, ch), "the right ticket")
-				welcomeIdentity(t, w, t.run.cfg.Ticket.AuthID, "ticket")
+				t.welcomed("ticket", "ticket", t.run.cfg.Ticket.AuthID, "the right ticket")
 			},
 			Breaker: fault.Welcome(func(w *protocol.Welcome) { delete(w.Details, "authprovider") }),
 		},
@@ -214,8 +299,7 @@ func authScenarios() []*Scenario {
 			Title:   "A wrong ticket is refused with ABORT",
 			Section: secTicket, Level: MUST, Needs: []string{"ticket"},
 			Run: func(t *T) {
-				c, _, _ := t.challenged("ticket", "ticket", nil)
-				mustAbort(t, t.answer(c, &protocol.Authenticate{Signature: "wrong-" + randomToken(), Extra: protocol.Dict{}}), "a wrong ticket")
+				wrongTicket(t)
 			},
 			Breaker: abortToWelcome(),
 		},
@@ -224,8 +308,7 @@ func authScenarios() []*Scenario {
 			Title:   "A wrong ticket is refused with a reason the spec defines (wamp.error.authentication_denied, not_authorized or no_such_principal)",
 			Section: secAdvancedURIs, Level: SHOULD, Needs: []string{"ticket"},
 			Run: func(t *T) {
-				c, _, _ := t.challenged("ticket", "ticket", nil)
-				a := mustAbort(t, t.answer(c, &protocol.Authenticate{Signature: "wrong-" + randomToken(), Extra: protocol.Dict{}}), "a wrong ticket")
+				a := wrongTicket(t)
 				if !slices.Contains(authDenied, a.Reason) {
 					t.Fatalf("a wrong ticket was refused with reason %q, want one of %v", a.Reason, authDenied)
 				}
@@ -237,20 +320,7 @@ func authScenarios() []*Scenario {
 			Title:   "A ticket for an authid the router does not know is refused with ABORT",
 			Section: secTicket, Level: MUST, Needs: []string{"ticket"},
 			Run: func(t *T) {
-				c := t.Dial()
-				hello, _ := t.hello(JoinOptions{Auth: "ticket"})
-				hello.Details["authid"] = "conformance-nobody-" + randomToken()
-				c.Send(hello)
-				for {
-					switch m := c.Next("CHALLENGE or ABORT").(type) {
-					case *protocol.Challenge:
-						c.Send(&protocol.Authenticate{Signature: t.run.cfg.Ticket.Secret, Extra: protocol.Dict{}})
-					case *protocol.Abort:
-						return
-					default:
-						t.Fatalf("HELLO for an unknown authid answered with %s, want ABORT", describe(m))
-					}
-				}
+				t.refusedHello("ticket", unknownAuthID, t.sendTicket, "CHALLENGE or ABORT", "HELLO for an unknown authid")
 			},
 			Breaker: abortToWelcome(),
 		},
@@ -259,20 +329,8 @@ func authScenarios() []*Scenario {
 			Title:   "HELLO with authmethods [ticket] but no authid (which ticket authentication requires) is refused with ABORT",
 			Section: secTicket, Level: SHOULD, Needs: []string{"ticket"},
 			Run: func(t *T) {
-				c := t.Dial()
-				hello, _ := t.hello(JoinOptions{Auth: "ticket"})
-				delete(hello.Details, "authid")
-				c.Send(hello)
-				for {
-					switch m := c.Next("ABORT").(type) {
-					case *protocol.Challenge:
-						c.Send(&protocol.Authenticate{Signature: t.run.cfg.Ticket.Secret, Extra: protocol.Dict{}})
-					case *protocol.Abort:
-						return
-					default:
-						t.Fatalf("HELLO for ticket without authid answered with %s, want ABORT", describe(m))
-					}
-				}
+				noAuthID := func(d protocol.Dict) { delete(d, "authid") }
+				t.refusedHello("ticket", noAuthID, t.sendTicket, "ABORT", "HELLO for ticket without authid")
 			},
 			Breaker: abortToWelcome(),
 		},
@@ -316,46 +374,13 @@ func authScenarios() []*Scenario {
 			Title:   "WAMP-CRA for an authid the router does not know is refused with ABORT",
 			Section: secCRA, Level: MUST, Needs: []string{"wampcra"},
 			Run: func(t *T) {
-				c := t.Dial()
-				hello, cm := t.hello(JoinOptions{Auth: "wampcra"})
-				hello.Details["authid"] = "conformance-nobody-" + randomToken()
-				c.Send(hello)
-				for {
-					switch m := c.Next("CHALLENGE or ABORT").(type) {
-					case *protocol.Challenge:
-						a, err := cm.Respond(t.ctx, m)
-						if err != nil {
-							t.Fatalf("cannot answer the CHALLENGE: %v", err)
-						}
-						c.Send(a)
-					case *protocol.Abort:
-						return
-					default:
-						t.Fatalf("HELLO for an unknown authid answered with %s, want ABORT", describe(m))
-					}
-				}
+				t.refusedHello("wampcra", unknownAuthID, nil, "CHALLENGE or ABORT", "HELLO for an unknown authid")
 			},
 			Breaker: abortToWelcome(),
 		},
-		{
-			ID:      "auth.wampcra.fresh",
-			Title:   "Each WAMP-CRA challenge is new (a random nonce), so a signature of an earlier challenge is refused",
-			Section: secCRA, Level: MUST, Needs: []string{"wampcra"},
-			Run: func(t *T) {
-				c1, ch1, cm := t.challenged("wampcra", "wampcra", nil)
-				old, err := cm.Respond(t.ctx, ch1)
-				if err != nil {
-					t.Fatalf("cannot answer the CHALLENGE: %v", err)
-				}
-				c1.Abandon()
-				c2, ch2, _ := t.challenged("wampcra", "wampcra", nil)
-				if ch1.Extra["challenge"] == ch2.Extra["challenge"] {
-					t.Fatalf("two WAMP-CRA challenges are identical: %v", ch1.Extra["challenge"])
-				}
-				mustAbort(t, t.answer(c2, old), "the signature of an earlier challenge")
-			},
-			Breaker: replayChallenge(),
-		},
+		freshChallenge("auth.wampcra.fresh",
+			"Each WAMP-CRA challenge is new (a random nonce), so a signature of an earlier challenge is refused",
+			secCRA, "wampcra", "WAMP-CRA"),
 		{
 			ID:      "auth.wampcra.salted.challenge",
 			Title:   "A salted WAMP-CRA CHALLENGE carries salt (a string), iterations and keylen (positive integers)",
@@ -379,9 +404,7 @@ func authScenarios() []*Scenario {
 			Title:   "A signature keyed with the PBKDF2-derived key of a salted WAMP-CRA principal is welcomed",
 			Section: secCRA, Level: MUST, Needs: []string{"wampcra-salted"},
 			Run: func(t *T) {
-				c, ch, cm := t.challenged("wampcra-salted", "wampcra", nil)
-				w := mustWelcome(t, t.respond(c, cm, ch), "the right salted WAMP-CRA signature")
-				welcomeIdentity(t, w, t.run.cfg.WAMPCRASalted.AuthID, "wampcra")
+				t.welcomed("wampcra-salted", "wampcra", t.run.cfg.WAMPCRASalted.AuthID, "the right salted WAMP-CRA signature")
 			},
 			Breaker: editChallenge(func(extra protocol.Dict) { extra["salt"] = "pepper" }),
 		},
@@ -415,9 +438,7 @@ func authScenarios() []*Scenario {
 			Title:   "A signature of the challenge with the announced key is welcomed with authmethod \"cryptosign\"",
 			Section: secCryptosign, Level: MUST, Needs: []string{"cryptosign"},
 			Run: func(t *T) {
-				c, ch, cm := t.challenged("cryptosign", "cryptosign", nil)
-				w := mustWelcome(t, t.respond(c, cm, ch), "the right cryptosign signature")
-				welcomeIdentity(t, w, "", "cryptosign")
+				t.welcomed("cryptosign", "cryptosign", "", "the right cryptosign signature")
 			},
 			Breaker: fault.Welcome(func(w *protocol.Welcome) { w.Details["authmethod"] = "anonymous" }),
 		},
@@ -437,55 +458,20 @@ func authScenarios() []*Scenario {
 			Section: secCryptosign, Level: MUST, Needs: []string{"cryptosign"},
 			Run: func(t *T) {
 				other := auth.Cryptosign(randomKey())
-				c := t.Dial()
-				hello, _ := t.hello(JoinOptions{Auth: "cryptosign"})
-				hello.Details["authextra"] = other.HelloExtra()
-				c.Send(hello)
-				for {
-					switch m := c.Next("ABORT").(type) {
-					case *protocol.Challenge:
-						a, err := other.Respond(t.ctx, m)
-						if err != nil {
-							t.Fatalf("cannot answer the CHALLENGE: %v", err)
-						}
-						c.Send(a)
-					case *protocol.Abort:
-						return
-					default:
-						t.Fatalf("HELLO with an unknown public key answered with %s, want ABORT", describe(m))
-					}
-				}
+				announce := func(d protocol.Dict) { d["authextra"] = other.HelloExtra() }
+				sign := func(ch *protocol.Challenge) *protocol.Authenticate { return t.sign(other, ch) }
+				t.refusedHello("cryptosign", announce, sign, "ABORT", "HELLO with an unknown public key")
 			},
 			Breaker: abortToWelcome(),
 		},
-		{
-			ID:      "auth.cryptosign.fresh",
-			Title:   "Each cryptosign challenge is new, so a signature of an earlier challenge is refused",
-			Section: secCryptosign, Level: MUST, Needs: []string{"cryptosign"},
-			Run: func(t *T) {
-				c1, ch1, cm := t.challenged("cryptosign", "cryptosign", nil)
-				old, err := cm.Respond(t.ctx, ch1)
-				if err != nil {
-					t.Fatalf("cannot answer the CHALLENGE: %v", err)
-				}
-				c1.Abandon()
-				c2, ch2, _ := t.challenged("cryptosign", "cryptosign", nil)
-				if ch1.Extra["challenge"] == ch2.Extra["challenge"] {
-					t.Fatalf("two cryptosign challenges are identical: %v", ch1.Extra["challenge"])
-				}
-				mustAbort(t, t.answer(c2, old), "the signature of an earlier challenge")
-			},
-			Breaker: replayChallenge(),
-		},
+		freshChallenge("auth.cryptosign.fresh",
+			"Each cryptosign challenge is new, so a signature of an earlier challenge is refused",
+			secCryptosign, "cryptosign", "cryptosign"),
 		{
 			ID:      "auth.no-matching-method",
 			Title:   "HELLO offering only authentication methods the router does not support is refused with ABORT",
 			Section: secAuthMethods, Level: MUST,
-			Run: func(t *T) {
-				c := t.Dial()
-				c.Send(&protocol.Hello{Realm: t.Realm(), Details: protocol.Dict{"roles": Roles(), "authmethods": protocol.List{"x_conformance_method"}, "authid": "nobody"}})
-				mustAbort(t, c.Next("ABORT"), "HELLO with authmethods [x_conformance_method]")
-			},
+			Run:     func(t *T) { noMatchingMethod(t) },
 			Breaker: abortToWelcome(),
 		},
 		{
@@ -493,9 +479,7 @@ func authScenarios() []*Scenario {
 			Title:   "Refusing all offered authentication methods uses ABORT reason wamp.error.no_matching_auth_method (the spec's URI; wamp.error.no_auth_method, which implementations use, is accepted)",
 			Section: secAdvancedURIs, Level: SHOULD,
 			Run: func(t *T) {
-				c := t.Dial()
-				c.Send(&protocol.Hello{Realm: t.Realm(), Details: protocol.Dict{"roles": Roles(), "authmethods": protocol.List{"x_conformance_method"}, "authid": "nobody"}})
-				a := mustAbort(t, c.Next("ABORT"), "HELLO with authmethods [x_conformance_method]")
+				a := noMatchingMethod(t)
 				if a.Reason != "wamp.error.no_matching_auth_method" && a.Reason != "wamp.error.no_auth_method" {
 					t.Fatalf("ABORT reason %q, want wamp.error.no_matching_auth_method", a.Reason)
 				}
@@ -510,11 +494,7 @@ func authScenarios() []*Scenario {
 				c, ch, cm := t.challenged("ticket", "ticket", nil)
 				hello, _ := t.hello(JoinOptions{Auth: "ticket"})
 				c.Send(hello)
-				a, err := cm.Respond(t.ctx, ch)
-				if err != nil {
-					t.Fatalf("cannot answer the CHALLENGE: %v", err)
-				}
-				c.ExpectViolation("HELLO during authentication", a)
+				c.ExpectViolation("HELLO during authentication", t.sign(cm, ch))
 			},
 			Breaker: dropAfterFirst(fault.Is[*protocol.Hello]),
 		},

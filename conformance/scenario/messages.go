@@ -225,51 +225,35 @@ func messageScenarios() []*Scenario {
 			Title:   "Unknown YIELD.Options keys are ignored: the result reaches the caller",
 			Section: secExtensibility, Level: MUST,
 			Run: func(t *T) {
-				a := t.Join(JoinOptions{})
-				b := t.Join(JoinOptions{})
-				reg := b.Register(t.URI("p"), nil)
-				req := a.Call(t.URI("p"), nil, nil, nil)
-				inv := b.ExpectInvocation(reg)
+				a, b, req, inv := invoke(t, nil, nil)
 				b.Yield(inv.Request, withUnknown(nil), protocol.List{"ok"}, nil)
 				a.ExpectResult(req)
 			},
 			Breaker: refuseUnknown(),
 		},
 	}
+	// bad are requests with a wrongly typed or unknown-valued option: the
+	// request of type typ to t.URI("t") (PUBLISH, SUBSCRIBE) or t.URI("p")
+	// (REGISTER, CALL, which a callee has registered) with options.
 	bad := []struct {
 		name, title string
 		typ         protocol.Code
-		build       func(t *T, s *Session, req protocol.ID) protocol.Message
-		setup       func(t *T) (callee *Session, reg protocol.ID)
+		options     protocol.Dict
 	}{
 		{"publish.acknowledge-int", "PUBLISH with acknowledge 1 (an integer where a bool is due)", protocol.CodePublish,
-			func(t *T, s *Session, req protocol.ID) protocol.Message {
-				return &protocol.Publish{Request: req, Options: protocol.Dict{"acknowledge": int64(1)}, Topic: t.URI("t")}
-			}, nil},
+			protocol.Dict{"acknowledge": int64(1)}},
 		{"publish.exclude-string", "an acknowledged PUBLISH with exclude \"x\" (a string where a list of IDs is due)", protocol.CodePublish,
-			func(t *T, s *Session, req protocol.ID) protocol.Message {
-				return &protocol.Publish{Request: req, Options: protocol.Dict{"acknowledge": true, "exclude": "x"}, Topic: t.URI("t")}
-			}, nil},
+			protocol.Dict{"acknowledge": true, "exclude": "x"}},
 		{"subscribe.match-int", "SUBSCRIBE with match 1 (an integer where a string is due)", protocol.CodeSubscribe,
-			func(t *T, s *Session, req protocol.ID) protocol.Message {
-				return &protocol.Subscribe{Request: req, Options: protocol.Dict{"match": int64(1)}, Topic: t.URI("t")}
-			}, nil},
+			protocol.Dict{"match": int64(1)}},
 		{"subscribe.match-unknown", "SUBSCRIBE with match \"regex\" (no such policy)", protocol.CodeSubscribe,
-			func(t *T, s *Session, req protocol.ID) protocol.Message {
-				return &protocol.Subscribe{Request: req, Options: protocol.Dict{"match": "regex"}, Topic: t.URI("t")}
-			}, nil},
+			protocol.Dict{"match": "regex"}},
 		{"register.invoke-unknown", "REGISTER with invoke \"fastest\" (no such policy)", protocol.CodeRegister,
-			func(t *T, s *Session, req protocol.ID) protocol.Message {
-				return &protocol.Register{Request: req, Options: protocol.Dict{"invoke": "fastest"}, Procedure: t.URI("p")}
-			}, nil},
+			protocol.Dict{"invoke": "fastest"}},
 		{"call.timeout-string", "CALL with timeout \"10\" (a string where an integer is due)", protocol.CodeCall,
-			func(t *T, s *Session, req protocol.ID) protocol.Message {
-				return &protocol.Call{Request: req, Options: protocol.Dict{"timeout": "10"}, Procedure: t.URI("p")}
-			}, calleeFor("p")},
+			protocol.Dict{"timeout": "10"}},
 		{"call.receive-progress-int", "CALL with receive_progress 1 (an integer where a bool is due)", protocol.CodeCall,
-			func(t *T, s *Session, req protocol.ID) protocol.Message {
-				return &protocol.Call{Request: req, Options: protocol.Dict{"receive_progress": int64(1)}, Procedure: t.URI("p")}
-			}, calleeFor("p")},
+			protocol.Dict{"receive_progress": int64(1)}},
 	}
 	for _, b := range bad {
 		out = append(out, &Scenario{
@@ -278,13 +262,13 @@ func messageScenarios() []*Scenario {
 			Section: secStructure, Level: SHOULD,
 			Run: func(t *T) {
 				var callee *Session
-				if b.setup != nil {
-					callee, _ = b.setup(t)
+				if b.typ == protocol.CodeCall {
+					callee = t.Join(JoinOptions{})
+					callee.Register(t.URI("p"), nil)
 				}
 				s := t.Join(JoinOptions{})
 				req := s.NextID()
-				m := b.build(t, s, req)
-				s.SendList(protocol.ToList(m)...)
+				s.SendList(protocol.ToList(request(t, b.typ, req, b.options))...)
 				refused(t, s, b.typ, req, b.title)
 				if callee != nil {
 					if f := callee.Quiet(); f != nil {
@@ -298,13 +282,18 @@ func messageScenarios() []*Scenario {
 	return out
 }
 
-// calleeFor registers t.URI(name) in a new session (whose invocations a
-// scenario may check for) before the scenario's own session joins.
-func calleeFor(name string) func(t *T) (*Session, protocol.ID) {
-	return func(t *T) (*Session, protocol.ID) {
-		s := t.Join(JoinOptions{})
-		return s, s.Register(t.URI(name), nil)
+// request is a request of type typ (PUBLISH or SUBSCRIBE to t.URI("t"),
+// REGISTER or CALL of t.URI("p")) with ID req and options.
+func request(t *T, typ protocol.Code, req protocol.ID, options protocol.Dict) protocol.Message {
+	switch typ {
+	case protocol.CodePublish:
+		return &protocol.Publish{Request: req, Options: options, Topic: t.URI("t")}
+	case protocol.CodeSubscribe:
+		return &protocol.Subscribe{Request: req, Options: options, Topic: t.URI("t")}
+	case protocol.CodeRegister:
+		return &protocol.Register{Request: req, Options: options, Procedure: t.URI("p")}
 	}
+	return &protocol.Call{Request: req, Options: options, Procedure: t.URI("p")}
 }
 
 // waitErrorOrFrame describes a wait that ended with an error or an invalid

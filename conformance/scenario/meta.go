@@ -378,11 +378,7 @@ type metaKind struct {
 var regMeta = metaKind{
 	kind: "registration", feature: "dealer.registration_meta_api", section: secRegMeta,
 	make: func(s *Session, uri, match string) protocol.ID {
-		o := protocol.Dict{}
-		if match != "exact" {
-			o["match"] = match
-		}
-		return s.Register(uri, o)
+		return s.Register(uri, matchOptions(match))
 	},
 	listMembers: "list_callees", countMembers: "count_callees",
 	create: "on_create", attach: "on_register", detach: "on_unregister",
@@ -393,16 +389,22 @@ var regMeta = metaKind{
 var subMeta = metaKind{
 	kind: "subscription", feature: "broker.subscription_meta_api", section: secSubMeta,
 	make: func(s *Session, uri, match string) protocol.ID {
-		o := protocol.Dict{}
-		if match != "exact" {
-			o["match"] = match
-		}
-		return s.Subscribe(uri, o)
+		return s.Subscribe(uri, matchOptions(match))
 	},
 	listMembers: "list_subscribers", countMembers: "count_subscribers",
 	create: "on_create", attach: "on_subscribe", detach: "on_unsubscribe",
 	noSuch: "wamp.error.no_such_subscription",
 	remove: func(s *Session, id protocol.ID) { s.Unsubscribe(id) },
+}
+
+// matchOptions are the options of a REGISTER or SUBSCRIBE with match
+// policy match (none for exact, the default).
+func matchOptions(match string) protocol.Dict {
+	o := protocol.Dict{}
+	if match != "exact" {
+		o["match"] = match
+	}
+	return o
 }
 
 func (k metaKind) proc(name string) string { return "wamp." + k.kind + "." + name }

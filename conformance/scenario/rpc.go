@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/zabertech/go-izaber-wamp/conformance/fault"
@@ -237,11 +236,7 @@ func rpcScenarios() []*Scenario {
 			Title:   "A CALL without arguments and a YIELD without results work: INVOCATION and RESULT carry none",
 			Section: secCalling, Level: MUST,
 			Run: func(t *T) {
-				a := t.Join(JoinOptions{})
-				b := t.Join(JoinOptions{})
-				reg := b.Register(t.URI("p"), nil)
-				req := a.Call(t.URI("p"), nil, nil, nil)
-				inv := b.ExpectInvocation(reg)
+				a, b, req, inv := invoke(t, nil, nil)
 				samePayload(t, "INVOCATION", nil, inv.Args, nil, inv.Kwargs)
 				b.Yield(inv.Request, protocol.Dict{}, nil, nil)
 				res := a.ExpectResult(req)
@@ -284,11 +279,7 @@ func rpcScenarios() []*Scenario {
 			Title:   "A callee's ERROR for an INVOCATION reaches the caller as ERROR for the CALL with the same URI, arguments and keyword arguments",
 			Section: secCalling, Level: MUST,
 			Run: func(t *T) {
-				a := t.Join(JoinOptions{})
-				b := t.Join(JoinOptions{})
-				reg := b.Register(t.URI("p"), nil)
-				req := a.Call(t.URI("p"), nil, nil, nil)
-				inv := b.ExpectInvocation(reg)
+				a, b, req, inv := invoke(t, nil, nil)
 				uri := t.URI("error.object_write_protected")
 				b.Send(&protocol.Error{RequestType: protocol.CodeInvocation, Request: inv.Request, Details: protocol.Dict{}, URI: uri,
 					Args: protocol.List{"Object is write protected."}, Kwargs: protocol.Dict{"severity": int64(3)}})
@@ -387,16 +378,9 @@ func rpcScenarios() []*Scenario {
 			Title:   "When the callee disconnects during an invocation, the caller gets ERROR wamp.error.canceled",
 			Section: secCalleeLeaving, Level: MUST,
 			Run: func(t *T) {
-				a := t.Join(JoinOptions{})
-				b := t.Join(JoinOptions{})
-				reg := b.Register(t.URI("p"), nil)
-				req := a.Call(t.URI("p"), nil, nil, nil)
-				b.ExpectInvocation(reg)
+				a, b, req, _ := invoke(t, nil, nil)
 				b.Abandon()
-				e := a.ExpectError(protocol.CodeCall, req, "")
-				if !slices.Contains(canceled, e.URI) {
-					t.Fatalf("the caller got ERROR %q, want wamp.error.canceled", e.URI)
-				}
+				expectCanceled(t, a, req, "the caller got")
 			},
 			Breaker: rewriteError(protocol.CodeCall, "wamp.error.runtime_error"),
 		},
@@ -405,16 +389,9 @@ func rpcScenarios() []*Scenario {
 			Title:   "When the callee leaves with GOODBYE during an invocation, the caller gets ERROR wamp.error.canceled",
 			Section: secCalleeLeaving, Level: MUST,
 			Run: func(t *T) {
-				a := t.Join(JoinOptions{})
-				b := t.Join(JoinOptions{})
-				reg := b.Register(t.URI("p"), nil)
-				req := a.Call(t.URI("p"), nil, nil, nil)
-				b.ExpectInvocation(reg)
+				a, b, req, _ := invoke(t, nil, nil)
 				b.Leave()
-				e := a.ExpectError(protocol.CodeCall, req, "")
-				if !slices.Contains(canceled, e.URI) {
-					t.Fatalf("the caller got ERROR %q, want wamp.error.canceled", e.URI)
-				}
+				expectCanceled(t, a, req, "the caller got")
 			},
 			Breaker: rewriteError(protocol.CodeCall, "wamp.error.runtime_error"),
 		},
@@ -423,35 +400,18 @@ func rpcScenarios() []*Scenario {
 			Title:   "When the caller disconnects during an invocation, a callee announcing call_canceling gets INTERRUPT with mode killnowait",
 			Section: secCallerLeaving, Level: MUST, Feature: "dealer.call_canceling",
 			Run: func(t *T) {
-				a := t.Join(JoinOptions{})
-				b := t.Join(JoinOptions{})
-				reg := b.Register(t.URI("p"), nil)
-				a.Call(t.URI("p"), nil, nil, nil)
-				inv := b.ExpectInvocation(reg)
+				a, b, _, inv := invoke(t, nil, nil)
 				a.Abandon()
-				in := b.ExpectInterrupt(inv.Request)
-				if in.Options["mode"] != "killnowait" {
-					t.Fatalf("INTERRUPT has mode %v, want killnowait", in.Options["mode"])
-				}
+				expectInterruptMode(t, b, inv.Request, "killnowait")
 			},
-			Breaker: fault.Rewrite(fault.ToClient, func(m protocol.Message) (protocol.Message, bool) {
-				if in, ok := m.(*protocol.Interrupt); ok {
-					in.Options["mode"] = "kill"
-					return in, true
-				}
-				return nil, false
-			}),
+			Breaker: interruptMode("kill"),
 		},
 		{
 			ID:      "rpc.caller-leaving.no-interrupt",
 			Title:   "When the caller disconnects, a callee without call_canceling gets no INTERRUPT, and its late YIELD is discarded quietly",
 			Section: secCallerLeaving, Level: MUST,
 			Run: func(t *T) {
-				a := t.Join(JoinOptions{})
-				b := t.Join(JoinOptions{Roles: Roles("callee.call_canceling", "callee.progressive_call_results", "callee.progressive_call_invocations")})
-				reg := b.Register(t.URI("p"), nil)
-				a.Call(t.URI("p"), nil, nil, nil)
-				inv := b.ExpectInvocation(reg)
+				a, b, _, inv := invoke(t, Roles("callee.call_canceling", "callee.progressive_call_results", "callee.progressive_call_invocations"), nil)
 				a.Abandon()
 				if f := b.Quiet(); f != nil {
 					t.Fatalf("a callee without call_canceling got %s after its caller left", b.Describe(f))

@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -18,19 +17,8 @@ import (
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
-// TestMain fails the run when goroutines started by the tests (routers,
-// proxies, connections) are still running after every test finished.
-func TestMain(m *testing.M) {
-	base := leaktest.Count()
-	code := m.Run()
-	if code == 0 {
-		if err := leaktest.Check(base, 5*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+// TestMain fails the run when goroutines the tests started outlive them.
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // testConfig points a run at the in-process router; scenarios run in the
 // cells of serializer ser only.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/protocol"
@@ -234,6 +235,32 @@ func (s *Session) Register(uri string, opts protocol.Dict) protocol.ID {
 	s.Send(&protocol.Register{Request: req, Options: opts, Procedure: uri})
 	r := expect(s, fmt.Sprintf("REGISTERED for REGISTER %d (%s)", req, uri), func(m *protocol.Registered) bool { return m.Request == req })
 	return r.Registration
+}
+
+// registerSoon registers uri, trying again while the router answers
+// wamp.error.procedure_already_exists, for at most within: for a procedure
+// whose registration ends with a message that has no reply (a client's
+// ABORT, a closed transport), which the router may not have handled yet.
+func registerSoon(s *Session, uri string, within time.Duration) protocol.ID {
+	deadline := time.Now().Add(within)
+	for {
+		req := s.NextID()
+		s.Send(&protocol.Register{Request: req, Options: protocol.Dict{}, Procedure: uri})
+		what := fmt.Sprintf("REGISTERED for REGISTER %d (%s)", req, uri)
+		m := s.Next(what)
+		switch m := m.(type) {
+		case *protocol.Registered:
+			if m.Request == req {
+				return m.Registration
+			}
+		case *protocol.Error:
+			if m.Request == req && m.RequestType == protocol.CodeRegister && m.URI == protocol.URIProcedureAlreadyExists && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+		}
+		s.t.Fatalf("%s: waiting for %s, the router sent %s", s.name, what, describe(m))
+	}
 }
 
 // Unregister unregisters reg.

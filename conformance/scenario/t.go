@@ -47,21 +47,16 @@ func (t *T) Realm() string { return t.run.cfg.Realm }
 
 // Fatalf fails the scenario with a message saying what the router did
 // wrong, and ends it.
-func (t *T) Fatalf(format string, args ...any) {
-	t.mu.Lock()
-	if t.status == "" {
-		t.status = Fail
-		t.message = fmt.Sprintf(format, args...)
-	}
-	t.mu.Unlock()
-	runtime.Goexit()
-}
+func (t *T) Fatalf(format string, args ...any) { t.end(Fail, format, args...) }
 
 // Skipf ends the scenario as not applicable.
-func (t *T) Skipf(format string, args ...any) {
+func (t *T) Skipf(format string, args ...any) { t.end(Skipped, format, args...) }
+
+// end ends the scenario with status and a message, unless it has one.
+func (t *T) end(status Status, format string, args ...any) {
 	t.mu.Lock()
 	if t.status == "" {
-		t.status = Skipped
+		t.status = status
 		t.message = fmt.Sprintf(format, args...)
 	}
 	t.mu.Unlock()

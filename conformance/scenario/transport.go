@@ -194,12 +194,7 @@ func transportScenarios() []*Scenario {
 					t.Fatalf("serializer 15 refused with reply % x (dropped: %v), want 7f 10 00 00", he.Reply, he.Dropped)
 				}
 			},
-			Breaker: rawSocketReply(func(req [4]byte, up func([4]byte) []byte) []byte {
-				if req[1]&0x0F == 15 {
-					return []byte{0x7F, 0xFF, 0, 0}
-				}
-				return up(req)
-			}),
+			Breaker: answerSerializer(15, []byte{0x7F, 0xFF, 0, 0}),
 		},
 		{
 			ID:      "transport.rawsocket.serializer-zero",
@@ -208,12 +203,7 @@ func transportScenarios() []*Scenario {
 			Run: func(t *T) {
 				handshakeRefused(t, DialOptions{Handshake: []byte{0x7F, 0xF0, 0, 0}}, "serializer 0")
 			},
-			Breaker: rawSocketReply(func(req [4]byte, up func([4]byte) []byte) []byte {
-				if req[1]&0x0F == 0 {
-					return []byte{0x7F, 0xF1, 0, 0}
-				}
-				return up(req)
-			}),
+			Breaker: answerSerializer(0, []byte{0x7F, 0xF1, 0, 0}),
 		},
 		{
 			ID:      "transport.rawsocket.bad-magic",
@@ -375,4 +365,15 @@ func smallCaller(t *T) (*Session, protocol.ID) {
 	inv := b.ExpectInvocation(reg)
 	b.Yield(inv.Request, protocol.Dict{}, protocol.List{strings.Repeat("y", 16<<10)}, nil)
 	return a, req
+}
+
+// answerSerializer answers a RawSocket handshake asking for serializer id
+// with reply itself (a router that accepts or misreads it).
+func answerSerializer(id byte, reply []byte) fault.Breaker {
+	return rawSocketReply(func(req [4]byte, up func([4]byte) []byte) []byte {
+		if req[1]&0x0F == id {
+			return bytes.Clone(reply)
+		}
+		return up(req)
+	})
 }

@@ -155,41 +155,15 @@ func violationScenarios() []*Scenario {
 			},
 			Breaker: fault.Drop(fault.ToRouter, fault.Is[*protocol.Yield]),
 		},
-		&Scenario{
-			ID:      "session.request-id.first",
-			Title:   "Request IDs start at 1: a first request with ID 5 is a protocol violation",
-			Section: secProtocolErrors, Level: MUST,
-			Run: func(t *T) {
-				s := t.Join(JoinOptions{})
-				s.Send(&protocol.Register{Request: 5, Options: protocol.Dict{}, Procedure: t.URI("p")})
-				s.Violation("REGISTER with request ID 5 as the first request")
-			},
-			Breaker: renumber(5, 1),
-		},
-		&Scenario{
-			ID:      "session.request-id.gap",
-			Title:   "Request IDs go up by 1: request 3 after request 1 is a protocol violation",
-			Section: secProtocolErrors, Level: MUST,
-			Run: func(t *T) {
-				s := t.Join(JoinOptions{})
-				s.Register(t.URI("p1"), nil)
-				s.Send(&protocol.Register{Request: 3, Options: protocol.Dict{}, Procedure: t.URI("p2")})
-				s.Violation("REGISTER with request ID 3 after request 1")
-			},
-			Breaker: renumber(3, 2),
-		},
-		&Scenario{
-			ID:      "session.request-id.reuse",
-			Title:   "Request IDs are not reused: a second request with ID 1 is a protocol violation",
-			Section: secProtocolErrors, Level: MUST,
-			Run: func(t *T) {
-				s := t.Join(JoinOptions{})
-				s.Register(t.URI("p1"), nil)
-				s.Send(&protocol.Register{Request: 1, Options: protocol.Dict{}, Procedure: t.URI("p2")})
-				s.Violation("a second REGISTER with request ID 1")
-			},
-			Breaker: renumberSecond(1, 2),
-		},
+		requestIDViolation("session.request-id.first",
+			"Request IDs start at 1: a first request with ID 5 is a protocol violation",
+			false, 5, "REGISTER with request ID 5 as the first request", renumber(5, 1)),
+		requestIDViolation("session.request-id.gap",
+			"Request IDs go up by 1: request 3 after request 1 is a protocol violation",
+			true, 3, "REGISTER with request ID 3 after request 1", renumber(3, 2)),
+		requestIDViolation("session.request-id.reuse",
+			"Request IDs are not reused: a second request with ID 1 is a protocol violation",
+			true, 1, "a second REGISTER with request ID 1", renumberSecond(1, 2)),
 		&Scenario{
 			ID:      "session.violation.disposes",
 			Title:   "A session aborted for a protocol violation loses its registrations",
@@ -222,19 +196,9 @@ func violationScenarios() []*Scenario {
 			Title:   "GOODBYE while authenticating is a protocol violation: ABORT, no WELCOME",
 			Section: secProtocolErrors, Level: MUST, Needs: []string{"ticket"},
 			Run: func(t *T) {
-				c := t.Dial()
-				hello, method := t.hello(JoinOptions{Auth: "ticket"})
-				c.Send(hello)
-				ch, ok := c.Next("CHALLENGE").(*protocol.Challenge)
-				if !ok {
-					t.Fatalf("HELLO with authmethods [ticket] not answered with CHALLENGE")
-				}
+				c, ch, method := t.challenged("ticket", "ticket", nil)
 				c.Send(&protocol.Goodbye{Details: protocol.Dict{}, Reason: "wamp.close.close_realm"})
-				a, err := method.Respond(t.ctx, ch)
-				if err != nil {
-					t.Fatalf("cannot answer the CHALLENGE: %v", err)
-				}
-				c.ExpectViolation("GOODBYE during authentication", a)
+				c.ExpectViolation("GOODBYE during authentication", t.sign(method, ch))
 			},
 			Breaker: fault.Drop(fault.ToRouter, fault.Is[*protocol.Goodbye]),
 		},
@@ -243,12 +207,7 @@ func violationScenarios() []*Scenario {
 			Title:   "ABORT in reply to a CHALLENGE ends the handshake: no WELCOME, no reply",
 			Section: secAbort, Level: MUST, Needs: []string{"ticket"},
 			Run: func(t *T) {
-				c := t.Dial()
-				hello, _ := t.hello(JoinOptions{Auth: "ticket"})
-				c.Send(hello)
-				if _, ok := c.Next("CHALLENGE").(*protocol.Challenge); !ok {
-					t.Fatalf("HELLO with authmethods [ticket] not answered with CHALLENGE")
-				}
+				c, _, _ := t.challenged("ticket", "ticket", nil)
 				c.Send(&protocol.Abort{Details: protocol.Dict{}, Reason: "wamp.error.cannot_authenticate"})
 				if f := c.Quiet(); f != nil {
 					t.Fatalf("the router answered the ABORT with %s", c.Describe(f))
@@ -295,6 +254,26 @@ func violationScenarios() []*Scenario {
 		},
 	)
 	return out
+}
+
+// requestIDViolation is the rule that a REGISTER with request ID req
+// (after a first REGISTER, with afterOne) is a protocol violation (what).
+func requestIDViolation(id, title string, afterOne bool, req protocol.ID, what string, breaker fault.Breaker) *Scenario {
+	return &Scenario{
+		ID: id, Title: title,
+		Section: secProtocolErrors, Level: MUST,
+		Run: func(t *T) {
+			s := t.Join(JoinOptions{})
+			proc := t.URI("p")
+			if afterOne {
+				s.Register(t.URI("p1"), nil)
+				proc = t.URI("p2")
+			}
+			s.Send(&protocol.Register{Request: req, Options: protocol.Dict{}, Procedure: proc})
+			s.Violation(what)
+		},
+		Breaker: breaker,
+	}
 }
 
 func beforeHelloRun(m protocol.Message) func(t *T) {

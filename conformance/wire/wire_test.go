@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,17 +17,8 @@ import (
 	"github.com/zabertech/go-izaber-wamp/protocol"
 )
 
-func TestMain(m *testing.M) {
-	base := leaktest.Count()
-	code := m.Run()
-	if code == 0 {
-		if err := leaktest.Check(base, 5*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+// TestMain fails the run when goroutines the tests started outlive them.
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -16,6 +16,7 @@ package leaktest
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -61,6 +62,23 @@ func guard(t testing.TB, wait time.Duration) {
 			t.Errorf("goroutine leak: %d goroutines started by the test are still running:\n\n%s", len(left), join(left))
 		}
 	})
+}
+
+// Main runs a package's tests and exits: with status 1 when they passed
+// but goroutines they started are still running 5 s after the last one
+// (listing them on stderr). A package's TestMain is then
+//
+//	func TestMain(m *testing.M) { leaktest.Main(m) }
+func Main(m *testing.M) {
+	base := Count()
+	code := m.Run()
+	if code == 0 {
+		if err := Check(base, 5*time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // Count returns the number of running goroutines, not counting ignored ones.

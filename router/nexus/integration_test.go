@@ -107,21 +107,28 @@ func (rg *rig) dial(authid, ticket string) (*session.Session, error) {
 		defer rg.wg.Done()
 		rg.r.ServePeer(rg.ctx, s)
 	}()
+	return joinIzaber(rg.ctx, rg.t, c, authid, ticket)
+}
+
+// joinIzaber joins realm izaber over peer as authid with ticket ("" means
+// anonymous); the session closes when the test ends, the peer when the
+// join fails.
+func joinIzaber(ctx context.Context, t *testing.T, peer transport.Peer, authid, ticket string) (*session.Session, error) {
 	cfg := session.Config{Realm: "izaber", AuthID: authid}
 	if ticket != "" {
 		cfg.Auth = []auth.ClientMethod{auth.Ticket(ticket)}
 	}
-	sess, err := session.Join(rg.ctx, c, cfg)
+	s, err := session.Join(ctx, peer, cfg)
 	if err != nil {
-		c.Close()
+		peer.Close()
 		return nil, err
 	}
-	rg.t.Cleanup(func() {
+	t.Cleanup(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		sess.Close(cctx)
+		s.Close(cctx)
 	})
-	return sess, nil
+	return s, nil
 }
 
 func (rg *rig) join(authid, ticket string) *session.Session {

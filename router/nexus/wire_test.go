@@ -18,7 +18,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/zabertech/go-izaber-wamp/auth"
 	"github.com/zabertech/go-izaber-wamp/internal/leaktest"
 	"github.com/zabertech/go-izaber-wamp/protocol"
 	"github.com/zabertech/go-izaber-wamp/router"
@@ -112,21 +111,7 @@ func (sr *sockRig) dial(url, authid, ticket string) (*session.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := session.Config{Realm: "izaber", AuthID: authid}
-	if ticket != "" {
-		cfg.Auth = []auth.ClientMethod{auth.Ticket(ticket)}
-	}
-	s, err := session.Join(sr.ctx, p, cfg)
-	if err != nil {
-		p.Close()
-		return nil, err
-	}
-	sr.t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Close(cctx)
-	})
-	return s, nil
+	return joinIzaber(sr.ctx, sr.t, p, authid, ticket)
 }
 
 func (sr *sockRig) join(authid, ticket string) *session.Session {

@@ -27,7 +27,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -117,25 +116,13 @@ func run(bin string, n, workers int, attack time.Duration, hashed bool) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "router", "--ws", "127.0.0.1:0", "--rawsocket", "",
-		"--users", file, "--data", filepath.Join(dir, "data"), "--log-level", "info")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
 	var logged logCounter
-	cmd.Stderr = &logged
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	url, err := routerproc.URL(out)
+	rp, err := routerproc.Start(ctx, bin, file, filepath.Join(dir, "data"), "info", &logged)
 	if err != nil {
 		return err
 	}
+	defer rp.Stop()
+	url := rp.URL
 	login := func(authid, pw string) (time.Duration, error) {
 		start := time.Now()
 		lctx, lcancel := context.WithTimeout(ctx, 30*time.Second)

@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -72,24 +71,12 @@ func run(bin string, values, size, small int, quotas bool) error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "router", "--ws", "127.0.0.1:0", "--rawsocket", "",
-		"--users", usersFile, "--data", data, "--log-level", "error")
-	out, err := cmd.StdoutPipe()
+	rp, err := routerproc.Start(ctx, bin, usersFile, data, "error", os.Stderr)
 	if err != nil {
 		return err
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	url, err := routerproc.URL(out)
-	if err != nil {
-		return err
-	}
+	defer rp.Stop()
+	url := rp.URL
 
 	peer, err := transport.Dial(ctx, url, transport.DialOptions{})
 	if err != nil {
@@ -127,7 +114,7 @@ func run(bin string, values, size, small int, quotas bool) error {
 		}
 		smallTimes = append(smallTimes, d)
 	}
-	rss, hwm, err := memory(cmd.Process.Pid)
+	rss, hwm, err := memory(rp.Pid())
 	if err != nil {
 		return err
 	}
