@@ -271,7 +271,10 @@ func (c *Client) Connect(ctx context.Context) error {
 // new session cannot be joined (within ConnectTimeout and ctx), Switch
 // returns the error and nothing changes: the old session keeps working
 // with the old configuration. Switch on a Client never connected is its
-// first connection. Like Connect, it returns after OnJoin ran.
+// first connection. Like Connect, it returns after OnJoin ran, and once
+// the old session has ended (its GOODBYE answered, or after 5 s), so that
+// nothing the router keeps per session (a Nexus roster entry) is seen
+// twice.
 func (c *Client) Switch(ctx context.Context, sc session.Config) error {
 	reply := make(chan error, 1)
 	if err := c.ask(ctx, func(context.Context) error {

@@ -137,6 +137,12 @@ func (o *observedNetPeer) Enqueue(msgs []protocol.Message) (int, error) {
 	return n, err
 }
 
+// Queue counts and traces m like Send.
+func (o *observedNetPeer) Queue(ctx context.Context, m protocol.Message) error {
+	o.sending(m)
+	return o.notSent(m, o.np.Queue(ctx, m))
+}
+func (o *observedNetPeer) Flush()                        { o.np.Flush() }
 func (o *observedNetPeer) Backlog() (int, time.Duration) { return o.np.Backlog() }
 func (o *observedNetPeer) WaitBacklog(ctx context.Context, n int) error {
 	return o.np.WaitBacklog(ctx, n)
@@ -151,12 +157,22 @@ func (o *observedNetPeer) HoldWrites()     { o.np.HoldWrites() }
 func (o *observedNetPeer) Authenticated()  { o.np.Authenticated() }
 
 func (o *observedPeer) Send(ctx context.Context, m protocol.Message) error {
+	o.sending(m)
+	return o.notSent(m, o.Peer.Send(ctx, m))
+}
+
+// sending traces and counts m before it is sent: the reply can arrive
+// before Send returns.
+func (o *observedPeer) sending(m protocol.Message) {
 	if o.trace != nil {
 		o.trace(Sent, redact(m))
 	}
-	// Counted first: the reply can arrive before Send returns.
 	o.k.sent(m, 1)
-	err := o.Peer.Send(ctx, m)
+}
+
+// notSent takes back the count of m when sending it failed with err, and
+// returns err.
+func (o *observedPeer) notSent(m protocol.Message, err error) error {
 	if err != nil {
 		o.k.sent(m, -1)
 	}

@@ -324,10 +324,12 @@ func (o *owner) finished(c *Client, r attemptResult) {
 		o.switches = o.switches[1:]
 		if r.err == nil {
 			o.sessCfg = a.sw.sc
-			o.adopt(c, r.s)
+			oldGone := o.adopt(c, r.s)
 			reply := a.sw.reply
-			c.hooks.push(func() { reply <- nil }) // after OnJoin
-			o.endConnect(c, nil)                  // a Connect that waited for this Switch is done
+			c.hooks.push(func() { // after OnJoin, once the old session has ended
+				go func() { <-oldGone; reply <- nil }()
+			})
+			o.endConnect(c, nil) // a Connect that waited for this Switch is done
 		} else {
 			a.sw.reply <- fmt.Errorf("client: switch: %w", r.err)
 			switch {
@@ -405,8 +407,9 @@ func (o *owner) endConnect(c *Client, err error) {
 
 // adopt makes s the current session: the old one, if any, is left (its
 // registrations released, then GOODBYE), the desired state is restored on
-// s, and the join is reported.
-func (o *owner) adopt(c *Client, s *session.Session) {
+// s, and the join is reported. The returned channel is closed once the old
+// session has ended (its GOODBYE answered, or after 5 s).
+func (o *owner) adopt(c *Client, s *session.Session) (oldGone <-chan struct{}) {
 	old := o.cur
 	o.cur = s
 	wasStarted := o.phase != StateIdle && o.phase != StateConnecting || old != nil
@@ -424,8 +427,11 @@ func (o *owner) adopt(c *Client, s *session.Session) {
 		c.release(rctx, old)
 		cancel()
 		o.closers.Add(1)
+		gone := make(chan struct{})
+		oldGone = gone
 		go func() {
 			defer o.closers.Done()
+			defer close(gone)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			old.Close(ctx)
@@ -453,7 +459,15 @@ func (o *owner) adopt(c *Client, s *session.Session) {
 		ctx := c.ctx
 		c.hooks.push(func() { f(ctx, s) })
 	}
+	if oldGone == nil {
+		oldGone = closedChan
+	}
+	return oldGone
 }
+
+// closedChan is a closed channel: adopt's answer when there was no old
+// session.
+var closedChan = func() <-chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (o *owner) scheduleRestore(c *Client) {
 	o.restore = time.NewTimer(c.backoff.Delay(o.restores))

@@ -495,7 +495,8 @@ func (c *Client) onRevoked(r client.Revocation) {
 // ChangeUser switches to another user: it opens a new session with the
 // new credentials first and, only once that is established, closes the
 // old one with GOODBYE and moves the registrations, subscriptions and
-// roster entries to the new session; the join hooks then run. If the new
+// roster entries to the new session; the join hooks then run, and
+// ChangeUser returns once the old session has ended. If the new
 // session cannot be established the old one keeps working and the old
 // credentials stay in place. It also works on a client that was never
 // connected (delayed login).

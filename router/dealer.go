@@ -375,11 +375,15 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 		return nil
 	}
 	inv := &invocation{caller: s, callID: m.Request, reg: reg, callee: c, streaming: progress}
-	details := protocol.CopyPassthru(protocol.Dict{}, m.Options)
+	// Details stay nil (written as {}) unless something goes in them: most
+	// calls forward none, and the empty map would be an allocation per call.
+	details := protocol.CopyPassthru(nil, m.Options)
 	if reg.match != matchExact {
+		details = ensureDict(details)
 		details["procedure"] = m.Procedure
 	}
 	if optBool(m.Options, "disclose_me") || c.discloseCaller || rl.cfg.Disclose {
+		details = ensureDict(details)
 		details["caller"] = s.info.ID
 		details["caller_authid"] = s.info.AuthID
 		details["caller_authrole"] = s.info.AuthRole
@@ -397,6 +401,7 @@ func (rl *Realm) handleCall(s *sess, m *protocol.Call) error {
 		return nil
 	}
 	if optBool(m.Options, "receive_progress") && c.s.feat&featCalleeProgress != 0 {
+		details = ensureDict(details)
 		details["receive_progress"] = true
 		inv.receiveProgress = true
 	}
@@ -442,6 +447,14 @@ func hasPPT(opts protocol.Dict) bool {
 }
 
 // withProgress returns a copy of details with progress=true.
+// ensureDict returns d, or a new Dict when d is nil.
+func ensureDict(d protocol.Dict) protocol.Dict {
+	if d == nil {
+		return protocol.Dict{}
+	}
+	return d
+}
+
 func withProgress(details protocol.Dict) protocol.Dict {
 	d := make(protocol.Dict, len(details)+1)
 	for k, v := range details {
@@ -583,12 +596,13 @@ func (rl *Realm) handleYield(s *sess, m *protocol.Yield) error {
 			return nil
 		}
 	}
-	details := protocol.CopyPassthru(protocol.Dict{}, m.Options)
+	details := protocol.CopyPassthru(nil, m.Options) // nil is written as {}
 	if optBool(m.Options, "progress") {
 		if inv.receiveProgress && !inv.killed {
 			if inv.timeout > 0 {
 				rl.armTimer(inv)
 			}
+			details = ensureDict(details)
 			details["progress"] = true
 			s.routed.send(inv.caller, &protocol.Result{Request: inv.callID, Details: details, Args: m.Args, Kwargs: m.Kwargs})
 		}

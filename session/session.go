@@ -45,12 +45,14 @@ const sendTimeout = 10 * time.Second
 // caller's context), then Session.mu; Session.mu may be taken while holding
 // invocation.sendMu, never the other way round; pendingReq.mu is a leaf
 // lock. No lock is held while calling user code or Peer.Send, except
-// Session.seq around the sending of a new request (to put request ids on
-// the wire in order) and invocation.sendMu around the sends of one
+// Session.seq around the queueing of a new request (to put request ids on
+// the wire in order; on a NetPeer the write follows once seq is released,
+// NetPeer.Queue then Flush) and invocation.sendMu around the sends of one
 // invocation (to keep its progressive and final replies in order). The
 // reader never takes Session.seq.
 type Session struct {
 	peer transport.Peer
+	np   transport.NetPeer // peer, when it is one (else nil)
 	cfg  Config
 	log  *slog.Logger
 	info Info
@@ -345,8 +347,10 @@ func buildHello(cfg Config) *protocol.Hello {
 
 func start(p transport.Peer, cfg Config, w *protocol.Welcome) *Session {
 	ctx, cancel := context.WithCancel(context.Background())
+	np, _ := p.(transport.NetPeer)
 	s := &Session{
 		peer:      p,
+		np:        np,
 		cfg:       cfg,
 		log:       cfg.Logger.With("session", w.Session),
 		ctx:       ctx,
@@ -619,14 +623,27 @@ func (s *Session) sendRequest(ctx context.Context, code protocol.Code, p *pendin
 	if err := s.lockSeq(ctx, code); err != nil {
 		return 0, err
 	}
-	defer s.unlockSeq()
 	id, err := s.newRequest(p)
 	if err != nil {
+		s.unlockSeq()
 		return 0, err
 	}
-	if err := s.send(ctx, build(id)); err != nil {
+	m := build(id)
+	if s.np == nil {
+		err = s.peer.Send(ctx, m)
+	} else {
+		// Queued in id order under s.seq, written after it: the other
+		// senders do not wait for the system call.
+		err = s.np.Queue(ctx, m)
+	}
+	if err != nil {
 		s.giveBack(id, p)
-		return 0, err
+		s.unlockSeq()
+		return 0, s.sendError(ctx, m.Code(), err)
+	}
+	s.unlockSeq()
+	if s.np != nil {
+		s.np.Flush()
 	}
 	return id, nil
 }

@@ -266,6 +266,15 @@ func (c *core) push(e encoded) error { return c.w.push(e.b, e.buf != nil) }
 // caller. An error from a write that follows ends the connection and is
 // returned by Recv and later calls.
 func (c *core) Send(ctx context.Context, m protocol.Message) error {
+	if err := c.Queue(ctx, m); err != nil {
+		return err
+	}
+	c.out.flush()
+	return nil
+}
+
+// Queue implements NetPeer.
+func (c *core) Queue(ctx context.Context, m protocol.Message) error {
 	select {
 	case <-c.done:
 		return c.err
@@ -289,12 +298,11 @@ func (c *core) Send(ctx context.Context, m protocol.Message) error {
 	}
 	err = c.push(e)
 	c.sendMu.Unlock()
-	if err != nil {
-		return err
-	}
-	c.out.flush()
-	return nil
+	return err
 }
+
+// Flush implements NetPeer.
+func (c *core) Flush() { c.out.flush() }
 
 // Enqueue implements NetPeer.
 func (c *core) Enqueue(msgs []protocol.Message) (int, error) {

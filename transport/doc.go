@@ -101,7 +101,12 @@
 // session's or the router session's reader) reads the socket, decodes and
 // returns, and answers pings on the way. Read buffers come from a pool while
 // data flows, and are given back when a read finds nothing more waiting;
-// an idle connection keeps a 256-byte one. A received message is decoded
+// an idle connection keeps a 256-byte one. On TCP and Unix sockets the
+// reader reads through the raw connection (syscall.RawConn), which lets it
+// take a big buffer once data is known to be waiting and give it back
+// before it waits: a busy connection reads a burst with one system call
+// (not 256 octets first and then the rest), an idle one waits holding no
+// big buffer. A received message is decoded
 // where it lies in the read buffer when the buffer holds it whole, else
 // from a pooled buffer given back once it is decoded (the decoders keep
 // nothing of their input).
@@ -117,6 +122,9 @@
 // the queue is empty; TLS connections always write from that goroutine.
 // Messages queued while a write is in progress go out together in the next
 // one: writes coalesce, and NetPeer.Enqueue of a batch is one write.
+// NetPeer.Queue and Flush are Send in two steps, for a sender that keeps
+// its messages in order under a lock of its own (the session layer's
+// request ids) and writes after releasing it.
 //
 // A reader that hands what it receives to other goroutines (the session
 // layer: replies to waiting callers, invocations to workers) calls

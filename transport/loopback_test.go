@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,4 +281,63 @@ func TestDialBadURLs(t *testing.T) {
 		t.Errorf("nil serializer: %v", err)
 	}
 	_ = fmt.Sprint()
+}
+
+// TestQueueThenFlush: messages queued (NetPeer.Queue) under a lock of the
+// sender's own and flushed after it go out in queue order, from concurrent
+// senders, on every transport; and Queue waits for room bounded by its
+// context like Send.
+func TestQueueThenFlush(t *testing.T) {
+	for _, scheme := range []string{"ws", "tcp"} {
+		t.Run(scheme, func(t *testing.T) {
+			checkLeaks(t)
+			ts := startServer(t, scheme, ServerOptions{}, nil, echo)
+			ctx := ctxT(t, 20*time.Second)
+			p, err := Dial(ctx, ts.url, DialOptions{Serializers: []protocol.Serializer{protocol.JSON}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			np := p.(NetPeer)
+			const senders, each = 4, 100
+			var mu sync.Mutex // the senders' order lock
+			next := protocol.ID(0)
+			errc := make(chan error, senders)
+			for range senders {
+				go func() {
+					for range each {
+						mu.Lock()
+						next++
+						err := np.Queue(ctx, testCall(next))
+						mu.Unlock()
+						np.Flush()
+						if err != nil {
+							errc <- err
+							return
+						}
+					}
+					errc <- nil
+				}()
+			}
+			for want := protocol.ID(1); want <= senders*each; want++ {
+				m, err := p.Recv(ctx)
+				if err != nil {
+					t.Fatalf("Recv of message %d: %v", want, err)
+				}
+				if got := m.(*protocol.Call).Request; got != want {
+					t.Fatalf("message %d arrived in place of %d", got, want)
+				}
+			}
+			for range senders {
+				if err := <-errc; err != nil {
+					t.Fatal(err)
+				}
+			}
+			done, cancel := context.WithCancel(ctx)
+			cancel()
+			if err := np.Queue(done, testCall(1)); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Queue with an ended context = %v, want context.Canceled", err)
+			}
+		})
+	}
 }

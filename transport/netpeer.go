@@ -34,6 +34,18 @@ type NetPeer interface {
 	// go out in one write. Only the goroutine that calls Recv may call it,
 	// and it must call Recv again without waiting for anything else.
 	HoldWrites()
+	// Queue is Send in two steps: it queues m (waiting, bounded by ctx and
+	// the connection staying open, until the outbox has room) without
+	// writing it; the next Flush or Send writes it, or the write in progress
+	// does when it finishes. A sender that must put messages on the wire in
+	// an order it keeps with a lock of its own queues under that lock and
+	// flushes after releasing it, so that the other senders do not wait for
+	// its system call.
+	Queue(ctx context.Context, m protocol.Message) error
+	// Flush writes what is queued, unless a write is in progress (which
+	// then writes it) or the reader holds writes (HoldWrites). It never
+	// waits for the socket.
+	Flush()
 	// Authenticated lifts the pre-authentication message size limit
 	// (ServerOptions.PreAuthMaxMessageSize) to MaxMessageSize and the
 	// connection out of its address's unauthenticated count. The session

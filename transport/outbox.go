@@ -7,7 +7,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -46,12 +45,12 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return 
 // writing (an inline flusher or the writer goroutine) alone writes to the
 // socket and owns iov.
 type outbox struct {
-	conn    io.Writer       // the socket
-	rc      syscall.RawConn // non-nil: non-blocking writes (TCP, Unix)
-	vec     bool            // conn gathers net.Buffers with writev
-	copyAll bool            // copy every chunk (TLS: one record per write)
-	written *atomic.Uint64  // bytes written, keep-alive evidence
-	onErr   func(error)     // a write failed: end the connection
+	conn    io.Writer      // the socket
+	rw      *rawWriter     // non-nil: non-blocking writes (TCP, Unix)
+	vec     bool           // conn gathers net.Buffers with writev
+	copyAll bool           // copy every chunk (TLS: one record per write)
+	written *atomic.Uint64 // bytes written, keep-alive evidence
+	onErr   func(error)    // a write failed: end the connection
 
 	mu      sync.Mutex
 	q       [][]byte // chunks to write; q[head][off:] is next
@@ -81,7 +80,7 @@ type outbox struct {
 func newOutbox(conn io.Writer, written *atomic.Uint64, onErr func(error)) *outbox {
 	o := &outbox{conn: conn, written: written, onErr: onErr}
 	if nc, ok := conn.(net.Conn); ok {
-		o.rc = rawConnOf(nc)
+		o.rw = newRawWriter(nc)
 		switch nc.(type) {
 		case *net.TCPConn, *net.UnixConn:
 			o.vec = true
@@ -96,16 +95,31 @@ func (o *outbox) addLocked(b []byte, copyIt bool) {
 	if len(b) == 0 {
 		return
 	}
+	if copyIt || o.copyAll {
+		o.copyLocked(b)
+		return
+	}
+	o.countLocked(len(b))
+	o.q = append(o.q, b)
+}
+
+// countLocked accounts for n bytes being queued.
+func (o *outbox) countLocked(n int) {
 	if o.pending == 0 {
 		o.since = time.Now().UnixNano()
 	}
-	o.pending += len(b)
+	o.pending += n
 	o.queued.Store(int64(o.pending))
-	o.enq += int64(len(b))
-	if !copyIt && !o.copyAll {
-		o.q = append(o.q, b)
+	o.enq += int64(n)
+}
+
+// copyLocked queues a copy of b, which it does not keep (so that a frame
+// header on the caller's stack stays there).
+func (o *outbox) copyLocked(b []byte) {
+	if len(b) == 0 {
 		return
 	}
+	o.countLocked(len(b))
 	if len(b) >= copyAbove {
 		o.q = append(o.q, append([]byte(nil), b...))
 		return
@@ -142,7 +156,7 @@ func (o *outbox) addMaskedLocked(b []byte, key uint32) {
 	if len(b) == 0 {
 		return
 	}
-	o.addLocked(b, true)
+	o.copyLocked(b)
 	last := o.q[len(o.q)-1] // the copy is its end
 	maskBytes(last[len(last)-len(b):], key)
 }
@@ -207,7 +221,7 @@ func (o *outbox) flush() {
 		return
 	}
 	o.writing = true
-	if o.rc == nil {
+	if o.rw == nil {
 		o.startWriterLocked()
 		o.mu.Unlock()
 		return
@@ -215,7 +229,7 @@ func (o *outbox) flush() {
 	for tries := 1; ; tries++ {
 		bufs := o.gatherLocked()
 		o.mu.Unlock()
-		n, blocked, err := tryWritev(o.rc, bufs)
+		n, blocked, err := o.rw.writev(bufs)
 		o.mu.Lock()
 		o.advanceLocked(n)
 		if err != nil {

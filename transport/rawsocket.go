@@ -299,7 +299,7 @@ func (p *rawSocketPeer) pushFrame(typ byte, b []byte, copyIt bool) {
 	h := encodeFrameHeader(typ, len(b))
 	o := p.out
 	o.mu.Lock()
-	o.addLocked(h[:], true)
+	o.copyLocked(h[:])
 	o.addLocked(b, copyIt)
 	o.endLocked()
 	o.mu.Unlock()

@@ -13,7 +13,8 @@ import (
 
 // Read buffers. An idle connection blocks in Read on its small buffer and
 // holds nothing else; a busy one borrows a big buffer from bigBufs and gives
-// it back when the data slows down.
+// it back when the data slows down. On TCP and Unix sockets (rawReader) the
+// big buffer is taken when data is waiting and given back before waiting.
 const (
 	smallReadBuf = 256
 	bigReadBuf   = 16 << 10
@@ -37,7 +38,13 @@ var msgBufs = sync.Pool{New: func() any { b := make([]byte, msgBufSize); return 
 // smallReadBuf bytes while the connection is idle. Owned by the connection's
 // reader (one goroutine at a time).
 type lazyReader struct {
-	src   io.Reader
+	src io.Reader
+	// raw, when not nil, reads the socket under src (a TCP or Unix
+	// socket) through its raw connection: the buffer is chosen once data
+	// is known to be there, so that a busy connection reads into a big
+	// buffer at once (not 256 octets first, then the rest) and an idle one
+	// waits holding none.
+	raw   *rawReader
 	small [smallReadBuf]byte
 	big   *[]byte
 	buf   []byte // small[:] or *big
@@ -48,9 +55,12 @@ type lazyReader struct {
 	drained bool
 }
 
-func newLazyReader(src io.Reader) *lazyReader {
+func newLazyReader(src countingReader) *lazyReader {
 	l := &lazyReader{src: src}
 	l.buf = l.small[:]
+	if nc, ok := src.r.(net.Conn); ok {
+		l.raw = newRawReader(nc, l, src.c)
+	}
 	return l
 }
 
@@ -69,7 +79,15 @@ func (l *lazyReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		l.r, l.w = 0, 0
-		if l.big != nil && l.drained {
+		if l.raw != nil && len(p) < directRead {
+			if err := l.raw.fill(); err != nil && l.r == l.w {
+				return 0, err
+			}
+			n := copy(p, l.buf[l.r:l.w])
+			l.r += n
+			return n, nil
+		}
+		if l.big != nil && (l.drained || l.raw != nil) {
 			// The next read is likely to wait: give the big buffer back
 			// rather than hold it while the connection is idle. (When
 			// data keeps coming, the small buffer fills up at once and a
@@ -226,18 +244,28 @@ type countingReader struct {
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
-	if o := c.c.out; o != nil && o.held.Load() {
-		c.c.releaseHeld()
-	}
+	c.c.beforeRead()
 	n, err := c.r.Read(p)
-	if t := &c.c.traffic; n > 0 {
+	c.c.afterRead(n)
+	return n, err
+}
+
+// beforeRead writes what the reader held (NetPeer.HoldWrites).
+func (c *core) beforeRead() {
+	if o := c.out; o != nil && o.held.Load() {
+		c.releaseHeld()
+	}
+}
+
+// afterRead records n bytes read, keep-alive evidence.
+func (c *core) afterRead(n int) {
+	if t := &c.traffic; n > 0 {
 		t.in.Add(uint64(n))
 		t.lastIn.Store(mono())
 		if t.awaiting.Load() && t.awaiting.CompareAndSwap(true, false) {
 			t.answered()
 		}
 	}
-	return n, err
 }
 
 // epoch and mono give a cheap monotonic clock in nanoseconds.

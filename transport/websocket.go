@@ -139,7 +139,7 @@ func (p *wsPeer) pushFrame(op byte, b []byte, copyIt bool) {
 	o := p.out
 	if !p.client {
 		o.mu.Lock()
-		o.addLocked(hdr[:n], true)
+		o.copyLocked(hdr[:n])
 		o.addLocked(b, copyIt)
 		o.endLocked()
 		o.mu.Unlock()
@@ -150,7 +150,7 @@ func (p *wsPeer) pushFrame(op byte, b []byte, copyIt bool) {
 	binary.LittleEndian.PutUint32(hdr[n:], key)
 	n += 4
 	o.mu.Lock()
-	o.addLocked(hdr[:n], true)
+	o.copyLocked(hdr[:n])
 	o.addMaskedLocked(b, key)
 	o.endLocked()
 	o.mu.Unlock()

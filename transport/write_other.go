@@ -2,15 +2,15 @@
 
 package transport
 
-import (
-	"net"
-	"syscall"
-)
+import "net"
 
-// rawConnOf returns nil: on this platform every write goes through the
+// rawWriter is not used on this platform: every write goes through the
 // connection's writer goroutine.
-func rawConnOf(net.Conn) syscall.RawConn { return nil }
+type rawWriter struct{}
 
-func tryWritev(syscall.RawConn, [][]byte) (int, bool, error) {
-	panic("transport: tryWritev without a raw connection")
+// newRawWriter returns nil.
+func newRawWriter(net.Conn) *rawWriter { return nil }
+
+func (*rawWriter) writev([][]byte) (int, bool, error) {
+	panic("transport: writev without a raw connection")
 }
