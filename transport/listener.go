@@ -68,6 +68,7 @@ func serverLimits(opts ServerOptions) (limits, error) {
 	if opts.PreAuthMaxMessageSize < lim.maxSize {
 		lim.preAuthSize = opts.PreAuthMaxMessageSize
 	}
+	lim.refusals = newRefusalLog(lim.log)
 	return lim, err
 }
 
@@ -175,7 +176,7 @@ func (rl *RawSocketListener) acceptLoop() {
 // handshake error "maximum connection count reached".
 func (rl *RawSocketListener) refuse(c net.Conn) {
 	defer rl.wg.Done()
-	rl.lim.log.Info("transport: rawsocket connection refused: too many from this address", "remote", c.RemoteAddr(), "limit", rl.addrs.String())
+	rl.lim.refusals.Info("transport: rawsocket connection refused: too many from this address", "remote", c.RemoteAddr(), "limit", rl.addrs.String())
 	_ = c.SetDeadline(time.Now().Add(min(rl.timeout, time.Second)))
 	var hello [4]byte
 	if _, err := io.ReadFull(c, hello[:]); err == nil && hello[0] == rawSocketMagic {
@@ -196,7 +197,7 @@ func (rl *RawSocketListener) handshake(c net.Conn, slot *addrSlot) {
 	rl.mu.Unlock()
 	if err != nil {
 		slot.release()
-		rl.lim.log.Info("transport: rawsocket handshake failed", "remote", c.RemoteAddr(), "err", err)
+		rl.lim.refusals.Info("transport: rawsocket handshake failed", "remote", c.RemoteAddr(), "err", err)
 		_ = c.Close()
 		return
 	}

@@ -144,6 +144,7 @@ type limits struct {
 	rawSocketPing bool
 	preAuthSize   int // 0: none
 	log           *slog.Logger
+	refusals      *refusalLog // servers only: connections refused before a session exists
 }
 
 func resolveLimits(sers []protocol.Serializer, maxSize int, ping, pong time.Duration, rsPing bool, log *slog.Logger) (limits, error) {

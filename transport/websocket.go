@@ -561,13 +561,13 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, s := range h.lim.serializers {
 			sup = append(sup, s.Subprotocol())
 		}
-		h.lim.log.Info("transport: websocket client offered no supported subprotocol", "remote", r.RemoteAddr, "offered", logsafe.Any(offered))
+		h.lim.refusals.Info("transport: websocket client offered no supported subprotocol", "remote", r.RemoteAddr, "offered", logsafe.Any(offered))
 		http.Error(w, "no supported WAMP subprotocol offered; supported: "+strings.Join(sup, ", "), http.StatusBadRequest)
 		return
 	}
 	slot, ok := h.addrs.acquire(r.RemoteAddr)
 	if !ok {
-		h.lim.log.Info("transport: websocket connection refused: too many from this address", "remote", r.RemoteAddr, "limit", h.addrs.String())
+		h.lim.refusals.Info("transport: websocket connection refused: too many from this address", "remote", r.RemoteAddr, "limit", h.addrs.String())
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, "too many connections from your address", http.StatusServiceUnavailable)
 		return
@@ -580,7 +580,7 @@ func (h *wsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		slot.release()
-		h.lim.log.Info("transport: websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		h.lim.refusals.Info("transport: websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	if hw.wc == nil { // cannot happen: Accept hijacks through hw
