@@ -306,7 +306,7 @@ func (c *Client) await(ctx context.Context, reply <-chan error) error {
 		case err := <-reply:
 			return err
 		default:
-			return fmt.Errorf("client: %w (the session may be joined; its join hooks had not finished)", ctx.Err())
+			return fmt.Errorf("client: %w (the session may be joined; its join hooks, or the old session's GOODBYE after a Switch, had not finished)", ctx.Err())
 		}
 	}
 }
